@@ -1,0 +1,36 @@
+"""A local TwelveLabs-compatible API server (extra ``emulator``: starlette, uvicorn, av).
+
+The official ``twelvelabs`` SDK works against it unchanged::
+
+    from twelvelabs import TwelveLabs
+    from tl_integrations.emulator import Emulator, make_sample_video
+
+    with Emulator(speed=100.0) as emu:
+        client = TwelveLabs(api_key=emu.api_key, base_url=emu.base_url)
+        index = client.indexes.create(index_name="demo", models=[
+            {"model_name": "marengo3.0", "model_options": ["visual", "audio"]}])
+
+Serve it from a shell with ``python -m tl_integrations.emulator --port 8765``.
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .cli import main
+from .config import EmulatorConfig, Faults, ManualClock, MediaLimits, RateLimits, Stage, StageModel
+from .media import make_sample_video
+from .server import Emulator
+
+__all__ = [
+    "Emulator",
+    "EmulatorConfig",
+    "Faults",
+    "ManualClock",
+    "MediaLimits",
+    "RateLimits",
+    "Stage",
+    "StageModel",
+    "create_app",
+    "main",
+    "make_sample_video",
+]

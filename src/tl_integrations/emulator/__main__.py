@@ -1,0 +1,7 @@
+"""``python -m tl_integrations.emulator``."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())

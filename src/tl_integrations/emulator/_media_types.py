@@ -1,0 +1,142 @@
+"""Value types shared by the emulator's media writer and prober."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["COLOURS", "Colour", "MediaError", "MediaInfo", "SceneSpec", "Utterance"]
+
+#: Named colours accepted by :func:`make_sample_video` (8-bit RGB).
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 40, 40),
+    "green": (40, 180, 60),
+    "blue": (40, 70, 220),
+    "yellow": (235, 215, 50),
+    "purple": (140, 60, 180),
+    "orange": (245, 140, 30),
+    "cyan": (40, 200, 210),
+    "magenta": (215, 50, 170),
+    "white": (235, 235, 235),
+    "grey": (128, 128, 128),
+    "black": (16, 16, 16),
+}
+
+Colour: TypeAlias = "str | tuple[float, float, float]"
+SceneSpec: TypeAlias = "Colour | tuple[float, float, Colour]"
+
+
+class MediaError(Exception):
+    """A file cannot be used as a video; ``code`` is the TwelveLabs error code to answer with.
+
+    Example:
+        >>> err = MediaError("not a media file: notes.mp4", code="video_file_broken")
+        >>> (err.code, str(err))
+        ('video_file_broken', 'not a media file: notes.mp4')
+    """
+
+    def __init__(self, message: str = "", *, code: str = "video_file_broken") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One timed subtitle line.
+
+    Example:
+        >>> Utterance(0.5, 2.0, "Hello there.").end_s
+        2.0
+    """
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class MediaInfo:
+    """What :func:`probe` learned about a video.
+
+    ``colours[i]`` is the mean RGB (floats in [0, 1]) of a frame taken near
+    ``(i + 0.5) * sample_step_s``; ``sample_step_s`` may be larger than requested when the
+    video is long (see ``max_samples`` in :func:`probe`).
+
+    Example:
+        >>> info = MediaInfo("a.mp4", 10, 4.0, 24.0, 640, 360, False, (),
+        ...                  np.zeros((4, 3), np.float32), 1.0)
+        >>> MediaInfo.from_dict(info.to_dict()).duration_s
+        4.0
+    """
+
+    filename: str
+    size_bytes: int
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+    utterances: tuple[Utterance, ...]
+    colours: NDArray[np.float32]
+    sample_step_s: float
+
+    @property
+    def transcript(self) -> str:
+        """All subtitle lines joined by spaces.
+
+        Example:
+            >>> MediaInfo("a.mp4", 1, 4.0, 24.0, 8, 8, False, (Utterance(0, 1, "Hi."),),
+            ...           np.zeros((0, 3), np.float32), 1.0).transcript
+            'Hi.'
+        """
+        return " ".join(u.text for u in self.utterances)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (for persisting); :meth:`from_dict` reverses it.
+
+        Example:
+            >>> MediaInfo("a.mp4", 1, 4.0, 24.0, 8, 8, False, (),
+            ...           np.zeros((0, 3), np.float32), 1.0).to_dict()["width"]
+            8
+        """
+        return {
+            "filename": self.filename,
+            "size_bytes": self.size_bytes,
+            "duration_s": self.duration_s,
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "has_audio": self.has_audio,
+            "utterances": [[u.start_s, u.end_s, u.text] for u in self.utterances],
+            "colours": self.colours.astype(float).tolist(),
+            "sample_step_s": self.sample_step_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+        """Rebuild a :class:`MediaInfo` from :meth:`to_dict` output.
+
+        Example:
+            >>> d = {"filename": "a.mp4", "size_bytes": 1, "duration_s": 4.0, "fps": 24.0,
+            ...      "width": 8, "height": 8, "has_audio": True, "utterances": [[0, 1, "Hi"]],
+            ...      "colours": [[0.5, 0.5, 0.5]], "sample_step_s": 1.0}
+            >>> MediaInfo.from_dict(d).utterances[0].text
+            'Hi'
+        """
+        colours = np.asarray(data["colours"], dtype=np.float32).reshape(-1, 3)
+        utterances = tuple(Utterance(float(s), float(e), str(t)) for s, e, t in data["utterances"])
+        return cls(
+            filename=str(data["filename"]),
+            size_bytes=int(data["size_bytes"]),
+            duration_s=float(data["duration_s"]),
+            fps=float(data["fps"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            has_audio=bool(data["has_audio"]),
+            utterances=utterances,
+            colours=colours,
+            sample_step_s=float(data["sample_step_s"]),
+        )

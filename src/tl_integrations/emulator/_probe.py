@@ -1,0 +1,244 @@
+"""Probe an uploaded file with PyAV: metadata, subtitle lines and colour samples."""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import re
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+from numpy.typing import NDArray
+
+from ._media_types import MediaError, MediaInfo, Utterance
+
+__all__ = ["probe"]
+
+_TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "webvtt", "ass", "ssa", "text"})
+# Above this many decoded pixels, probe samples keyframes only (a 2-hour file stays cheap).
+_SEQUENTIAL_PIXEL_BUDGET = 600_000_000
+_THUMB_WIDTH = 32
+
+
+def probe(
+    path: str | os.PathLike[str],
+    *,
+    filename: str | None = None,
+    sample_step_s: float = 1.0,
+    max_samples: int = 300,
+) -> MediaInfo:
+    """Read a video's metadata, subtitle lines and mean colours over time.
+
+    Only a bounded number of frames is decoded: every frame for short files, one keyframe per
+    sample for long ones; the file is streamed, never read whole into memory.
+
+    Args:
+        path: The file to read.
+        filename: Name to report (default: the path's name).
+        sample_step_s: Requested time between colour samples.
+        max_samples: At most this many colour samples; for longer videos the step grows to
+            ``duration_s / max_samples`` (see ``MediaInfo.sample_step_s``).
+
+    Returns:
+        A :class:`MediaInfo`.
+
+    Raises:
+        MediaError: ``code="video_file_broken"`` when the file is not a decodable video.
+        OSError: When the path does not exist or cannot be read.
+
+    Example:
+        >>> info = probe(make_sample_video(tmp / "a.mp4"))  # doctest: +SKIP
+        >>> round(info.duration_s), info.width, info.colours.shape  # doctest: +SKIP
+        (12, 640, (12, 3))
+    """
+    size_bytes = os.stat(path).st_size
+    name = filename if filename is not None else pathlib.Path(path).name
+    if sample_step_s <= 0 or max_samples < 1:
+        raise ValueError("sample_step_s must be positive and max_samples at least 1")
+    try:
+        return _probe(str(path), name, size_bytes, sample_step_s, max_samples)
+    except MediaError:
+        raise
+    except Exception as exc:  # PyAV raises many types on garbage; all mean "not a video"
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise MediaError(f"{name}: not a readable video file ({reason})") from exc
+
+
+def _probe(path: str, name: str, size_bytes: int, step_s: float, max_samples: int) -> MediaInfo:
+    with av.open(path, "r") as container:
+        video = _video_stream(container, name)
+        # Times are reported from the first frame (MPEG-TS files often start at 1.4 s).
+        origin_s = max(0.0, (container.start_time or 0) / 1e6)
+        duration_s = _duration_s(container, video)
+        if not duration_s > 0:
+            raise MediaError(f"{name}: the video has no duration")
+        fps = float(video.average_rate or video.guessed_rate or 0.0)
+        width, height = video.codec_context.width, video.codec_context.height
+        if width <= 0 or height <= 0:
+            raise MediaError(f"{name}: the video stream has no picture size")
+        has_audio = any(s.type == "audio" for s in container.streams)
+        utterances = _read_utterances(container, origin_s=origin_s)
+    n_samples = min(max_samples, max(1, math.ceil(duration_s / step_s - 1e-6)))
+    step_s = max(step_s, duration_s / n_samples)
+    colours = _sample_colours(path, name, n_samples=n_samples, step_s=step_s, origin_s=origin_s)
+    return MediaInfo(
+        filename=name,
+        size_bytes=size_bytes,
+        duration_s=duration_s,
+        fps=fps,
+        width=width,
+        height=height,
+        has_audio=has_audio,
+        utterances=utterances,
+        colours=colours,
+        sample_step_s=step_s,
+    )
+
+
+def _video_stream(container: Any, name: str) -> Any:
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    raise MediaError(f"{name}: the file has no video stream")
+
+
+def _duration_s(container: Any, video: Any) -> float:
+    if container.duration is not None and container.duration > 0:
+        return float(container.duration / 1e6)
+    if video.duration is not None and video.time_base is not None:
+        return float(video.duration * video.time_base)
+    return 0.0
+
+
+def _subtitle_stream(container: Any) -> Any | None:
+    for stream in container.streams.subtitles:
+        if stream.codec_context.name in _TEXT_SUBTITLE_CODECS:
+            return stream
+    return None
+
+
+def _read_utterances(container: Any, *, origin_s: float) -> tuple[Utterance, ...]:
+    stream = _subtitle_stream(container)
+    if stream is None:
+        return ()
+    for other in container.streams:
+        if other is not stream:
+            # Lets demuxers such as MP4's skip the other tracks' data instead of reading it.
+            other.discard = av.stream.Discard.all
+    found: list[Utterance] = []
+    for packet in container.demux(stream):
+        if packet.pts is None or not packet.size or packet.time_base is None:
+            continue
+        try:
+            subtitle = stream.decode2(packet)
+        except av.FFmpegError:
+            continue
+        if subtitle is not None:
+            found.extend(_utterance(packet, subtitle, origin_s=origin_s))
+    return tuple(sorted(found, key=lambda u: (u.start_s, u.end_s)))
+
+
+def _utterance(packet: Any, subtitle: Any, *, origin_s: float) -> list[Utterance]:
+    text = "\n".join(t for t in (_rect_text(r) for r in subtitle) if t)
+    if not text:
+        return []
+    base_s = float(packet.pts * packet.time_base) - origin_s
+    start_s = base_s + subtitle.start_display_time / 1000
+    if packet.duration:
+        end_s = base_s + float(packet.duration * packet.time_base)
+    elif 0 < subtitle.end_display_time < 0xFFFFFFFF:
+        end_s = base_s + subtitle.end_display_time / 1000
+    else:
+        end_s = start_s
+    return [Utterance(round(start_s, 3), round(end_s, 3), text)]
+
+
+# Override blocks ("{\\i1}") and the empty "{}" FFmpeg inserts after an escaped brace.
+_ASS_OVERRIDE = re.compile(r"(?<!\\)\{(?:\\[^}]*)?\}")
+
+
+def _rect_text(rect: Any) -> str:
+    kind = getattr(rect, "type", b"")
+    if kind == b"ass":
+        # "ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text"
+        raw = bytes(rect.ass).decode("utf-8", "replace").split(",", 8)[-1]
+    elif kind == b"text":
+        raw = bytes(rect.text).decode("utf-8", "replace")
+    else:
+        return ""
+    return _strip_ass(raw)
+
+
+def _strip_ass(raw: str) -> str:
+    """Plain text from an ASS event text: markup dropped, escapes resolved."""
+    text = _ASS_OVERRIDE.sub("", raw)
+    text = text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
+    text = text.replace("\\{", "{").replace("\\}", "}")
+    # FFmpeg defuses a literal backslash by following it with a WORD JOINER.
+    return text.replace("\\\u2060", "\\").strip()
+
+
+def _sample_colours(
+    path: str, name: str, *, n_samples: int, step_s: float, origin_s: float
+) -> NDArray[np.float32]:
+    times = origin_s + (np.arange(n_samples, dtype=np.float64) + 0.5) * step_s
+    with av.open(path, "r") as container:
+        video = _video_stream(container, name)
+        for other in container.streams:
+            if other is not video:
+                other.discard = av.stream.Discard.all
+        ctx = video.codec_context
+        pixels = ctx.width * ctx.height * float(video.average_rate or 30) * float(times[-1])
+        if pixels <= _SEQUENTIAL_PIXEL_BUDGET:
+            ctx.thread_type = "AUTO"
+            found = _colours_sequential(container, video, times)
+        else:
+            ctx.skip_frame = "NONKEY"
+            found = _colours_keyframes(container, video, times)
+    if not found:
+        raise MediaError(f"{name}: no video frame could be decoded")
+    # A file cut short keeps its last readable colour for the missing tail.
+    found.extend([found[-1]] * (n_samples - len(found)))
+    return np.asarray(found, dtype=np.float32)
+
+
+def _colours_sequential(container: Any, video: Any, times: NDArray[np.float64]) -> list[Any]:
+    found: list[Any] = []
+    half_frame_s = 0.5 / float(video.average_rate or 30)
+    try:
+        for frame in container.decode(video):
+            if frame.time is None or frame.time + half_frame_s < times[len(found)]:
+                continue
+            colour = _mean_rgb(frame)
+            while len(found) < len(times) and frame.time + half_frame_s >= times[len(found)]:
+                found.append(colour)
+            if len(found) == len(times):
+                break
+    except av.FFmpegError:
+        pass  # a damaged tail: keep what was decoded
+    return found
+
+
+def _colours_keyframes(container: Any, video: Any, times: NDArray[np.float64]) -> list[Any]:
+    found: list[Any] = []
+    time_base = video.time_base or Fraction(1, 1_000_000)
+    for t in times:
+        try:
+            container.seek(int(t / time_base), stream=video, backward=True)
+            frame = next(iter(container.decode(video)), None)
+        except av.FFmpegError:
+            break
+        if frame is None:
+            break
+        found.append(_mean_rgb(frame))
+    return found
+
+
+def _mean_rgb(frame: Any) -> NDArray[np.float32]:
+    thumb_h = max(2, round(_THUMB_WIDTH * frame.height / max(frame.width, 1)))
+    small = frame.reformat(width=_THUMB_WIDTH, height=thumb_h, format="rgb24", interpolation="AREA")
+    pixels = np.asarray(small.to_ndarray(), dtype=np.float32).reshape(-1, 3)
+    return np.asarray(pixels.mean(axis=0) / 255.0, dtype=np.float32)

@@ -1,0 +1,166 @@
+"""Deterministic stand-in embeddings: hashed word vectors plus a small colour component.
+
+A text and a video segment land in the same space: a segment is embedded from the subtitle words
+spoken in it and the names of its dominant colours, so a text query that names what a segment says
+ranks that segment first. The same input always gives the same float32 unit vector.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .media import COLOURS, MediaInfo, Utterance
+
+__all__ = ["embed_segment", "embed_text", "segment_colours", "segment_text", "tokenize"]
+
+_STOP_TEXT = (
+    "a an the is are was were be been am of to and or in on at by for with as it its this that "
+    "these those there here i you he she we they me him her us them my your our their do does did "
+    "so but if then than not no over up down out into from about what which who whom how when "
+    "where why will would can could shall should has have had just very all some any"
+)
+_STOP_WORDS = frozenset(_STOP_TEXT.split())
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+PALETTE_NAMES = tuple(COLOURS)
+PALETTE = np.asarray([COLOURS[n] for n in PALETTE_NAMES], dtype=np.float32) / 255.0
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalised content words: lowercase, punctuation and stop words dropped, plurals folded.
+
+    Example:
+        >>> tokenize("The kites are RED, aren't they? Flies, boxes!")
+        ['kite', 'red', "aren't", 'fly', 'box']
+    """
+    return [stem for stem, _ in stemmed_words(text)]
+
+
+def stemmed_words(text: str) -> list[tuple[str, str]]:
+    """(stem, surface) pairs of the content words of ``text``."""
+    return [(_stem(w), w) for w in _WORD.findall(text.lower()) if w not in _STOP_WORDS]
+
+
+def _stem(word: str) -> str:
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+@functools.lru_cache(maxsize=4096)  # at most 16 MB of 1024-d word vectors
+def _word_vector(word: str, dim: int) -> NDArray[np.float32]:
+    seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+    vector = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
+    vector /= np.float32(np.linalg.norm(vector))
+    vector.setflags(write=False)
+    return vector
+
+
+def _unit(vector: NDArray[np.float32]) -> NDArray[np.float32]:
+    norm = float(np.linalg.norm(vector))
+    return vector / np.float32(norm) if norm > 0 else vector
+
+
+def _bag(words: list[str], dim: int) -> NDArray[np.float32]:
+    total = np.zeros(dim, dtype=np.float32)
+    for word in words:
+        total += _word_vector(word, dim)
+    return total
+
+
+def embed_text(text: str, *, dim: int) -> NDArray[np.float32]:
+    """Embed text as the normalised sum of its words' hashed vectors (float32, unit norm).
+
+    Text without content words maps to one fixed vector, so the result is always unit norm.
+
+    Example:
+        >>> v = embed_text("A red kite", dim=512)
+        >>> v.shape, round(float(v @ v), 5), bool(v @ embed_text("red kites!", dim=512) > 0.99)
+        ((512,), 1.0, True)
+    """
+    words = tokenize(text) or ["<empty>"]
+    return _unit(_bag(words, dim))
+
+
+def _colour_vector(colours: NDArray[np.float32], dim: int) -> NDArray[np.float32]:
+    """Colour statistics in the text space: the names of the nearest palette colours."""
+    samples = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
+    if not len(samples):
+        return np.zeros(dim, dtype=np.float32)
+    distances = ((samples[:, None, :] - PALETTE[None, :, :]) ** 2).sum(axis=2)
+    counts = np.bincount(distances.argmin(axis=1), minlength=len(PALETTE_NAMES))
+    total = np.zeros(dim, dtype=np.float32)
+    for index in np.flatnonzero(counts):
+        total += np.float32(counts[index]) * _word_vector(PALETTE_NAMES[index], dim)
+    return _unit(total)
+
+
+def embed_segment(
+    *, text: str, colours: NDArray[np.float32], dim: int, colour_weight: float = 0.25
+) -> NDArray[np.float32]:
+    """Embed a video segment in the same space as :func:`embed_text`.
+
+    The words spoken in the segment dominate; the colours add ``colour_weight`` of the vectors
+    of their nearest colour names (so "red" also finds red scenes a little).
+
+    Args:
+        text: The words spoken in the segment (see :func:`segment_text`).
+        colours: ``(n, 3)`` mean RGB samples in [0, 1] inside the segment.
+        dim: Vector size (1024 for Marengo 2.7, 512 for Marengo 3.0).
+        colour_weight: Weight of the colour part relative to the (unit) word part.
+
+    Example:
+        >>> seg = embed_segment(text="A red kite.", colours=np.zeros((0, 3), np.float32), dim=512)
+        >>> bool(seg @ embed_text("kite", dim=512) > 0.5)
+        True
+    """
+    words = tokenize(text)
+    speech = _unit(_bag(words, dim)) if words else np.zeros(dim, dtype=np.float32)
+    picture = _colour_vector(colours, dim)
+    combined = speech + np.float32(colour_weight) * picture
+    if not float(np.abs(combined).sum()):
+        return embed_text("", dim=dim)
+    return _unit(combined)
+
+
+def segment_text(info: MediaInfo, *, start_s: float, end_s: float) -> str:
+    """The subtitle lines overlapping ``[start_s, end_s)``, joined by spaces.
+
+    Example:
+        >>> segment_text(_demo_info(), start_s=0, end_s=4)
+        'A red kite flies.'
+    """
+    return " ".join(u.text for u in info.utterances if u.start_s < end_s and u.end_s > start_s)
+
+
+def segment_colours(info: MediaInfo, *, start_s: float, end_s: float) -> NDArray[np.float32]:
+    """The colour samples whose time falls inside ``[start_s, end_s)`` (at least one if any).
+
+    Example:
+        >>> segment_colours(_demo_info(), start_s=0, end_s=2).shape
+        (2, 3)
+    """
+    step = info.sample_step_s
+    times = (np.arange(len(info.colours)) + 0.5) * step
+    inside = info.colours[(times >= start_s) & (times < end_s)]
+    if len(inside) or not len(info.colours):
+        return inside
+    nearest = min(int(start_s / step), len(info.colours) - 1)
+    return info.colours[nearest : nearest + 1]
+
+
+def _demo_info() -> MediaInfo:
+    """A tiny 8 s video (red then blue, two subtitle lines) for the examples."""
+    colours = np.array([[0.85, 0.15, 0.15]] * 4 + [[0.15, 0.27, 0.85]] * 4, dtype=np.float32)
+    lines = (Utterance(0.5, 3.0, "A red kite flies."), Utterance(4.5, 7.0, "The sea is calm."))
+    return MediaInfo("demo.mp4", 1000, 8.0, 24.0, 640, 360, True, lines, colours, 1.0)

@@ -1,0 +1,189 @@
+"""The ASGI layer in front of the routes: stats, faults, auth, rate limits and headers.
+
+Order for an API request (``/v1.3/...``): count it, draw a fault (latency, an error status,
+or a dropped connection), check ``x-api-key``, take a rate-limit token, then run the route
+and add ``X-Api-Version`` and ``X-Ratelimit-*`` to its answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .apierror import ApiError, error_response
+from .ratelimit import Decision, category_of
+from .state import EmulatorState
+
+__all__ = ["API_PREFIX", "ConnectionDropped", "Gate"]
+
+API_PREFIX = "/v1.3"
+CONTROL_PREFIX = "/_emulator"
+API_VERSION = "1.3"
+_ID_SEGMENT = re.compile(r"/[0-9a-f]{24}(?=/|$)")
+_SEARCH_TOKEN = re.compile(r"^(/v1\.3/search/)[^/]+$")
+_STATUS_TEXT = {"500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Unavailable"}
+
+
+class ConnectionDropped(ConnectionError):
+    """Raised to the ASGI server when a dropped connection cannot be simulated natively."""
+
+
+def route_key(method: str, path: str) -> str:
+    """``"GET /v1.3/tasks/{id}"``: the request with ids replaced, for the stats.
+
+    Example:
+        >>> route_key("GET", "/v1.3/indexes/0123456789abcdef01234567/videos")
+        'GET /v1.3/indexes/{id}/videos'
+    """
+    path = _SEARCH_TOKEN.sub(r"\1{page_token}", _ID_SEGMENT.sub("/{id}", path))
+    return f"{method} {path}"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _drop_connection(send: Send) -> None:
+    """Close the socket without any response (uvicorn's h11/httptools cycles expose it)."""
+    cycle: Any = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionDropped("emulator fault: connection dropped")
+    cycle.disconnected = True
+    transport.abort()
+
+
+class Gate:
+    """Wraps the Starlette app; see the module docstring.
+
+    Example:
+        >>> app = Gate(starlette_app, state)  # doctest: +SKIP
+    """
+
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            await self._api(scope, receive, send)
+        elif path.startswith(CONTROL_PREFIX + "/") and not path.startswith(
+            CONTROL_PREFIX + "/media/"
+        ):
+            if await self._authorised(scope, receive, send, wrapped=False):
+                await self.app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _api(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        rel = path[len(API_PREFIX) :] or "/"
+        wrapped = rel.startswith("/embed-v2")
+        with self.state.lock:
+            self.state.stats.requests[route_key(method, path)] += 1
+        if await self._fault(scope, receive, send, rel=rel, wrapped=wrapped):
+            return
+        if not await self._authorised(scope, receive, send, wrapped=wrapped):
+            return
+        category = category_of(method, rel)
+        decision = self.state.limiter.take(category)
+        if not decision.allowed:
+            with self.state.lock:
+                self.state.stats.rate_limited += 1
+            await self._too_many(scope, receive, send, decision=decision, rel=rel, wrapped=wrapped)
+            return
+        await self.app(scope, receive, self._decorate(send, decision))
+
+    def _decorate(self, send: Send, decision: Decision) -> Send:
+        extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
+        extra.append((b"x-api-version", API_VERSION.encode()))
+
+        async def wrapped_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                with self.state.lock:
+                    self.state.stats.statuses[str(message["status"])] += 1
+            await send(message)
+
+        return wrapped_send
+
+    async def _fault(
+        self, scope: Scope, receive: Receive, send: Send, *, rel: str, wrapped: bool
+    ) -> bool:
+        draw = self.state.faults.draw()
+        if draw.delay_s > 0:
+            with self.state.lock:
+                self.state.stats.faults["latency"] += 1
+            await anyio.sleep(draw.delay_s)
+        if draw.action is None:
+            return False
+        with self.state.lock:
+            self.state.stats.faults[draw.action] += 1
+        if draw.action == "drop":
+            await _drop_connection(send)
+        elif draw.action == "429":
+            err = ApiError(
+                429,
+                "too_many_requests",
+                "Injected fault: rate limited.",
+                headers={"Retry-After": "1"},
+            )
+            await error_response(err, wrapped=wrapped, empty=rel in ("/search", "/analyze"))(
+                scope, receive, send
+            )
+        else:
+            text = _STATUS_TEXT[draw.action]
+            err = ApiError(
+                int(draw.action), "generic_error", f"Injected fault: {draw.action} {text}."
+            )
+            await error_response(err, wrapped=wrapped)(scope, receive, send)
+        return True
+
+    async def _authorised(
+        self, scope: Scope, receive: Receive, send: Send, *, wrapped: bool
+    ) -> bool:
+        key = _header(scope, b"x-api-key")
+        expected = self.state.config.api_key
+        if key and (expected is None or key == expected):
+            return True
+        if not key and scope["path"].startswith(CONTROL_PREFIX) and expected is None:
+            return True
+        err = ApiError(
+            401,
+            "api_key_invalid",
+            "The API key is missing or invalid; send it in the x-api-key header.",
+        )
+        await error_response(err, wrapped=wrapped)(scope, receive, send)
+        return False
+
+    async def _too_many(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        decision: Decision,
+        rel: str,
+        wrapped: bool,
+    ) -> None:
+        err = ApiError(
+            429,
+            "too_many_requests",
+            f"Too many requests: the limit is {decision.limit} requests per minute; retry "
+            f"after {decision.retry_after_s} s.",
+            details={"retryAfter": str(decision.retry_after_s)},
+            headers={**decision.headers(), "X-Api-Version": API_VERSION},
+        )
+        empty = rel in ("/search", "/analyze")
+        await error_response(err, wrapped=wrapped, empty=empty)(scope, receive, send)

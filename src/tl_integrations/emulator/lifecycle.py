@@ -1,0 +1,106 @@
+"""Task timing: stage durations fixed at creation, statuses computed lazily from the clock.
+
+Pure functions; the clock value is passed in, so a test drives time by hand.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .config import Stage, StageModel
+from .store import EmbedTaskRec, IndexTaskRec
+
+__all__ = [
+    "INDEX_STAGES",
+    "embed_status",
+    "index_status",
+    "plan_embedding_s",
+    "plan_index_stages",
+    "task_rng",
+]
+
+INDEX_STAGES = ("validating", "pending", "queued", "indexing")
+# A randomly failing task fails at the end of this stage.
+FAIL_STAGE = "indexing"
+
+
+def task_rng(*, seed: int, task_id: str) -> random.Random:
+    """A generator private to one task, so its jitter and fate do not depend on request order.
+
+    Example:
+        >>> task_rng(seed=1, task_id="a").random() == task_rng(seed=1, task_id="a").random()
+        True
+    """
+    return random.Random(f"{seed}:{task_id}")
+
+
+def _scaled(
+    stage: Stage, *, video_s: float, speed: float, jitter: float, rng: random.Random
+) -> float:
+    spread = 1.0 + jitter * (2.0 * rng.random() - 1.0)
+    return max(0.0, stage.seconds(video_duration_s=video_s) * spread / speed)
+
+
+def plan_index_stages(
+    model: StageModel, *, video_duration_s: float, speed: float, rng: random.Random
+) -> list[float]:
+    """Durations (seconds) of validating, pending, queued and indexing for one task.
+
+    Example:
+        >>> d = plan_index_stages(StageModel(jitter=0.0), video_duration_s=10.0, speed=2.0,
+        ...                       rng=random.Random(0))
+        >>> d
+        [0.5, 0.25, 0.25, 1.0]
+    """
+    stages = (model.validating, model.pending, model.queued, model.indexing)
+    return [
+        _scaled(s, video_s=video_duration_s, speed=speed, jitter=model.jitter, rng=rng)
+        for s in stages
+    ]
+
+
+def plan_embedding_s(
+    model: StageModel, *, video_duration_s: float, speed: float, rng: random.Random
+) -> float:
+    """Processing time (seconds) of one embedding task.
+
+    Example:
+        >>> plan_embedding_s(StageModel(jitter=0.0), video_duration_s=20.0, speed=1.0,
+        ...                  rng=random.Random(0))
+        2.0
+    """
+    return _scaled(
+        model.embedding, video_s=video_duration_s, speed=speed, jitter=model.jitter, rng=rng
+    )
+
+
+def index_status(task: IndexTaskRec, *, now_s: float) -> tuple[str, float]:
+    """The task's status at ``now_s`` and the time it entered that status (``updated_at``).
+
+    Example:
+        >>> t = IndexTaskRec("t", "v", "i", 100.0, [1.0, 1.0, 1.0, 2.0])
+        >>> index_status(t, now_s=100.5), index_status(t, now_s=103.5), index_status(t, now_s=200)
+        (('validating', 100.0), ('indexing', 103.0), ('ready', 105.0))
+    """
+    entered = task.created_at
+    for stage, duration in zip(INDEX_STAGES, task.durations_s, strict=False):
+        if now_s < entered + duration:
+            return stage, entered
+        entered += duration
+        if stage == task.fail_stage:
+            return "failed", entered
+    return "ready", entered
+
+
+def embed_status(task: EmbedTaskRec, *, now_s: float) -> tuple[str, float]:
+    """``processing`` until the task's duration has passed, then ``ready`` or ``failed``.
+
+    Example:
+        >>> t = EmbedTaskRec("e", "v1", "marengo3.0", 10.0, 2.0, None, {})
+        >>> embed_status(t, now_s=11.0), embed_status(t, now_s=12.0)
+        (('processing', 10.0), ('ready', 12.0))
+    """
+    done_at = task.created_at + task.duration_s
+    if now_s < done_at:
+        return "processing", task.created_at
+    return ("failed" if task.failed else "ready"), done_at

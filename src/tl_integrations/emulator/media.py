@@ -1,0 +1,28 @@
+"""Media for the emulator: write small sample videos and probe uploaded files with PyAV.
+
+Two jobs, both pure functions over files:
+
+- :func:`make_sample_video` writes an H.264 + AAC MP4 with coloured scenes and a ``mov_text``
+  subtitle track, so tests, the demo and notebooks never need committed binary media;
+- :func:`probe` reads what the emulator needs from an upload (container metadata, the subtitle
+  lines, and one mean colour per time step) without loading the file into memory.
+
+Example:
+    >>> from tl_integrations.emulator.media import make_sample_video, probe
+    >>> path = make_sample_video("/tmp/doc-sample.mp4", duration_s=6, subtitles=[(0, 2, "hello")])
+    >>> [u.text for u in probe(path).utterances]
+    ['hello']
+"""
+
+from ._media_types import COLOURS, MediaError, MediaInfo, Utterance
+from ._probe import probe
+from ._sample_video import make_sample_video
+
+__all__ = [
+    "COLOURS",
+    "MediaError",
+    "MediaInfo",
+    "Utterance",
+    "make_sample_video",
+    "probe",
+]

@@ -1,0 +1,97 @@
+"""Control endpoints under ``/_emulator`` (not part of the TwelveLabs API).
+
+``GET stats``, ``POST reset``, ``GET``/``POST faults``, ``GET``/``POST clock`` (advance a
+:class:`ManualClock`), and ``GET media/{video_id}`` (the file behind ``hls.video_url``).
+They need the API key only when the emulator was started with one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from ..apierror import ApiError, JSONResponse, not_found
+from ..config import Faults, ManualClock
+from .common import json_body, state_of
+
+__all__ = ["routes"]
+
+
+async def stats(request: Request) -> Response:
+    """``GET /_emulator/stats``: request counts by route, statuses, faults, uploads, bytes."""
+    state = state_of(request)
+    with state.lock:
+        return JSONResponse(state.stats.to_dict())
+
+
+async def reset(request: Request) -> Response:
+    """``POST /_emulator/reset``: forget everything (records, media, stats); 204."""
+    state_of(request).reset()
+    return Response(status_code=204)
+
+
+def _faults_json(faults: Faults, seed: int) -> dict[str, Any]:
+    return {"faults": faults.to_dict(), "spec": faults.to_spec(), "seed": seed}
+
+
+async def get_faults(request: Request) -> Response:
+    """``GET /_emulator/faults``."""
+    state = state_of(request)
+    return JSONResponse(_faults_json(state.faults.faults, state.faults.seed))
+
+
+async def set_faults(request: Request) -> Response:
+    """``POST /_emulator/faults`` with ``{"spec": "500=0.1,drop=0.02", "seed": 1}`` or
+    ``{"faults": {"500": 0.1}}``; an empty body clears every fault."""
+    state = state_of(request)
+    body = await json_body(request)
+    try:
+        if isinstance(body.get("spec"), str):
+            faults = Faults.parse(body["spec"])
+        else:
+            faults = Faults.from_mapping(body.get("faults") or {})
+    except (ValueError, TypeError) as exc:
+        raise ApiError(400, "parameter_invalid", f"Bad faults: {exc}") from exc
+    seed = body.get("seed")
+    state.set_faults(faults, seed=int(seed) if seed is not None else None)
+    return JSONResponse(_faults_json(state.faults.faults, state.faults.seed))
+
+
+async def clock(request: Request) -> Response:
+    """``GET``: the emulator's time; ``POST {"advance_s": 10}`` moves a manual clock."""
+    state = state_of(request)
+    if request.method == "POST":
+        body = await json_body(request)
+        if not isinstance(state.config.clock, ManualClock):
+            raise ApiError(400, "parameter_invalid", "This emulator runs on the wall clock.")
+        try:
+            state.config.clock.advance(float(body.get("advance_s", 0.0)))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "parameter_invalid", f"Bad advance_s: {exc}") from exc
+    return JSONResponse(
+        {"now_s": state.now(), "manual": isinstance(state.config.clock, ManualClock)}
+    )
+
+
+async def media(request: Request) -> Response:
+    """``GET /_emulator/media/{video_id}``: the uploaded file (range requests supported)."""
+    state = state_of(request)
+    with state.lock:
+        video = state.store.videos.get(request.path_params["video_id"])
+        path = state.persistence.root / video.media_path if video and video.media_path else None
+    if path is None or not path.is_file():
+        raise not_found("video", request.path_params["video_id"])
+    return FileResponse(path)
+
+
+routes = [
+    Route("/stats", stats, methods=["GET"]),
+    Route("/reset", reset, methods=["POST"]),
+    Route("/faults", get_faults, methods=["GET"]),
+    Route("/faults", set_faults, methods=["POST"]),
+    Route("/clock", clock, methods=["GET", "POST"]),
+    Route("/media/{video_id}", media, methods=["GET"]),
+]

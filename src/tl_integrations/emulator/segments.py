@@ -1,0 +1,167 @@
+"""Cut a probed video into segments and embed each one for the requested options.
+
+Segment rules follow the API: fixed clips of ``clip_length_s`` (2-10 s, default 6) from the
+window start, a last clip shorter than 2 s dropped; a ``video``/``asset`` scope row spans the
+whole window. Vectors come from ``semantics`` (subtitle words plus colour statistics).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import semantics
+from .media import MediaInfo
+from .store import SegmentSet
+
+__all__ = ["build_segments", "clip_bounds", "index_bounds", "scene_bounds", "segment_text"]
+
+MIN_LAST_CLIP_S = 2.0
+_CLIP_SCOPE = "clip"
+
+
+def clip_bounds(start_s: float, end_s: float, *, clip_length_s: float) -> list[tuple[float, float]]:
+    """Fixed-length clips covering ``[start_s, end_s)``; a tail under 2 s is dropped.
+
+    Example:
+        >>> clip_bounds(0.0, 14.5, clip_length_s=6.0)
+        [(0.0, 6.0), (6.0, 12.0), (12.0, 14.5)]
+        >>> clip_bounds(0.0, 31.0, clip_length_s=6.0)[-1]
+        (24.0, 30.0)
+    """
+    bounds: list[tuple[float, float]] = []
+    t = start_s
+    while t < end_s - 1e-9:
+        end = min(t + clip_length_s, end_s)
+        if end - t < MIN_LAST_CLIP_S and bounds:
+            break
+        bounds.append((round(t, 3), round(end, 3)))
+        t = end
+    return bounds
+
+
+def scene_bounds(
+    info: MediaInfo, start_s: float, end_s: float, *, min_duration_s: float
+) -> list[tuple[float, float]]:
+    """Clips cut at scene changes, merged until each lasts at least ``min_duration_s``.
+
+    Example:
+        >>> scene_bounds(info, 0.0, 12.0, min_duration_s=2.0)  # doctest: +SKIP
+        [(0.0, 3.0), (3.0, 6.0), (6.0, 9.0), (9.0, 12.0)]
+    """
+    cuts = semantics.scene_cuts(info.colours, sample_step_s=info.sample_step_s)
+    edges = [start_s] + [c for c in cuts if start_s < c < end_s] + [end_s]
+    bounds: list[tuple[float, float]] = []
+    begin = edges[0]
+    for edge in edges[1:]:
+        if edge - begin >= min_duration_s or edge == end_s:
+            bounds.append((round(begin, 3), round(edge, 3)))
+            begin = edge
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < min_duration_s:
+        last = bounds.pop()
+        bounds[-1] = (bounds[-1][0], last[1])
+    return bounds
+
+
+def index_bounds(info: MediaInfo, *, max_clip_s: float = 6.0) -> list[tuple[float, float]]:
+    """Clips of an indexed video: scenes (cut at colour changes, at least 2 s), each split
+    evenly into pieces of at most ``max_clip_s``; together they cover the whole video.
+
+    Example:
+        >>> index_bounds(info)  # doctest: +SKIP
+        [(0.0, 3.0), (3.0, 6.0), (6.0, 9.0), (9.0, 12.0)]
+    """
+    bounds: list[tuple[float, float]] = []
+    for start, end in scene_bounds(info, 0.0, info.duration_s, min_duration_s=MIN_LAST_CLIP_S):
+        pieces = max(1, math.ceil((end - start) / max_clip_s - 1e-9))
+        step = (end - start) / pieces
+        bounds += [
+            (round(start + i * step, 3), round(start + (i + 1) * step, 3)) for i in range(pieces)
+        ]
+    return bounds
+
+
+def segment_text(info: MediaInfo, start_s: float, end_s: float) -> str:
+    """The subtitle lines overlapping ``[start_s, end_s)``, joined by spaces.
+
+    Example:
+        >>> segment_text(info, 0.0, 6.0)  # doctest: +SKIP
+        'This is the red scene.'
+    """
+    return semantics.segment_text(info, start_s=start_s, end_s=end_s)
+
+
+def _option_vector(
+    option: str, info: MediaInfo, span: tuple[float, float], dim: int
+) -> NDArray[np.float32]:
+    text = segment_text(info, *span)
+    colours = semantics.segment_colours(info, start_s=span[0], end_s=span[1])
+    if option == "transcription":
+        return (
+            semantics.embed_text(text, dim=dim)
+            if text
+            else semantics.embed_segment(text="", colours=colours, dim=dim)
+        )
+    if option == "audio":
+        # No picture in the audio space; a silent file has only its (colour-free) silence.
+        spoken = text if info.has_audio else ""
+        return semantics.embed_segment(text=spoken, colours=colours[:0], dim=dim)
+    return semantics.embed_segment(text=text, colours=colours, dim=dim)
+
+
+def build_segments(
+    info: MediaInfo,
+    *,
+    dim: int,
+    options: Sequence[str],
+    scopes: Sequence[str],
+    bounds: Sequence[tuple[float, float]],
+    window: tuple[float, float],
+    video_scope: str = "video",
+    fused: bool = False,
+) -> SegmentSet:
+    """Embed every (option x clip) plus one whole-window row per option when asked.
+
+    Rows are grouped by option: clips in time order, then the ``video_scope`` row. With
+    ``fused``, one extra ``"fused"`` row per span averages the options' vectors.
+
+    Example:
+        >>> s = build_segments(info, dim=512, options=["visual"], scopes=["clip", "video"],
+        ...                    bounds=[(0, 6), (6, 12)], window=(0, 12))  # doctest: +SKIP
+        >>> s.scope  # doctest: +SKIP
+        ['clip', 'clip', 'video']
+    """
+    spans = list(bounds) if _CLIP_SCOPE in scopes else []
+    tail = [window] if video_scope in scopes else []
+    labels = list(options) + (["fused"] if fused else [])
+    rows: list[NDArray[np.float32]] = []
+    start: list[float] = []
+    end: list[float] = []
+    option_col: list[str] = []
+    scope_col: list[str] = []
+    for label in labels:
+        for span, scope in [(s, _CLIP_SCOPE) for s in spans] + [(w, video_scope) for w in tail]:
+            rows.append(_vector(label, info, span, dim, options))
+            start.append(span[0])
+            end.append(span[1])
+            option_col.append(label)
+            scope_col.append(scope)
+    if not rows:
+        return SegmentSet.empty(dim=dim)
+    matrix = np.vstack(rows).astype(np.float32)
+    return SegmentSet(matrix, np.asarray(start), np.asarray(end), option_col, scope_col)
+
+
+def _vector(
+    label: str, info: MediaInfo, span: tuple[float, float], dim: int, options: Sequence[str]
+) -> NDArray[np.float32]:
+    if label != "fused":
+        return _option_vector(label, info, span, dim)
+    total = np.zeros(dim, np.float32)
+    for option in options:
+        total += _option_vector(option, info, span, dim)
+    norm = float(np.linalg.norm(total))
+    return total / np.float32(norm) if norm > 0 else total

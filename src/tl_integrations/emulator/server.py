@@ -1,0 +1,197 @@
+"""``Emulator``: the emulator served by uvicorn on a free loopback port in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from .app import EmulatorApp, create_app
+from .config import EmulatorConfig, Faults, ManualClock
+from .gate import API_PREFIX
+
+__all__ = ["Emulator", "bind_socket"]
+
+DEFAULT_API_KEY = "tl-emulator-key"
+_START_TIMEOUT_S = 20.0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket with ``TCP_NODELAY`` (inherited by accepted connections).
+
+    Without it, uvicorn's separate header and body writes meet Nagle's algorithm and the
+    client's delayed ACK: about 40 ms per request instead of under 1 ms.
+
+    Example:
+        >>> sock = bind_socket("127.0.0.1", 0); sock.getsockname()[1] > 0
+        True
+        >>> sock.close()
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
+
+
+class Emulator:
+    """A local TwelveLabs-compatible API for tests, notebooks and demos.
+
+    Args:
+        config: Settings (default ``EmulatorConfig()``).
+        host: Interface to bind (loopback by default).
+        port: Port to bind; 0 picks a free one.
+        **overrides: Fields of :class:`EmulatorConfig` to replace (``speed=100``, ``seed=1``,
+            ``faults="500=0.1"`` ...).
+
+    Example:
+        >>> from twelvelabs import TwelveLabs
+        >>> with Emulator(speed=100.0) as emu:  # doctest: +SKIP
+        ...     client = TwelveLabs(api_key=emu.api_key, base_url=emu.base_url)
+        ...     index = client.indexes.create(index_name="demo", models=[
+        ...         {"model_name": "marengo3.0", "model_options": ["visual", "audio"]}])
+        ...     emu.stats()["requests_total"]
+        1
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **overrides: Any,
+    ) -> None:
+        self.config = (config or EmulatorConfig()).with_overrides(**overrides)
+        self.host = host
+        self.port = port
+        self.app: EmulatorApp | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Emulator:
+        """Start serving (idempotent); returns ``self``."""
+        if self._thread is not None:
+            return self
+        sock = bind_socket(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        self.app = create_app(self.config)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            http="h11",
+            lifespan="on",
+            timeout_keep_alive=30,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._serve(sock)),
+            name=f"tl-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._wait_started()
+        return self
+
+    async def _serve(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        await self._server.serve(sockets=[sock])
+
+    def _wait_started(self) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while self._server is not None and not self._server.started:
+            if self._thread is None or not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread (idempotent)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=_START_TIMEOUT_S)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. ``http://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL (ends in ``/v1.3``) for ``TwelveLabs(base_url=...)``."""
+        return self.url + API_PREFIX
+
+    @property
+    def api_key(self) -> str:
+        """The configured key, or a placeholder (any non-empty key works then)."""
+        return self.config.api_key or DEFAULT_API_KEY
+
+    @property
+    def clock(self) -> ManualClock | None:
+        """The manual clock, when the emulator runs on one."""
+        clock = self.config.clock
+        return clock if isinstance(clock, ManualClock) else None
+
+    def _app(self) -> EmulatorApp:
+        if self.app is None:
+            raise RuntimeError("the emulator is not running; call start() or use 'with'")
+        return self.app
+
+    # ------------------------------------------------------------------ controls
+
+    def stats(self) -> dict[str, Any]:
+        """Request counts by route, statuses, faults, uploads and bytes received."""
+        state = self._app().emulator
+        with state.lock:
+            return state.stats.to_dict()
+
+    def reset(self) -> None:
+        """Forget every index, video, task, media file and stat; restore configured faults."""
+        self._app().emulator.reset()
+
+    def set_faults(
+        self,
+        faults: Faults | str | dict[str, float] | None = None,
+        *,
+        seed: int | None = None,
+        **probabilities: float,
+    ) -> None:
+        """Set fault probabilities: ``set_faults("500=0.1,drop=0.02")``, ``set_faults(p500=0.1)``
+        or ``set_faults()`` to clear them. The fault generator restarts from ``seed``."""
+        if isinstance(faults, str):
+            faults = Faults.parse(faults)
+        elif isinstance(faults, dict):
+            faults = Faults.from_mapping(faults)
+        elif faults is None:
+            faults = Faults(**probabilities)
+        self._app().emulator.set_faults(faults, seed=seed)
+
+    def advance(self, seconds: float) -> None:
+        """Move the manual clock forward (tasks progress without sleeping)."""
+        if self.clock is None:
+            raise RuntimeError("advance() needs EmulatorConfig(clock=ManualClock())")
+        self.clock.advance(seconds)

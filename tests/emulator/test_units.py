@@ -1,0 +1,152 @@
+"""The pure pieces: public surface, timing, segments, limits, faults, CLI, docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import random
+import subprocess
+import sys
+
+import pytest
+
+import tl_integrations.emulator as emulator
+from tl_integrations.emulator import EmulatorConfig, Faults, StageModel
+from tl_integrations.emulator.cli import build_parser, config_from_args
+from tl_integrations.emulator.lifecycle import index_status, plan_index_stages, task_rng
+from tl_integrations.emulator.segments import clip_bounds
+from tl_integrations.emulator.store import IndexTaskRec
+
+
+def test_public_names_are_pinned() -> None:
+    assert emulator.__all__ == [
+        "Emulator",
+        "EmulatorConfig",
+        "Faults",
+        "ManualClock",
+        "MediaLimits",
+        "RateLimits",
+        "Stage",
+        "StageModel",
+        "create_app",
+        "main",
+        "make_sample_video",
+    ]
+    for name in emulator.__all__:
+        assert getattr(emulator, name).__doc__
+
+
+def test_package_import_stays_light() -> None:
+    code = (
+        "import sys, tl_integrations\n"
+        "print(sorted({'starlette', 'av', 'uvicorn'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "config",
+        "ids",
+        "lifecycle",
+        "ratelimit",
+        "faults",
+        "store",
+        "apierror",
+        "routes.common",
+        "routes.search",
+        "routes.embed",
+        "routes.tasks",
+        "gate",
+        "app",
+        "cli",
+        "persistence",
+    ],
+)
+def test_docstring_examples(module: str) -> None:
+    mod = importlib.import_module(f"tl_integrations.emulator.{module}")
+    extra = {"tempfile": __import__("tempfile"), "Path": __import__("pathlib").Path}
+    result = doctest.testmod(mod, extraglobs=extra, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("end", "clip", "expected_last", "count"),
+    [
+        (14.5, 6.0, (12.0, 14.5), 3),
+        (31.0, 6.0, (24.0, 30.0), 5),
+        (12.0, 5.0, (10.0, 12.0), 3),
+        (11.5, 5.0, (5.0, 10.0), 2),
+        (3.0, 6.0, (0.0, 3.0), 1),
+    ],
+)
+def test_clip_rules(
+    end: float, clip: float, expected_last: tuple[float, float], count: int
+) -> None:
+    bounds = clip_bounds(0.0, end, clip_length_s=clip)
+    assert (bounds[-1], len(bounds)) == (expected_last, count)
+
+
+def test_stage_plan_is_deterministic_and_scaled() -> None:
+    def plan(seed: int, speed: float) -> list[float]:
+        rng = task_rng(seed=seed, task_id="t")
+        return plan_index_stages(StageModel(), video_duration_s=60.0, speed=speed, rng=rng)
+
+    assert plan(1, 1.0) == plan(1, 1.0) != plan(2, 1.0)
+    assert sum(plan(1, 10.0)) == pytest.approx(sum(plan(1, 1.0)) / 10)
+    no_jitter = plan_index_stages(
+        StageModel(jitter=0.0), video_duration_s=60.0, speed=1.0, rng=random.Random(0)
+    )
+    assert no_jitter == [1.0, 0.5, 0.5, 7.0]
+
+
+def test_failing_task_fails_after_its_stage() -> None:
+    task = IndexTaskRec("t", "v", "i", 0.0, [1.0, 1.0, 1.0, 1.0], fail_stage="indexing")
+    assert index_status(task, now_s=3.5) == ("indexing", 3.0)
+    assert index_status(task, now_s=9.0) == ("failed", 4.0)
+
+
+def test_fault_spec_round_trip_and_errors() -> None:
+    faults = Faults.parse("500=0.1,503=0.05,429=0.05,drop=0.02,latency=0.05,fail=0.1")
+    assert Faults.parse(faults.to_spec()) == faults
+    with pytest.raises(ValueError, match="bad fault"):
+        Faults.parse("418=0.5")
+    with pytest.raises(ValueError, match="within"):
+        Faults.parse("500=2")
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="speed"):
+        EmulatorConfig(speed=0)
+    assert EmulatorConfig().with_overrides(faults="drop=0.5").faults.drop == 0.5
+
+
+def test_cli_options() -> None:
+    args = build_parser().parse_args(
+        [
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9",
+            "--api-key",
+            "s",
+            "--data-dir",
+            "/tmp/d",
+            "--speed",
+            "5",
+            "--faults",
+            "500=0.1",
+            "--seed",
+            "4",
+            "--media-validation",
+            "async",
+        ]
+    )
+    cfg = config_from_args(args)
+    assert (args.host, args.port) == ("0.0.0.0", 9)
+    assert (cfg.api_key, cfg.data_dir, cfg.speed, cfg.seed) == ("s", "/tmp/d", 5.0, 4)
+    assert (cfg.faults.p500, cfg.media_validation) == (0.1, "async")
+    with pytest.raises(SystemExit):
+        emulator.main(["--faults", "nope"])
