@@ -54,6 +54,8 @@ def test_timeout_for_many_tasks_names_them_and_truncates() -> None:
         errors.TaskFailedError("t1", filename="a.mp4", reason="broken"),
         errors.TaskTimeoutError(["t1", "t2"], last_status="indexing", timeout_s=5.0),
         errors.InvalidVideoError("no such file", path="a.mp4"),
+        errors.RateLimitError("slow down", status_code=429, code="too_many", retry_after_s=2.0),
+        errors.NotFoundError("task 't1' not found", status_code=404, method="GET", path="/t"),
     ],
 )
 def test_errors_survive_pickling(err: errors.TwelveLabsError) -> None:
@@ -61,3 +63,9 @@ def test_errors_survive_pickling(err: errors.TwelveLabsError) -> None:
     clone = pickle.loads(pickle.dumps(err))
     assert type(clone) is type(err)
     assert str(clone) == str(err)
+
+
+def test_status_error_keeps_its_fields_through_pickle() -> None:
+    err = errors.RateLimitError("slow down", status_code=429, code="too_many", retry_after_s=2.0)
+    clone = pickle.loads(pickle.dumps(err))
+    assert (clone.status_code, clone.code, clone.retry_after_s) == (429, "too_many", 2.0)

@@ -27,6 +27,7 @@ __all__ = [
     "ConflictError",
     "InvalidRequestError",
     "InvalidVideoError",
+    "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -41,7 +42,8 @@ class TwelveLabsError(Exception):
     """Root of every error raised by tl_integrations.
 
     Example:
-        >>> isinstance(TaskTimeoutError("t1", last_status="indexing", timeout_s=5.0), TwelveLabsError)
+        >>> err = TaskTimeoutError("t1", last_status="indexing", timeout_s=5.0)
+        >>> isinstance(err, TwelveLabsError)
         True
     """
 
@@ -88,6 +90,25 @@ class APIConnectionError(TwelveLabsError):
     """
 
 
+class MalformedResponseError(TwelveLabsError):
+    """The API answered 2xx with a body that does not have the documented shape.
+
+    Decoders raise it for truncated JSON, wrong types, missing fields or non-finite vectors,
+    so a hostile or broken response never surfaces as a ``KeyError`` or ``TypeError``.
+
+    Attributes:
+        body: the decoded body (or a prefix of it), when there was one.
+
+    Example:
+        >>> MalformedResponseError("task: expected a JSON object, got list", body=[]).body
+        []
+    """
+
+    def __init__(self, message: str, *, body: Any = None) -> None:
+        super().__init__(message)
+        self.body = body
+
+
 class APIStatusError(TwelveLabsError):
     """The API answered with an error status.
 
@@ -125,6 +146,19 @@ class APIStatusError(TwelveLabsError):
         self.path = path
         self.retry_after_s = retry_after_s
         self.body = body
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields are not in self.args; rebuild from the instance dict instead.
+        return (_rebuild_status_error, (type(self), str(self), self.__dict__))
+
+
+def _rebuild_status_error(
+    cls: type[APIStatusError], message: str, state: dict[str, Any]
+) -> APIStatusError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
 
 
 class BadRequestError(APIStatusError):

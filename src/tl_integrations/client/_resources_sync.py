@@ -1,0 +1,251 @@
+"""Synchronous resources: ``client.indexes``, ``client.videos``, ``client.search``,
+``client.analyze``. Their async twins in ``_resources_async`` differ only by ``await``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._http import response_json
+from ..errors import BadRequestError, ConflictError
+from ..models import AnalyzeResult, Index, IndexModel, SearchClip, Video
+from . import _calls
+from ._base import DEFAULT_MODELS
+from ._paging import iter_items
+
+if TYPE_CHECKING:
+    from ._sync import TwelveLabs
+
+__all__ = ["Analyze", "Indexes", "Search", "Videos"]
+
+ModelSpec = IndexModel | Mapping[str, Any]
+
+
+class Indexes:
+    """``client.indexes``: create, find and delete indexes.
+
+    Example:
+        >>> index = client.indexes.get_or_create("talks")  # doctest: +SKIP
+        >>> [i.name for i in client.indexes.list()]  # doctest: +SKIP
+        ['talks']
+    """
+
+    def __init__(self, client: TwelveLabs) -> None:
+        self._client = client
+
+    def create(
+        self,
+        name: str,
+        *,
+        models: Sequence[ModelSpec] = DEFAULT_MODELS,
+        addons: Sequence[str] | None = None,
+    ) -> Index:
+        """Create an index (``POST /indexes``); names are unique per account.
+
+        Raises:
+            BadRequestError: e.g. ``index_name_already_exists``.
+        """
+        call = _calls.create_index(name, models, addons)
+        return _calls.created_index(response_json(self._client._request(**call.kwargs())), call)
+
+    def retrieve(self, index_id: str) -> Index:
+        """Fetch one index.
+
+        Raises:
+            NotFoundError: no such index.
+        """
+        path = f"/indexes/{_calls.seg(index_id, 'index_id')}"
+        return Index.from_api(response_json(self._client._request("GET", path)))
+
+    def delete(self, index_id: str) -> None:
+        """Delete an index and every video in it."""
+        self._client._request("DELETE", f"/indexes/{_calls.seg(index_id, 'index_id')}")
+
+    def get_or_create(
+        self,
+        name: str,
+        *,
+        models: Sequence[ModelSpec] = DEFAULT_MODELS,
+        addons: Sequence[str] | None = None,
+    ) -> Index:
+        """The index called ``name``, created (with ``models``) when there is none.
+
+        An existing index is returned as it is, whatever its models.
+        """
+        found = self._find(name)
+        if found is not None:
+            return found
+        try:
+            return self.create(name, models=models, addons=addons)
+        except (BadRequestError, ConflictError):
+            # Someone created it between our look-up and our create.
+            found = self._find(name)
+            if found is None:
+                raise
+            return found
+
+    def _find(self, name: str) -> Index | None:
+        for index in self.list(name=name):
+            if index.name == name:
+                return index
+        return None
+
+    def list(
+        self,
+        *,
+        name: str | None = None,
+        page_limit: int = 50,
+        sort_by: str | None = None,
+        sort_option: str | None = None,
+    ) -> Iterator[Index]:
+        """Iterate over every index (all pages), optionally filtered by name."""
+        call = _calls.list_indexes(name, page_limit, sort_by, sort_option)
+        for item in iter_items(self._client, call, "index list"):
+            yield Index.from_api(item)
+
+
+class Videos:
+    """``client.videos``: indexed videos, with transcripts and embeddings on request.
+
+    Example:
+        >>> video = client.videos.retrieve(  # doctest: +SKIP
+        ...     index_id, video_id, transcription=True)
+        >>> video.transcription[0].text  # doctest: +SKIP
+        'Welcome back to the course.'
+    """
+
+    def __init__(self, client: TwelveLabs) -> None:
+        self._client = client
+
+    def retrieve(
+        self,
+        index_id: str,
+        video_id: str,
+        *,
+        transcription: bool = False,
+        embedding_options: Iterable[str] | None = None,
+    ) -> Video:
+        """Fetch one video; ``transcription=True`` adds ``(start_s, end_s, text)`` utterances.
+
+        Raises:
+            NotFoundError: no such video in that index.
+        """
+        call = _calls.retrieve_video(index_id, video_id, transcription, embedding_options)
+        body = response_json(self._client._request(**call.kwargs()))
+        return Video.from_api(body, index_id=index_id)
+
+    def delete(self, index_id: str, video_id: str) -> None:
+        """Delete one video from an index."""
+        call = _calls.retrieve_video(index_id, video_id, False, None)
+        self._client._request("DELETE", call.path)
+
+    def list(
+        self,
+        index_id: str,
+        *,
+        user_metadata: Mapping[str, Any] | None = None,
+        filename: str | None = None,
+        page_limit: int = 50,
+        sort_by: str | None = None,
+        sort_option: str | None = None,
+    ) -> Iterator[Video]:
+        """Iterate over the videos of an index; ``user_metadata`` filters by exact values."""
+        call = _calls.list_videos(
+            index_id,
+            user_metadata=user_metadata,
+            filename=filename,
+            page_limit=page_limit,
+            sort_by=sort_by,
+            sort_option=sort_option,
+        )
+        for item in iter_items(self._client, call, "video list"):
+            yield Video.from_api(item, index_id=index_id)
+
+
+class Search:
+    """``client.search``: natural-language search over an index.
+
+    Example:
+        >>> for clip in client.search.query(index_id=index_id, query_text="a red car",
+        ...                                 max_results=5):  # doctest: +SKIP
+        ...     print(clip.video_id, clip.start_s, clip.end_s, clip.rank)
+    """
+
+    def __init__(self, client: TwelveLabs) -> None:
+        self._client = client
+
+    def query(
+        self,
+        *,
+        index_id: str,
+        query_text: str,
+        search_options: Sequence[str] = ("visual", "audio"),
+        group_by: str = "clip",
+        page_limit: int = 10,
+        filter: Mapping[str, Any] | None = None,
+        operator: str | None = None,
+        max_results: int | None = None,
+    ) -> Iterator[SearchClip]:
+        """Iterate over matching clips, best first, fetching later pages only when needed.
+
+        With ``group_by="video"`` the clips of each video are yielded one after another.
+        ``max_results`` stops after that many clips.
+        """
+        call = _calls.search(
+            index_id=index_id,
+            query_text=query_text,
+            search_options=search_options,
+            group_by=group_by,
+            page_limit=page_limit,
+            filter=filter,
+            operator=operator,
+        )
+        remaining = max_results
+        while remaining is None or remaining > 0:
+            clips, token = _calls.search_page(response_json(self._client._request(**call.kwargs())))
+            yield from clips[:remaining]
+            if remaining is not None:
+                remaining -= min(remaining, len(clips))
+            if not clips or token is None:
+                return
+            call = _calls.next_search_page(token)
+
+
+class Analyze:
+    """``client.analyze(video_id, prompt)``: ask Pegasus about an indexed video.
+
+    Example:
+        >>> result = client.analyze(video_id, "Summarize this video")  # doctest: +SKIP
+        >>> result.text, result.finish_reason  # doctest: +SKIP
+        ('Two hosts review a phone...', 'stop')
+    """
+
+    def __init__(self, client: TwelveLabs) -> None:
+        self._client = client
+
+    def __call__(
+        self,
+        video_id: str,
+        prompt: str,
+        *,
+        temperature: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> AnalyzeResult:
+        """Generate text about a video (non-streaming).
+
+        ``response_format={"type": "json_schema", "json_schema": {...}}`` asks for JSON; the
+        parsed value is then in ``result.data``.
+
+        Raises:
+            MalformedResponseError: JSON was asked for and the answer is not JSON.
+        """
+        call = _calls.analyze(
+            video_id,
+            prompt,
+            temperature=temperature,
+            response_format=response_format,
+            max_tokens=max_tokens,
+        )
+        body = response_json(self._client._request(**call.kwargs()))
+        return _calls.analyze_result(body, response_format)

@@ -1,0 +1,105 @@
+"""The sync and async twins expose the same methods and make the same requests."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import pathlib
+from typing import Any
+
+import pytest
+
+from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+
+from .fakeapi import FakeClock, FakeTwelveLabs
+
+RESOURCES = ["indexes", "tasks", "task", "videos", "search", "analyze"]
+
+
+def public_methods(resource: object) -> dict[str, Any]:
+    methods = {
+        name: getattr(resource, name)
+        for name in dir(resource)
+        if not name.startswith("_") and callable(getattr(resource, name))
+    }
+    if callable(resource):
+        methods["__call__"] = type(resource).__call__
+    return methods
+
+
+def test_constructors_match() -> None:
+    sync = inspect.signature(TwelveLabs.__init__).parameters
+    async_ = inspect.signature(AsyncTwelveLabs.__init__).parameters
+    assert list(sync) == list(async_)
+    assert [p.default for p in sync.values()] == [p.default for p in async_.values()]
+
+
+@pytest.mark.parametrize("name", RESOURCES)
+def test_resources_have_the_same_signatures(name: str) -> None:
+    sync = public_methods(getattr(TwelveLabs(api_key="k"), name))
+    async_ = public_methods(getattr(AsyncTwelveLabs(api_key="k"), name))
+    assert sorted(sync) == sorted(async_)
+    for method in sync:
+        left = inspect.signature(sync[method]).parameters
+        right = inspect.signature(async_[method]).parameters
+        assert [(p.name, p.kind, p.default, p.annotation) for p in left.values()] == [
+            (p.name, p.kind, p.default, p.annotation) for p in right.values()
+        ], f"{name}.{method}"
+        twin = async_[method]
+        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), method
+
+
+def scenario_requests(kind: str, video: pathlib.Path) -> list[tuple[str, str, str]]:
+    """Run one scenario against a fresh fake; return the requests it made."""
+    api = FakeTwelveLabs(clock=FakeClock())
+    index_id = api.add_index("talks")
+    existing = [api.add_task(index_id, ready_after_s=30.0 + i) for i in range(3)]
+
+    def sync_run() -> None:
+        with api.client() as client:
+            client.indexes.get_or_create("talks")
+            task = client.tasks.create(index_id=index_id, file=video)
+            client.tasks.wait(task.id)
+            list(client.tasks.wait_many(existing_tasks(client)))
+            client.videos.retrieve(index_id, task.video_id or "", transcription=True)
+            list(client.search.query(index_id=index_id, query_text="x", max_results=12))
+            client.analyze(task.video_id or "", "summary")
+            client._http.close()
+
+    async def async_run() -> None:
+        async with api.async_client() as client:
+            await client.indexes.get_or_create("talks")
+            task = await client.tasks.create(index_id=index_id, file=video)
+            await client.tasks.wait(task.id)
+            refs = [await client.tasks.retrieve(t.id) for t in existing]
+            [t async for t in client.tasks.wait_many(refs)]
+            await client.videos.retrieve(index_id, task.video_id or "", transcription=True)
+            [
+                c
+                async for c in client.search.query(
+                    index_id=index_id, query_text="x", max_results=12
+                )
+            ]
+            await client.analyze(task.video_id or "", "summary")
+            await client._http.aclose()
+
+    def existing_tasks(client: TwelveLabs) -> list[Any]:
+        return [client.tasks.retrieve(t.id) for t in existing]
+
+    if kind == "sync":
+        sync_run()
+    else:
+        asyncio.run(async_run())
+    return [
+        (r.method, r.url.path, "&".join(sorted(k for k in r.url.params if k != "tl_upload_token")))
+        for r in api.requests
+    ]
+
+
+def test_both_twins_make_the_same_requests(tmp_path: pathlib.Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"v" * 1000)
+    sync = scenario_requests("sync", video)
+    async_ = scenario_requests("async", video)
+    assert sync == async_
+    assert len(sync) > 10

@@ -1,0 +1,272 @@
+"""The poll policy and the wait shells, driven by an injected clock and sleep."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from tl_integrations.errors import (
+    AuthenticationError,
+    ServerError,
+    TaskFailedError,
+    TaskTimeoutError,
+)
+from tl_integrations.polling import PollPolicy, PollState, async_wait_for, wait_for
+
+from .fakeapi import FakeClock
+
+STEADY = PollPolicy(jitter=0.0)
+
+
+def test_intervals_grow_to_the_cap() -> None:
+    intervals = [STEADY.interval_s(n) for n in range(1, 12)]
+    assert intervals[:4] == [1.0, 1.5, 2.25, 3.375]
+    assert intervals[-1] == 15.0
+    assert intervals == sorted(intervals)
+
+
+def test_long_videos_are_not_polled_every_second() -> None:
+    assert STEADY.interval_s(1, status="indexing", duration_s=3600.0) == 15.0
+    assert STEADY.interval_s(1, status="indexing", duration_s=300.0) == 6.0
+    # Validation does not scale with duration.
+    assert STEADY.interval_s(1, status="validating", duration_s=3600.0) == 1.0
+
+
+def test_jitter_spreads_both_ways() -> None:
+    low = PollPolicy(jitter=0.1, random=lambda: 0.0).interval_s(1)
+    high = PollPolicy(jitter=0.1, random=lambda: 0.999999).interval_s(1)
+    assert low == pytest.approx(0.9)
+    assert high == pytest.approx(1.1, abs=1e-5)
+
+
+def test_fixed_policy() -> None:
+    policy = PollPolicy.fixed(5.0)
+    assert {policy.interval_s(n, status="indexing", duration_s=1e4) for n in range(1, 9)} == {5.0}
+
+
+def statuses(*values: str) -> Iterator[str]:
+    yield from values
+    while True:
+        yield values[-1]
+
+
+def test_first_check_is_immediate_and_ready_is_returned(clock: FakeClock) -> None:
+    seen = statuses("pending", "indexing", "ready")
+    updates: list[str] = []
+    result = wait_for(
+        lambda: next(seen),
+        task_id="t1",
+        status_of=str,
+        policy=STEADY,
+        clock=clock,
+        sleep=clock.sleep,
+        on_update=updates.append,
+    )
+    assert result == "ready"
+    assert clock.sleeps == [1.0, 1.5]
+    assert updates == ["pending", "indexing", "ready"]
+
+
+def test_on_update_only_on_changes(clock: FakeClock) -> None:
+    seen = statuses("pending", "pending", "indexing", "indexing", "ready")
+    updates: list[str] = []
+    checks: list[str] = []
+    wait_for(
+        lambda: next(seen),
+        task_id="t1",
+        status_of=str,
+        policy=STEADY,
+        clock=clock,
+        sleep=clock.sleep,
+        on_update=updates.append,
+        on_check=checks.append,
+    )
+    assert updates == ["pending", "indexing", "ready"]
+    assert len(checks) == 5
+
+
+def test_failed_raises_with_the_built_error(clock: FakeClock) -> None:
+    def failure(status: str) -> TaskFailedError:
+        return TaskFailedError("t1", reason=f"it was {status}")
+
+    with pytest.raises(TaskFailedError, match="it was failed"):
+        wait_for(
+            lambda: "failed",
+            task_id="t1",
+            status_of=str,
+            policy=STEADY,
+            clock=clock,
+            sleep=clock.sleep,
+            failure=failure,
+        )
+
+
+def test_failed_can_be_returned(clock: FakeClock) -> None:
+    result = wait_for(
+        lambda: "failed",
+        task_id="t1",
+        status_of=str,
+        policy=STEADY,
+        clock=clock,
+        sleep=clock.sleep,
+        raise_on_failed=False,
+    )
+    assert result == "failed"
+
+
+def test_timeout_never_sleeps_past_the_deadline(clock: FakeClock) -> None:
+    checks: list[float] = []
+
+    def fetch() -> str:
+        checks.append(clock.now)
+        return "indexing"
+
+    with pytest.raises(TaskTimeoutError) as info:
+        wait_for(
+            fetch,
+            task_id="t1",
+            status_of=str,
+            policy=STEADY,
+            clock=clock,
+            sleep=clock.sleep,
+            timeout_s=10.0,
+        )
+    assert clock.now == pytest.approx(10.0)
+    assert checks[-1] == pytest.approx(10.0)  # one last look at the deadline
+    assert sum(clock.sleeps) == pytest.approx(10.0)
+    assert info.value.task_ids == ["t1"]
+    assert info.value.last_status == "indexing"
+    assert info.value.timeout_s == 10.0
+    assert isinstance(info.value, TimeoutError)
+
+
+def test_zero_timeout_checks_once(clock: FakeClock) -> None:
+    with pytest.raises(TaskTimeoutError):
+        wait_for(
+            lambda: "pending",
+            task_id="t1",
+            status_of=str,
+            policy=STEADY,
+            clock=clock,
+            sleep=clock.sleep,
+            timeout_s=0.0,
+        )
+    assert clock.sleeps == []
+
+
+def test_transient_errors_are_tolerated_then_raised(clock: FakeClock) -> None:
+    outcomes: Iterator[str | Exception] = iter(
+        [ServerError("boom", status_code=503), ServerError("boom", status_code=503), "ready"]
+    )
+
+    def fetch() -> str:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert (
+        wait_for(fetch, task_id="t", status_of=str, policy=STEADY, clock=clock, sleep=clock.sleep)
+        == "ready"
+    )
+
+    def always_down() -> str:
+        raise ServerError("down", status_code=502)
+
+    with pytest.raises(ServerError):
+        wait_for(
+            always_down,
+            task_id="t",
+            status_of=str,
+            policy=PollPolicy(max_consecutive_errors=2),
+            clock=clock,
+            sleep=clock.sleep,
+        )
+
+
+def test_permanent_errors_propagate_at_once(clock: FakeClock) -> None:
+    def fetch() -> str:
+        raise AuthenticationError("revoked", status_code=401)
+
+    with pytest.raises(AuthenticationError):
+        wait_for(fetch, task_id="t", status_of=str, policy=STEADY, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == []
+
+
+def test_keyboard_interrupt_propagates(clock: FakeClock) -> None:
+    def fetch() -> str:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        wait_for(fetch, task_id="t", status_of=str, policy=STEADY, clock=clock, sleep=clock.sleep)
+
+
+def test_async_shell_matches_and_accepts_async_callbacks(clock: FakeClock) -> None:
+    seen = statuses("pending", "ready")
+    updates: list[str] = []
+
+    async def fetch() -> str:
+        return next(seen)
+
+    async def on_update(status: str) -> None:
+        updates.append(status)
+
+    result = asyncio.run(
+        async_wait_for(
+            fetch,
+            task_id="t1",
+            status_of=str,
+            policy=STEADY,
+            clock=clock,
+            sleep=clock.async_sleep,
+            on_update=on_update,
+        )
+    )
+    assert result == "ready"
+    assert updates == ["pending", "ready"]
+    assert clock.sleeps == [1.0]
+
+
+def test_async_cancellation_propagates(clock: FakeClock) -> None:
+    async def fetch() -> str:
+        return "pending"
+
+    async def main() -> None:
+        job = asyncio.ensure_future(
+            async_wait_for(
+                fetch,
+                task_id="t1",
+                status_of=str,
+                policy=STEADY,
+                clock=clock,
+                sleep=asyncio.sleep,
+            )
+        )
+        await asyncio.sleep(0)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+
+    asyncio.run(main())
+
+
+def test_poll_state_clips_to_the_deadline() -> None:
+    now = [0.0]
+    state = PollState(task_id="t", policy=STEADY, clock=lambda: now[0], timeout_s=3.0)
+    state.observe("pending")
+    now[0] = 2.5
+    assert state.next_delay_s() == pytest.approx(0.5)
+    now[0] = 3.0
+    with pytest.raises(TaskTimeoutError):
+        state.next_delay_s()
+
+
+def test_intervals_stay_capped_after_many_hours_of_checks() -> None:
+    # multiplier**checks overflowed a float after ~1,760 checks (hours into a long wait).
+    policy = PollPolicy(jitter=0.0)
+    assert policy.interval_s(1_000_000) == policy.max_interval_s
+    assert policy.batch_interval_s(1_000_000) == min(
+        policy.max_interval_s, policy.max_batch_interval_s
+    )

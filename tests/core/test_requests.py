@@ -1,0 +1,164 @@
+"""One logical request: retries, server hints, error mapping (through MockTransport)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tl_integrations.client import TwelveLabs
+from tl_integrations.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+from tl_integrations.models import MalformedResponseError
+
+from .conftest import Twin
+from .fakeapi import EPOCH, FakeClock, FakeTwelveLabs, error, http_date
+
+
+def test_503_twice_then_success(twin: Twin) -> None:
+    task = twin.api.add_task(twin.api.add_index())
+    twin.api.fail("GET", f"/tasks/{task.id}", httpx.Response(503), httpx.Response(503))
+    result = twin.run(twin.client.tasks.retrieve(task.id))
+    assert result.id == task.id
+    assert twin.api.count("GET", f"/tasks/{task.id}") == 3
+    assert len(twin.api.clock.sleeps) == 2
+    assert twin.api.clock.sleeps[1] > twin.api.clock.sleeps[0]
+
+
+def test_429_with_retry_after_waits_exactly(twin: Twin) -> None:
+    task = twin.api.add_task(twin.api.add_index())
+    limited = httpx.Response(429, headers={"Retry-After": "2"})
+    twin.api.fail("GET", f"/tasks/{task.id}", limited)
+    twin.run(twin.client.tasks.retrieve(task.id))
+    assert twin.api.clock.sleeps == [2.0]
+
+
+def test_x_ratelimit_reset_is_honoured(twin: Twin) -> None:
+    task = twin.api.add_task(twin.api.add_index())
+    reset = int(EPOCH + twin.api.clock.now) + 5
+    headers = {"X-Ratelimit-Reset": str(reset), "Date": http_date(twin.api.clock.now)}
+    twin.api.fail("GET", f"/tasks/{task.id}", httpx.Response(429, headers=headers))
+    twin.run(twin.client.tasks.retrieve(task.id))
+    assert twin.api.clock.sleeps == [pytest.approx(5.0)]
+
+
+def test_retry_after_as_http_date(twin: Twin) -> None:
+    index_id = twin.api.add_index()
+    headers = {"Retry-After": http_date(twin.api.clock.now + 4)}
+    twin.api.fail("GET", "/indexes/.*", httpx.Response(503, headers=headers))
+    twin.run(twin.client.indexes.retrieve(index_id))
+    assert twin.api.clock.sleeps == [pytest.approx(4.0)]
+
+
+@pytest.mark.parametrize(
+    ("status", "exc"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+    ],
+)
+def test_permanent_errors_raise_at_once(twin: Twin, status: int, exc: type[Exception]) -> None:
+    twin.api.fail("GET", "/tasks/t1", error(status, "some_code", "explained"))
+    with pytest.raises(exc) as info:
+        twin.run(twin.client.tasks.retrieve("t1"))
+    err = info.value
+    assert err.status_code == status  # type: ignore[attr-defined]
+    assert err.code == "some_code"  # type: ignore[attr-defined]
+    assert err.api_message == "explained"  # type: ignore[attr-defined]
+    assert "GET /tasks/t1" in str(err)
+    assert twin.api.clock.sleeps == []
+    assert twin.api.count("GET") == 1
+
+
+def test_wrapped_error_shape(client: TwelveLabs, api: FakeTwelveLabs) -> None:
+    body = {"error": {"code": "VALIDATION_ERROR", "message": "input_type is required"}}
+    api.fail("POST", "/analyze", httpx.Response(400, json=body))
+    with pytest.raises(BadRequestError) as info:
+        client.analyze("v1", "hi")
+    assert info.value.code == "VALIDATION_ERROR"
+    assert "input_type is required" in str(info.value)
+
+
+def test_empty_429_body_then_give_up(client: TwelveLabs, api: FakeTwelveLabs) -> None:
+    api.fail("POST", "/analyze", *[httpx.Response(429)] * 4)
+    with pytest.raises(RateLimitError) as info:
+        client.analyze("v1", "hi")
+    assert info.value.code is None
+    assert api.count("POST", "/analyze") == 4  # first try + max_retries (3)
+
+
+def test_plain_text_5xx(client: TwelveLabs, api: FakeTwelveLabs) -> None:
+    api.fail("DELETE", "/tasks/t1", *[httpx.Response(502, text="<html>Bad gateway</html>")] * 4)
+    with pytest.raises(ServerError, match="Bad gateway"):
+        client.tasks.delete("t1")
+
+
+def test_connection_errors_are_retried_then_wrapped(
+    client: TwelveLabs, api: FakeTwelveLabs
+) -> None:
+    api.fail("GET", "/tasks/t1", *[httpx.ConnectError("refused")] * 4)
+    with pytest.raises(APIConnectionError, match="GET /tasks/t1") as info:
+        client.tasks.retrieve("t1")
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert len(api.clock.sleeps) == 3
+
+
+def test_post_is_not_repeated_after_a_5xx(client: TwelveLabs, api: FakeTwelveLabs) -> None:
+    api.fail("POST", "/indexes", httpx.Response(500))
+    with pytest.raises(ServerError):
+        client.indexes.create("x")
+    assert api.count("POST", "/indexes") == 1
+
+
+def test_post_is_repeated_after_a_429_or_refused_connection(
+    client: TwelveLabs, api: FakeTwelveLabs
+) -> None:
+    api.fail("POST", "/indexes", httpx.Response(429), httpx.ConnectError("refused"))
+    index = client.indexes.create("x")
+    assert index.name == "x"
+    assert api.count("POST", "/indexes") == 3
+
+
+def test_safe_posts_are_retried_after_5xx(client: TwelveLabs, api: FakeTwelveLabs) -> None:
+    api.fail("POST", "/search", httpx.Response(503))
+    clips = list(client.search.query(index_id="i1", query_text="cat", max_results=3))
+    assert len(clips) == 3
+
+
+def test_retry_never(client: TwelveLabs, api: FakeTwelveLabs) -> None:
+    api.fail("GET", "/tasks/t1", httpx.Response(503))
+    with pytest.raises(ServerError):
+        client._request("GET", "/tasks/t1", retry="never")
+
+
+def test_malformed_bodies_raise_library_errors(client: TwelveLabs, api: FakeTwelveLabs) -> None:
+    api.fail("GET", "/tasks/t1", httpx.Response(200, json=["not", "a", "task"]))
+    with pytest.raises(MalformedResponseError):
+        client.tasks.retrieve("t1")
+    api.fail("GET", "/tasks/t1", httpx.Response(200, json={"status": "ready"}))
+    with pytest.raises(MalformedResponseError, match="_id"):
+        client.tasks.retrieve("t1")
+    api.fail("GET", "/tasks/t1", httpx.Response(200, json={"_id": "t1", "status": {"x": 1}}))
+    with pytest.raises(MalformedResponseError, match="status"):
+        client.tasks.retrieve("t1")
+    api.fail("GET", "/tasks/t1", httpx.Response(200, content=b"<html>"))
+    with pytest.raises(ServerError, match="not JSON"):
+        client.tasks.retrieve("t1")
+
+
+def test_budget_comes_from_max_retries(api: FakeTwelveLabs, clock: FakeClock) -> None:
+    api.fail("GET", "/tasks/t1", *[httpx.Response(503)] * 2)
+    with (
+        api.client(retry_policy=None, max_retries=1) as client,
+        pytest.raises(ServerError),
+    ):
+        client.tasks.retrieve("t1")
+    assert api.count("GET", "/tasks/t1") == 2
