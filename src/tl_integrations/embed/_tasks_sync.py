@@ -1,0 +1,394 @@
+"""``client.embed.tasks`` (alias ``client.embed.task``) of the sync client.
+
+Its async twin (:mod:`._tasks_async`) differs only by ``await``; every decision lives in
+:class:`~._shared.TasksCore`.
+The caller never picks a protocol: the model name does (Marengo 2.7 -> Embed v1, Marengo 3.0
+-> Embed v2), and a task id this client has not seen is looked up in both.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ..errors import NotFoundError
+from ..polling import TRANSIENT_ERRORS, PollPolicy, PollState, wait_for
+from ._shared import (
+    MAX_PAGE_LIMIT,
+    MAX_SCAN_PAGES,
+    Call,
+    OnUpdate,
+    TaskRef,
+    TasksCore,
+    clip_or_timeout,
+    compat_policy,
+    duration_of,
+    group_pending,
+    inline_base64,
+    ready_video,
+    retry_delay,
+    status_of,
+    task_id_of,
+)
+from .params import ProtocolName, VideoSource, validate_video_task
+from .task import EmbeddingTask
+from .vectors import VideoEmbedding
+
+if TYPE_CHECKING:
+    from ..client._sync import TwelveLabs
+
+__all__ = ["EmbedTasks"]
+
+
+class EmbedTasks(TasksCore):
+    """Video embedding tasks on a :class:`~tl_integrations.TwelveLabs` client.
+
+    Example:
+        >>> task = client.embed.tasks.create(
+        ...     model_name="marengo3.0", video_file="talk.mp4")  # doctest: +SKIP
+        >>> task = client.embed.tasks.wait(task, timeout_s=600)  # doctest: +SKIP
+        >>> ve = client.embed.tasks.retrieve(task)  # doctest: +SKIP
+        >>> ve.vectors.shape  # doctest: +SKIP
+        (24, 512)
+    """
+
+    _client: TwelveLabs
+
+    def _send(self, call: Call) -> httpx.Response:
+        return self._client._request(call.method, call.path, **(call.kwargs or {}))
+
+    def _locate(
+        self,
+        task: TaskRef,
+        candidates: tuple[ProtocolName, ...],
+        make: Callable[[ProtocolName, str], Call],
+    ) -> tuple[ProtocolName, httpx.Response]:
+        task_id = task_id_of(task)
+        for protocol in candidates[:-1]:
+            try:
+                return protocol, self._send(make(protocol, task_id))
+            except NotFoundError:
+                continue
+        return candidates[-1], self._send(make(candidates[-1], task_id))
+
+    def create(
+        self,
+        *,
+        model_name: str,
+        video_file: VideoSource | None = None,
+        video_url: str | None = None,
+        video_clip_length: float | None = None,
+        video_start_offset_sec: float | None = None,
+        video_end_offset_sec: float | None = None,
+        video_embedding_scope: str | Iterable[str] | None = None,
+        embedding_options: str | Iterable[str] | None = None,
+    ) -> EmbeddingTask:
+        """Start an embedding task for one video (a local file or a URL to the raw media).
+
+        Every parameter is checked before any byte is uploaded. Files stream from disk on
+        Marengo 2.7 (up to 2 GB); Marengo 3.0 takes local files up to 36 MB inline.
+
+        Args:
+            model_name: ``"marengo3.0"`` (512-d, Embed v2) or ``"Marengo-retrieval-2.7"``
+                (1024-d, Embed v1).
+            video_file: a path or an open binary file.
+            video_url: a URL to the raw video bytes (instead of ``video_file``).
+            video_clip_length: seconds per clip, 2 to 10 (default 6).
+            video_start_offset_sec / video_end_offset_sec: embed only this range (Marengo
+                2.7 needs both or neither; the range must hold at least one clip).
+            video_embedding_scope: ``"clip"`` and/or ``"video"`` (alias ``"asset"``);
+                default ``["clip"]``.
+            embedding_options: options to compute (Marengo 3.0: visual, audio,
+                transcription; Marengo 2.7 computes all and filters on retrieve).
+
+        Raises:
+            InvalidRequestError / InvalidVideoError: a parameter or the file is refused.
+
+        Example:
+            >>> client.embed.task.create(model_name="Marengo-retrieval-2.7",
+            ...                          video_file="talk.mp4")  # doctest: +SKIP
+            EmbeddingTask(id='...', model_name='Marengo-retrieval-2.7', status='processing', ...)
+        """
+        req = validate_video_task(
+            model_name=model_name,
+            video_file=video_file,
+            video_url=video_url,
+            video_clip_length=video_clip_length,
+            video_start_offset_sec=video_start_offset_sec,
+            video_end_offset_sec=video_end_offset_sec,
+            video_embedding_scope=video_embedding_scope,
+            embedding_options=embedding_options,
+        )
+        inline = inline_base64(req) if req.model.protocol == "v2" else None
+        response = self._send(self._create_call(req, inline))
+        return self._parse(response.content, req.model.protocol)[0]
+
+    def status(self, task: TaskRef, *, model_name: str | None = None) -> EmbeddingTask:
+        """Fetch a task's current state (no vectors).
+
+        Example:
+            >>> client.embed.tasks.status("6651c0ffee0000aaaabbbbcc").status  # doctest: +SKIP
+            'processing'
+        """
+        return self._status(task, model_name)[0]
+
+    def _status(
+        self, task: TaskRef, model_name: str | None
+    ) -> tuple[EmbeddingTask, dict[str, Any]]:
+        candidates = self._candidates(task, model_name)
+        protocol, response = self._locate(task, candidates, self._poll_call)
+        return self._parse(response.content, protocol, task_id=task_id_of(task))
+
+    def retrieve(
+        self,
+        task: TaskRef,
+        *,
+        embedding_options: str | Iterable[str] | None = None,
+        model_name: str | None = None,
+    ) -> VideoEmbedding:
+        """Fetch a ready task's segment vectors as a :class:`VideoEmbedding`.
+
+        Raises:
+            TaskFailedError: the task failed.
+            InvalidRequestError: the task is still processing (call :meth:`wait` first).
+
+        Example:
+            >>> client.embed.tasks.retrieve(task, embedding_options=["audio"])  # doctest: +SKIP
+        """
+        candidates = self._candidates(task, model_name, embedding_options)
+
+        def make(protocol: ProtocolName, task_id: str) -> Call:
+            return self._retrieve_call(protocol, task_id, embedding_options)
+
+        protocol, response = self._locate(task, candidates, make)
+        fresh, doc = self._parse(response.content, protocol, task_id=task_id_of(task))
+        return ready_video(doc, protocol=protocol, task=fresh, options=embedding_options)
+
+    def list(
+        self,
+        *,
+        model_name: str | None = None,
+        status: str | None = None,
+        started_at: str | datetime | None = None,
+        ended_at: str | datetime | None = None,
+        page_limit: int = MAX_PAGE_LIMIT,
+    ) -> Iterator[EmbeddingTask]:
+        """Iterate over embedding tasks (the API keeps 7 days), every page, newest first.
+
+        Without ``model_name`` both APIs are listed (Embed v2, then v1).
+
+        Example:
+            >>> [t.id for t in client.embed.tasks.list(status="ready")]  # doctest: +SKIP
+        """
+        limit = self._check_page_limit(page_limit)
+        for protocol in self._list_protocols(model_name):
+            page = 1
+            while True:
+                call = self._list_call(
+                    protocol,
+                    page=page,
+                    page_limit=limit,
+                    status=status,
+                    started_at=started_at,
+                    ended_at=ended_at,
+                )
+                tasks, total = self._page(self._send(call).content, protocol)
+                yield from tasks
+                if not self._more_pages(page, total, len(tasks)):
+                    break
+                page += 1
+
+    def wait(
+        self,
+        task: TaskRef,
+        *,
+        timeout_s: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> EmbeddingTask:
+        """Poll until the task is ready and return it; raise if it fails or time runs out.
+
+        Checks at once, then at growing, jittered intervals. A passed EmbeddingTask is
+        updated in place too.
+
+        Raises:
+            TaskFailedError: the task failed (with the server's reason when it gave one).
+            TaskTimeoutError: ``timeout_s`` passed; the task keeps running, call again.
+
+        Example:
+            >>> client.embed.tasks.wait(task, timeout_s=600, on_update=print)  # doctest: +SKIP
+        """
+        return self._wait(task, timeout_s=timeout_s, on_update=on_update)[0]
+
+    def _wait(
+        self,
+        task: TaskRef,
+        *,
+        timeout_s: float | None,
+        on_update: OnUpdate | None,
+        policy: PollPolicy | None = None,
+        on_check: OnUpdate | None = None,
+        raise_on_failed: bool = True,
+    ) -> tuple[EmbeddingTask, dict[str, Any]]:
+        last: list[dict[str, Any]] = []
+
+        def fetch() -> EmbeddingTask:
+            fresh, doc = self._status(task, None)
+            last[:] = [doc]
+            return fresh
+
+        final = wait_for(
+            fetch,
+            task_id=task_id_of(task),
+            status_of=status_of,
+            policy=policy or self._client._poll_policy,
+            clock=self._client._clock,
+            sleep=self._client._sleep,
+            timeout_s=timeout_s,
+            on_update=on_update,
+            on_check=on_check,
+            failure=self._failure,
+            duration_of=duration_of,
+            raise_on_failed=raise_on_failed,
+        )
+        if isinstance(task, EmbeddingTask):
+            task._update(final)
+        return final, last[0]
+
+    def wait_many(
+        self,
+        tasks: Iterable[TaskRef],
+        *,
+        timeout_s: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> Iterator[EmbeddingTask]:
+        """Yield each task once it is ready or failed, in the order they finish.
+
+        Several pending tasks of one API are checked with list requests (50 a page) rather
+        than one request each. Failed tasks are yielded, not raised: check ``task.status``.
+
+        Raises:
+            TaskTimeoutError: at ``timeout_s``, naming every task still pending.
+
+        Example:
+            >>> for task in client.embed.tasks.wait_many(ids, timeout_s=900):  # doctest: +SKIP
+            ...     print(task.id, task.status)
+        """
+        refs = self._ids(tasks)
+        return self._wait_many(refs, timeout_s=timeout_s, on_update=on_update)
+
+    def _wait_many(
+        self, refs: builtins.list[TaskRef], *, timeout_s: float | None, on_update: OnUpdate | None
+    ) -> Iterator[EmbeddingTask]:
+        pending = {task_id_of(ref): ref for ref in refs}
+        seen: dict[str, str] = {}
+        policy = self._client._poll_policy
+        state = PollState(
+            task_id=next(iter(pending), ""),
+            policy=policy,
+            clock=self._client._clock,
+            timeout_s=timeout_s,
+        )
+        rounds = 0
+        while pending:
+            rounds += 1
+            try:
+                found = self._round(pending)
+            except TRANSIENT_ERRORS as error:
+                self._client._sleep(retry_delay(state, error, pending))
+                continue
+            for task in found:
+                if seen.get(task.id) != task.status and on_update is not None:
+                    on_update(task)
+                seen[task.id] = task.status
+                if task.done and pending.pop(task.id, None) is not None:
+                    yield task
+            if pending:
+                delay = clip_or_timeout(state, policy.batch_interval_s(rounds), pending)
+                self._client._sleep(delay)
+
+    def _round(self, pending: dict[str, TaskRef]) -> builtins.list[EmbeddingTask]:
+        found: builtins.list[EmbeddingTask] = []
+        for protocol, ids in group_pending(pending, self).items():
+            if protocol is not None and len(ids) > 1:
+                listed = self._scan(protocol, set(ids))
+                found += listed
+                ids = [i for i in ids if i not in {t.id for t in listed}]
+            found += [self.status(pending[i]) for i in ids]
+        return found
+
+    def _scan(self, protocol: ProtocolName, ids: set[str]) -> builtins.list[EmbeddingTask]:
+        found: builtins.list[EmbeddingTask] = []
+        for page in range(1, MAX_SCAN_PAGES + 1):
+            call = self._list_call(
+                protocol,
+                page=page,
+                page_limit=MAX_PAGE_LIMIT,
+                status=None,
+                started_at=None,
+                ended_at=None,
+            )
+            tasks, total = self._page(self._send(call).content, protocol)
+            found += [t for t in tasks if t.id in ids]
+            if len(found) == len(ids) or not self._more_pages(page, total, len(tasks)):
+                break
+        return found
+
+    def create_and_wait(
+        self,
+        *,
+        model_name: str,
+        video_file: VideoSource | None = None,
+        video_url: str | None = None,
+        video_clip_length: float | None = None,
+        video_start_offset_sec: float | None = None,
+        video_end_offset_sec: float | None = None,
+        video_embedding_scope: str | Iterable[str] | None = None,
+        embedding_options: str | Iterable[str] | None = None,
+        timeout_s: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> EmbeddingTask:
+        """:meth:`create` then :meth:`wait`: returns the ready task (raises like ``wait``).
+
+        Example:
+            >>> client.embed.tasks.create_and_wait(model_name="marengo3.0",
+            ...                                    video_url=url)  # doctest: +SKIP
+        """
+        task = self.create(
+            model_name=model_name,
+            video_file=video_file,
+            video_url=video_url,
+            video_clip_length=video_clip_length,
+            video_start_offset_sec=video_start_offset_sec,
+            video_end_offset_sec=video_end_offset_sec,
+            video_embedding_scope=video_embedding_scope,
+            embedding_options=embedding_options,
+        )
+        return self.wait(task, timeout_s=timeout_s, on_update=on_update)
+
+    def _wait_for_done_compat(
+        self,
+        task: EmbeddingTask,
+        *,
+        sleep_interval_s: float,
+        callback: OnUpdate | None,
+        timeout_s: float | None,
+    ) -> str:
+        def on_check(fresh: EmbeddingTask) -> None:
+            task._update(fresh)
+            if callback is not None:
+                callback(task)
+
+        policy = compat_policy(self._client._poll_policy, sleep_interval_s)
+        final, _ = self._wait(
+            task,
+            timeout_s=timeout_s,
+            on_update=None,
+            policy=policy,
+            on_check=on_check,
+            raise_on_failed=False,
+        )
+        return final.status

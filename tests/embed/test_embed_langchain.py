@@ -1,0 +1,207 @@
+"""LangChain: TwelveLabsEmbeddings (standard tests, unit and against the emulator), stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from embed_support import SCENES, EmulatorHarness
+from langchain_core.embeddings import FakeEmbeddings
+from langchain_core.vectorstores import InMemoryVectorStore
+from langchain_tests.integration_tests import EmbeddingsIntegrationTests
+from langchain_tests.unit_tests import EmbeddingsUnitTests
+from pydantic import ValidationError
+
+from tl_integrations.embed.vectors import VideoEmbedding
+from tl_integrations.errors import InvalidRequestError
+from tl_integrations.langchain.embeddings import TwelveLabsEmbeddings
+from tl_integrations.langchain.vectorstores import (
+    add_video_embedding,
+    qdrant_vector_store,
+    video_segments_to_documents,
+)
+
+OFFLINE = "http://127.0.0.1:9/v1.3"  # nothing listens there; unit tests never send
+
+
+class TestTwelveLabsEmbeddingsUnit(EmbeddingsUnitTests):
+    @property
+    def embeddings_class(self) -> type[TwelveLabsEmbeddings]:
+        return TwelveLabsEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {"api_key": "unit-test-key", "base_url": OFFLINE}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        env = {"TWELVELABS_API_KEY": "env-key", "TWELVELABS_BASE_URL": OFFLINE}
+        return env, {"model": "Marengo-retrieval-2.7"}, {"api_key": "env-key", "base_url": OFFLINE}
+
+
+class TestTwelveLabsEmbeddingsIntegration(EmbeddingsIntegrationTests):
+    """The standard integration suite, against the emulator."""
+
+    @pytest.fixture(autouse=True)
+    def _point_at_the_emulator(self, emu: EmulatorHarness) -> None:
+        self._params = {"api_key": emu.emulator.api_key, "base_url": emu.emulator.base_url}
+
+    @property
+    def embeddings_class(self) -> type[TwelveLabsEmbeddings]:
+        return TwelveLabsEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return self._params
+
+
+def test_the_key_stays_secret_and_clients_are_not_serialised(emu: EmulatorHarness) -> None:
+    with emu.client() as client:
+        emb = TwelveLabsEmbeddings(api_key="very-secret", base_url=OFFLINE, client=client)
+        assert "very-secret" not in repr(emb)
+        assert "very-secret" not in str(emb.model_dump())
+        dumped = emb.model_dump()
+        assert "client" not in dumped
+        assert "async_client" not in dumped
+        assert dumped["model"] == "marengo3.0"
+        assert emb.dim == 512
+
+
+def test_unknown_models_are_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown embedding model"):
+        TwelveLabsEmbeddings(api_key="k", model="text-embedding-3-small")
+
+
+def test_missing_key_is_a_clear_error_at_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TWELVELABS_API_KEY", raising=False)
+    emb = TwelveLabsEmbeddings(base_url=OFFLINE)
+    with pytest.raises(InvalidRequestError, match="TWELVELABS_API_KEY"):
+        emb.embed_query("hello")
+
+
+@pytest.fixture
+def scenes_embedding(emu: EmulatorHarness) -> Iterator[tuple[TwelveLabsEmbeddings, VideoEmbedding]]:
+    with emu.client() as client:
+        emb = TwelveLabsEmbeddings(
+            api_key=emu.emulator.api_key, base_url=emu.emulator.base_url, client=client
+        )
+        yield emb, emb.embed_video(emu.videos["scenes"], clip_length_s=6)
+
+
+def test_embed_video_and_documents(
+    scenes_embedding: tuple[TwelveLabsEmbeddings, VideoEmbedding],
+) -> None:
+    emb, ve = scenes_embedding
+    assert ve.dim == 512
+    assert set(ve.scopes.tolist()) == {"clip"}
+    docs = video_segments_to_documents(ve, source="scenes.mp4")
+    assert len(docs) == len(ve)
+    first = docs[0]
+    assert first.metadata == {
+        "source": "scenes.mp4",
+        "task_id": ve.task_id,
+        "model_name": "marengo3.0",
+        "start_s": 0.0,
+        "end_s": 6.0,
+        "option": "visual",
+        "scope": "clip",
+        "segment": 0,
+    }
+    assert first.page_content == "scenes.mp4, 0:00.0-0:06.0 (visual, clip)"
+    assert len({d.id for d in docs}) == len(docs)
+    query = emb.embed_query("hello")
+    assert isinstance(query, list)
+    assert isinstance(query[0], float)
+    assert len(query) == 512
+
+
+@pytest.mark.parametrize("kind", ["in-memory", "qdrant-memory", "qdrant-path"])
+def test_a_text_query_finds_the_right_segment(
+    scenes_embedding: tuple[TwelveLabsEmbeddings, VideoEmbedding], kind: str, tmp_path: Path
+) -> None:
+    emb, ve = scenes_embedding
+    if kind == "in-memory":
+        store: Any = InMemoryVectorStore(emb)
+    else:
+        location = {"path": tmp_path / "qdrant"} if kind == "qdrant-path" else {}
+        store = qdrant_vector_store(emb, collection_name="segments", **location)
+    ids = add_video_embedding(store, ve, source="scenes.mp4")
+    assert add_video_embedding(store, ve, source="scenes.mp4") == ids  # upsert, no duplicates
+    for start, _end, text in SCENES:
+        (hit,) = store.similarity_search_by_vector(emb.embed_query(text), k=1)
+        assert hit.metadata["start_s"] == pytest.approx(start)
+        assert hit.metadata["source"] == "scenes.mp4"
+        assert hit.metadata["task_id"] == ve.task_id
+    if kind != "in-memory":
+        store.client.close()
+
+
+async def test_async_paths(emu: EmulatorHarness) -> None:
+    async with emu.aclient() as aclient:
+        emb = TwelveLabsEmbeddings(
+            api_key=emu.emulator.api_key, base_url=emu.emulator.base_url, async_client=aclient
+        )
+        ve = await emb.aembed_video(emu.videos["short"], clip_length_s=4, options=["audio"])
+        docs = await emb.aembed_documents(["one", "two", "three"])
+    assert ve.options.tolist() == ["audio", "audio"]
+    assert len(docs) == 3
+    assert all(len(d) == 512 for d in docs)
+
+
+async def test_async_paths_with_only_a_sync_client_use_its_key_and_server(
+    emu: EmulatorHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The async calls run on the injected client's twin; they used to build a keyless client
+    # (failing here, or silently calling the real API when a key was in the environment).
+    monkeypatch.delenv("TWELVELABS_API_KEY", raising=False)
+    monkeypatch.delenv("TWELVELABS_BASE_URL", raising=False)
+    with emu.client() as client:
+        emb = TwelveLabsEmbeddings(client=client)
+        docs = await emb.aembed_documents(["one", "two"])
+        query = await emb.aembed_query("one")
+    assert [len(d) for d in docs] == [512, 512]
+    assert np.allclose(docs[0], query)
+
+
+def test_stores_with_add_embeddings_and_unsupported_stores() -> None:
+    ve = VideoEmbedding.from_arrays(
+        np.eye(2, dtype=np.float32),
+        start_s=[0, 6],
+        end_s=[6, 12],
+        options=["visual"] * 2,
+        scopes=["clip"] * 2,
+        model_name="marengo3.0",
+        task_id="t1",
+    )
+
+    class FaissLike:
+        def add_embeddings(self, *, text_embeddings: Any, metadatas: Any, ids: Any) -> None:
+            self.got = (text_embeddings, metadatas, ids)
+
+    store = FaissLike()
+    ids = add_video_embedding(store, ve, source="a.mp4")  # type: ignore[arg-type]
+    texts, metas, got_ids = store.got
+    assert got_ids == ids
+    assert [m["end_s"] for m in metas] == [6.0, 12.0]
+    assert texts[1][1] == [0.0, 1.0]
+    with pytest.raises(InvalidRequestError, match="cannot add precomputed vectors"):
+        add_video_embedding(object(), ve)  # type: ignore[arg-type]
+
+
+def test_in_memory_store_without_calling_the_embedder() -> None:
+    ve = VideoEmbedding.from_arrays(
+        np.eye(3, dtype=np.float32),
+        start_s=[0, 6, 12],
+        end_s=[6, 12, 18],
+        options=["audio"] * 3,
+        scopes=["clip"] * 3,
+        model_name="marengo3.0",
+    )
+    store = InMemoryVectorStore(FakeEmbeddings(size=3))
+    add_video_embedding(store, ve)
+    (hit,) = store.similarity_search_by_vector([0.0, 0.0, 1.0], k=1)
+    assert hit.metadata["start_s"] == 12.0
+    assert hit.metadata["source"] == "twelvelabs-embedding-task:unknown"
