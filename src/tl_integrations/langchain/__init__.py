@@ -1,0 +1,23 @@
+"""LangChain adapters: a video document loader, embeddings, and vector-store helpers.
+
+Needs the ``langchain`` extra (``pip install 'tl-integrations[langchain]'``).
+
+Example:
+    >>> from tl_integrations.langchain import TwelveLabsVideoLoader
+    >>> loader = TwelveLabsVideoLoader(["talk.mp4"], index_name="talks")  # doctest: +SKIP
+    >>> docs = loader.load()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .embeddings import TwelveLabsEmbeddings
+from .loader import TwelveLabsVideoLoader
+from .vectorstores import add_video_embedding, qdrant_vector_store, video_segments_to_documents
+
+__all__ = [
+    "TwelveLabsEmbeddings",
+    "TwelveLabsVideoLoader",
+    "add_video_embedding",
+    "qdrant_vector_store",
+    "video_segments_to_documents",
+]

@@ -1,0 +1,222 @@
+"""The ingest engines against the emulator: reuse, concurrency, early yield, deadlines, URLs."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
+from tl_integrations.errors import (
+    AuthenticationError,
+    BadRequestError,
+    TaskFailedError,
+    TaskTimeoutError,
+)
+from tl_integrations.ingest import (
+    HASH_KEY,
+    AsyncVideoIngest,
+    IngestFailure,
+    IngestOptions,
+    VideoIngest,
+    sha256_file,
+)
+
+from .conftest import CountingTransport, Media, sync_client
+
+
+def test_a_killed_run_is_resumed_by_waiting_on_its_task(
+    client: TwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
+) -> None:
+    # What a run killed while waiting leaves behind: a running task carrying the hash.
+    index = client.indexes.get_or_create(index_name)
+    digest = sha256_file(media.garden)
+    task = client.tasks.create(
+        index_id=index.id, file=media.garden, user_metadata={HASH_KEY: digest}
+    )
+    assert uploads() == 1
+    options = IngestOptions(index_name=index_name, content=("transcript",))
+    records = list(VideoIngest(client, options).run([media.garden]))
+    assert uploads() == 1  # nothing sent again
+    assert [(r.video.task_id, r.video.video_id) for r in records] == [(task.id, task.video_id)]
+
+
+def test_a_running_task_of_another_file_with_the_same_name_is_not_taken(
+    client: TwelveLabs, media: Media, index_name: str, tmp_path: Path, uploads: Callable[[], int]
+) -> None:
+    index = client.indexes.get_or_create(index_name)
+    namesake = tmp_path / media.garden.name
+    namesake.write_bytes(media.silent.read_bytes())
+    other = client.tasks.create(index_id=index.id, file=namesake, user_metadata={HASH_KEY: "x"})
+    options = IngestOptions(index_name=index_name, content=("transcript",))
+    (record,) = VideoIngest(client, options).run([media.garden])
+    assert uploads() == 2
+    assert record.video.task_id != other.id
+    assert record.pieces[0].text.startswith("tomatoes need full sun")
+
+
+def test_equal_files_are_uploaded_once_and_both_answered(
+    client: TwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
+) -> None:
+    options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=1)
+    records = list(VideoIngest(client, options).run([media.talk, media.talk_copy]))
+    assert uploads() == 1
+    expected = sorted(map(str, [media.talk, media.talk_copy]))
+    assert sorted(r.video.source for r in records) == expected
+    assert len({r.video.video_id for r in records}) == 1
+
+
+def test_uploads_run_side_by_side_but_never_more_than_max_concurrency(
+    emulator: Emulator, media: Media, index_name: str, tmp_path: Path
+) -> None:
+    videos = []
+    for i in range(4):  # distinct bytes, so four real uploads
+        path = tmp_path / f"clip{i}.mp4"
+        path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
+        videos.append(path)
+    transport = CountingTransport(meet=2)
+    with httpx.Client(transport=transport) as http, sync_client(emulator, http_client=http) as c:
+        options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=2)
+        records = list(VideoIngest(c, options).run(videos))
+    assert len(records) == 4
+    assert transport.started == 4
+    assert transport.peak == 2
+
+
+def test_records_come_as_videos_become_ready_not_after_the_slowest(
+    client: TwelveLabs, media: Media, index_name: str
+) -> None:
+    # Indexing takes 1 s + 1 s per video second: talk (20 s) long after silent (8 s). One
+    # upload at a time, silent first: the order of creation never depends on thread timing.
+    options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=1)
+    run = VideoIngest(client, options).run([media.silent, media.talk])
+    first = next(run)
+    assert first.video.filename == "silent.mp4"
+    index_id = first.video.index_id
+    assert not any(t.ready for t in client.tasks.list(index_id=index_id, filename="talk.mp4"))
+    rest = list(run)
+    assert [r.video.filename for r in rest] == ["talk.mp4"]
+
+
+def test_tasks_still_running_at_the_deadline_fail_with_a_timeout(
+    client: TwelveLabs, media: Media, index_name: str
+) -> None:
+    # silent is ready 11 s after its upload, talk 23 s after its own; the deadline is 12 s.
+    options = IngestOptions(
+        index_name=index_name,
+        content=("transcript",),
+        timeout_s=12.0,
+        on_error="skip",
+        max_concurrency=1,
+    )
+    failures: list[IngestFailure] = []
+    records = list(VideoIngest(client, options).run([media.silent, media.talk], failures=failures))
+    assert [r.video.filename for r in records] == ["silent.mp4"]
+    (failure,) = failures
+    assert failure.source == str(media.talk)
+    assert isinstance(failure.exception, TaskTimeoutError)
+    assert "call wait() again" in failure.reason
+
+
+def test_a_rejected_key_stops_the_run_at_once(media: Media) -> None:
+    with (
+        Emulator(api_key="the-only-key") as strict,
+        TwelveLabs(api_key="wrong", base_url=strict.base_url) as c,
+    ):
+        run = VideoIngest(c, IngestOptions(index_id="0" * 24)).run([media.silent])
+        with pytest.raises(AuthenticationError):
+            next(run)
+
+
+@pytest.fixture
+def media_server(media: Media) -> Iterator[str]:
+    """Serves the media directory over loopback http (the emulator fetches from there)."""
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(media.talk.parent)
+    )
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_urls_are_indexed_once_and_found_again_by_their_hash(
+    client: TwelveLabs, emulator: Emulator, media_server: str, index_name: str
+) -> None:
+    def creates() -> int:
+        return int(emulator.stats()["requests"].get("POST /v1.3/tasks", 0))
+
+    url = f"{media_server}/garden.mp4?token=secret-signature"
+    options = IngestOptions(index_name=index_name, content=("transcript",))
+    before = creates()
+    (first,) = VideoIngest(client, options).run(url)
+    (second,) = VideoIngest(client, options).run(url)
+    assert creates() - before == 1
+    assert first.video.source == url
+    assert second.video.video_id == first.video.video_id
+    assert first.pieces[0].text.startswith("tomatoes need full sun")
+
+
+async def test_async_engine_resumes_and_reuses_like_the_sync_one(
+    aclient: AsyncTwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
+) -> None:
+    index = await aclient.indexes.get_or_create(index_name)
+    digest = sha256_file(media.garden)
+    task = await aclient.tasks.create(
+        index_id=index.id, file=media.garden, user_metadata={HASH_KEY: digest}
+    )
+    options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=1)
+    videos = [media.garden, media.talk, media.talk_copy]
+    first = [r async for r in AsyncVideoIngest(aclient, options).run(videos)]
+    second = [r async for r in AsyncVideoIngest(aclient, options).run(videos)]
+    assert uploads() == 2  # the garden task by hand, talk once for both copies
+    assert {r.video.task_id for r in first if r.video.filename == "garden.mp4"} == {task.id}
+    assert sorted(r.video.video_id for r in second) == sorted(r.video.video_id for r in first)
+
+
+def test_a_video_refused_on_upload_is_a_failure_of_that_input_only(
+    media: Media, index_name: str
+) -> None:
+    # The emulator's default checks media on create: a 2 s video is a 400, not a task.
+    with Emulator(EmulatorConfig(clock=ManualClock())) as strict, sync_client(strict) as c:
+        failures: list[IngestFailure] = []
+        options = IngestOptions(index_name=index_name, content=("transcript",), on_error="skip")
+        records = list(VideoIngest(c, options).run([media.short, media.garden], failures=failures))
+    assert [r.video.filename for r in records] == ["garden.mp4"]
+    (failure,) = failures
+    assert isinstance(failure.exception, BadRequestError)
+    assert failure.exception.code == "video_duration_too_short"
+
+
+def test_under_faults_every_input_ends_exactly_once_and_nothing_is_uploaded_twice(
+    media: Media, index_name: str, tmp_path: Path
+) -> None:
+    videos = []
+    for i in range(8):
+        path = tmp_path / f"clip{i}.mp4"
+        path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
+        videos.append(path)
+    config = EmulatorConfig(clock=ManualClock(), seed=3, faults=Faults.parse(FAULTS))
+    with Emulator(config) as flaky, sync_client(flaky) as c:
+        failures: list[IngestFailure] = []
+        options = IngestOptions(index_name=index_name, content=("transcript",), on_error="skip")
+        records = list(VideoIngest(c, options).run(videos, failures=failures))
+        assert flaky.stats()["uploads"] == len(videos)
+    ended = [r.video.source for r in records] + [f.source for f in failures]
+    assert sorted(ended) == sorted(map(str, videos))
+    assert failures  # the seed makes some tasks fail...
+    assert all(isinstance(f.exception, TaskFailedError) for f in failures)
+    assert records  # ...and others succeed
+
+
+FAULTS = "500=0.1,503=0.1,429=0.05,fail=0.3"

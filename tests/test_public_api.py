@@ -1,0 +1,120 @@
+"""The public face: what each package exports, that it stays documented, and light to import."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+PUBLIC = {
+    "tl_integrations": {
+        "DEFAULT_MODELS",
+        "APIConnectionError",
+        "APIStatusError",
+        "AnalyzeResult",
+        "AsyncTwelveLabs",
+        "AsyncVideoIngest",
+        "AuthenticationError",
+        "BadRequestError",
+        "ConflictError",
+        "EmbeddingTask",
+        "Index",
+        "IndexModel",
+        "IngestError",
+        "IngestFailure",
+        "InvalidRequestError",
+        "InvalidVideoError",
+        "MalformedResponseError",
+        "NotFoundError",
+        "PermissionDeniedError",
+        "PollPolicy",
+        "RateLimitError",
+        "RetryPolicy",
+        "SearchClip",
+        "ServerError",
+        "SystemMetadata",
+        "Task",
+        "TaskFailedError",
+        "TaskTimeoutError",
+        "TwelveLabs",
+        "TwelveLabsError",
+        "Utterance",
+        "Video",
+        "VideoEmbedding",
+        "VideoIngest",
+        "__version__",
+    },
+    "tl_integrations.langchain": {
+        "TwelveLabsEmbeddings",
+        "TwelveLabsVideoLoader",
+        "add_video_embedding",
+        "qdrant_vector_store",
+        "video_segments_to_documents",
+    },
+    "tl_integrations.llama_index": {
+        "TwelveLabsEmbedding",
+        "TwelveLabsVideoReader",
+        "video_segments_to_nodes",
+    },
+}
+
+
+@pytest.mark.parametrize("package", sorted(PUBLIC))
+def test_all_is_pinned(package: str) -> None:
+    module = importlib.import_module(package)
+    assert set(module.__all__) == PUBLIC[package]
+
+
+@pytest.mark.parametrize(
+    ("package", "name"),
+    [(p, n) for p, names in sorted(PUBLIC.items()) for n in sorted(names) if n[0].isupper()],
+)
+def test_every_public_class_has_a_docstring_with_an_example(package: str, name: str) -> None:
+    value = getattr(importlib.import_module(package), name)
+    if not (inspect.isclass(value) or inspect.isfunction(value)):
+        return  # constants such as DEFAULT_MODELS
+    doc = inspect.getdoc(value) or ""
+    assert doc.strip(), f"{package}.{name} has no docstring"
+    assert ">>>" in doc or "Example" in doc, f"{package}.{name} has no example"
+
+
+@pytest.mark.parametrize(
+    ("package", "name"),
+    [(p, n) for p, names in sorted(PUBLIC.items()) for n in sorted(names) if n[0].islower()],
+)
+def test_every_public_function_has_a_docstring_with_an_example(package: str, name: str) -> None:
+    value = getattr(importlib.import_module(package), name)
+    if not inspect.isfunction(value):
+        return
+    doc = inspect.getdoc(value) or ""
+    assert ">>>" in doc or "Example" in doc, f"{package}.{name} has no example"
+
+
+def test_import_is_light() -> None:
+    # The frameworks and the emulator's server stack are extras: a bare import must not pay for
+    # them, and the client's own modules load only when first used.
+    code = (
+        "import sys, tl_integrations\n"
+        "heavy = {'langchain_core', 'llama_index', 'starlette', 'uvicorn', 'av',\n"
+        "         'numpy', 'httpx'}\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "tl_integrations.TwelveLabs\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == "[]"
+    assert "langchain_core" not in out[1]
+    assert "starlette" not in out[1]
+    assert "av" not in out[1]
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    import tl_integrations
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = tl_integrations.nope  # type: ignore[attr-defined]
