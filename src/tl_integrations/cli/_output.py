@@ -1,0 +1,275 @@
+"""Terminal output for the command line: readable text, JSON for scripts, live task statuses.
+
+Everything the CLI prints goes through a :class:`Console`, which scrubs secrets (the API key
+must never reach a terminal or a log file) and keeps stdout clean for ``--json``: results go
+to stdout, notices and errors to stderr.
+
+Example:
+    >>> import io
+    >>> out, err = io.StringIO(), io.StringIO()
+    >>> console = Console(stdout=out, stderr=err, secrets=["tlk_secret"])
+    >>> console.error("bad key tlk_secret")
+    >>> err.getvalue()
+    'tl-integrations: error: bad key ***\\n'
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import orjson
+
+__all__ = ["Console", "StatusBoard", "format_duration", "render_table", "short_id"]
+
+PROG = "tl-integrations"
+
+
+class Console:
+    """Where the CLI writes: stdout for results, stderr for notices and errors.
+
+    Streams are looked up at write time when not given, so pytest's ``capsys`` sees them.
+
+    Example:
+        >>> import io
+        >>> buf = io.StringIO()
+        >>> Console(stdout=buf).print("hello")
+        >>> buf.getvalue()
+        'hello\\n'
+    """
+
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        secrets: Iterable[str | None] = (),
+    ) -> None:
+        self.json_mode = json_mode
+        self._stdout = stdout
+        self._stderr = stderr
+        self._secrets = {s for s in secrets if s}
+
+    @property
+    def out(self) -> TextIO:
+        """The stream for results (stdout unless given)."""
+        return self._stdout if self._stdout is not None else sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        """The stream for notices, progress and errors (stderr unless given)."""
+        return self._stderr if self._stderr is not None else sys.stderr
+
+    def add_secret(self, secret: str | None) -> None:
+        """Never print ``secret``: every later write replaces it with ``***``."""
+        if secret:
+            self._secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with every known secret replaced by ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def print(self, text: str = "") -> None:
+        """Print a result line for a person (nothing in ``--json`` mode)."""
+        if not self.json_mode:
+            self._write(self.out, text + "\n")
+
+    def notice(self, text: str) -> None:
+        """Print a one-line notice to stderr (also in ``--json`` mode)."""
+        self._write(self.err, text + "\n")
+
+    def error(self, text: str) -> None:
+        """Print a one-line error to stderr, prefixed with the program name."""
+        first_line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+        self._write(self.err, f"{PROG}: error: {first_line}\n")
+
+    def emit_json(self, value: Any) -> None:
+        """Print ``value`` as indented JSON on stdout (the only stdout output in ``--json``)."""
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+        self._write(self.out, text.decode() + "\n")
+
+    def write_raw(self, text: str, *, to_stdout: bool = False) -> None:
+        """Write text as is (no newline added), for live progress displays."""
+        self._write(self.out if to_stdout else self.err, text)
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        text = self.scrub(text)
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # a terminal that cannot show "→" or "■" still gets the rest
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            stream.write(text.encode(encoding, "replace").decode(encoding))
+        stream.flush()
+
+
+def short_id(value: str | None, *, width: int = 12) -> str:
+    """Shorten an id for display, keeping its start; ``-`` for none.
+
+    Example:
+        >>> short_id("6650a1b2c3d4e5f601234567")
+        '6650a1b2c3d…'
+    """
+    if not value:
+        return "-"
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds for a person: ``0.4 s``, ``12.3 s``, ``2 min 05 s``.
+
+    Example:
+        >>> format_duration(125.2)
+        '2 min 05 s'
+    """
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def render_table(
+    rows: Sequence[Sequence[str]], *, headers: Sequence[str] | None = None, indent: int = 2
+) -> list[str]:
+    """Align ``rows`` into columns (the last column is not padded).
+
+    Example:
+        >>> render_table([["a", "1"], ["bbb", "22"]], headers=["name", "n"])
+        ['  name  n', '  a     1', '  bbb   22']
+    """
+    table = [list(headers)] if headers else []
+    table += [list(row) for row in rows]
+    if not table:
+        return []
+    widths = [max(len(row[i]) for row in table if i < len(row)) for i in range(len(table[0]))]
+    lines = []
+    for row in table:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append(" " * indent + "  ".join(cells).rstrip())
+    return lines
+
+
+INDEXING_STAGES = ("validating", "pending", "queued", "indexing", "ready")
+_MAX_LIVE_ROWS = 20
+
+
+@dataclass
+class _Row:
+    label: str
+    started_s: float
+    history: list[str] = field(default_factory=list)
+    detail: str = ""
+    ended_s: float | None = None
+
+
+class StatusBoard:
+    """Shows one line per task with its status moving through the indexing stages.
+
+    On a terminal the lines are redrawn in place; elsewhere (pipes, logs, tests) each task
+    prints one line when it finishes, listing the statuses it went through.
+
+    Example:
+        >>> import io
+        >>> console = Console(stderr=io.StringIO())
+        >>> board = StatusBoard(["a.mp4"], console=console, live=False, clock=lambda: 0.0)
+        >>> board.update("a.mp4", "pending")
+        >>> board.update("a.mp4", "ready", detail="video 123")
+        >>> board.close()
+        >>> print(console.err.getvalue().rstrip())
+          a.mp4  pending → ready  0.0 s  video 123
+    """
+
+    def __init__(
+        self,
+        labels: Sequence[str],
+        *,
+        console: Console,
+        live: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        stages: Sequence[str] = INDEXING_STAGES,
+        to_stdout: bool = False,
+        indent: int = 2,
+    ) -> None:
+        self._console = console
+        self._to_stdout = to_stdout
+        self._indent = " " * indent
+        stream = console.out if to_stdout else console.err
+        self._clock = clock
+        self._stages = tuple(stages)
+        self._rows = {label: _Row(label, clock()) for label in labels}
+        self._width = max((len(label) for label in labels), default=0)
+        # Redrawing in place only works while every row fits on the screen.
+        fits = len(self._rows) <= _MAX_LIVE_ROWS
+        self._live = (fits and _is_live(stream)) if live is None else live
+        self._unicode = _supports_unicode(stream)
+        self._drawn = 0
+        self._lock = threading.Lock()
+        if self._live:
+            self._redraw()
+
+    def update(self, label: str, status: str, *, detail: str = "") -> None:
+        """Record ``status`` for ``label``; a terminal status ends its clock (thread-safe)."""
+        with self._lock:
+            self._update(label, status, detail)
+
+    def _update(self, label: str, status: str, detail: str) -> None:
+        row = self._rows.setdefault(label, _Row(label, self._clock()))
+        if row.ended_s is not None and status not in ("ready", "failed"):
+            return  # a late report of an earlier status; the task is already done
+        new_status = not row.history or row.history[-1] != status
+        changed = new_status or (bool(detail) and detail != row.detail)
+        if new_status:
+            row.history.append(status)
+        row.detail = detail or row.detail
+        if status in ("ready", "failed") and row.ended_s is None:
+            row.ended_s = self._clock()
+            if not self._live:
+                self._console.write_raw(self._render(row) + "\n", to_stdout=self._to_stdout)
+        if self._live and changed:
+            self._redraw()
+
+    def close(self) -> None:
+        """Finish the display (prints nothing more in live mode)."""
+        self._drawn = 0
+
+    def _redraw(self) -> None:
+        up = f"\x1b[{self._drawn}F" if self._drawn else ""
+        lines = "".join("\x1b[2K" + self._render(row) + "\n" for row in self._rows.values())
+        self._console.write_raw(up + lines, to_stdout=self._to_stdout)
+        self._drawn = len(self._rows)
+
+    def _render(self, row: _Row) -> str:
+        status = row.history[-1] if row.history else "starting"
+        elapsed = (row.ended_s if row.ended_s is not None else self._clock()) - row.started_s
+        if self._live:
+            middle = f"{self._bar(status)} {status:<10}"
+        else:
+            middle = (" → " if self._unicode else " -> ").join(row.history)
+        label = f"{self._indent}{row.label:<{self._width}}"
+        parts = [label, middle, format_duration(elapsed), row.detail]
+        return "  ".join(p for p in parts if p).rstrip()
+
+    def _bar(self, status: str) -> str:
+        done = self._stages.index(status) + 1 if status in self._stages else 0
+        full, empty = ("■", "□") if self._unicode else ("#", ".")
+        if status == "failed":
+            return "[" + "x" * len(self._stages) + "]"
+        return "[" + full * done + empty * (len(self._stages) - done) + "]"
+
+
+def _is_live(stream: TextIO) -> bool:
+    import os
+
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM", "") != "dumb"
+
+
+def _supports_unicode(stream: TextIO) -> bool:
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    return encoding in ("utf8", "utf16", "utf32") or not encoding

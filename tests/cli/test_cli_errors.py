@@ -1,0 +1,136 @@
+"""Secrets, errors, timeouts and resuming: one clear line, the key never shown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tl_integrations.cli import main
+from tl_integrations.emulator import Emulator
+
+CLI = Callable[..., Any]  # the `cli` fixture: (*argv) -> Run(code, out, err)
+KEY = "tlk_CLI_SECRET_7f3a9c2e51d84b06"
+
+
+@pytest.fixture
+def locked_emulator() -> Iterator[Emulator]:
+    """An emulator that accepts only :data:`KEY`."""
+    with Emulator(api_key=KEY, speed=200.0) as emulator:
+        yield emulator
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_the_key_never_appears_in_any_output(
+    locked_emulator: Emulator,
+    videos: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    remote = ["--api-key", KEY, "--base-url", locked_emulator.base_url]
+    video = str(videos["pasta.mp4"])
+    runs = [
+        ["--debug", *remote, "index", video, "--index", "secret"],
+        [*remote, "--json", "index", video, "--index", "secret"],
+        [*remote, "search", "--index", "secret", "pasta", "--debug"],
+        [*remote, "embed", video, "-o", str(tmp_path / "a.npz"), "--debug"],
+        [*remote, "wait", "aaaaaaaaaaaaaaaaaaaaaaaa", "--debug"],
+    ]
+    for argv in runs:
+        code, output = _run(capsys, *argv)
+        assert KEY not in output, argv
+        assert code in (0, 1), (argv, output)
+    assert "embedded emulator" not in output  # a key was given: no emulator of our own
+
+
+def test_a_rejected_key_is_one_line_without_the_key(
+    locked_emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "tlk_WRONG_4411aa99"
+    argv = ["--api-key", wrong, "--base-url", locked_emulator.base_url]
+    code = main([*argv, "search", "--index", "talks", "anything"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert "API key was rejected" in lines[0]
+    assert wrong not in captured.err
+
+    assert main([*argv, "--debug", "search", "--index", "talks", "anything"]) == 1
+    debug = capsys.readouterr().err
+    assert "Traceback" in debug
+    assert wrong not in debug
+
+
+def test_base_url_without_a_key_is_a_usage_error(cli: CLI) -> None:
+    result = cli("--base-url", "http://127.0.0.1:9/v1.3", "search", "--index", "x", "q")
+    assert result.code == 2
+    assert "needs an API key" in result.err
+
+
+def test_index_timeout_names_the_task_and_a_rerun_resumes_it(
+    cli: CLI, videos: dict[str, Path]
+) -> None:
+    video = str(videos["stars.mp4"])
+    # Given after the fixture's flag, this speed wins: the task takes about a second.
+    slow = ["--emulator-speed", "3"]
+    first = cli(*slow, "index", video, "--index", "talks", "--timeout", "0.2", "--json")
+    assert first.code == 1
+    (failure,) = json.loads(first.out)["failed"]
+    assert failure["input"] == video
+    assert "resume with: tl-integrations wait" in failure["error"]
+    task_id = failure["error"].rsplit(" ", 1)[-1]
+
+    still = cli(*slow, "wait", task_id, "--timeout", "0.1")
+    assert still.code == 1
+    assert f"resume with: tl-integrations wait {task_id}" in still.err
+
+    resumed = cli("index", video, "--index", "talks", "--json")
+    assert resumed.code == 0, resumed.err
+    (row,) = json.loads(resumed.out)["results"]
+    assert row["task_id"] == task_id  # waited on the running task, not uploaded again
+
+
+def test_emulator_command_delegates_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--speed" in out
+    assert "--data-dir" in out
+    assert main(["emulator", "--port", "not-a-port"]) == 2
+
+
+def test_failed_tasks_are_named_by_index_and_wait(
+    videos: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Emulator(failure_rate=1.0, speed=200.0) as emulator:
+        remote = ["--api-key", "any", "--base-url", emulator.base_url]
+        paths = [str(p) for p in videos.values()]
+        code = main([*remote, "--json", "index", *paths, "--index", "doomed"])
+        captured = capsys.readouterr()
+        assert code == 1
+        report = json.loads(captured.out)
+        assert report["results"] == []
+        assert sorted(f["input"] for f in report["failed"]) == sorted(paths)
+        for path in paths:
+            assert f"failed: {path}: task " in captured.err
+
+        (task,) = list(emulator_tasks(emulator.base_url))[:1]
+        assert main([*remote, "wait", task]) == 1
+        assert f"failed: {task}: indexing task failed" in capsys.readouterr().err
+
+
+def emulator_tasks(base_url: str) -> Iterator[str]:
+    from tl_integrations.client import TwelveLabs
+
+    with TwelveLabs("any", base_url=base_url) as client:
+        for task in client.tasks.list():
+            yield task.id

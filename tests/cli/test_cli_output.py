@@ -1,0 +1,71 @@
+"""The status board and tables, without a server."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+from tl_integrations.cli._output import Console, StatusBoard, render_table
+from tl_integrations.cli._report import Report
+
+
+def _clock() -> itertools.count[float]:
+    return itertools.count(0.0, 0.5)
+
+
+def test_live_board_redraws_rows_in_place() -> None:
+    err = io.StringIO()
+    ticks = _clock()
+    board = StatusBoard(
+        ["a.mp4", "bb.mp4"], console=Console(stderr=err), live=True, clock=lambda: next(ticks)
+    )
+    board.update("a.mp4", "validating")
+    board.update("a.mp4", "validating")  # no change: no redraw
+    board.update("bb.mp4", "indexing")
+    board.update("a.mp4", "ready", detail="video v1")
+    board.close()
+    frames = err.getvalue().split("\x1b[2F")
+    assert len(frames) == 4  # the first drawing, then one redraw per change
+    last = frames[-1]
+    assert "a.mp4   [■■■■■] ready" in last
+    assert "video v1" in last
+    assert "bb.mp4  [■■■■□] indexing" in last
+
+
+def test_plain_board_prints_one_line_per_finished_task() -> None:
+    err = io.StringIO()
+    board = StatusBoard(["a.mp4", "b.mp4"], console=Console(stderr=err), live=False)
+    for status in ("validating", "pending", "queued", "indexing", "ready"):
+        board.update("a.mp4", status)
+    board.update("b.mp4", "failed")
+    board.update("b.mp4", "indexing")  # a late report after the end is ignored
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "validating → pending → queued → indexing → ready" in lines[0]
+    assert lines[1].split()[:2] == ["b.mp4", "failed"]
+
+
+def test_console_scrubs_secrets_everywhere() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(stdout=out, stderr=err, secrets=["tlk_s3cret"])
+    console.print("key tlk_s3cret")
+    console.notice("tlk_s3cret!")
+    console.emit_json({"k": "tlk_s3cret"})
+    assert "tlk_s3cret" not in out.getvalue() + err.getvalue()
+
+
+def test_report_tables_align_and_json_lists_failures() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    report = Report(columns=("input", "video_id"))
+    report.add({"input": "long-name.mp4", "video_id": "v1"})
+    report.add({"input": "a.mp4", "video_id": None})
+    report.fail("b.mp4", "no such file\nsecond line is dropped")
+    assert report.emit(Console(stdout=out, stderr=err)) == 1
+    assert out.getvalue().splitlines() == [
+        "  INPUT          VIDEO ID",
+        "  long-name.mp4  v1",
+        "  a.mp4          -",
+    ]
+    assert err.getvalue() == "tl-integrations: failed: b.mp4: no such file\n"
+    assert report.to_json()["failed"] == [{"input": "b.mp4", "error": "no such file"}]
+    assert render_table([]) == []
