@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench emulator clean
+.PHONY: demo test lint typecheck pytest bench notebooks emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ demo: $(VENV)/.installed-all
 	$(BIN)/tl-integrations demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -37,6 +37,10 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.run_all
+
+# Re-execute the notebooks and save their outputs (after editing a cell).
+notebooks: $(VENV)/.installed-dev
+	$(BIN)/python tests/notebooks/test_notebooks.py
 
 emulator: $(VENV)/.installed-all
 	$(BIN)/tl-integrations emulator
