@@ -85,8 +85,8 @@ def test_help_imports_no_framework() -> None:
         "        main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = {'langchain_core', 'llama_index', 'av', 'starlette', 'uvicorn'} & set(sys.modules)\n"
-        "print(sorted(heavy))\n"
+        "heavy = {'langchain_core', 'llama_index', 'av', 'starlette', 'uvicorn'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
