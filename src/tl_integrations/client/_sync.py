@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -85,6 +86,10 @@ class TwelveLabs(ClientCore):
         self._sleep: Callable[[float], None] = sleep or time.sleep
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=make_timeout(timeout_s))
+        if self._owns_http:
+            # Scripts (like the official SDK's examples) often never close the client: release
+            # the pool's sockets when the client is collected rather than leak them.
+            weakref.finalize(self, self._http.close)
         self.indexes = Indexes(self)
         self.tasks = Tasks(self)
         self.task = self.tasks
