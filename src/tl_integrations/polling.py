@@ -84,6 +84,13 @@ class PollPolicy:
         slow_statuses: statuses during which the work scales with the video's duration.
         max_batch_interval_s: cap on the interval of ``wait_many``: one list request covers up
             to 50 tasks, so it can afford to look more often.
+        min_batch_interval_s: floor on the interval of ``wait_many``.
+        min_request_gap_s: ``wait_many`` sends at most one list request per this many seconds
+            on average (a round over many pages waits longer), to stay clear of rate limits.
+        batch_request_budget_s: ``wait_many`` spends at most about one request per pending
+            task per this many seconds. With many tasks pending, a list request covers many
+            of them, so it looks more often (down to ``min_batch_interval_s``) and a task that
+            finishes is noticed sooner; with a few, it backs off towards the cap.
         max_consecutive_errors: transient errors in a row tolerated by a wait that has no
             deadline (a wait with one rides errors out until its deadline).
         random: source of uniform numbers in [0, 1), injectable for tests.
@@ -103,6 +110,9 @@ class PollPolicy:
     duration_ratio: float = 0.02
     slow_statuses: frozenset[str] = frozenset({"indexing", "processing"})
     max_batch_interval_s: float = 5.0
+    min_batch_interval_s: float = 0.5
+    min_request_gap_s: float = 0.25
+    batch_request_budget_s: float = 30.0
     max_consecutive_errors: int = 5
     random: Callable[[], float] = field(default=_random.random, repr=False, compare=False)
 
@@ -121,6 +131,8 @@ class PollPolicy:
             jitter=0.0,
             duration_ratio=0.0,
             max_batch_interval_s=interval_s,
+            min_batch_interval_s=interval_s,
+            min_request_gap_s=0.0,
         )
 
     def interval_s(
@@ -142,16 +154,29 @@ class PollPolicy:
             base = max(base, min(self.max_interval_s, duration_s * self.duration_ratio))
         return self._jittered(base)
 
-    def batch_interval_s(self, rounds: int) -> float:
+    def batch_interval_s(self, rounds: int, *, pending: int = 1, per_request: int = 50) -> float:
         """Seconds to wait after the ``rounds``-th round of ``wait_many`` list requests.
 
+        Args:
+            rounds: rounds made so far (at least 1).
+            pending: tasks still pending; a round costs ``ceil(pending / per_request)``
+                requests, and the interval is sized so that this stays within
+                ``batch_request_budget_s`` per task.
+            per_request: tasks one list request covers.
+
         Example:
-            >>> PollPolicy(jitter=0.0).batch_interval_s(50)
-            5.0
+            >>> policy = PollPolicy(jitter=0.0)
+            >>> policy.batch_interval_s(50), policy.batch_interval_s(50, pending=100)
+            (5.0, 0.6)
+            >>> policy.batch_interval_s(50, pending=10), policy.batch_interval_s(50, pending=1000)
+            (3.0, 5.0)
         """
-        return self._jittered(
-            self._grown(rounds, min(self.max_interval_s, self.max_batch_interval_s))
-        )
+        requests = -(-max(1, pending) // max(1, per_request))
+        budget = self.batch_request_budget_s * requests / max(1, pending)
+        cap = min(self.max_interval_s, self.max_batch_interval_s, budget)
+        floor = max(self.min_batch_interval_s, requests * self.min_request_gap_s)
+        cap = max(cap, min(floor, self.max_batch_interval_s))
+        return self._jittered(min(cap, self._grown(rounds, cap)))
 
     def _grown(self, count: int, cap: float) -> float:
         # Grow geometrically, but stop multiplying once the cap is reached: a wait of many

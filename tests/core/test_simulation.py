@@ -64,7 +64,7 @@ def run_per_task_polling(seed: int) -> Result:
     return Result(len(api.requests), statistics.mean(notices), max(notices))
 
 
-def test_wait_many_needs_far_fewer_requests_than_per_task_polling() -> None:
+def test_wait_many_needs_far_fewer_requests_and_notices_sooner_than_per_task_polling() -> None:
     ours = [run_wait_many(seed) for seed in (0, 1)]
     theirs = [run_per_task_polling(seed) for seed in (0, 1)]
     for seed, (mine, fixed) in enumerate(zip(ours, theirs, strict=True)):
@@ -74,4 +74,6 @@ def test_wait_many_needs_far_fewer_requests_than_per_task_polling() -> None:
             f"{fixed.requests} requests, mean notice {fixed.mean_notice_s:.2f} s "
             f"(max {fixed.max_notice_s:.2f}); ratio {fixed.requests / mine.requests:.1f}x"
         )
-        assert fixed.requests / mine.requests > 10
+        # wait_many spends its savings partly on noticing sooner: both must be better.
+        assert fixed.requests / mine.requests > 4
+        assert mine.mean_notice_s < fixed.mean_notice_s

@@ -385,7 +385,7 @@ class BatchWait:
         # often; many tasks in different indexes cost one request each and back off further.
         plan = self._grouping()
         if plan.groups or len(self.pending) == 1:
-            interval = self.policy.batch_interval_s(self.rounds)
+            interval = self.policy.batch_interval_s(self.rounds, pending=len(self.pending))
         else:
             interval = self.policy.interval_s(self.rounds)
         try:

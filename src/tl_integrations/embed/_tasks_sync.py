@@ -307,7 +307,9 @@ class EmbedTasks(TasksCore):
                 if task.done and pending.pop(task.id, None) is not None:
                     yield task
             if pending:
-                delay = clip_or_timeout(state, policy.batch_interval_s(rounds), pending)
+                delay = clip_or_timeout(
+                    state, policy.batch_interval_s(rounds, pending=len(pending)), pending
+                )
                 self._client._sleep(delay)
 
     def _round(self, pending: dict[str, TaskRef]) -> builtins.list[EmbeddingTask]:
