@@ -87,10 +87,10 @@ class PollPolicy:
         min_batch_interval_s: floor on the interval of ``wait_many``.
         min_request_gap_s: ``wait_many`` sends at most one list request per this many seconds
             on average (a round over many pages waits longer), to stay clear of rate limits.
-        batch_request_budget_s: ``wait_many`` spends at most about one request per pending
-            task per this many seconds. With many tasks pending, a list request covers many
-            of them, so it looks more often (down to ``min_batch_interval_s``) and a task that
-            finishes is noticed sooner; with a few, it backs off towards the cap.
+        batch_request_budget_s: ``wait_many`` spends at most about one request per task it
+            waits for per this many seconds. A list request covers up to 50 tasks, so a large
+            batch is looked at often (down to ``min_batch_interval_s``) and a finished task is
+            noticed sooner; a batch of a few backs off towards the cap.
         max_consecutive_errors: transient errors in a row tolerated by a wait that has no
             deadline (a wait with one rides errors out until its deadline).
         random: source of uniform numbers in [0, 1), injectable for tests.
@@ -154,25 +154,32 @@ class PollPolicy:
             base = max(base, min(self.max_interval_s, duration_s * self.duration_ratio))
         return self._jittered(base)
 
-    def batch_interval_s(self, rounds: int, *, pending: int = 1, per_request: int = 50) -> float:
+    def batch_interval_s(
+        self, rounds: int, *, pending: int = 1, waited: int | None = None, per_request: int = 50
+    ) -> float:
         """Seconds to wait after the ``rounds``-th round of ``wait_many`` list requests.
 
         Args:
             rounds: rounds made so far (at least 1).
             pending: tasks still pending; a round costs ``ceil(pending / per_request)``
-                requests, and the interval is sized so that this stays within
-                ``batch_request_budget_s`` per task.
+                requests.
+            waited: tasks the whole ``wait_many`` covers (default: ``pending``). The budget
+                of ``batch_request_budget_s`` per task is over these, so the cadence holds
+                while the batch drains and the last tasks are noticed as soon as the first.
             per_request: tasks one list request covers.
 
         Example:
             >>> policy = PollPolicy(jitter=0.0)
             >>> policy.batch_interval_s(50), policy.batch_interval_s(50, pending=100)
             (5.0, 0.6)
+            >>> policy.batch_interval_s(50, pending=3, waited=100)
+            0.5
             >>> policy.batch_interval_s(50, pending=10), policy.batch_interval_s(50, pending=1000)
             (3.0, 5.0)
         """
         requests = -(-max(1, pending) // max(1, per_request))
-        budget = self.batch_request_budget_s * requests / max(1, pending)
+        tasks = max(1, pending if waited is None else waited, pending)
+        budget = self.batch_request_budget_s * requests / tasks
         cap = min(self.max_interval_s, self.max_batch_interval_s, budget)
         floor = max(self.min_batch_interval_s, requests * self.min_request_gap_s)
         cap = max(cap, min(floor, self.max_batch_interval_s))

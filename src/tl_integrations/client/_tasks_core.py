@@ -283,6 +283,7 @@ class BatchWait:
         for ref in refs:
             self.pending.setdefault(task_id_of(ref), ref if isinstance(ref, Task) else None)
         first = next(iter(self.pending), "")
+        self.waited = len(self.pending)
         self.state = PollState(task_id=first, policy=policy, clock=clock, timeout_s=timeout_s)
         self.policy = policy
         self.rounds = 0
@@ -385,7 +386,9 @@ class BatchWait:
         # often; many tasks in different indexes cost one request each and back off further.
         plan = self._grouping()
         if plan.groups or len(self.pending) == 1:
-            interval = self.policy.batch_interval_s(self.rounds, pending=len(self.pending))
+            interval = self.policy.batch_interval_s(
+                self.rounds, pending=len(self.pending), waited=self.waited
+            )
         else:
             interval = self.policy.interval_s(self.rounds)
         try:

@@ -311,7 +311,9 @@ class AsyncEmbedTasks(TasksCore):
                     yield task
             if pending:
                 delay = clip_or_timeout(
-                    state, policy.batch_interval_s(rounds, pending=len(pending)), pending
+                    state,
+                    policy.batch_interval_s(rounds, pending=len(pending), waited=len(refs)),
+                    pending,
                 )
                 await self._client._sleep(delay)
 

@@ -308,7 +308,9 @@ class EmbedTasks(TasksCore):
                     yield task
             if pending:
                 delay = clip_or_timeout(
-                    state, policy.batch_interval_s(rounds, pending=len(pending)), pending
+                    state,
+                    policy.batch_interval_s(rounds, pending=len(pending), waited=len(refs)),
+                    pending,
                 )
                 self._client._sleep(delay)
 
