@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,23 @@ def test_index_human_output_is_a_table(cli: CLI, videos: dict[str, Path]) -> Non
     header, row = result.out.strip().splitlines()
     assert header.split() == ["INPUT", "STATUS", "VIDEO", "TASK"]
     assert row.split()[:2] == [str(videos["pasta.mp4"]), "indexed"]
-    assert "ready" in result.err  # the status board
+    # The status board: one line per input, its task stages, then the video id.
+    video_id = row.split()[2]
+    (line,) = [line for line in result.err.splitlines() if "pasta.mp4" in line]
+    assert re.search(r"validating( → \w+)* → ready\s+\d+\.\d s\s+video ", line), line
+    assert line.endswith(f"video {video_id}")
+    assert "uploading" not in line
+
+
+def test_cli_and_demo_use_no_private_client_members() -> None:
+    # They follow ingestion through IngestOptions.on_status, not by swapping client.tasks.
+    import tl_integrations.cli
+    import tl_integrations.demo
+
+    private = re.compile(r"_tasks_(sync|async)|\bclient\._|\.tasks\s*=|_observe")
+    for package in (tl_integrations.cli, tl_integrations.demo):
+        for path in Path(str(package.__file__)).parent.glob("*.py"):
+            assert not private.search(path.read_text()), path
 
 
 def test_missing_file_exits_1_naming_it_before_any_upload(

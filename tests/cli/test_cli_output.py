@@ -45,6 +45,22 @@ def test_plain_board_prints_one_line_per_finished_task() -> None:
     assert lines[1].split()[:2] == ["b.mp4", "failed"]
 
 
+def test_statuses_between_stages_show_live_but_not_in_the_finished_line() -> None:
+    live, plain = io.StringIO(), io.StringIO()
+    boards = [
+        StatusBoard(["a.mp4"], console=Console(stderr=live), live=True, clock=lambda: 0.0),
+        StatusBoard(["a.mp4"], console=Console(stderr=plain), live=False, clock=lambda: 0.0),
+    ]
+    for board in boards:
+        for status in ("hashing", "uploading", "validating", "indexing", "reading", "ready"):
+            board.update("a.mp4", status)
+    frames = live.getvalue().split("\x1b[1F")
+    assert "[□□□□□] uploading" in frames[2]
+    assert "[■■■■□] reading" in frames[5]
+    assert "[■■■■■] ready" in frames[-1]
+    assert plain.getvalue() == "  a.mp4  validating → indexing → ready  0.0 s\n"
+
+
 def test_console_scrubs_secrets_everywhere() -> None:
     out, err = io.StringIO(), io.StringIO()
     console = Console(stdout=out, stderr=err, secrets=["tlk_s3cret"])

@@ -24,7 +24,8 @@ from tl_integrations.ingest import (
     sha256_file,
 )
 from tl_integrations.ingest._outcome import Progress, Tally
-from tl_integrations.ingest._plan import Claims, Entry, Found, Joined
+from tl_integrations.ingest._plan import Claims, Deadline, Entry, Found, Joined, Slice
+from tl_integrations.polling import PollPolicy
 
 # -- options --------------------------------------------------------------------------------
 
@@ -41,6 +42,7 @@ from tl_integrations.ingest._plan import Claims, Entry, Found, Joined
         ({"index_name": "x", "timeout_s": -1.0}, "timeout_s must be"),
         ({"index_name": "x", "on_error": "ignore"}, "on_error must be"),
         ({"index_name": "  "}, "index_name must be a non-empty string"),
+        ({"index_name": "x", "on_status": "print"}, "on_status must be a callable"),
     ],
 )
 def test_bad_options_are_refused_with_the_fix(kwargs: dict[str, object], message: str) -> None:
@@ -227,8 +229,57 @@ def test_progress_counts_statuses_without_a_bar() -> None:
     progress = Progress(["a", "b", "c"], enabled=False)
     progress.set("a", "indexing")
     progress.set("b", "indexing")
-    progress.finish("c", "ready")
-    assert progress.counts() == {"indexing": 2, "ready": 1}
+    progress.finish("c", "done")
+    assert progress.counts() == {"indexing": 2, "done": 1}
+
+
+def test_progress_hands_each_change_to_on_status_once() -> None:
+    seen: list[tuple[str, str]] = []
+    progress = Progress(["a", "b"], enabled=False, on_status=lambda *call: seen.append(call))
+    for status in ("uploading", "validating", "validating", "indexing"):
+        progress.set("a", status)
+    progress.finish("b", "failed")
+    assert seen == [("a", "uploading"), ("a", "validating"), ("a", "indexing"), ("b", "failed")]
+    assert progress.counts() == {"indexing": 1, "failed": 1}
+
+
+def test_progress_knows_the_exceptions_its_callback_raised() -> None:
+    def on_status(source: str, status: str) -> None:
+        raise KeyError(status)
+
+    progress = Progress(["a"], enabled=False, on_status=on_status)
+    with pytest.raises(KeyError) as raised:
+        progress.set("a", "hashing")
+    assert progress.raised(raised.value)
+    assert not progress.raised(KeyError("hashing"))
+    assert progress.counts() == {"hashing": 1}  # the status was recorded all the same
+
+
+def test_wait_slices_follow_the_poll_cadence_while_uploads_run() -> None:
+    now = [0.0]
+    deadline = Deadline(None, clock=lambda: now[0], poll=PollPolicy(jitter=0.0))
+    spans = [deadline.next_slice(uploads_running=True, pending=1) for _ in range(6)]
+    assert [span.timeout_s for span in spans] == [1.0, 1.5, 2.25, 3.375, 5.0, 5.0]
+    # Each slice polls at its start and its end only, so a restart repeats one round at most.
+    assert [span.poll for span in spans[:2]] == [PollPolicy.fixed(1.0), PollPolicy.fixed(1.5)]
+    # Then one wait to the end: the client's policy, its backoff going on from there.
+    final = deadline.next_slice(uploads_running=False, pending=1)
+    assert final.timeout_s is None
+    assert final.poll == PollPolicy(jitter=0.0, initial_interval_s=5.0)
+    fresh = Deadline(None, clock=lambda: now[0], poll=PollPolicy())
+    assert fresh.next_slice(uploads_running=False, pending=3) == Slice(None)  # no slices yet
+
+
+def test_wait_slices_end_at_the_run_deadline() -> None:
+    now = [0.0]
+    deadline = Deadline(3.0, clock=lambda: now[0], poll=PollPolicy.fixed(2.0))
+    assert deadline.next_slice(uploads_running=True, pending=4).timeout_s == 2.0
+    now[0] = 2.5
+    assert deadline.next_slice(uploads_running=True, pending=4).timeout_s == 0.5
+    assert deadline.next_slice(uploads_running=False, pending=4).timeout_s == 0.5
+    now[0] = 4.0
+    assert deadline.passed()
+    assert deadline.next_slice(uploads_running=False, pending=4).timeout_s == 0.0
 
 
 def test_claims_join_equal_content_and_hand_out_settled_outcomes() -> None:

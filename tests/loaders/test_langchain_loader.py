@@ -289,7 +289,7 @@ def test_show_progress_draws_a_bar_with_statuses(
     loader.load()
     err = capsys.readouterr().err
     assert "2/2" in err
-    assert "ready=1" in err
+    assert "done=1" in err
     assert "failed=1" in err
 
 
@@ -314,3 +314,28 @@ async def test_alazy_load_with_only_a_sync_client_uses_its_key_and_server(
         docs = [doc async for doc in loader.alazy_load()]
         assert {d.metadata["content_kind"] for d in docs} == {"transcript"}
         assert emu.stats()["uploads"] == 1
+
+
+async def test_on_status_follows_lazy_load_and_alazy_load_and_is_not_pickled(
+    client: TwelveLabs, aclient: AsyncTwelveLabs, media: Media, index_name: str
+) -> None:
+    seen: list[tuple[str, str]] = []
+    loader = TwelveLabsVideoLoader(
+        media.garden,
+        index_name=index_name,
+        content=("transcript",),
+        client=client,
+        async_client=aclient,
+        on_status=lambda source, status: seen.append((source, status)),
+    )
+    loader.load()
+    statuses = [status for _, status in seen]
+    assert statuses[:3] == ["hashing", "looking up", "uploading"]
+    assert statuses[-3:] == ["ready", "reading", "done"]
+    assert {source for source, _ in seen} == {str(media.garden)}
+    seen.clear()
+    assert [d async for d in loader.alazy_load()]
+    assert [status for _, status in seen] == ["hashing", "looking up", "reading", "done"]
+    copy = pickle.loads(pickle.dumps(loader))
+    assert copy.options.on_status is None
+    assert copy.options.index_name == index_name

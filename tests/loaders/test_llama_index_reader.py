@@ -198,3 +198,26 @@ def test_a_vector_index_query_returns_the_moment_that_was_said(
         assert meta["start_s"] <= start_s
         assert end_s <= meta["end_s"]
         assert line in hit.node.get_content()
+
+
+async def test_on_status_is_called_but_never_serialised(
+    client: TwelveLabs, aclient: AsyncTwelveLabs, media: Media, index_name: str
+) -> None:
+    seen: list[tuple[str, str]] = []
+    reader = TwelveLabsVideoReader(
+        index_name=index_name,
+        content=("transcript",),
+        on_status=lambda source, status: seen.append((source, status)),
+        client=client,
+        async_client=aclient,
+    )
+    reader.load_data([media.garden])
+    assert seen[0] == (str(media.garden), "hashing")
+    assert seen[-1] == (str(media.garden), "done")
+    seen.clear()
+    await reader.aload_data([media.garden])  # found again by its hash
+    assert [status for _, status in seen] == ["hashing", "looking up", "reading", "done"]
+    assert "on_status" not in reader.to_dict()
+    assert "on_status" not in reader.to_json()
+    assert pickle.loads(pickle.dumps(reader)).on_status is None
+    assert TwelveLabsVideoReader.from_dict(reader.to_dict()).on_status is None

@@ -84,29 +84,53 @@ def _ingest(
 ) -> tuple[list[VideoRecord], list[IngestFailure], set[str]]:
     """Run the ingest engine with a status board; return records, failures, created tasks."""
     from ..ingest import IngestOptions, VideoIngest
-    from ._observe import TaskWatch
 
     board = StatusBoard(inputs, console=console)
-    watch = TaskWatch(inputs, on_status=lambda label, task: board.update(label, task.status))
-    watch.attach(client)
+    watch = _Watch(board)
     options = IngestOptions(
         index_name=args.index,
         content=("transcript",),  # the cheapest read: one GET per video, no analyze
         max_concurrency=args.concurrency,
         timeout_s=args.timeout,
         on_error="skip",
+        on_status=watch,
     )
     records: list[VideoRecord] = []
     failures: list[IngestFailure] = []
+    created: set[str] = set()
     for record in VideoIngest(client, options).run(inputs, failures=failures):
-        reused = record.video.task_id not in watch.created
-        detail = "already indexed" if reused else f"video {record.video.video_id}"
-        board.update(record.video.source, "ready", detail=detail)
+        video = record.video
+        if video.source in watch.uploaded and video.task_id is not None:
+            created.add(video.task_id)  # also marks an equal file's record, which comes next
+        reused = video.task_id not in created
+        detail = "already indexed" if reused else f"video {video.video_id}"
+        board.update(video.source, "ready", detail=detail)
         records.append(record)
-    for failure in failures:
-        board.update(failure.source, "failed")
     board.close()
-    return records, failures, watch.created
+    return records, failures, created
+
+
+class _Watch:
+    """The ``on_status`` of ``index``: shows statuses on the board, notes what was uploaded.
+
+    Example:
+        >>> import io
+        >>> board = StatusBoard(["a.mp4"], console=Console(stderr=io.StringIO()), live=False)
+        >>> watch = _Watch(board)
+        >>> watch("a.mp4", "uploading"); watch("a.mp4", "ready")
+        >>> watch.uploaded
+        {'a.mp4'}
+    """
+
+    def __init__(self, board: StatusBoard) -> None:
+        self.board = board
+        self.uploaded: set[str] = set()
+
+    def __call__(self, source: str, status: str) -> None:
+        if status == "uploading":
+            self.uploaded.add(source)
+        if status not in ("ready", "done"):  # the row ends with the record, and its video id
+            self.board.update(source, status)
 
 
 def _record_row(record: VideoRecord, created: set[str]) -> dict[str, Any]:

@@ -164,6 +164,7 @@ class _Row:
     label: str
     started_s: float
     history: list[str] = field(default_factory=list)
+    activity: str = ""
     detail: str = ""
     ended_s: float | None = None
 
@@ -172,7 +173,9 @@ class StatusBoard:
     """Shows one line per task with its status moving through the indexing stages.
 
     On a terminal the lines are redrawn in place; elsewhere (pipes, logs, tests) each task
-    prints one line when it finishes, listing the statuses it went through.
+    prints one line when it finishes, listing the stages it went through. A status that is
+    not a stage (``"uploading"``, ``"reading"``...) is what the task is doing meanwhile: a
+    terminal shows it until the next stage, and it is left out of the finished line.
 
     Example:
         >>> import io
@@ -222,8 +225,14 @@ class StatusBoard:
         row = self._rows.setdefault(label, _Row(label, self._clock()))
         if row.ended_s is not None and status not in ("ready", "failed"):
             return  # a late report of an earlier status; the task is already done
+        if status not in self._stages and status != "failed":
+            if self._live and status != row.activity:
+                row.activity = status
+                self._redraw()
+            return
+        had_activity, row.activity = bool(row.activity), ""
         new_status = not row.history or row.history[-1] != status
-        changed = new_status or (bool(detail) and detail != row.detail)
+        changed = new_status or had_activity or (bool(detail) and detail != row.detail)
         if new_status:
             row.history.append(status)
         row.detail = detail or row.detail
@@ -245,10 +254,10 @@ class StatusBoard:
         self._drawn = len(self._rows)
 
     def _render(self, row: _Row) -> str:
-        status = row.history[-1] if row.history else "starting"
+        stage = row.history[-1] if row.history else ""
         elapsed = (row.ended_s if row.ended_s is not None else self._clock()) - row.started_s
         if self._live:
-            middle = f"{self._bar(status)} {status:<10}"
+            middle = f"{self._bar(stage)} {row.activity or stage or 'starting':<10}"
         else:
             middle = (" → " if self._unicode else " -> ").join(row.history)
         label = f"{self._indent}{row.label:<{self._width}}"

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..cli._observe import TaskWatch
 from ..cli._output import StatusBoard
 from ._backend import DemoBackend
 from ._media import QUESTIONS, SAMPLES, make_videos
@@ -85,28 +84,29 @@ def index_videos(
     from ..langchain import TwelveLabsVideoLoader
 
     show.step("Index them with TwelveLabsVideoLoader (upload, wait, read)")
-    labels = [str(path) for path in paths]
     board = StatusBoard(
         [path.name for path in paths], console=show.console, to_stdout=True, indent=len(INDENT)
     )
-    watch = TaskWatch(
-        labels, on_status=lambda label, task: board.update(Path(label).name, task.status)
-    )
-    watch.attach(backend.client)
+    uploaded: set[str] = set()
+
+    def on_status(source: str, status: str) -> None:
+        if status == "uploading":
+            uploaded.add(source)
+        # A reused video has no task statuses: its row ends when its Documents come.
+        board.update(Path(source).name, "ready" if status == "done" else status)
+
     loader = TwelveLabsVideoLoader(
-        labels,
+        [str(path) for path in paths],
         index_name=INDEX_NAME,
         content=("transcript", "summary", "chapters"),
         chunk_s=CLIP_S,
         client=backend.client,
         timeout_s=_INDEX_TIMEOUT_S,
+        on_status=on_status,
     )
-    documents = []
-    for document in loader.lazy_load():
-        board.update(str(document.metadata["filename"]), "ready")
-        documents.append(document)
+    documents = list(loader.lazy_load())
     board.close()
-    tally.created_tasks = len(watch.created)
+    tally.created_tasks = len(uploaded)
     tally.documents = Counter(str(d.metadata["content_kind"]) for d in documents)
     kinds = ", ".join(f"{n} {kind}" for kind, n in tally.documents.items())
     tally.step_s["indexing"] = show.done(f"{len(documents)} Documents ({kinds})")

@@ -6,7 +6,8 @@ The LangChain loader and the LlamaIndex reader are thin translations of this pac
 each file at most once (its SHA-256 goes into the video's ``user_metadata`` and is looked up
 on the next run), wait with ``client.tasks.wait_many``, and yield a :class:`VideoRecord` per
 video as soon as it is ready: transcript windows, a summary and chapters, each a
-:class:`TextPiece` with its times.
+:class:`TextPiece` with its times. ``IngestOptions(on_status=...)`` reports every stage of
+every input as it happens (see :class:`IngestOptions` for the statuses).
 
 Example:
     >>> from tl_integrations.client import TwelveLabs
@@ -40,6 +41,7 @@ from ._inputs import (
     URL_HASH_KEY,
     IngestOptions,
     OnError,
+    OnStatus,
     VideoInput,
     VideoSource,
     display_source,
@@ -64,6 +66,7 @@ __all__ = [
     "IngestOptions",
     "MetadataValue",
     "OnError",
+    "OnStatus",
     "TextPiece",
     "VideoInfo",
     "VideoIngest",

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
+from ..client._tasks_core import task_failed_error
 from ..errors import NotFoundError, TaskTimeoutError
 from ..models import Task, Video
 from ._content import TextPiece, VideoRecord
@@ -32,7 +33,6 @@ from ._plan import (
     log_start,
     records_for,
     summary_piece,
-    task_failed_error,
     timed_out,
     transcript_pieces,
 )
@@ -79,7 +79,7 @@ class AsyncVideoIngest:
         """
         sources = resolve_inputs(videos)
         tally = Tally(on_error=self.options.on_error, failures=failures)
-        progress = Progress([s.source for s in sources], enabled=self.options.show_progress)
+        progress = Progress.for_run(sources, self.options)
         try:
             index_id = await self._index_id()
             log_start(self.options, len(sources), index_id)
@@ -112,7 +112,10 @@ class _AsyncRun:
         self.tally = tally
         self.progress = progress
         self.claims = Claims()
-        self.deadline = Deadline(self.options.timeout_s, clock=self.client._clock)
+        # The client's clock and poll policy are internal members it shares with its users.
+        self.deadline = Deadline(
+            self.options.timeout_s, clock=self.client._clock, poll=self.client._poll_policy
+        )
         self.slots = asyncio.Semaphore(self.options.max_concurrency)
         self.uploads: dict[asyncio.Task[Prepared | BaseException], Entry] = {}
         self.waiting: dict[str, list[tuple[Entry, Started]]] = {}
@@ -145,6 +148,7 @@ class _AsyncRun:
         async with self.slots:
             source = entry.source
             if source.video_id is not None:
+                self.progress.set(source.source, "looking up")
                 return await self._existing(source.video_id)
             if lookup:
                 digest = None
@@ -209,6 +213,8 @@ class _AsyncRun:
             except FATAL_ERRORS:
                 raise
             except Exception as exc:
+                if self.progress.raised(exc):
+                    raise
                 prepared = exc
             self._route(entry, prepared)
 
@@ -225,10 +231,10 @@ class _AsyncRun:
 
     async def _wait_slice(self) -> AsyncIterator[VideoRecord]:
         uploading = bool(self.uploads)
-        timeout_s = self.deadline.slice_s(uploads_running=uploading)
         tasks = [waiters[0][1].task for waiters in self.waiting.values()]
+        span = self.deadline.next_slice(uploads_running=uploading, pending=len(tasks))
         finished = self.client.tasks.wait_many(
-            tasks, timeout_s=timeout_s, on_update=self._on_update
+            tasks, timeout_s=span.timeout_s, poll=span.poll, on_update=self._on_update
         )
         try:
             async for task in finished:
@@ -236,7 +242,9 @@ class _AsyncRun:
                     yield record
                 if any(f.done() for f in self.uploads) or (self.uploads and not uploading):
                     return
-        except TaskTimeoutError:
+        except TaskTimeoutError as exc:
+            if self.progress.raised(exc):
+                raise
             self._after_timeout()
         finally:
             await aclose_iterator(finished)
@@ -250,6 +258,8 @@ class _AsyncRun:
             self._fail(entry, timed_out(started.task, self.deadline.timeout_s))
 
     def _on_update(self, task: Task) -> None:
+        if task.failed:
+            return  # reported as the input's "failed" if it fails the input (see _settle)
         for entry, _ in self.waiting.get(task.id, ()):
             for source in entry.sources:
                 self.progress.set(source, task.status)
@@ -304,7 +314,7 @@ class _AsyncRun:
         for record in records_for(
             sources, video, index_id=self.index_id, task_id=found.task_id, pieces=pieces
         ):
-            self.progress.finish(record.video.source, "ready")
+            self.progress.finish(record.video.source, "done")
             yield record
 
     async def _content(self, video_id: str) -> tuple[Video, list[TextPiece]]:

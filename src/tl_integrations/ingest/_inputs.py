@@ -9,8 +9,8 @@ import hashlib
 import os
 import stat
 import urllib.parse
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Union
 
@@ -23,6 +23,7 @@ __all__ = [
     "URL_HASH_KEY",
     "IngestOptions",
     "OnError",
+    "OnStatus",
     "VideoInput",
     "VideoSource",
     "display_source",
@@ -33,6 +34,8 @@ __all__ = [
 
 VideoInput = Union[str, "os.PathLike[str]"]
 OnError = Literal["raise", "skip"]
+# on_status(source, status): see IngestOptions for the statuses and when they come.
+OnStatus = Callable[[str, str], object]
 
 # user_metadata keys the ingest writes on upload and looks videos up by on the next run.
 HASH_KEY = "tl_sha256"
@@ -58,6 +61,33 @@ class IngestOptions:
         timeout_s: deadline for all indexing tasks of one run, in seconds; None waits on.
         on_error: ``"raise"`` one :class:`IngestError` at the end, or ``"skip"`` and log.
         show_progress: show a tqdm bar (needs ``tqdm``).
+        on_status: called as ``on_status(source, status)`` each time an input moves on,
+            ``source`` being the input as given (see below); None calls nothing.
+
+    Statuses, in the order an input goes through them (the sync and async engines report
+    the same ones; each is reported when the input enters it, never twice in a row, and an
+    input skips those that do not apply to it):
+
+    - ``"hashing"``: computing a local file's SHA-256.
+    - ``"looking up"``: asking the index for a video (or a running task) with that
+      content, or for the video named by ``"video:<id>"``.
+    - ``"uploading"``: creating the indexing task (sending the file, or the URL).
+    - the task's statuses as polled: ``"validating"``, ``"pending"``, ``"queued"``,
+      ``"indexing"``, ``"ready"`` (any other status the server sends is passed on too).
+      Polling samples them, so a short stage may be missed. A reused video has none.
+    - ``"reading"``: fetching the transcript, summary and chapters.
+    - ``"done"`` (its records are about to be yielded) or ``"failed"`` (the input failed,
+      for whatever reason: see the run's failures). Exactly one of the two comes, last.
+
+    A running task found by file name is only a candidate: if it turns out to hold other
+    content, the input goes back to ``"uploading"``. That is why a failed task is reported
+    as ``"failed"`` only when it fails the input.
+
+    The callback is called from the engine's worker threads too (hashing, looking up and
+    uploading), but never twice at once. It should return quickly: the run waits for it.
+    An exception it raises is not taken for a failure of the input: it ends the run at once
+    and propagates unchanged out of ``run()`` (uploads under way finish first, as on any
+    early exit), so a bug in a callback is never silently counted as a failed video.
 
     Raises:
         InvalidRequestError: for any invalid combination, naming the fix.
@@ -65,6 +95,9 @@ class IngestOptions:
     Example:
         >>> IngestOptions(index_name="talks", content=("summary",)).content
         ('summary',)
+        >>> seen = []
+        >>> options = IngestOptions(index_id="i1", on_status=lambda src, st: seen.append(st))
+        >>> # after a run: ['hashing', 'looking up', 'uploading', 'validating', ..., 'done']
         >>> IngestOptions()
         Traceback (most recent call last):
         ...
@@ -81,6 +114,7 @@ class IngestOptions:
     timeout_s: float | None = None
     on_error: OnError = "raise"
     show_progress: bool = False
+    on_status: OnStatus | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (self.index_id is None) == (self.index_name is None):
@@ -93,6 +127,10 @@ class IngestOptions:
         self._check_numbers()
         if self.on_error not in ("raise", "skip"):
             raise InvalidRequestError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.on_status is not None and not callable(self.on_status):
+            raise InvalidRequestError(
+                f"on_status must be a callable (source, status) or None, got {self.on_status!r}"
+            )
 
     def _check_content(self) -> None:
         content = (self.content,) if isinstance(self.content, str) else tuple(self.content)

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TwelveLabsError
-from ._inputs import OnError, display_source
+from ._inputs import IngestOptions, OnError, OnStatus, VideoSource, display_source
 
 __all__ = ["IngestError", "IngestFailure", "Progress", "Tally"]
 
 logger = logging.getLogger("tl_integrations.ingest")
 _SHOWN_FAILURES = 20
+# The status of an input no stage has started on yet (shown in the bar only).
+NOT_STARTED = "not started"
 
 
 @dataclass(frozen=True)
@@ -61,19 +63,27 @@ class IngestError(TwelveLabsError):
 
 
 class Progress:
-    """A tqdm bar of inputs done, with the current statuses as postfix; a no-op when off.
+    """Where every status of every input goes: the ``on_status`` callback and the tqdm bar.
 
-    Safe to update from worker threads. tqdm is imported only when the bar is shown.
+    The engines report each stage here and nowhere else, so what the callback sees and what
+    the bar shows cannot drift apart (the vocabulary is documented on :class:`IngestOptions`).
+    Safe to call from worker threads: calls are serialised, the callback's included. tqdm
+    is imported only when the bar is shown.
 
     Example:
-        >>> p = Progress(["a.mp4", "b.mp4"], enabled=False)
-        >>> p.set("a.mp4", "uploading"); p.finish("b.mp4", "ready")
-        >>> p.counts()
-        {'uploading': 1, 'ready': 1}
+        >>> seen = []
+        >>> p = Progress(["a.mp4", "b.mp4"], enabled=False, on_status=lambda s, st: seen.append(st))
+        >>> p.set("a.mp4", "uploading"); p.set("a.mp4", "uploading"); p.finish("b.mp4", "done")
+        >>> p.counts(), seen
+        ({'uploading': 1, 'done': 1}, ['uploading', 'done'])
     """
 
-    def __init__(self, sources: list[str], *, enabled: bool) -> None:
-        self._status = dict.fromkeys(sources, "queued")
+    def __init__(
+        self, sources: list[str], *, enabled: bool, on_status: OnStatus | None = None
+    ) -> None:
+        self._status = dict.fromkeys(sources, NOT_STARTED)
+        self._on_status = on_status
+        self._raised: BaseException | None = None
         self._lock = threading.Lock()
         self._bar: Any = None
         if enabled:
@@ -85,21 +95,39 @@ class Progress:
                 ) from exc
             self._bar = tqdm(total=len(sources), desc="videos", unit="video")
 
+    @classmethod
+    def for_run(cls, sources: list[VideoSource], options: IngestOptions) -> Progress:
+        """The progress of one run: its inputs, ``options.show_progress`` and ``on_status``."""
+        return cls(
+            [source.source for source in sources],
+            enabled=options.show_progress,
+            on_status=options.on_status,
+        )
+
     def set(self, source: str, status: str) -> None:
-        """Record the current status of one input (``hashing``, ``uploading``, ``indexing``...)."""
+        """Record the current status of one input (``hashing``, ``uploading``, ``indexing``...).
+
+        A repeat of the input's current status is ignored.
+        """
         with self._lock:
             if self._status.get(source) == status:
                 return
             self._status[source] = status
             self._refresh()
+            self._report(source, status)
 
     def finish(self, source: str, status: str) -> None:
-        """Record that one input is done (``ready`` or ``failed``) and advance the bar."""
+        """Record that one input is done (``done`` or ``failed``) and advance the bar."""
         with self._lock:
             self._status[source] = status
             if self._bar is not None:
                 self._bar.update(1)
             self._refresh()
+            self._report(source, status)
+
+    def raised(self, exc: BaseException) -> bool:
+        """True when ``exc`` came out of the ``on_status`` callback (it must end the run)."""
+        return exc is self._raised
 
     def counts(self) -> dict[str, int]:
         """How many inputs are in each status now."""
@@ -114,6 +142,17 @@ class Progress:
     def _refresh(self) -> None:
         if self._bar is not None:
             self._bar.set_postfix(Counter(self._status.values()), refresh=True)
+
+    def _report(self, source: str, status: str) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(source, status)
+        except BaseException as exc:
+            # Remembered so that the engine, which treats an error raised while preparing
+            # an input as that input's failure, can tell the callback's apart and re-raise.
+            self._raised = exc
+            raise
 
 
 class Tally:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import TaskFailedError, TaskTimeoutError
+from ..errors import TaskTimeoutError
 from ..models import AnalyzeResult, Task, Video
+from ..polling import PollPolicy
 from ._content import (
     CHAPTERS_SCHEMA,
     TextPiece,
@@ -26,18 +27,18 @@ from ._inputs import HASH_KEY, URL_HASH_KEY, IngestOptions, VideoSource, display
 
 __all__ = [
     "CHAPTERS_FORMAT",
-    "REFRESH_S",
     "RUNNING_STATUSES",
     "Claims",
+    "Deadline",
     "Entry",
     "Found",
     "Joined",
     "Prepared",
+    "Slice",
     "Started",
     "chapter_pieces",
     "records_for",
     "summary_piece",
-    "task_failed_error",
     "transcript_pieces",
 ]
 
@@ -45,9 +46,6 @@ logger = logging.getLogger("tl_integrations.ingest")
 
 CHAPTERS_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": CHAPTERS_SCHEMA}
 RUNNING_STATUSES = ("validating", "pending", "queued", "indexing")
-# While uploads are still running, a wait is cut into slices this long so that tasks created
-# meanwhile join the next wait_many instead of waiting for the whole first batch.
-REFRESH_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -140,18 +138,6 @@ class Claims:
             return list(entry.sources)
 
 
-def task_failed_error(task: Task) -> TaskFailedError:
-    """The error for a task that ended in ``failed``, with everything the server said."""
-    return TaskFailedError(
-        task.id,
-        video_id=task.video_id,
-        index_id=task.index_id,
-        filename=task.system_metadata.filename,
-        reason=task.failure_reason,
-        task=task,
-    )
-
-
 def timed_out(task: Task, timeout_s: float | None) -> TaskTimeoutError:
     """The per-input error for a task still running at the run's deadline."""
     return TaskTimeoutError(task.id, last_status=task.status, timeout_s=timeout_s)
@@ -205,33 +191,78 @@ def records_for(
     ]
 
 
+@dataclass(frozen=True)
+class Slice:
+    """One ``wait_many`` call of an engine: how long it may run, and how it polls.
+
+    Attributes:
+        timeout_s: seconds before it stops (None: no limit).
+        poll: the poll policy to pass (None: the client's own).
+    """
+
+    timeout_s: float | None
+    poll: PollPolicy | None = None
+
+
 class Deadline:
-    """The run's deadline for indexing (None: wait as long as it takes).
+    """The run's deadline for indexing (None: wait as long as it takes), and its wait slices.
 
     Measured with the client's clock, so a test that injects one controls this deadline too.
 
     Example:
-        >>> Deadline(None, clock=lambda: 0.0).remaining_s() is None
-        True
-        >>> Deadline(10.0, clock=lambda: 0.0).slice_s(uploads_running=True)
-        5.0
+        >>> Deadline(10.0, clock=lambda: 0.0, poll=PollPolicy()).next_slice(
+        ...     uploads_running=False, pending=1)
+        Slice(timeout_s=10.0, poll=None)
+        >>> deadline = Deadline(None, clock=lambda: 0.0, poll=PollPolicy(jitter=0.0))
+        >>> [deadline.next_slice(uploads_running=True, pending=1).timeout_s for _ in "abc"]
+        [1.0, 1.5, 2.25]
+        >>> deadline.next_slice(uploads_running=False, pending=1).poll.initial_interval_s
+        3.375
     """
 
-    def __init__(self, timeout_s: float | None, *, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, timeout_s: float | None, *, clock: Callable[[], float], poll: PollPolicy
+    ) -> None:
         self.timeout_s = timeout_s
         self._clock = clock
+        self._poll = poll
         self._end = None if timeout_s is None else clock() + timeout_s
+        self._slices = 0
 
     def remaining_s(self) -> float | None:
         """Seconds left (never negative), or None without a deadline."""
         return None if self._end is None else max(0.0, self._end - self._clock())
 
-    def slice_s(self, *, uploads_running: bool) -> float | None:
-        """How long the next ``wait_many`` may run before the engine looks at uploads again."""
+    def next_slice(self, *, uploads_running: bool, pending: int) -> Slice:
+        """The next ``wait_many``: to the deadline, or one poll interval while uploads run.
+
+        A task created during a wait cannot join it; it joins the next one. So while
+        uploads run, each wait lasts one interval of the client's poll policy (growing from
+        slice to slice as ``wait_many``'s own does) and polls at its start and its end only:
+        a new task is first polled at most one interval after it was created, and the
+        waits cost about one round of requests per interval (the round that starts a wait
+        repeats the one that ended the previous wait). Once every upload is done, one wait
+        runs to the deadline with the client's own policy, its backoff picking up where the
+        slices left it: cutting a wait into slices does not restart the backoff.
+
+        Args:
+            uploads_running: whether any input is still hashing, looking up or uploading.
+            pending: how many tasks the wait is for (the interval depends on it).
+        """
         remaining = self.remaining_s()
         if not uploads_running:
-            return remaining
-        return REFRESH_S if remaining is None else min(REFRESH_S, remaining)
+            return Slice(remaining, self._resumed(pending))
+        self._slices += 1
+        interval_s = self._poll.batch_interval_s(self._slices, pending=pending)
+        timeout_s = interval_s if remaining is None else min(interval_s, remaining)
+        return Slice(timeout_s, PollPolicy.fixed(interval_s))
+
+    def _resumed(self, pending: int) -> PollPolicy | None:
+        if not self._slices:
+            return None
+        steady = replace(self._poll, jitter=0.0)
+        next_s = steady.batch_interval_s(self._slices + 1, pending=pending)
+        return replace(self._poll, initial_interval_s=next_s)
 
     def passed(self) -> bool:
         """True once the deadline has passed."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
+from ..client._tasks_core import task_failed_error
 from ..errors import AuthenticationError, NotFoundError, PermissionDeniedError, TaskTimeoutError
 from ..models import Task, Video
 from ._content import TextPiece, VideoRecord
@@ -28,7 +29,6 @@ from ._plan import (
     log_start,
     records_for,
     summary_piece,
-    task_failed_error,
     timed_out,
     transcript_pieces,
 )
@@ -89,7 +89,7 @@ class VideoIngest:
         sources = resolve_inputs(videos)
         tally = Tally(on_error=self.options.on_error, failures=failures)
         # Made first: a missing tqdm is reported before anything is sent.
-        progress = Progress([s.source for s in sources], enabled=self.options.show_progress)
+        progress = Progress.for_run(sources, self.options)
         try:
             index_id = self._index_id()
             log_start(self.options, len(sources), index_id)
@@ -122,7 +122,10 @@ class _Run:
         self.tally = tally
         self.progress = progress
         self.claims = Claims()
-        self.deadline = Deadline(self.options.timeout_s, clock=self.client._clock)
+        # The client's clock and poll policy are internal members it shares with its users.
+        self.deadline = Deadline(
+            self.options.timeout_s, clock=self.client._clock, poll=self.client._poll_policy
+        )
         self.pool = ThreadPoolExecutor(self.options.max_concurrency, thread_name_prefix="tl-ingest")
         self.uploads: dict[Future[Prepared | BaseException], Entry] = {}
         # Usually one entry per task; two when a candidate turns out to be a task of this run.
@@ -151,6 +154,7 @@ class _Run:
     def _prepare(self, entry: Entry, lookup: bool) -> Prepared | BaseException:
         source = entry.source
         if source.video_id is not None:
+            self.progress.set(source.source, "looking up")
             return self._existing(source.video_id)
         if lookup:
             digest = None
@@ -214,6 +218,8 @@ class _Run:
             except FATAL_ERRORS:
                 raise
             except Exception as exc:
+                if self.progress.raised(exc):
+                    raise
                 prepared = exc
             self._route(entry, prepared)
 
@@ -230,17 +236,19 @@ class _Run:
 
     def _wait_slice(self) -> Iterator[VideoRecord]:
         uploading = bool(self.uploads)
-        timeout_s = self.deadline.slice_s(uploads_running=uploading)
         tasks = [waiters[0][1].task for waiters in self.waiting.values()]
+        span = self.deadline.next_slice(uploads_running=uploading, pending=len(tasks))
         finished = self.client.tasks.wait_many(
-            tasks, timeout_s=timeout_s, on_update=self._on_update
+            tasks, timeout_s=span.timeout_s, poll=span.poll, on_update=self._on_update
         )
         try:
             for task in finished:
                 yield from self._finished(task)
                 if any(f.done() for f in self.uploads) or (self.uploads and not uploading):
                     return  # new tasks join the next wait_many, within a bounded slice
-        except TaskTimeoutError:
+        except TaskTimeoutError as exc:
+            if self.progress.raised(exc):
+                raise
             self._after_timeout()
         finally:
             close_iterator(finished)
@@ -254,6 +262,8 @@ class _Run:
             self._fail(entry, timed_out(started.task, self.deadline.timeout_s))
 
     def _on_update(self, task: Task) -> None:
+        if task.failed:
+            return  # reported as the input's "failed" if it fails the input (see _settle)
         for entry, _ in self.waiting.get(task.id, ()):
             for source in entry.sources:
                 self.progress.set(source, task.status)
@@ -304,7 +314,7 @@ class _Run:
         for record in records_for(
             sources, video, index_id=self.index_id, task_id=found.task_id, pieces=pieces
         ):
-            self.progress.finish(record.video.source, "ready")
+            self.progress.finish(record.video.source, "done")
             yield record
 
     def _content(self, video_id: str) -> tuple[Video, list[TextPiece]]:

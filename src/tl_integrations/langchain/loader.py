@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.document_loaders import BaseLoader
@@ -18,6 +19,7 @@ from ..ingest import (
     IngestFailure,
     IngestOptions,
     OnError,
+    OnStatus,
     VideoIngest,
     VideoInput,
     VideoRecord,
@@ -62,6 +64,11 @@ class TwelveLabsVideoLoader(BaseLoader):
         on_error: ``"raise"``: the other videos still load, then one ``IngestError`` names
             every failed input. ``"skip"``: log a warning and record it in ``failures``.
         show_progress: a tqdm bar of videos done, with their current statuses.
+        on_status: called as ``on_status(source, status)`` at every stage of every input:
+            ``"hashing"``, ``"looking up"``, ``"uploading"``, the task's statuses
+            (``"validating"`` ... ``"ready"``), ``"reading"``, then ``"done"`` or
+            ``"failed"`` (details in ``IngestOptions``). Its exceptions end the load and
+            propagate. Not pickled.
 
     Raises:
         InvalidRequestError: bad options (both or neither index option, unknown content...).
@@ -77,6 +84,15 @@ class TwelveLabsVideoLoader(BaseLoader):
         ...     print(meta["content_kind"], meta.get("start_s"), doc.page_content[:40])
         >>> loader.failures  # with on_error="skip"  # doctest: +SKIP
         []
+        >>> TwelveLabsVideoLoader(
+        ...     "talk.mp4", index_name="talks", on_status=lambda src, st: print(src, st)
+        ... ).load()  # doctest: +SKIP
+        talk.mp4 hashing
+        talk.mp4 looking up
+        talk.mp4 uploading
+        talk.mp4 validating
+        ...
+        talk.mp4 done
     """
 
     def __init__(
@@ -97,6 +113,7 @@ class TwelveLabsVideoLoader(BaseLoader):
         timeout_s: float | None = None,
         on_error: OnError = "raise",
         show_progress: bool = False,
+        on_status: OnStatus | None = None,
     ) -> None:
         self.options = IngestOptions(
             index_id=index_id,
@@ -109,6 +126,7 @@ class TwelveLabsVideoLoader(BaseLoader):
             timeout_s=timeout_s,
             on_error=on_error,
             show_progress=show_progress,
+            on_status=on_status,
         )
         self.videos = [source.source for source in resolve_inputs(videos)]
         self.client = client
@@ -159,9 +177,11 @@ class TwelveLabsVideoLoader(BaseLoader):
 
     def __getstate__(self) -> dict[str, Any]:
         # A pickle is the configuration: no key, no live clients, no results of a past run.
-        # A loaded copy reads the key from TWELVELABS_API_KEY again.
+        # A loaded copy reads the key from TWELVELABS_API_KEY again; a callback (often a
+        # lambda or a bound method of a live object) is not configuration either.
         state = dict(self.__dict__)
         state.update(api_key=None, client=None, async_client=None, failures=[])
+        state["options"] = replace(self.options, on_status=None)
         return state
 
 

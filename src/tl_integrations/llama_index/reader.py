@@ -19,6 +19,7 @@ from ..ingest import (
     IngestFailure,
     IngestOptions,
     OnError,
+    OnStatus,
     VideoIngest,
     VideoInput,
     VideoRecord,
@@ -56,7 +57,11 @@ class TwelveLabsVideoReader(BasePydanticReader):
 
     The API key is a ``SecretStr`` (default: ``TWELVELABS_API_KEY``) excluded from
     ``to_dict``/``to_json``/``model_dump`` and from pickles. Pass ``client=``/``async_client=``
-    to reuse your own clients (they are not serialised either).
+    to reuse your own clients (they are not serialised either). ``on_status`` is called as
+    ``on_status(source, status)`` at every stage of every input (``"hashing"``,
+    ``"looking up"``, ``"uploading"``, the task's statuses, ``"reading"``, then ``"done"``
+    or ``"failed"``; see ``IngestOptions``); its exceptions end the load and propagate. A
+    callable cannot be serialised, so it is excluded from ``to_dict``/``to_json`` and pickles.
 
     Raises:
         InvalidRequestError: bad options (both or neither index option...), on construction.
@@ -83,6 +88,7 @@ class TwelveLabsVideoReader(BasePydanticReader):
     timeout_s: float | None = Field(default=None, description="Indexing deadline, seconds.")
     on_error: OnError = "raise"
     show_progress: bool = False
+    on_status: OnStatus | None = Field(default=None, exclude=True, repr=False)
 
     _client: TwelveLabs | None = PrivateAttr(default=None)
     _async_client: AsyncTwelveLabs | None = PrivateAttr(default=None)
@@ -170,13 +176,14 @@ class TwelveLabsVideoReader(BasePydanticReader):
             timeout_s=self.timeout_s,
             on_error=self.on_error,
             show_progress=self.show_progress,
+            on_status=self.on_status,
         )
 
     def __getstate__(self) -> dict[str, Any]:
         # Skip BaseComponent's pickling probe (it would try to pickle live clients) and drop
         # the key and the clients; an unpickled reader reads TWELVELABS_API_KEY again.
         state: dict[str, Any] = BaseModel.__getstate__(self)
-        state["__dict__"] = {**state["__dict__"], "api_key": None}
+        state["__dict__"] = {**state["__dict__"], "api_key": None, "on_status": None}
         state["__pydantic_private__"] = {
             "_client": None,
             "_async_client": None,
