@@ -50,6 +50,7 @@ from .uploads import UploadSource
 __all__ = [
     "RetryMode",
     "async_send",
+    "body_text",
     "build_request",
     "error_from_response",
     "response_json",
@@ -196,6 +197,20 @@ def now_epoch(headers: httpx.Headers | None) -> float:
     return time.time()
 
 
+def body_text(response: httpx.Response) -> str:
+    """The body as text; a charset the body does not match (or no codec has) is not fatal.
+
+    Example:
+        >>> body_text(httpx.Response(500, content=b'{"', headers={
+        ...     "content-type": "text/plain; charset=utf-16"}))
+        '{"'
+    """
+    try:
+        return response.text
+    except (UnicodeError, LookupError):
+        return response.content.decode("utf-8", "replace")
+
+
 def response_json(response: httpx.Response) -> Any:
     """Decode a JSON body; an undecodable one raises a ServerError naming the request."""
     if not response.content:
@@ -210,7 +225,7 @@ def response_json(response: httpx.Response) -> Any:
             status_code=response.status_code,
             method=request.method,
             path=request.url.path,
-            body=response.text[:2000],
+            body=body_text(response)[:2000],
         ) from None
 
 
@@ -218,7 +233,7 @@ def _parse_error_body(response: httpx.Response) -> tuple[str | None, str | None,
     try:
         body: Any = orjson.loads(response.content) if response.content else None
     except orjson.JSONDecodeError:
-        text = response.text.strip()
+        text = body_text(response).strip()
         return None, (text[:500] or None), text
     if not isinstance(body, dict):
         return None, None, body

@@ -219,8 +219,22 @@ def search(
     return Call("POST", "/search", data=data, files={}, retry="always")
 
 
-def next_search_page(token: str) -> Call:
-    """``GET /search/{page_token}``."""
+def next_search_page(token: str, seen: set[str] | None = None) -> Call:
+    """``GET /search/{page_token}``; a token already in ``seen`` (the tokens followed so
+    far, updated here) raises MalformedResponseError instead of looping forever.
+
+    Example:
+        >>> seen: set[str] = set()
+        >>> next_search_page("t1", seen).path, seen
+        ('/search/t1', {'t1'})
+    """
+    if seen is not None:
+        if token in seen:
+            raise MalformedResponseError(
+                f"search response: page token {token[:40]!r} was already followed; stopping "
+                "instead of asking for the same page forever"
+            )
+        seen.add(token)
     return Call("GET", f"/search/{seg(token, 'page_token')}")
 
 
@@ -275,7 +289,10 @@ def analyze_result(body: Any, response_format: Mapping[str, Any] | None) -> Anal
     obj = dict(as_object(body, "analyze response"))
     raw_data = obj.get("data")
     if isinstance(raw_data, (dict, list)):
-        obj["data"] = orjson.dumps(raw_data).decode()
+        try:
+            obj["data"] = orjson.dumps(raw_data).decode()
+        except orjson.JSONEncodeError as exc:
+            raise MalformedResponseError(f"analyze response: 'data' is not JSON: {exc}") from exc
         return AnalyzeResult.from_api(obj, data=raw_data)
     wants_json = bool(response_format) and (response_format or {}).get("type") == "json_schema"
     if not wants_json:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .._http import response_json
@@ -45,8 +46,14 @@ class Indexes:
         Raises:
             BadRequestError: e.g. ``index_name_already_exists``.
         """
-        call = _calls.create_index(name, models, addons)
-        return _calls.created_index(response_json(self._client._request(**call.kwargs())), call)
+        return self._create(name, models, addons, retry="auto")
+
+    def _create(
+        self, name: str, models: Sequence[ModelSpec], addons: Sequence[str] | None, *, retry: str
+    ) -> Index:
+        call = replace(_calls.create_index(name, models, addons), retry=retry)
+        body = response_json(self._client._request(**call.kwargs()))
+        return _calls.created_index(body, call)
 
     def retrieve(self, index_id: str) -> Index:
         """Fetch one index.
@@ -70,15 +77,16 @@ class Indexes:
     ) -> Index:
         """The index called ``name``, created (with ``models``) when there is none.
 
-        An existing index is returned as it is, whatever its models.
+        An existing index is returned as it is, whatever its models. The create is safe to
+        repeat (a name exists once), so it is retried after 5xx answers and lost responses.
         """
         found = self._find(name)
         if found is not None:
             return found
         try:
-            return self.create(name, models=models, addons=addons)
+            return self._create(name, models, addons, retry="always")
         except (BadRequestError, ConflictError):
-            # Someone created it between our look-up and our create.
+            # Someone (or our own first attempt, whose answer was lost) created it meanwhile.
             found = self._find(name)
             if found is None:
                 raise
@@ -201,6 +209,7 @@ class Search:
             operator=operator,
         )
         remaining = max_results
+        followed: set[str] = set()
         while remaining is None or remaining > 0:
             clips, token = _calls.search_page(response_json(self._client._request(**call.kwargs())))
             yield from clips[:remaining]
@@ -208,7 +217,7 @@ class Search:
                 remaining -= min(remaining, len(clips))
             if not clips or token is None:
                 return
-            call = _calls.next_search_page(token)
+            call = _calls.next_search_page(token, followed)
 
 
 class Analyze:

@@ -8,10 +8,17 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._http import response_json
-from ..errors import APIConnectionError, NotFoundError, ServerError
-from ..models import Task
+from ..errors import (
+    APIConnectionError,
+    NotFoundError,
+    ServerError,
+    TaskTimeoutError,
+    TwelveLabsError,
+)
+from ..models import Task, parse_page
 from ..polling import TRANSIENT_ERRORS, PollPolicy, async_wait_for, maybe_await
 from ..uploads import VideoFile
+from . import _stored
 from . import _tasks_core as core
 from ._calls import Call
 from ._paging import aiter_items
@@ -68,13 +75,14 @@ class AsyncTasks:
         )
         attempt = 0
         while True:
+            started = self._client._clock()
             try:
                 response = await self._client._request(**plan.call().kwargs())
                 return plan.created(response_json(response), self._client)
             except (ServerError, APIConnectionError) as error:
                 if not core.may_have_arrived(error):
                     raise
-                found = await self._find_upload(plan)
+                found = await self._find_stored(plan, error, started)
                 if found is not None:
                     logger.debug(
                         "upload %s was stored despite %s", plan.token, type(error).__name__
@@ -86,6 +94,50 @@ class AsyncTasks:
                 logger.debug("upload %s not stored; sending again in %.2f s", plan.token, delay)
                 await self._client._sleep(delay)
                 attempt += 1
+
+    async def _find_stored(
+        self, plan: core.UploadPlan, error: TwelveLabsError, started: float
+    ) -> Task | None:
+        """The task of an upload the server may have stored, or None when it has not.
+
+        Raises:
+            the original ``error`` when running tasks with the same file name are still not
+            finished after ``CANDIDATE_WAIT_S``: sending again could pay twice.
+        """
+        # Candidates first: a task that finishes between the two look-ups is then found by
+        # its token (in the other order it could be in neither).
+        candidates = await self._candidates(plan, started)
+        found = await self._find_upload(plan)
+        running = [task for task in candidates if not task.done]
+        if found is not None or not candidates:
+            return found
+        if running:
+            logger.info("upload %s may be a running task of %r; waiting", plan.token, plan.filename)
+        try:
+            waiting = self.wait_many(running, timeout_s=_stored.CANDIDATE_WAIT_S)
+            finished = [task async for task in waiting]
+        except TaskTimeoutError:
+            logger.warning("upload %s: cannot tell if it was stored; not sent again", plan.token)
+            raise error from None
+        found = await self._find_upload(plan) if running else None
+        failed = _stored.failed_own(candidates, finished)
+        if found is None and failed is not None:
+            logger.info("upload %s: taking failed task %s as its own", plan.token, failed)
+            return await self.retrieve(failed)
+        return found
+
+    async def _candidates(self, plan: core.UploadPlan, started: float) -> list[Task]:
+        """Running or failed tasks with the upload's file name that the server created since
+        the upload began, newest first."""
+        call = plan.candidates_call()
+        if call is None:
+            return []
+        response = await self._client._request(**call.kwargs())
+        items, _ = parse_page(response_json(response), "tasks")
+        tasks = [Task.from_api(i, index_id=plan.index_id) for i in items[: _stored.CANDIDATES]]
+        elapsed_s = self._client._clock() - started
+        now = _stored.server_now(response.headers)
+        return _stored.created_since(tasks, server_now=now, elapsed_s=elapsed_s)
 
     async def _find_upload(self, plan: core.UploadPlan) -> Task | None:
         body = response_json(await self._client._request(**plan.find_video_call().kwargs()))

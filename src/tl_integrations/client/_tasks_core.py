@@ -3,7 +3,12 @@
 Never upload twice: every ``POST /tasks`` carries an upload token in ``user_metadata``
 (``tl_upload_token``). When the POST may have reached the server but no answer came back (a
 timeout, a dropped connection, a 5xx), the shells look for a video carrying that token before
-sending the file again.
+sending the file again. A video is listed only once it is ready, so the running (and failed)
+tasks with the same file name are listed first; when no video carries the token, the running
+ones are waited for (at most ``CANDIDATE_WAIT_S``) and the token looked up again; the newest
+one, if it failed (a failed video is never listed), is taken as the upload's own. Only tasks
+the server created after the upload began (its ``Date`` against their ``created_at``) are
+candidates. Only when none of them can be it is the file sent again.
 
 ``wait_many`` polls with the list endpoint: while two or more pending tasks share an index,
 one ``GET /tasks?index_id=...&status=<non-terminal statuses>`` (50 a page) tells which of them
@@ -36,6 +41,7 @@ from ..models import SystemMetadata, Task, as_object
 from ..polling import PollPolicy, PollState
 from ..retrying import Outcome, RetryPolicy
 from ..uploads import VideoFile, video_source
+from . import _stored
 from ._calls import Call, check_id, check_page_limit, list_call, seg
 
 __all__ = [
@@ -179,6 +185,22 @@ class UploadPlan:
         """The videos of the index carrying this upload's token."""
         params = {UPLOAD_TOKEN_KEY: self.token, "page_limit": 1}
         return Call("GET", f"/indexes/{seg(self.index_id, 'index_id')}/videos", params=params)
+
+    def candidates_call(self) -> Call | None:
+        """The newest running or failed tasks of the index with this file name (None for a
+        URL): the upload, if the server stored it, is the newest of them (see
+        :func:`~._stored.created_since` for telling it from older ones)."""
+        if self.filename is None:
+            return None
+        params = {
+            "index_id": self.index_id,
+            "filename": self.filename,
+            "status": [*PENDING_STATUSES, "failed"],
+            "sort_by": "created_at",
+            "sort_option": "desc",
+            "page_limit": _stored.CANDIDATES,
+        }
+        return Call("GET", "/tasks", params=params)
 
     def find_task_call(self, page: int) -> Call:
         """Recent tasks of the index (for this file name, when known), newest first."""

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--faults",
         default="",
-        help='fault probabilities, e.g. "500=0.1,503=0.05,429=0.05,drop=0.02,'
+        help='fault probabilities, e.g. "500=0.1,503=0.05,429=0.05,drop=0.01,lost=0.01,'
         'latency=0.05,fail=0.1" (latency_s=SECONDS sets the added latency)',
     )
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of tasks that fail")
@@ -84,7 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"TwelveLabs emulator: base_url http://{host}:{port}{API_PREFIX}", flush=True)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level=args.log_level, http="h11", lifespan="on")
+        uvicorn.Config(
+            create_app(config),
+            log_level=args.log_level,
+            http="h11",
+            lifespan="on",
+            date_header=False,  # the gate sends the emulator's own Date
+        )
     )
     server.run(sockets=[sock])
     return 0

@@ -151,6 +151,7 @@ _FAULT_KEYS = {
     "503": "p503",
     "429": "p429",
     "drop": "drop",
+    "lost": "lost",
     "latency": "latency",
     "latency_s": "latency_s",
     "fail": "fail",
@@ -162,8 +163,11 @@ class Faults:
     """Probabilities of injected faults, drawn per API request from a seeded generator.
 
     ``p500``/``p502``/``p503``: answer with that status; ``p429``: answer 429 with
-    ``Retry-After: 1``; ``drop``: close the connection without a response; ``latency``: add
-    ``latency_s`` seconds before answering; ``fail``: share of new tasks that fail.
+    ``Retry-After: 1``; ``drop``: close the connection without a response, before the
+    request is handled; ``lost``: handle the request (an upload is stored, a task created),
+    then close the connection instead of answering, as when a response is lost on the way
+    back; ``latency``: add ``latency_s`` seconds before answering; ``fail``: share of new
+    tasks that fail.
 
     Example:
         >>> Faults.parse("500=0.1,drop=0.02,fail=0.5").p500
@@ -177,6 +181,7 @@ class Faults:
     p503: float = 0.0
     p429: float = 0.0
     drop: float = 0.0
+    lost: float = 0.0
     latency: float = 0.0
     latency_s: float = 0.5
     fail: float = 0.0

@@ -14,7 +14,7 @@ __all__ = ["FaultDraw", "FaultInjector"]
 @dataclass(frozen=True)
 class FaultDraw:
     """What to do to one request: ``action`` is None, ``"500"``, ``"502"``, ``"503"``,
-    ``"429"`` or ``"drop"``; ``delay_s`` is added latency.
+    ``"429"``, ``"drop"`` or ``"lost"``; ``delay_s`` is added latency.
 
     Example:
         >>> FaultDraw(None, 0.0).action is None
@@ -63,6 +63,7 @@ class FaultInjector:
             ("503", f.p503),
             ("429", f.p429),
             ("drop", f.drop),
+            ("lost", f.lost),  # last, so that the draws of older specs stay the same
         ):
             edge += p
             if u < edge:

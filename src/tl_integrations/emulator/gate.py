@@ -2,11 +2,13 @@
 
 Order for an API request (``/v1.3/...``): count it, draw a fault (latency, an error status,
 or a dropped connection), check ``x-api-key``, take a rate-limit token, then run the route
-and add ``X-Api-Version`` and ``X-Ratelimit-*`` to its answer.
+and add ``X-Api-Version`` and ``X-Ratelimit-*`` to its answer (which the ``lost`` fault
+throws away, closing the connection instead).
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
 from typing import Any
 
@@ -47,6 +49,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+async def _swallow(message: Message) -> None:
+    """A ``send`` that loses the response (the ``lost`` fault)."""
 
 
 async def _drop_connection(send: Send) -> None:
@@ -92,8 +98,22 @@ class Gate:
         wrapped = rel.startswith("/embed-v2")
         with self.state.lock:
             self.state.stats.requests[route_key(method, path)] += 1
-        if await self._fault(scope, receive, send, rel=rel, wrapped=wrapped):
+        fault = await self._fault(scope, receive, send, rel=rel, wrapped=wrapped)
+        if fault == "answered":
             return
+        if fault != "lost":
+            await self._serve(scope, receive, send, rel=rel, wrapped=wrapped)
+            return
+        try:
+            await self._serve(scope, receive, _swallow, rel=rel, wrapped=wrapped)
+        finally:
+            await _drop_connection(send)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, *, rel: str, wrapped: bool
+    ) -> None:
+        """Check the key, take a rate-limit token and run the route."""
+        method: str = scope["method"]
         if not await self._authorised(scope, receive, send, wrapped=wrapped):
             return
         category = category_of(method, rel)
@@ -108,6 +128,9 @@ class Gate:
     def _decorate(self, send: Send, decision: Decision) -> Send:
         extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
         extra.append((b"x-api-version", API_VERSION.encode()))
+        # The emulator's own clock (a manual one in tests), like created_at and
+        # X-Ratelimit-Reset, so that a client can relate the three.
+        extra.append((b"date", email.utils.formatdate(self.state.now(), usegmt=True).encode()))
 
         async def wrapped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -120,16 +143,20 @@ class Gate:
 
     async def _fault(
         self, scope: Scope, receive: Receive, send: Send, *, rel: str, wrapped: bool
-    ) -> bool:
+    ) -> str | None:
+        """Apply the drawn fault: ``"answered"`` when it answered (or dropped) the request,
+        ``"lost"`` when the request is to be handled and its answer lost, else None."""
         draw = self.state.faults.draw()
         if draw.delay_s > 0:
             with self.state.lock:
                 self.state.stats.faults["latency"] += 1
             await anyio.sleep(draw.delay_s)
         if draw.action is None:
-            return False
+            return None
         with self.state.lock:
             self.state.stats.faults[draw.action] += 1
+        if draw.action == "lost":
+            return "lost"
         if draw.action == "drop":
             await _drop_connection(send)
         elif draw.action == "429":
@@ -148,7 +175,7 @@ class Gate:
                 int(draw.action), "generic_error", f"Injected fault: {draw.action} {text}."
             )
             await error_response(err, wrapped=wrapped)(scope, receive, send)
-        return True
+        return "answered"
 
     async def _authorised(
         self, scope: Scope, receive: Receive, send: Send, *, wrapped: bool

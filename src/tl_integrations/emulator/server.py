@@ -90,6 +90,7 @@ class Emulator:
             http="h11",
             lifespan="on",
             timeout_keep_alive=30,
+            date_header=False,  # the gate sends the emulator's own Date
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,31 @@ from .config import EmulatorConfig, Faults
 from .faults import FaultInjector
 from .ids import IdFactory
 from .lifecycle import embed_status, index_status, task_rng
+from .media import MediaInfo
 from .persistence import Persistence
 from .ratelimit import RateLimiter
 from .store import EmbedTaskRec, IndexRec, IndexTaskRec, SegmentSet, Store, VideoRec
 
-__all__ = ["EmulatorState", "Stats"]
+__all__ = ["EmulatorState", "Stats", "fate_key"]
+
+
+def fate_key(info: MediaInfo | None, earlier: Iterable[MediaInfo | None]) -> str | None:
+    """What decides a task's fate: its media (name, size, duration) and how many earlier
+    tasks of this emulator had the same media, so that sending a video again draws anew.
+
+    Example:
+        >>> fate_key(None, []) is None
+        True
+    """
+    if info is None:
+        return None
+
+    def ident(media: MediaInfo) -> tuple[str, int, float]:
+        return (media.filename, media.size_bytes, round(media.duration_s, 3))
+
+    mine = ident(info)
+    seen = sum(1 for other in earlier if other is not None and ident(other) == mine)
+    return f"{mine[0]}:{mine[1]}:{mine[2]}:{seen}"
 
 
 @dataclass
@@ -141,10 +162,16 @@ class EmulatorState:
 
     # ------------------------------------------------------------------ decisions
 
-    def task_fails(self, task_id: str) -> bool:
-        """Whether a new task fails: ``failure_rate`` and the ``fail`` fault, per task seed."""
+    def task_fails(self, task_id: str, *, media_key: str | None = None) -> bool:
+        """Whether a new task fails: ``failure_rate`` and the ``fail`` fault.
+
+        The draw is keyed by ``media_key`` when given (see :func:`fate_key`), else by the
+        task id. Ids are handed out in arrival order, so keying by media keeps the fate of
+        each video the same for a given seed however concurrent uploads interleave.
+        """
         p_ok = (1.0 - self.config.failure_rate) * (1.0 - self.faults.faults.fail)
-        return task_rng(seed=self.config.seed, task_id=task_id + ":fail").random() >= p_ok
+        key = task_id if media_key is None else media_key
+        return task_rng(seed=self.config.seed, task_id=key + ":fail").random() >= p_ok
 
     # ------------------------------------------------------------------ lookups
 

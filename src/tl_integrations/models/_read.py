@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,18 +49,33 @@ def req_str(data: Mapping[str, Any], key: str, what: str) -> str:
 
 
 def opt_float(data: Mapping[str, Any], key: str, what: str) -> float | None:
-    """``data[key]`` as a float (numeric strings accepted), or None when absent."""
+    """``data[key]`` as a finite float (numeric strings accepted), or None when absent.
+
+    NaN and infinities (``"nan"``, ``"1e999"``) are refused: no duration, size or score can
+    be one, and letting them through would break whatever computes with them next.
+
+    Example:
+        >>> opt_float({"duration": "12.5"}, "duration", "video")
+        12.5
+        >>> opt_float({"duration": "nan"}, "duration", "video")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.errors.MalformedResponseError: video: 'duration' should be a finite ...
+    """
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+    number: float | None = None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
-            return float(value)
-        except ValueError:
-            pass
-    raise MalformedResponseError(f"{what}: {key!r} should be a number, got {value!r}", body=data)
+            number = float(value)
+        except (ValueError, OverflowError):
+            number = None
+    if number is None or not math.isfinite(number):
+        raise MalformedResponseError(
+            f"{what}: {key!r} should be a finite number, got {value!r:.80}", body=data
+        )
+    return number
 
 
 def opt_int(data: Mapping[str, Any], key: str, what: str) -> int | None:

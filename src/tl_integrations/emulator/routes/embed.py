@@ -16,7 +16,7 @@ from ..ingest import probe_upload, upload_from_form
 from ..lifecycle import plan_embedding_s, task_rng
 from ..media import MediaInfo
 from ..segments import build_segments, clip_bounds
-from ..state import EmulatorState
+from ..state import EmulatorState, fate_key
 from ..store import EmbedTaskRec, SegmentSet
 from .common import form_of, invalid, missing, page_params, paginate, state_of
 from .videos import segment_json
@@ -140,7 +140,8 @@ def create_embed_task_rec(
             speed=state.config.speed,
             rng=rng,
         )
-        if error is None and state.task_fails(task_id):
+        key = fate_key(info, (t.info for t in state.store.embed_tasks.values()))
+        if error is None and state.task_fails(task_id, media_key=key):
             error = "The emulator failed this task on purpose (failure_rate or fail fault)."
         rec = EmbedTaskRec(task_id, api, model_name, state.now(), duration, info, params, error)
         state.store.embed_tasks[task_id] = rec

@@ -17,7 +17,7 @@ from ..ingest import Upload, probe_upload, upload_from_form
 from ..lifecycle import FAIL_STAGE, plan_index_stages, task_rng
 from ..media import MediaInfo
 from ..segments import build_segments, index_bounds
-from ..state import EmulatorState
+from ..state import EmulatorState, fate_key
 from ..store import IndexRec, IndexTaskRec, SegmentSet, VideoRec
 from .common import (
     as_bool,
@@ -177,7 +177,9 @@ def _register(
             speed=state.config.speed,
             rng=task_rng(seed=state.config.seed, task_id=task_id),
         )
-        fail_stage = "validating" if error else (FAIL_STAGE if state.task_fails(task_id) else None)
+        key = fate_key(info, (v.info for v in state.store.videos.values()))
+        fails = state.task_fails(task_id, media_key=key)
+        fail_stage = "validating" if error else (FAIL_STAGE if fails else None)
         media = (
             state.persistence.store_media(upload.path, owner_id=video_id, filename=upload.filename)
             if info

@@ -1,0 +1,236 @@
+"""Shared pieces of the reliability suite: media, virtual time, server-side truth, counters.
+
+Every emulator here runs on a :class:`ManualClock`. Clients get :class:`VirtualTime`'s
+``sleep``, which moves that clock forward to the sleeper's wake-up time instead of waiting,
+so retries, ``Retry-After`` waits and polling cost no wall time, and concurrent sleepers
+behave as they would in real time (two threads sleeping 2 s at once move the clock 2 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
+
+# Distinctive, so that a leak anywhere is found by a plain substring search.
+SECRET_KEY = "tlk-RELIABILITY-S3CR3T-7f3c9a1e5b"
+VIDEO_COUNT = 30
+# Each video says one sentence no other video says: a Document names its video.
+TOPICS = [
+    "apples", "bridges", "comets", "dolphins", "engines", "ferns", "glaciers", "harbours",
+    "islands", "jazz", "kites", "lanterns", "meteors", "nebulas", "orchids", "pyramids",
+    "quartz", "rivers", "saturn", "tulips", "umbrellas", "volcanoes", "walruses", "xylophones",
+    "yachts", "zebras", "anchors", "beacons", "canyons", "deserts",
+]  # fmt: skip
+
+
+def line_of(number: int) -> str:
+    """The one subtitle line of video ``number``."""
+    return f"video {number} explains {TOPICS[number]}"
+
+
+@dataclass(frozen=True)
+class Media:
+    """Generated once per session: small, fast videos and some bad inputs."""
+
+    videos: tuple[Path, ...]  # VIDEO_COUNT 5 s 640x360 clips, each with its own line
+    short: Path  # 2 s: under the 4 s minimum
+    tiny: Path  # 200x200: under the 360 px minimum
+    text_as_mp4: Path  # a text file named .mp4
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
+    root = tmp_path_factory.mktemp("reliability-media")
+    videos = tuple(
+        make_sample_video(
+            root / f"clip-{n:02d}.mp4",
+            duration_s=5.0,
+            size=(640, 360),
+            fps=2,
+            subtitles=[(0.5, 4.5, line_of(n))],
+            audio=False,
+            seed=n,
+        )
+        for n in range(VIDEO_COUNT)
+    )
+    text = root / "notes.mp4"
+    text.write_text("these are meeting notes, not a video\n" * 20)
+    return Media(
+        videos=videos,
+        short=make_sample_video(root / "short.mp4", duration_s=2.0, fps=2, audio=False),
+        tiny=make_sample_video(
+            root / "tiny.mp4", duration_s=5.0, size=(200, 200), fps=2, audio=False
+        ),
+        text_as_mp4=text,
+    )
+
+
+class VirtualTime:
+    """A clock and sleeps for clients that run on an emulator's manual clock.
+
+    ``sleep(s)`` moves the clock to (the time it was called) + ``s`` unless another sleeper
+    already moved it further: the clock never runs backwards and never runs ahead of the
+    latest wake-up, just like real time shared by several threads.
+
+    Example:
+        >>> vt = VirtualTime(ManualClock(start_s=0.0))
+        >>> vt.sleep(2.0); vt.now()
+        2.0
+    """
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.slept_s = 0.0
+        self.sleeps = 0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """The emulator's time (seconds since the epoch)."""
+        return self.clock()
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the manual clock to this sleeper's wake-up time."""
+        with self._lock:
+            self.sleeps += 1
+            self.slept_s += seconds
+            target = self.clock() + seconds
+            self.clock.advance(max(0.0, target - self.clock()))
+
+    async def asleep(self, seconds: float) -> None:
+        """The async twin; yields to the loop so that other tasks run."""
+        self.sleep(seconds)
+        await asyncio.sleep(0)
+
+
+def sync_client(emu: Emulator, vt: VirtualTime, **kwargs: Any) -> TwelveLabs:
+    """A client of ``emu`` whose sleeps move the emulator's clock."""
+    kwargs.setdefault("api_key", SECRET_KEY)
+    return TwelveLabs(base_url=emu.base_url, clock=vt.now, sleep=vt.sleep, **kwargs)
+
+
+def async_client(emu: Emulator, vt: VirtualTime, **kwargs: Any) -> AsyncTwelveLabs:
+    """The async twin of :func:`sync_client`."""
+    kwargs.setdefault("api_key", SECRET_KEY)
+    return AsyncTwelveLabs(base_url=emu.base_url, clock=vt.now, sleep=vt.asleep, **kwargs)
+
+
+@dataclass(frozen=True)
+class ServerTruth:
+    """What the emulator itself recorded: every stored upload and its task's fate."""
+
+    hashes: Counter[str]  # tl_sha256 -> videos stored with it (failed ones included)
+    failed_files: frozenset[str]  # file names whose indexing task failed
+    statuses: Counter[str]  # indexing task statuses now
+    failed_embed_tasks: int
+
+
+def server_truth(emu: Emulator) -> ServerTruth:
+    """Read the emulator's records directly (in-process), not through the API."""
+    assert emu.app is not None
+    state = emu.app.emulator
+    with state.lock:
+        videos = list(state.store.videos.values())
+        tasks = list(state.store.tasks.values())
+        statuses = Counter(state.task_status(task)[0] for task in tasks)
+        failed_names = set()
+        for task in tasks:
+            video = state.store.videos.get(task.video_id)
+            if state.task_status(task)[0] == "failed" and video and video.info:
+                failed_names.add(video.info.filename)
+        embed_failed = sum(
+            state.embed_task_status(rec)[0] == "failed" for rec in state.store.embed_tasks.values()
+        )
+    hashes = Counter(
+        str(v.user_metadata["tl_sha256"]) for v in videos if "tl_sha256" in v.user_metadata
+    )
+    return ServerTruth(hashes, frozenset(failed_names), statuses, embed_failed)
+
+
+# The client's debug lines for each way it recovers from a failed attempt.
+_RETRY_LINE = re.compile(r"^retrying (\S+) (\S+) after (.+?) in ")
+_RESEND_LINE = re.compile(r"^upload \S+ not stored; sending again")
+_FOUND_LINE = re.compile(r"^upload \S+ was stored despite")
+_POLL_ERROR_LINE = re.compile(r"^checking task \S+ failed")
+
+
+class RetryLog(logging.Handler):
+    """Counts the client's retries from its debug log, by cause (``status 503``...)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.causes: Counter[str] = Counter()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.lines.append(f"{record.threadName}: {message}")
+        match = _RETRY_LINE.match(message)
+        if match:
+            self.causes[match.group(3).split(" (")[0]] += 1
+        elif _RESEND_LINE.match(message):
+            self.causes["upload sent again"] += 1
+        elif _FOUND_LINE.match(message):
+            self.causes["stored upload found"] += 1
+        elif _POLL_ERROR_LINE.match(message):
+            self.causes["poll round retried"] += 1
+
+    @property
+    def total(self) -> int:
+        """Failed attempts the client recovered from (request retries, re-sent uploads,
+        uploads found stored after a lost answer, poll rounds tried again)."""
+        return sum(self.causes.values())
+
+
+@pytest.fixture
+def retry_log() -> Iterator[RetryLog]:
+    """Record the client's debug log for the duration of a test."""
+    handler = RetryLog()
+    logger = logging.getLogger("tl_integrations")
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def report(title: str, **counts: object) -> None:
+    """Print one line of counts (shown with ``pytest -s``; the closing note quotes them)."""
+    shown = ", ".join(f"{key}={value}" for key, value in counts.items())
+    print(f"\n[reliability] {title}: {shown}")
+
+
+class LosingTransport(httpx.HTTPTransport):
+    """Delivers chosen uploads to the server, then loses the answer (a read timeout)."""
+
+    def __init__(self, lose: Callable[[int], bool]) -> None:
+        super().__init__()
+        self.lose = lose
+        self.uploads = 0
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/tasks"):
+            self.uploads += 1
+            if self.lose(self.uploads):
+                response.read()
+                response.close()
+                self.lost += 1
+                raise httpx.ReadTimeout("the answer never came", request=request)
+        return response

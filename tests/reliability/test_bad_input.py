@@ -1,0 +1,319 @@
+"""Scenario 5: bad input, table-driven: the exact error type and a message that says what to
+fix. What the client can know (paths, sizes, parameters) is refused before a single request
+is sent, checked with the emulator's request, upload and byte counters; what only the server
+can know (the media itself, URLs, keys, ids) comes back as the API's typed error.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pydantic
+import pytest
+
+from tl_integrations.client import TwelveLabs
+from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
+from tl_integrations.errors import (
+    AuthenticationError,
+    BadRequestError,
+    InvalidRequestError,
+    InvalidVideoError,
+    NotFoundError,
+)
+from tl_integrations.ingest import IngestError
+from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
+
+from .conftest import SECRET_KEY, Media, VirtualTime, sync_client
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a case needs: a client, an index, the media and a scratch directory."""
+
+    client: TwelveLabs
+    wrong_key_client: TwelveLabs
+    index_id: str
+    media: Media
+    scratch: Path
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    config = EmulatorConfig(clock=ManualClock(), seed=2, api_key=SECRET_KEY)
+    with Emulator(config) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ctx(emu: Emulator, media: Media, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
+    assert emu.clock is not None
+    vt = VirtualTime(emu.clock)
+    scratch = tmp_path_factory.mktemp("bad-input")
+    (scratch / "empty.mp4").write_bytes(b"")
+    (scratch / "a folder.mp4").mkdir()
+    with open(scratch / "huge.mp4", "wb") as handle:
+        os.truncate(handle.fileno(), 3 * 1024**3)  # sparse: 3 GB on paper, no disk used
+    with (
+        sync_client(emu, vt) as client,
+        sync_client(emu, vt, api_key="tlk-not-the-right-key") as wrong,
+    ):
+        index = client.indexes.create("bad-input")
+        yield Ctx(client, wrong, index.id, media, scratch)
+
+
+Call = Callable[[Ctx], object]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: the call, the error it must raise, and the fix its message must name."""
+
+    call: Call
+    error: type[Exception]
+    says: str  # a regex the message must match: what is wrong and what to do
+    client_side: bool  # refused before any request
+
+
+def _create(file: Callable[[Ctx], object]) -> Call:
+    return lambda c: c.client.tasks.create(index_id=c.index_id, file=file(c))  # type: ignore[arg-type]
+
+
+def _embed(**kwargs: object) -> Call:
+    def call(c: Ctx) -> object:
+        args = {"model_name": "marengo3.0", "video_file": c.media.videos[0], **kwargs}
+        return c.client.embed.tasks.create(**args)  # type: ignore[arg-type]
+
+    return call
+
+
+def _loader(name: str) -> Call:
+    return lambda c: TwelveLabsVideoLoader(
+        [str(c.scratch / name)], index_id=c.index_id, client=c.client
+    )
+
+
+CASES: dict[str, Case] = {
+    "missing path": Case(
+        _create(lambda c: c.scratch / "no-such.mp4"),
+        InvalidVideoError,
+        r"not found: '.*no-such\.mp4'; check the path",
+        True,
+    ),
+    "a directory": Case(
+        _create(lambda c: c.scratch / "a folder.mp4"),
+        InvalidVideoError,
+        r"is a directory, not a video file; pass the path of one video file",
+        True,
+    ),
+    "an empty file": Case(
+        _create(lambda c: c.scratch / "empty.mp4"),
+        InvalidVideoError,
+        r"empty\.mp4' is empty \(0 bytes\); re-export or re-download it",
+        True,
+    ),
+    "a sparse 3 GB file": Case(
+        _create(lambda c: c.scratch / "huge.mp4"),
+        InvalidVideoError,
+        r"is 3\.00 GB but uploads are limited to 2 GB; compress or split the video, or pass "
+        r"video_url=",
+        True,
+    ),
+    "a sparse 3 GB file to embed": Case(
+        lambda c: c.client.embed.tasks.create(
+            model_name="Marengo-retrieval-2.7", video_file=c.scratch / "huge.mp4"
+        ),
+        InvalidVideoError,
+        r"is 3\.00 GB but uploads are limited to 2 GB",
+        True,
+    ),
+    "a text file renamed .mp4": Case(
+        _create(lambda c: c.media.text_as_mp4),
+        BadRequestError,
+        r"400 video_file_broken: The video file 'notes\.mp4' is broken or not a video",
+        False,
+    ),
+    "a 2-second video": Case(
+        _create(lambda c: c.media.short),
+        BadRequestError,
+        r"400 video_duration_too_short: .* at least 4 s long \(got 2\.0 s\)",
+        False,
+    ),
+    "a 200x200 video": Case(
+        _create(lambda c: c.media.tiny),
+        BadRequestError,
+        r"400 video_resolution_too_low: .* 360x360 .*\(got 200x200\)",
+        False,
+    ),
+    "a URL the server cannot fetch": Case(
+        lambda c: c.client.tasks.create(
+            index_id=c.index_id, video_url="https://videos.example.invalid/talk.mp4"
+        ),
+        BadRequestError,
+        r"400 parameter_invalid: .*no internet access: video_url must be a file:// URL or an "
+        r"http\(s\) URL on a loopback host",
+        False,
+    ),
+    "an invalid key": Case(
+        lambda c: list(c.wrong_key_client.indexes.list()),
+        AuthenticationError,
+        r"401 api_key_invalid: The API key is missing or invalid; send it in the x-api-key",
+        False,
+    ),
+    "an unknown index id": Case(
+        lambda c: c.client.indexes.retrieve("0123456789abcdef01234567"),
+        NotFoundError,
+        r"404 resource_not_exist: The index '0123456789abcdef01234567' does not exist",
+        False,
+    ),
+    "an unknown index id for the loader": Case(
+        lambda c: list(
+            TwelveLabsVideoLoader(
+                [str(c.media.videos[0])], index_id="0123456789abcdef01234567", client=c.client
+            ).lazy_load()
+        ),
+        NotFoundError,
+        r"The index '0123456789abcdef01234567' does not exist",
+        False,
+    ),
+    "an unknown embedding model": Case(
+        lambda c: c.client.embed.text("a red car", model_name="marengo9"),
+        InvalidRequestError,
+        r"unknown embedding model 'marengo9'; use one of 'Marengo-retrieval-2.7', 'marengo3.0'",
+        True,
+    ),
+    # A pydantic model reports a bad field the pydantic way (a ValueError), with our message.
+    "an unknown model for LangChain": Case(
+        lambda c: TwelveLabsEmbeddings(model="marengo9", client=c.client),
+        pydantic.ValidationError,
+        r"unknown embedding model 'marengo9'; use one of",
+        True,
+    ),
+    "an unknown index model": Case(
+        lambda c: c.client.indexes.create("bad-model", models=[{"model_name": "marengo9"}]),
+        BadRequestError,
+        r"400 parameter_invalid: models: unknown model_name 'marengo9'; use one of",
+        False,
+    ),
+    "a clip length of 1": Case(
+        _embed(video_clip_length=1),
+        InvalidRequestError,
+        r"video_clip_length must be 2 to 10 s, got 1",
+        True,
+    ),
+    "a clip length of 11": Case(
+        _embed(video_clip_length=11),
+        InvalidRequestError,
+        r"video_clip_length must be 2 to 10 s, got 11",
+        True,
+    ),
+    "a negative offset": Case(
+        _embed(video_start_offset_sec=-1.0),
+        InvalidRequestError,
+        r"video_start_offset_sec must be >= 0 s, got -1",
+        True,
+    ),
+    "inverted offsets": Case(
+        _embed(video_start_offset_sec=4.0, video_end_offset_sec=1.0),
+        InvalidRequestError,
+        r"video_end_offset_sec \(1\.0\) must be greater than video_start_offset_sec \(4\.0\)",
+        True,
+    ),
+    "the loader given a missing path": Case(
+        _loader("no-such.mp4"),
+        InvalidVideoError,
+        r"no such file: '.*no-such\.mp4'; check the path",
+        True,
+    ),
+    "the loader given a directory": Case(
+        _loader("a folder.mp4"),
+        InvalidVideoError,
+        r"is not a regular file; pass a video file",
+        True,
+    ),
+    "the loader given an empty file": Case(
+        _loader("empty.mp4"), InvalidVideoError, r"is empty; pass a video file", True
+    ),
+    "the loader given a sparse 3 GB file": Case(
+        _loader("huge.mp4"),
+        InvalidVideoError,
+        r"over the 2 GB upload limit; host it and pass its URL instead",
+        True,
+    ),
+}
+
+
+def _counters(emu: Emulator) -> tuple[int, int, int]:
+    stats = emu.stats()
+    return stats["requests_total"], stats["uploads"], stats["bytes_received"]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_refused_clearly(name: str, emu: Emulator, ctx: Ctx) -> None:
+    case = CASES[name]
+    before = _counters(emu)
+    with pytest.raises(case.error) as caught:
+        case.call(ctx)
+    assert type(caught.value) is case.error, repr(caught.value)
+    assert re.search(case.says, str(caught.value)), str(caught.value)
+    requests, uploads, received = _counters(emu)
+    if case.client_side:
+        assert (requests, uploads, received) == before, "sent before the input was checked"
+    else:
+        assert requests > before[0]
+        assert getattr(caught.value, "status_code", None) in (400, 401, 404)
+
+
+def test_a_failing_url_is_reported_by_the_loader(emu: Emulator, ctx: Ctx) -> None:
+    url = "https://videos.example.invalid/talk.mp4?signature=abc"
+    loader = TwelveLabsVideoLoader([url], index_id=ctx.index_id, client=ctx.client)
+    with pytest.raises(IngestError) as caught:
+        list(loader.lazy_load())
+    (failure,) = caught.value.failures
+    assert failure.source == url
+    assert isinstance(failure.exception, BadRequestError)
+    assert "no internet access" in failure.reason
+    assert "signature=abc" not in str(caught.value)  # query strings may carry credentials
+
+
+UNUSUAL_NAME = "my clip – été 🎬 (final).mp4"
+
+
+def test_spaces_unicode_and_dot_dot_in_a_path_work(ctx: Ctx) -> None:
+    folder = ctx.scratch / "sub dir"
+    folder.mkdir(exist_ok=True)
+    (folder / UNUSUAL_NAME).write_bytes(ctx.media.videos[1].read_bytes())
+    path = ctx.scratch / "sub dir" / ".." / "sub dir" / UNUSUAL_NAME
+    task = ctx.client.tasks.create(index_id=ctx.index_id, file=path)
+    fetched = ctx.client.tasks.retrieve(task.id)
+    assert fetched.system_metadata.filename == UNUSUAL_NAME
+
+
+def test_a_dot_dot_file_name_is_sanitised(emu: Emulator, ctx: Ctx) -> None:
+    """The client sends only the base name; the server strips any path it is sent anyway."""
+    handle = io.BytesIO(ctx.media.videos[2].read_bytes())
+    handle.name = "../../outside é.mp4"
+    task = ctx.client.tasks.create(index_id=ctx.index_id, file=handle)
+    assert ctx.client.tasks.retrieve(task.id).system_metadata.filename == "outside é.mp4"
+    # A raw request that does send ../ in the multipart file name (as a hostile client could).
+    files = {"video_file": ("../../../escape é.mp4", ctx.media.videos[3].read_bytes())}
+    raw = httpx.post(
+        f"{emu.base_url}/tasks",
+        headers={"x-api-key": SECRET_KEY},
+        data={"index_id": ctx.index_id},
+        files=files,
+    )
+    assert raw.status_code == 200, raw.text
+    stored = ctx.client.tasks.retrieve(raw.json()["_id"])
+    assert stored.system_metadata.filename == "escape é.mp4"
+    assert emu.app is not None
+    root = emu.app.emulator.persistence.root.resolve()
+    for video in emu.app.emulator.store.videos.values():
+        if video.media_path:
+            assert (root / video.media_path).resolve().is_relative_to(root)
+    assert not list(root.parent.glob("escape*"))
