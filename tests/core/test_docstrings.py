@@ -14,14 +14,18 @@ MODULES = [
     "tl_integrations.models.task",
     "tl_integrations.models.catalog",
     "tl_integrations.polling",
+    "tl_integrations._poll_policy",
     "tl_integrations.retrying",
     "tl_integrations._http",
+    "tl_integrations._responses",
     "tl_integrations.uploads",
     "tl_integrations._compat",
     "tl_integrations.client",
     "tl_integrations.client._base",
     "tl_integrations.client._calls",
     "tl_integrations.client._paging",
+    "tl_integrations.client._batch_wait",
+    "tl_integrations.client._tasks_core",
 ]
 
 

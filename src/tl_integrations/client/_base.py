@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .._http import ErrorShape, RetryMode, build_request, check_retry_mode
+from .._http import RetryMode, build_request, check_retry_mode
+from .._responses import ErrorShape
 from ..errors import InvalidRequestError
 from ..models import IndexModel
 from ..polling import PollPolicy

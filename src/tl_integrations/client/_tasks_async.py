@@ -20,6 +20,7 @@ from ..polling import TRANSIENT_ERRORS, PollPolicy, async_wait_for, maybe_await
 from ..uploads import VideoFile
 from . import _stored
 from . import _tasks_core as core
+from ._batch_wait import BatchWait
 from ._calls import Call
 from ._paging import aiter_items
 
@@ -224,7 +225,7 @@ class AsyncTasks:
             TaskTimeoutError: at the deadline, naming every still-pending task id.
         """
         client = self._client
-        batch = core.BatchWait(
+        batch = BatchWait(
             task_ids, policy=poll or client._poll_policy, clock=client._clock, timeout_s=timeout_s
         )
         while batch.pending:
@@ -244,7 +245,7 @@ class AsyncTasks:
             if batch.pending:
                 await client._sleep(batch.next_delay_s())
 
-    async def _round(self, batch: core.BatchWait) -> None:
+    async def _round(self, batch: BatchWait) -> None:
         plan = batch.plan()
         for index_id, ids in plan.groups.items():
             listed = await self._tasks(batch.pending_call(index_id), index_id)

@@ -20,6 +20,7 @@ from ..polling import TRANSIENT_ERRORS, PollPolicy, wait_for
 from ..uploads import VideoFile
 from . import _stored
 from . import _tasks_core as core
+from ._batch_wait import BatchWait
 from ._calls import Call
 from ._paging import iter_items
 
@@ -221,7 +222,7 @@ class Tasks:
             TaskTimeoutError: at the deadline, naming every still-pending task id.
         """
         client = self._client
-        batch = core.BatchWait(
+        batch = BatchWait(
             task_ids, policy=poll or client._poll_policy, clock=client._clock, timeout_s=timeout_s
         )
         while batch.pending:
@@ -240,7 +241,7 @@ class Tasks:
             if batch.pending:
                 client._sleep(batch.next_delay_s())
 
-    def _round(self, batch: core.BatchWait) -> None:
+    def _round(self, batch: BatchWait) -> None:
         plan = batch.plan()
         for index_id, ids in plan.groups.items():
             listed = self._tasks(batch.pending_call(index_id), index_id)
