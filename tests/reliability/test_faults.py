@@ -20,7 +20,7 @@ from langchain_core.documents import Document
 
 from tl_integrations.client import TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
-from tl_integrations.errors import APIConnectionError, ServerError, TaskFailedError
+from tl_integrations.errors import TaskFailedError
 from tl_integrations.ingest import IngestError, IngestFailure
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 
@@ -226,13 +226,6 @@ def test_embed_texts_keep_order_under_faults(
     )
 
 
-@pytest.mark.xfail(
-    raises=(ServerError, APIConnectionError),
-    strict=True,
-    reason="embed.tasks.create sends its POST with retry='auto', so one injected 5xx or "
-    "dropped connection on the create reaches the caller; the embed owner must make the "
-    "create safe to repeat (look up the task it may have created, as tasks.create does)",
-)
 def test_embed_video_under_faults(
     emu: Emulator, client: TwelveLabs, media: Media, retry_log: RetryLog
 ) -> None:

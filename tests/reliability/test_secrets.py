@@ -209,11 +209,6 @@ async def test_an_async_run_leaks_nothing(
 
 # -- serialisation of the adapters ------------------------------------------------------------
 
-EMBED_OWNER = (
-    "embed owner: a pickle of this pydantic embeddings object carries api_key (a SecretStr "
-    "pickles its value); drop it in __getstate__ as TwelveLabsVideoReader does"
-)
-
 
 def _adapters() -> dict[str, Callable[[], Any]]:
     return {
@@ -237,16 +232,7 @@ def test_serialised_adapters_carry_no_key(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "loader",
-        "reader",
-        pytest.param(
-            "langchain embeddings", marks=pytest.mark.xfail(strict=True, reason=EMBED_OWNER)
-        ),
-        pytest.param(
-            "llama-index embedding", marks=pytest.mark.xfail(strict=True, reason=EMBED_OWNER)
-        ),
-    ],
+    ["loader", "reader", "langchain embeddings", "llama-index embedding"],
 )
 def test_pickled_adapters_carry_no_key(name: str) -> None:
     assert_clean(pickle.dumps(_adapters()[name]()), f"a pickle of the {name}")

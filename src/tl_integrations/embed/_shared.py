@@ -25,6 +25,7 @@ from ..errors import (
 from ..models import parse_page
 from ..polling import PollPolicy, PollState
 from . import wire
+from ._stored import CreateIdentity, CreateLog
 from .decode import loads_object, video_from_v1, video_from_v2
 from .params import (
     MODELS,
@@ -175,6 +176,7 @@ class TasksCore:
     def __init__(self, client: Any) -> None:
         self._client = client
         self._known: OrderedDict[str, ProtocolName] = OrderedDict()
+        self._creates = CreateLog()
 
     # --- protocols ---------------------------------------------------------------------
 
@@ -219,6 +221,17 @@ class TasksCore:
             return Call("POST", path, {"json": wire.v2_video_body(req, base64_string=inline)})
         files = {"video_file": req.video_file} if req.video_file is not None else {}
         return Call("POST", path, {"data": wire.v1_video_form(req), "files": files})
+
+    def _lookup_call(self, ident: CreateIdentity) -> Call:
+        """The newest tasks of the protocol (one page), to find a create's lost answer."""
+        return self._list_call(
+            ident.protocol,
+            page=1,
+            page_limit=MAX_PAGE_LIMIT,
+            status=None,
+            started_at=None,
+            ended_at=None,
+        )
 
     def _poll_call(self, protocol: ProtocolName, task_id: str) -> Call:
         return Call("GET", wire.poll_path(protocol, task_id))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..errors import NotFoundError
+from ..errors import APIConnectionError, NotFoundError, ServerError, TwelveLabsError
 from ..polling import TRANSIENT_ERRORS, PollPolicy, PollState, async_wait_for, maybe_await
 from ._shared import (
     MAX_PAGE_LIMIT,
@@ -35,6 +36,7 @@ from ._shared import (
     status_of,
     task_id_of,
 )
+from ._stored import CreateIdentity, Ticket, check_arrived, pick, redo_delay
 from .params import ProtocolName, VideoSource, validate_video_task
 from .task import EmbeddingTask
 from .vectors import VideoEmbedding
@@ -93,6 +95,15 @@ class AsyncEmbedTasks(TasksCore):
         Every parameter is checked before any byte is uploaded. Files stream from disk on
         Marengo 2.7 (up to 2 GB); Marengo 3.0 takes local files up to 36 MB inline.
 
+        Transient failures never make you pay twice. A POST that never reached the server
+        (or got a 429) is retried as usual. After a 5xx, a timeout or a dropped connection
+        the newest tasks are listed and the one this call made, if any, is returned: same
+        file name or URL, model and clip length, created since the upload began. Marengo 3.0
+        sends local files inline, without a name, so there the task is adopted only when it
+        is the single new one (created within 2 s, no other create of this client running);
+        several candidates re-raise the error rather than risk another video's vectors. Only
+        when no task matches is the request sent again (see :mod:`._stored`).
+
         Args:
             model_name: ``"marengo3.0"`` (512-d, Embed v2) or ``"Marengo-retrieval-2.7"``
                 (1024-d, Embed v1).
@@ -108,6 +119,8 @@ class AsyncEmbedTasks(TasksCore):
 
         Raises:
             InvalidRequestError / InvalidVideoError: a parameter or the file is refused.
+            ServerError / APIConnectionError: past the retry budget, or when a task the
+                server may have stored cannot be told apart from others (nothing re-sent).
 
         Example:
             >>> await client.embed.task.create(model_name="Marengo-retrieval-2.7",
@@ -126,8 +139,46 @@ class AsyncEmbedTasks(TasksCore):
         )
         # Reading a file of up to 36 MB would stall the event loop; do it on a thread.
         inline = await asyncio.to_thread(inline_base64, req) if req.model.protocol == "v2" else None
-        response = await self._send(self._create_call(req, inline))
-        return self._parse(response.content, req.model.protocol)[0]
+        return await self._create(CreateIdentity.of(req), self._create_call(req, inline))
+
+    async def _create(self, ident: CreateIdentity, call: Call) -> EmbeddingTask:
+        for attempt in itertools.count():
+            ticket = self._creates.begin()
+            started = self._client._clock()
+            try:
+                task = self._parse((await self._send(call)).content, ident.protocol)[0]
+            except (ServerError, APIConnectionError) as error:
+                found = await self._find_created(ident, error, started, ticket)
+                if found is None:
+                    files = (call.kwargs or {}).get("files")
+                    policy = self._client._retry_policy
+                    delay = redo_delay(policy, attempt, error, files=files, label=ident.label)
+                    await self._client._sleep(delay)
+                    continue
+                task = found
+            finally:
+                self._creates.end()
+            self._creates.claim(task.id)
+            return task
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _find_created(
+        self, ident: CreateIdentity, error: TwelveLabsError, started: float, ticket: Ticket
+    ) -> EmbeddingTask | None:
+        """The task a failed create made after all, None if it made none (re-raises
+        ``error`` when the POST cannot have been stored or the match is ambiguous)."""
+        check_arrived(error)
+        response = await self._send(self._lookup_call(ident))
+        tasks, _ = self._page(response.content, ident.protocol)
+        return pick(
+            tasks,
+            ident,
+            headers=response.headers,
+            elapsed_s=self._client._clock() - started,
+            claimed=self._creates.claimed(),
+            alone=self._creates.alone(ticket),
+            error=error,
+        )
 
     async def status(self, task: TaskRef, *, model_name: str | None = None) -> EmbeddingTask:
         """Fetch a task's current state (no vectors).

@@ -9,13 +9,14 @@ The caller never picks a protocol: the model name does (Marengo 2.7 -> Embed v1,
 from __future__ import annotations
 
 import builtins
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..errors import NotFoundError
+from ..errors import APIConnectionError, NotFoundError, ServerError, TwelveLabsError
 from ..polling import TRANSIENT_ERRORS, PollPolicy, PollState, wait_for
 from ._shared import (
     MAX_PAGE_LIMIT,
@@ -34,6 +35,7 @@ from ._shared import (
     status_of,
     task_id_of,
 )
+from ._stored import CreateIdentity, Ticket, check_arrived, pick, redo_delay
 from .params import ProtocolName, VideoSource, validate_video_task
 from .task import EmbeddingTask
 from .vectors import VideoEmbedding
@@ -92,6 +94,15 @@ class EmbedTasks(TasksCore):
         Every parameter is checked before any byte is uploaded. Files stream from disk on
         Marengo 2.7 (up to 2 GB); Marengo 3.0 takes local files up to 36 MB inline.
 
+        Transient failures never make you pay twice. A POST that never reached the server
+        (or got a 429) is retried as usual. After a 5xx, a timeout or a dropped connection
+        the newest tasks are listed and the one this call made, if any, is returned: same
+        file name or URL, model and clip length, created since the upload began. Marengo 3.0
+        sends local files inline, without a name, so there the task is adopted only when it
+        is the single new one (created within 2 s, no other create of this client running);
+        several candidates re-raise the error rather than risk another video's vectors. Only
+        when no task matches is the request sent again (see :mod:`._stored`).
+
         Args:
             model_name: ``"marengo3.0"`` (512-d, Embed v2) or ``"Marengo-retrieval-2.7"``
                 (1024-d, Embed v1).
@@ -107,6 +118,8 @@ class EmbedTasks(TasksCore):
 
         Raises:
             InvalidRequestError / InvalidVideoError: a parameter or the file is refused.
+            ServerError / APIConnectionError: past the retry budget, or when a task the
+                server may have stored cannot be told apart from others (nothing re-sent).
 
         Example:
             >>> client.embed.task.create(model_name="Marengo-retrieval-2.7",
@@ -124,8 +137,46 @@ class EmbedTasks(TasksCore):
             embedding_options=embedding_options,
         )
         inline = inline_base64(req) if req.model.protocol == "v2" else None
-        response = self._send(self._create_call(req, inline))
-        return self._parse(response.content, req.model.protocol)[0]
+        return self._create(CreateIdentity.of(req), self._create_call(req, inline))
+
+    def _create(self, ident: CreateIdentity, call: Call) -> EmbeddingTask:
+        for attempt in itertools.count():
+            ticket = self._creates.begin()
+            started = self._client._clock()
+            try:
+                task = self._parse(self._send(call).content, ident.protocol)[0]
+            except (ServerError, APIConnectionError) as error:
+                found = self._find_created(ident, error, started, ticket)
+                if found is None:
+                    files = (call.kwargs or {}).get("files")
+                    policy = self._client._retry_policy
+                    delay = redo_delay(policy, attempt, error, files=files, label=ident.label)
+                    self._client._sleep(delay)
+                    continue
+                task = found
+            finally:
+                self._creates.end()
+            self._creates.claim(task.id)
+            return task
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find_created(
+        self, ident: CreateIdentity, error: TwelveLabsError, started: float, ticket: Ticket
+    ) -> EmbeddingTask | None:
+        """The task a failed create made after all, None if it made none (re-raises
+        ``error`` when the POST cannot have been stored or the match is ambiguous)."""
+        check_arrived(error)
+        response = self._send(self._lookup_call(ident))
+        tasks, _ = self._page(response.content, ident.protocol)
+        return pick(
+            tasks,
+            ident,
+            headers=response.headers,
+            elapsed_s=self._client._clock() - started,
+            claimed=self._creates.claimed(),
+            alone=self._creates.alone(ticket),
+            error=error,
+        )
 
     def status(self, task: TaskRef, *, model_name: str | None = None) -> EmbeddingTask:
         """Fetch a task's current state (no vectors).

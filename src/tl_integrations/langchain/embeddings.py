@@ -115,6 +115,41 @@ class TwelveLabsEmbeddings(BaseModel, Embeddings):
         if self._holder is not None:
             self._holder.close()
 
+    # --- pickling ------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """The configuration only: no key (a SecretStr pickles its value), no clients.
+
+        The copy reads ``TWELVELABS_API_KEY`` again when it is unpickled, and keeps an
+        injected client's server as its ``base_url``.
+
+        Example:
+            >>> import pickle
+            >>> b"secret-key" in pickle.dumps(TwelveLabsEmbeddings(api_key="secret-key"))
+            False
+        """
+        state: dict[Any, Any] = super().__getstate__()
+        base_url = self.base_url
+        injected = self.client or self.async_client
+        if base_url is None and injected is not None:
+            base_url = injected.base_url
+        fields = {**state["__dict__"], "api_key": None, "client": None, "async_client": None}
+        state["__dict__"] = {**fields, "base_url": base_url}
+        state["__pydantic_private__"] = {"_holder": None}
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Restore a pickled configuration; the key comes from ``TWELVELABS_API_KEY``.
+
+        Example:
+            >>> import pickle
+            >>> pickle.loads(pickle.dumps(TwelveLabsEmbeddings(api_key="k"))).model
+            'marengo3.0'
+        """
+        super().__setstate__(state)
+        if self.api_key is None:
+            self.api_key = secret_from_env("TWELVELABS_API_KEY", default=None)()
+
     # --- text ----------------------------------------------------------------------------
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

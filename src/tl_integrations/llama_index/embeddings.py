@@ -18,7 +18,7 @@ from typing import Any, cast
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from numpy.typing import NDArray
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator
 
 from ..client import AsyncTwelveLabs, TwelveLabs
 from ..embed.clients import ClientHolder
@@ -144,9 +144,21 @@ class TwelveLabsEmbedding(BaseEmbedding):
         return cast(list[list[float]], matrix.tolist())
 
     def __getstate__(self) -> dict[Any, Any]:
-        # Clients hold sockets and locks; a pickled copy builds its own on first use.
-        state = super().__getstate__()
-        private = dict(state.get("__pydantic_private__") or {})
-        private["_holder"] = None
-        state["__pydantic_private__"] = private
+        # A pickle is the configuration: no key (a SecretStr pickles its value) and no clients
+        # (sockets, locks). BaseComponent's per-attribute pickling probe is skipped: it would
+        # drop the clients anyway, warning on the root logger. Unpickling runs __init__, so
+        # the copy reads TWELVELABS_API_KEY again; it keeps an injected client's server.
+        state: dict[Any, Any] = BaseModel.__getstate__(self)
+        fields = {k: v for k, v in state["__dict__"].items() if k != "api_key"}
+        fields.update(base_url=_server_of(self), client=None, async_client=None)
+        state["__dict__"] = fields
+        state["__pydantic_private__"] = {"_holder": None}
         return state
+
+
+def _server_of(model: TwelveLabsEmbedding) -> str | None:
+    """The base URL a pickled copy should use: its own, else the injected client's."""
+    if model.base_url is not None:
+        return model.base_url
+    injected = model.client or model.async_client
+    return None if injected is None else injected.base_url

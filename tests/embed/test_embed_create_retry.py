@@ -1,0 +1,325 @@
+"""Creating an embedding task survives transient failures and never pays twice.
+
+A scripted server on ``httpx.MockTransport`` decides, per POST, whether the task is stored and
+whether the answer arrives; the emulator checks the same against real task listings.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from embed_support import (
+    BASE,
+    NO_JITTER_POLL,
+    NO_JITTER_RETRY,
+    EmulatorHarness,
+    FakeTime,
+    form_fields,
+)
+
+from tl_integrations.client._async import AsyncTwelveLabs
+from tl_integrations.client._sync import TwelveLabs
+from tl_integrations.emulator.ids import rfc3339
+from tl_integrations.errors import (
+    APIConnectionError,
+    BadRequestError,
+    InvalidRequestError,
+    ServerError,
+)
+
+V1 = "Marengo-retrieval-2.7"
+V2 = "marengo3.0"
+EPOCH_S = 1_700_000_000.0  # the fake server's time when the client's clock reads 0
+URL = "https://media.example/talk.mp4"
+SOURCES = [(V1, "file"), (V1, "url"), (V2, "file"), (V2, "url")]
+
+
+@dataclass
+class CreateServer:
+    """Embed task creation and listing, with a script of what happens to each POST.
+
+    ``script`` items: ``"ok"``; ``"400"`` / ``"500"`` (refused before storing);
+    ``"stored-500"`` (stored, then a 500); ``"stored-drop"`` (stored, then the answer is
+    lost); ``"drop"`` (the connection dies before the server acts). Once the script is used
+    up, POSTs succeed.
+    """
+
+    time: FakeTime
+    script: list[str] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    posts: int = 0
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def now(self) -> float:
+        return EPOCH_S + self.time.now
+
+    def add(self, *, protocol: str, model: str, age_s: float = 0.0, **meta: Any) -> str:
+        """Store a task (as if created ``age_s`` ago) and return its id."""
+        task_id = f"{next(self._ids):024x}"
+        self.tasks.append(
+            {
+                "_id": task_id,
+                "protocol": protocol,
+                "model_name": model,
+                "status": "processing",
+                "created_at": rfc3339(self.now() - age_s),
+                "video_embedding": {"metadata": meta},
+            }
+        )
+        return task_id
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        path = request.url.path.removeprefix("/v1.3")
+        protocol = "v2" if path.startswith("/embed-v2") else "v1"
+        if request.method == "GET" and path.endswith("/tasks"):
+            return self._list(protocol)
+        assert request.method == "POST", path
+        self.posts += 1
+        step = self.script.pop(0) if self.script else "ok"
+        if step in ("400", "500", "drop"):
+            return self._fail(step, request)
+        task_id = self.add(protocol=protocol, model=self._model(request), **self._meta(request))
+        if step != "ok":
+            return self._fail(step.removeprefix("stored-"), request)
+        return httpx.Response(200, json={"_id": task_id})
+
+    @staticmethod
+    def _fail(kind: str, request: httpx.Request) -> httpx.Response:
+        if kind == "drop":
+            raise httpx.RemoteProtocolError("Server disconnected", request=request)
+        return httpx.Response(int(kind), json={"code": "some_error", "message": "oops"})
+
+    @staticmethod
+    def _model(request: httpx.Request) -> str:
+        if request.url.path.endswith("embed-v2/tasks"):
+            return str(orjson.loads(request.content)["model_name"])
+        return V1
+
+    @staticmethod
+    def _meta(request: httpx.Request) -> dict[str, Any]:
+        if request.url.path.endswith("embed-v2/tasks"):
+            video = orjson.loads(request.content)["video"]
+            source = video["media_source"]
+            clip = video["segmentation"]["fixed"]["duration_sec"]
+            named = {"input_url": source["url"]} if "url" in source else {}
+            return {**named, "video_clip_length": clip}
+        form = {name: value.decode(errors="replace") for name, value in form_fields(request)}
+        clip = float(form["video_clip_length"])
+        if "video_url" in form:
+            return {"input_url": form["video_url"], "video_clip_length": clip}
+        name = request.content.split(b'filename="')[1].split(b'"')[0].decode()
+        return {"input_filename": name, "video_clip_length": clip}
+
+    def _list(self, protocol: str) -> httpx.Response:
+        mine = [t for t in reversed(self.tasks) if t["protocol"] == protocol]
+        data = [{k: v for k, v in t.items() if k != "protocol"} for t in mine[:50]]
+        date = email.utils.formatdate(self.now(), usegmt=True)
+        return httpx.Response(
+            200,
+            json={"data": data, "page_info": {"page": 1, "total_page": 1}},
+            headers={"Date": date},
+        )
+
+
+@pytest.fixture
+def server(fake_time: FakeTime) -> CreateServer:
+    return CreateServer(time=fake_time)
+
+
+@pytest.fixture
+def api(server: CreateServer, fake_time: FakeTime) -> Iterator[TwelveLabs]:
+    http = httpx.Client(transport=httpx.MockTransport(server.handler))
+    with TwelveLabs(
+        api_key="test-key",
+        base_url=BASE,
+        http_client=http,
+        clock=fake_time.clock,
+        sleep=fake_time.sleep,
+        retry_policy=NO_JITTER_RETRY,
+        poll_policy=NO_JITTER_POLL,
+    ) as c:
+        yield c
+    http.close()
+
+
+def _create(api: TwelveLabs, model: str, video: Path | str, **kwargs: Any) -> str:
+    source = {"video_url": video} if isinstance(video, str) else {"video_file": video}
+    return api.embed.tasks.create(model_name=model, **source, **kwargs).id
+
+
+@pytest.mark.parametrize("fault", ["stored-drop", "stored-500"])
+@pytest.mark.parametrize(("model", "video"), SOURCES)
+def test_a_stored_task_whose_answer_was_lost_is_adopted(
+    api: TwelveLabs, server: CreateServer, video_file: Path, model: str, video: str, fault: str
+) -> None:
+    server.script = [fault]
+    task_id = _create(api, model, video_file if video == "file" else URL)
+    assert server.posts == 1
+    assert [t["_id"] for t in server.tasks] == [task_id]
+
+
+@pytest.mark.parametrize("fault", ["500", "drop"])
+@pytest.mark.parametrize(("model", "video"), SOURCES)
+def test_a_task_never_stored_is_sent_again_once(
+    api: TwelveLabs,
+    server: CreateServer,
+    fake_time: FakeTime,
+    video_file: Path,
+    model: str,
+    video: str,
+    fault: str,
+) -> None:
+    server.script = [fault]
+    task_id = _create(api, model, video_file if video == "file" else URL)
+    assert server.posts == 2
+    assert [t["_id"] for t in server.tasks] == [task_id]
+    assert fake_time.sleeps == [NO_JITTER_RETRY.base_delay_s]
+
+
+def test_a_task_returned_before_is_not_adopted(
+    api: TwelveLabs, server: CreateServer, video_file: Path
+) -> None:
+    first = _create(api, V1, video_file)
+    server.script = ["500"]
+    second = _create(api, V1, video_file)
+    assert second != first
+    assert server.posts == 3
+
+
+@pytest.mark.parametrize(
+    ("model", "meta"),
+    [
+        (V1, {"input_filename": "other.mp4", "video_clip_length": 6.0}),
+        (V1, {"input_filename": "clip.mp4", "video_clip_length": 4.0}),
+        (V2, {"input_url": URL, "video_clip_length": 6}),
+        (V2, {"video_clip_length": 4}),
+    ],
+)
+def test_a_recent_task_of_another_request_is_not_adopted(
+    api: TwelveLabs, server: CreateServer, video_file: Path, model: str, meta: dict[str, Any]
+) -> None:
+    protocol = "v1" if model == V1 else "v2"
+    foreign = server.add(protocol=protocol, model=model, **meta)
+    server.script = ["500"]
+    assert _create(api, model, video_file) != foreign
+    assert server.posts == 2
+
+
+def test_an_anonymous_upload_ignores_tasks_created_before_it(
+    api: TwelveLabs, server: CreateServer, video_file: Path
+) -> None:
+    # Inline (base64) uploads carry no name: only the creation time tells tasks apart.
+    older = server.add(protocol="v2", model=V2, age_s=30.0, video_clip_length=6)
+    server.script = ["drop"]
+    assert _create(api, V2, video_file) != older
+    assert server.posts == 2
+
+
+def test_an_ambiguous_anonymous_upload_raises_and_is_not_sent_again(
+    api: TwelveLabs, server: CreateServer, video_file: Path
+) -> None:
+    server.add(protocol="v2", model=V2, video_clip_length=6)
+    server.script = ["stored-drop"]
+    with pytest.raises(APIConnectionError):
+        _create(api, V2, video_file)
+    assert server.posts == 1
+
+
+def test_the_retry_budget_bounds_the_attempts(
+    api: TwelveLabs, server: CreateServer, video_file: Path
+) -> None:
+    server.script = ["500"] * 10
+    with pytest.raises(ServerError):
+        _create(api, V1, video_file)
+    assert server.posts == NO_JITTER_RETRY.max_retries + 1
+    assert server.tasks == []
+
+
+def test_a_refused_create_is_not_retried(
+    api: TwelveLabs, server: CreateServer, video_file: Path
+) -> None:
+    server.script = ["400"]
+    with pytest.raises(BadRequestError):
+        _create(api, V1, video_file)
+    assert server.posts == 1
+
+
+async def test_the_async_twin_adopts_a_stored_task(
+    server: CreateServer, fake_time: FakeTime, video_file: Path
+) -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
+    async with AsyncTwelveLabs(
+        api_key="test-key",
+        base_url=BASE,
+        http_client=http,
+        clock=fake_time.clock,
+        sleep=fake_time.asleep,
+        retry_policy=NO_JITTER_RETRY,
+    ) as client:
+        server.script = ["stored-drop"]
+        adopted = await client.embed.tasks.create(model_name=V2, video_file=video_file)
+        server.script = ["500"]
+        resent = await client.embed.tasks.create(model_name=V2, video_file=video_file)
+    await http.aclose()
+    assert [t["_id"] for t in server.tasks] == [adopted.id, resent.id]
+    assert server.posts == 3
+
+
+# --- the emulator: real listings, answers lost after the server acted ---------------------------
+
+
+class LosingTransport(httpx.HTTPTransport):
+    """Delivers the next ``lose`` task creations, then loses their answers."""
+
+    def __init__(self, lose: int) -> None:
+        super().__init__()
+        self.lose = lose
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/tasks") and self.lose > 0:
+            self.lose -= 1
+            response.read()
+            response.close()
+            raise httpx.ReadTimeout("the answer never came", request=request)
+        return response
+
+
+@pytest.mark.parametrize("model", [V1, V2])
+def test_the_emulator_stores_one_task_when_the_answer_is_lost(
+    emu: EmulatorHarness, model: str
+) -> None:
+    emu.clock.advance(600.0)  # tasks of other tests are older than this upload
+    transport = LosingTransport(lose=1)
+    state = emu.emulator.app.emulator
+    before = set(state.store.embed_tasks)
+    with (
+        httpx.Client(transport=transport) as http,
+        TwelveLabs(
+            api_key=emu.emulator.api_key,
+            base_url=emu.emulator.base_url,
+            clock=emu.clock,
+            sleep=emu.sleep,
+            http_client=http,
+        ) as client,
+    ):
+        task = client.embed.tasks.create(model_name=model, video_file=emu.videos["short"])
+        ve = client.embed.tasks.retrieve(client.embed.tasks.wait(task, timeout_s=600))
+    assert transport.lose == 0
+    assert set(state.store.embed_tasks) - before == {task.id}
+    assert len(ve) > 0
+
+
+def test_invalid_input_is_refused_before_any_request(api: TwelveLabs, server: CreateServer) -> None:
+    with pytest.raises(InvalidRequestError):
+        api.embed.tasks.create(model_name=V2)
+    assert server.posts == 0
