@@ -75,6 +75,6 @@ def test_wait_many_needs_far_fewer_requests_and_notices_sooner_than_per_task_pol
             f"(max {fixed.max_notice_s:.2f}); ratio {fixed.requests / mine.requests:.1f}x"
         )
         # wait_many spends part of its savings on noticing sooner: both must be clearly better.
-        assert fixed.requests / mine.requests > 2.5  # 3.0x and 3.5x for seeds 0 and 1
+        assert fixed.requests / mine.requests > 2.5  # 3.5x and 3.0x for seeds 0 and 1
         assert mine.mean_notice_s * 3 < fixed.mean_notice_s
         assert mine.max_notice_s < fixed.max_notice_s
