@@ -174,6 +174,28 @@ class ClientCore:
         }
 
     @property
+    def poll_policy(self) -> PollPolicy:
+        """How this client waits for tasks (read-only; pass ``poll_policy=`` to change it).
+
+        Example:
+            >>> from tl_integrations.client import TwelveLabs
+            >>> TwelveLabs(api_key="tlk_example").poll_policy.initial_interval_s
+            1.0
+        """
+        return self._poll_policy
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The monotonic clock this client's waits and deadlines use (seconds).
+
+        Example:
+            >>> from tl_integrations.client import TwelveLabs
+            >>> isinstance(TwelveLabs(api_key="tlk_example").clock(), float)
+            True
+        """
+        return self._clock
+
+    @property
     def base_url(self) -> str:
         """The API base URL, including the version (``https://api.twelvelabs.io/v1.3``)."""
         return self._config.base_url

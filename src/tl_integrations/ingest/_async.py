@@ -114,7 +114,7 @@ class _AsyncRun:
         self.claims = Claims()
         # The client's clock and poll policy are internal members it shares with its users.
         self.deadline = Deadline(
-            self.options.timeout_s, clock=self.client._clock, poll=self.client._poll_policy
+            self.options.timeout_s, clock=self.client.clock, poll=self.client.poll_policy
         )
         self.slots = asyncio.Semaphore(self.options.max_concurrency)
         self.uploads: dict[asyncio.Task[Prepared | BaseException], Entry] = {}

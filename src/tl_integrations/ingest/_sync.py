@@ -124,7 +124,7 @@ class _Run:
         self.claims = Claims()
         # The client's clock and poll policy are internal members it shares with its users.
         self.deadline = Deadline(
-            self.options.timeout_s, clock=self.client._clock, poll=self.client._poll_policy
+            self.options.timeout_s, clock=self.client.clock, poll=self.client.poll_policy
         )
         self.pool = ThreadPoolExecutor(self.options.max_concurrency, thread_name_prefix="tl-ingest")
         self.uploads: dict[Future[Prepared | BaseException], Entry] = {}
