@@ -1,6 +1,6 @@
 """The pure half of ``client.embed.tasks``: everything but sending and sleeping.
 
-Both twins (:class:`~._tasks.EmbedTasks`, :class:`~._tasks.AsyncEmbedTasks`) inherit from
+Both twins (:class:`~._tasks_sync.EmbedTasks`, :class:`~._tasks_async.AsyncEmbedTasks`) inherit
 :class:`TasksCore`, so they build requests, pick protocols, parse tasks and decide what a
 response means in exactly one place.
 """
@@ -249,9 +249,9 @@ class TasksCore:
         *,
         page: int,
         page_limit: int,
-        status: str | None,
-        started_at: str | datetime | None,
-        ended_at: str | datetime | None,
+        status: str | None = None,
+        started_at: str | datetime | None = None,
+        ended_at: str | datetime | None = None,
     ) -> Call:
         params = {
             "page": page,
