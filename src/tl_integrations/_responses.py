@@ -40,6 +40,7 @@ __all__ = [
     "error_from_response",
     "now_epoch",
     "response_json",
+    "server_now",
 ]
 
 ErrorShape = Literal["auto", "classic", "wrapped"]
@@ -56,15 +57,26 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
+def server_now(headers: httpx.Headers | None) -> float | None:
+    """The server's time from its ``Date`` header (epoch seconds), or None.
+
+    Example:
+        >>> server_now(httpx.Headers({"date": "Mon, 01 Jan 2024 00:00:00 GMT"}))
+        1704067200.0
+    """
+    value = headers.get("date") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def now_epoch(headers: httpx.Headers | None) -> float:
     """The server's idea of now (its ``Date`` header) or the local wall clock."""
-    date = headers.get("date") if headers is not None else None
-    if date:
-        try:
-            return email.utils.parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError, IndexError):
-            pass
-    return time.time()
+    now = server_now(headers)
+    return time.time() if now is None else now
 
 
 def body_text(response: httpx.Response) -> str:

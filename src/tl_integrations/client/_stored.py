@@ -13,12 +13,10 @@ Example:
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-import httpx
-
+from .._responses import server_now
 from ..models import Task
 
 __all__ = [
@@ -78,22 +76,6 @@ def epoch_s(timestamp: str | None) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
-
-
-def server_now(headers: httpx.Headers) -> float | None:
-    """The server's time from its ``Date`` header, or None.
-
-    Example:
-        >>> server_now(httpx.Headers({"date": "Mon, 01 Jan 2024 00:00:00 GMT"}))
-        1704067200.0
-    """
-    value = headers.get("date")
-    if not value:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
 
 
 def failed_own(candidates: list[Task], finished: Iterable[Task]) -> str | None:
