@@ -18,6 +18,8 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator
 
+from pydantic import SecretStr
+
 from ..client import AsyncTwelveLabs, TwelveLabs
 
 __all__ = ["ClientHolder"]
@@ -50,6 +52,25 @@ class ClientHolder:
         self._client = client
         self._async_client = async_client
         self._own: TwelveLabs | None = None
+
+    @classmethod
+    def for_adapter(
+        cls,
+        api_key: SecretStr | None,
+        *,
+        base_url: str | None,
+        client: TwelveLabs | None,
+        async_client: AsyncTwelveLabs | None,
+    ) -> ClientHolder:
+        """The holder of a framework adapter whose key is a pydantic ``SecretStr``.
+
+        Example:
+            >>> ClientHolder.for_adapter(SecretStr("k"), base_url=None, client=None,
+            ...                          async_client=None).sync().base_url
+            'https://api.twelvelabs.io/v1.3'
+        """
+        key = None if api_key is None else api_key.get_secret_value()
+        return cls(api_key=key, base_url=base_url, client=client, async_client=async_client)
 
     def sync(self) -> TwelveLabs:
         """The sync client (the injected one, or one built on first use).

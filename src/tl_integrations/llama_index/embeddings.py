@@ -98,9 +98,8 @@ class TwelveLabsEmbedding(BaseEmbedding):
 
     def _clients(self) -> ClientHolder:
         if self._holder is None:
-            key = None if self.api_key is None else self.api_key.get_secret_value()
-            self._holder = ClientHolder(
-                api_key=key,
+            self._holder = ClientHolder.for_adapter(
+                self.api_key,
                 base_url=self.base_url,
                 client=self.client,
                 async_client=self.async_client,
