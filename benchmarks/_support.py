@@ -107,7 +107,7 @@ def our_client(emu: EmulatorProcess, **kwargs: Any) -> Any:
     Example:
         >>> # with our_client(emu) as client: client.tasks.wait_many(ids)
     """
-    from tl_integrations.client import TwelveLabs
+    from tl_integrations import TwelveLabs
 
     if emu.clock is not None:
         kwargs.setdefault("clock", emu.clock)

@@ -23,7 +23,7 @@ from ._common import RssSampler, peak_rss_bytes, reset_peak_rss, rss_bytes
 def _make_upload(client_name: str, base_url: str, api_key: str, index_id: str) -> Any:
     """Build the client, warm its connection pool, and return a zero-argument upload call."""
     if client_name == "ours":
-        from tl_integrations.client import TwelveLabs
+        from tl_integrations import TwelveLabs
 
         ours = TwelveLabs(api_key=api_key, base_url=base_url, max_retries=0)
         ours.indexes.retrieve(index_id)  # warm-up: connection, lazy imports

@@ -7,7 +7,7 @@ What is timed (best of ``repeats``; the SDK, being slow, best of ``sdk_repeats``
 
 - **sdk retrieve**: the official SDK's real ``client.embed.tasks.retrieve(task_id)``
   (``response.json()`` then pydantic ``parse_obj_as(TasksRetrieveResponse, ...)``).
-- **ours retrieve**: our real ``client.embed.tasks.retrieve(task_id)`` -> ``VideoEmbedding``.
+- **ours retrieve**: our real ``client.embed.tasks.vectors(task_id)`` -> ``VideoEmbedding``.
   Both clients get the same bytes from the same ``httpx.MockTransport``, so the network is
   out of the picture and the numbers are what each client spends turning bytes into values.
 - **sdk parse** / **ours decode**: the same without HTTP (``json.loads`` + ``parse_obj_as``;
@@ -135,7 +135,7 @@ def floor(body: bytes) -> Any:
 
 def ours_decode(body: bytes) -> Any:
     """Our decoder alone: bytes -> validated VideoEmbedding."""
-    from tl_integrations.embed.decode import decode_video_v1
+    from tl_integrations._embed.decode import decode_video_v1
 
     return decode_video_v1(body, model_name=MODEL, dim_hint=1024)
 
@@ -149,7 +149,7 @@ def sdk_parse(body: bytes) -> Any:
 
 
 def _ours_client(body: bytes) -> tuple[Any, httpx.Client]:
-    from tl_integrations.client import TwelveLabs
+    from tl_integrations import TwelveLabs
 
     http = httpx.Client(transport=_transport(body))
     return TwelveLabs(api_key="bench", base_url=BASE_URL, http_client=http), http
@@ -180,7 +180,7 @@ def _emulator_times(clips: int, *, repeats: int, sdk_repeats: int) -> dict[str, 
     from twelvelabs import TwelveLabs as SdkTwelveLabs
 
     from benchmarks._emu import EmulatorProcess
-    from tl_integrations.client import TwelveLabs
+    from tl_integrations import TwelveLabs
     from tl_integrations.emulator import make_sample_video
 
     video = here / ".work" / "media" / f"decode-{clips}clips.mp4"
@@ -196,11 +196,11 @@ def _emulator_times(clips: int, *, repeats: int, sdk_repeats: int) -> dict[str, 
         )
         sdk = SdkTwelveLabs(api_key=emu.api_key, base_url=emu.base_url)
         option = ["visual-text"]
-        got = ours.embed.tasks.retrieve(task, embedding_options=option)
+        got = ours.embed.tasks.vectors(task, embedding_options=option)
         _check(got, sdk.embed.tasks.retrieve(task.id, embedding_option=option), len(got), 1024)
         return {
             "emu_ours": best_of(
-                lambda: ours.embed.tasks.retrieve(task, embedding_options=option), repeats
+                lambda: ours.embed.tasks.vectors(task, embedding_options=option), repeats
             ),
             "emu_sdk": best_of(
                 lambda: sdk.embed.tasks.retrieve(task.id, embedding_option=option), sdk_repeats
@@ -236,7 +236,7 @@ def run(
     sdk, sdk_http = _sdk_client(body)
     try:
         _check(
-            ours.embed.tasks.retrieve(TASK_ID, model_name=MODEL),
+            ours.embed.tasks.vectors(TASK_ID, model_name=MODEL),
             sdk.embed.tasks.retrieve(TASK_ID),
             n_segments,
             dim,
@@ -245,7 +245,7 @@ def run(
             "floor": best_of(lambda: floor(body), repeats),
             "ours_decode": best_of(lambda: ours_decode(body), repeats),
             "ours_retrieve": best_of(
-                lambda: ours.embed.tasks.retrieve(TASK_ID, model_name=MODEL), repeats
+                lambda: ours.embed.tasks.vectors(TASK_ID, model_name=MODEL), repeats
             ),
             "sdk_parse": best_of(lambda: sdk_parse(body), sdk_repeats),
             "sdk_retrieve": best_of(lambda: sdk.embed.tasks.retrieve(TASK_ID), sdk_repeats),

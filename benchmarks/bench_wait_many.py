@@ -103,7 +103,7 @@ def _strategies(tuned_s: float) -> list[tuple[str, str, Strategy]]:
         ("ours", "ours: wait_many (defaults)", ours_wait_many())
     ]
     if tuned_s > 0:
-        from tl_integrations.polling import PollPolicy
+        from tl_integrations import PollPolicy
 
         policy = PollPolicy(max_batch_interval_s=tuned_s)
         name = f"ours: wait_many, PollPolicy({_tuned_label(tuned_s)})"
@@ -233,7 +233,7 @@ def headline(rows: dict[str, dict[str, Any]], tuned_s: float) -> list[dict[str, 
 
 def _why_default(tuned_s: float, tuned_ok: bool) -> str:
     """Why the default policy misses a lag target, from the policy's own settings."""
-    from tl_integrations.polling import PollPolicy
+    from tl_integrations import PollPolicy
 
     policy = PollPolicy()
     cap = policy.max_batch_interval_s

@@ -5,7 +5,7 @@ With ``TWELVELABS_API_KEY`` set, the notebooks use the real TwelveLabs API (and
 embedded emulator in this kernel: a local TwelveLabs-compatible server on a loopback port,
 running tasks :data:`SPEED` times faster than real time, so nothing leaves the machine.
 
-The sample videos are the three of ``make demo`` (:mod:`tl_integrations.demo`): cooking,
+The sample videos are the three of ``make demo`` (``tl-integrations demo``): cooking,
 football and astronomy, 12 s each, with coloured scenes and one subtitle line every 3 s.
 
 Example:
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tl_integrations import AsyncTwelveLabs, PollPolicy, TwelveLabs
-from tl_integrations.demo import QUESTIONS, SAMPLES, make_videos
+from tl_integrations._cli.demo import QUESTIONS, SAMPLES, make_videos
 
 if TYPE_CHECKING:
     from tl_integrations.emulator import Emulator

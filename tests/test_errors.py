@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from tl_integrations import errors
+import tl_integrations as errors
 
 
 @pytest.mark.parametrize(

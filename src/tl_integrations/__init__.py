@@ -1,9 +1,10 @@
 """TwelveLabs video understanding for LangChain and LlamaIndex.
 
 A correct, fast client for the TwelveLabs API (sync :class:`TwelveLabs` and async
-:class:`AsyncTwelveLabs`) whose waits have deadlines and typed errors, plus the numpy types it
+:class:`AsyncTwelveLabs`) whose waits have deadlines and typed errors, plus the types it
 returns. The framework adapters live in :mod:`tl_integrations.langchain` and
 :mod:`tl_integrations.llama_index`; the local emulator in :mod:`tl_integrations.emulator`.
+Everything else is private (modules named with a leading underscore).
 
 ``import tl_integrations`` stays light: names are imported on first use, and neither
 LangChain, LlamaIndex, Starlette nor PyAV is ever imported here.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from ._errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
@@ -40,46 +41,48 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .client import DEFAULT_MODELS, AsyncTwelveLabs, TwelveLabs
-    from .embed import EmbeddingTask, VideoEmbedding
-    from .ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
-    from .models import (
-        AnalyzeResult,
-        Index,
-        IndexModel,
-        SearchClip,
-        SystemMetadata,
-        Task,
-        Utterance,
-        Video,
-    )
-    from .polling import PollPolicy
-    from .retrying import RetryPolicy
+    from ._client import AsyncTwelveLabs, TwelveLabs
+    from ._embed.vectors import EmbeddingDecodeError, VideoEmbedding
+    from ._engine import Job
+    from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
+    from ._polling import PollPolicy
+    from ._resources import AsyncWaiting, Waiting
+    from ._resources.analyze import AnalyzeResult
+    from ._resources.embed import EmbeddingTask
+    from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
+    from ._resources.search import SearchClip
+    from ._resources.tasks import Task
+    from ._resources.videos import SystemMetadata, Utterance, Video
+    from ._retrying import RetryPolicy
 
 __version__ = "0.1.0"
 
 # Public name -> the module that defines it, imported on first attribute access (PEP 562),
 # so that `import tl_integrations` costs only the error classes.
 _LAZY = {
-    "TwelveLabs": ".client",
-    "AsyncTwelveLabs": ".client",
-    "DEFAULT_MODELS": ".client",
-    "Task": ".models",
-    "SystemMetadata": ".models",
-    "Index": ".models",
-    "IndexModel": ".models",
-    "Video": ".models",
-    "Utterance": ".models",
-    "SearchClip": ".models",
-    "AnalyzeResult": ".models",
-    "PollPolicy": ".polling",
-    "RetryPolicy": ".retrying",
-    "EmbeddingTask": ".embed",
-    "VideoEmbedding": ".embed",
-    "VideoIngest": ".ingest",
-    "AsyncVideoIngest": ".ingest",
-    "IngestError": ".ingest",
-    "IngestFailure": ".ingest",
+    "TwelveLabs": "._client",
+    "AsyncTwelveLabs": "._client",
+    "DEFAULT_MODELS": "._resources.indexes",
+    "Index": "._resources.indexes",
+    "IndexModel": "._resources.indexes",
+    "Job": "._engine",
+    "Task": "._resources.tasks",
+    "SystemMetadata": "._resources.videos",
+    "Video": "._resources.videos",
+    "Utterance": "._resources.videos",
+    "SearchClip": "._resources.search",
+    "AnalyzeResult": "._resources.analyze",
+    "EmbeddingTask": "._resources.embed",
+    "Waiting": "._resources",
+    "AsyncWaiting": "._resources",
+    "VideoEmbedding": "._embed.vectors",
+    "EmbeddingDecodeError": "._embed.vectors",
+    "PollPolicy": "._polling",
+    "RetryPolicy": "._retrying",
+    "VideoIngest": "._ingest",
+    "AsyncVideoIngest": "._ingest",
+    "IngestError": "._ingest",
+    "IngestFailure": "._ingest",
 }
 
 __all__ = [
@@ -89,9 +92,11 @@ __all__ = [
     "AnalyzeResult",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
+    "AsyncWaiting",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "EmbeddingDecodeError",
     "EmbeddingTask",
     "Index",
     "IndexModel",
@@ -99,6 +104,7 @@ __all__ = [
     "IngestFailure",
     "InvalidRequestError",
     "InvalidVideoError",
+    "Job",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -117,6 +123,7 @@ __all__ = [
     "Video",
     "VideoEmbedding",
     "VideoIngest",
+    "Waiting",
     "__version__",
 ]
 

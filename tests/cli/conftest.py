@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tl_integrations.cli import main
+from tl_integrations._cli import main
 
 # Fast enough that a 6-second video is ready well within a second of polling.
 SPEED = "200"

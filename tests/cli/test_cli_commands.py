@@ -46,11 +46,11 @@ def test_index_human_output_is_a_table(cli: CLI, videos: dict[str, Path]) -> Non
 
 def test_cli_and_demo_use_no_private_client_members() -> None:
     # They follow ingestion through IngestOptions.on_status, not by swapping client.tasks.
-    import tl_integrations.cli
-    import tl_integrations.demo
+    import tl_integrations._cli
+    import tl_integrations._cli.demo
 
     private = re.compile(r"_tasks_(sync|async)|\bclient\._|\.tasks\s*=|_observe")
-    for package in (tl_integrations.cli, tl_integrations.demo):
+    for package in (tl_integrations._cli, tl_integrations._cli.demo):
         for path in Path(str(package.__file__)).parent.glob("*.py"):
             assert not private.search(path.read_text()), path
 
@@ -90,7 +90,7 @@ def test_wait_on_only_unknown_ids_exits_1(cli: CLI) -> None:
 
 
 def test_embed_writes_an_npz_that_loads(cli: CLI, videos: dict[str, Path], tmp_path: Path) -> None:
-    from tl_integrations.embed import VideoEmbedding
+    from tl_integrations import VideoEmbedding
 
     out = tmp_path / "pasta.vectors"  # no .npz suffix: the exact name is kept
     result = cli("embed", str(videos["pasta.mp4"]), "--clip-length", "3", "-o", str(out))

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tl_integrations.cli import main
-from tl_integrations.demo import QUESTIONS, SAMPLES
+from tl_integrations._cli import main
+from tl_integrations._cli.demo import QUESTIONS, SAMPLES
 
 
 def _answers(out: str) -> dict[str, str]:
@@ -64,7 +64,7 @@ class _Terminal(io.StringIO):
 def test_demo_with_a_key_asks_first_and_stops_on_no(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tl_integrations.demo import run_demo
+    from tl_integrations._cli.demo import run_demo
 
     monkeypatch.setattr("sys.stdin", _Terminal())
     questions: list[str] = []

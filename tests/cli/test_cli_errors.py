@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tl_integrations.cli import main
+from tl_integrations._cli import main
 from tl_integrations.emulator import Emulator
 
 CLI = Callable[..., Any]  # the `cli` fixture: (*argv) -> Run(code, out, err)
@@ -129,7 +129,7 @@ def test_failed_tasks_are_named_by_index_and_wait(
 
 
 def emulator_tasks(base_url: str) -> Iterator[str]:
-    from tl_integrations.client import TwelveLabs
+    from tl_integrations import TwelveLabs
 
     with TwelveLabs("any", base_url=base_url) as client:
         for task in client.tasks.list():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import itertools
 
-from tl_integrations.cli._output import Console, StatusBoard, render_table
-from tl_integrations.cli._report import Report
+from tl_integrations._cli.output import Console, StatusBoard, render_table
+from tl_integrations._cli.report import Report
 
 
 def _clock() -> itertools.count[float]:

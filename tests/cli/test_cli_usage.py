@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tl_integrations.cli import main
+from tl_integrations._cli import main
 
 COMMANDS = ["index", "wait", "embed", "search", "demo"]
 
@@ -68,7 +68,7 @@ def test_usage_errors_exit_2_with_one_line(
 
 
 def test_global_flags_work_before_and_after_the_command() -> None:
-    from tl_integrations.cli._parser import build_parser
+    from tl_integrations._cli.parser import build_parser
 
     parser = build_parser()
     before = parser.parse_args(["--json", "--api-key", "k", "wait", "t1"])
@@ -79,7 +79,7 @@ def test_global_flags_work_before_and_after_the_command() -> None:
 def test_help_imports_no_framework() -> None:
     code = (
         "import sys\n"
-        "from tl_integrations.cli import main\n"
+        "from tl_integrations._cli import main\n"
         "for argv in (['--help'], ['index', '--help'], ['demo', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"

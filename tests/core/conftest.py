@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
 from .fakeapi import FakeClock, FakeTwelveLabs
 

@@ -25,9 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.polling import PollPolicy
-from tl_integrations.retrying import RetryPolicy
+from tl_integrations import AsyncTwelveLabs, PollPolicy, RetryPolicy, TwelveLabs
 
 API_KEY = "tlk_FAKE_SECRET_0123456789abcdef"
 BASE_URL = "https://api.twelvelabs.test/v1.3"

@@ -8,8 +8,7 @@ import logging
 import httpx
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.errors import InvalidRequestError, NotFoundError
+from tl_integrations import AsyncTwelveLabs, InvalidRequestError, NotFoundError, TwelveLabs
 
 from .fakeapi import API_KEY, BASE_URL, FakeTwelveLabs
 
@@ -35,7 +34,7 @@ def test_key_and_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TWELVELABS_BASE_URL", "http://127.0.0.1:8765/v1.3/")
     with TwelveLabs() as client:
         assert client.base_url == "http://127.0.0.1:8765/v1.3"
-        assert client._headers()["x-api-key"] == API_KEY
+        assert client._config.api_key == API_KEY
 
 
 def test_default_base_url() -> None:
@@ -127,13 +126,8 @@ def test_bad_numbers_are_refused(bad: dict[str, float]) -> None:
         TwelveLabs(api_key="k", **bad)  # type: ignore[arg-type]
 
 
-def test_unknown_retry_mode_is_refused(client: TwelveLabs) -> None:
-    with pytest.raises(InvalidRequestError, match="retry"):
-        client._request("GET", "/tasks", retry="sometimes")
-
-
 async def test_twin_carries_key_base_url_and_policies_across() -> None:
-    from tl_integrations.polling import PollPolicy
+    from tl_integrations import PollPolicy
 
     policy = PollPolicy(jitter=0.0)
     with TwelveLabs(
@@ -143,10 +137,10 @@ async def test_twin_carries_key_base_url_and_policies_across() -> None:
         try:
             assert isinstance(async_client, AsyncTwelveLabs)
             assert async_client.base_url == sync_client.base_url
-            assert async_client._poll_policy is policy
-            assert async_client._headers()["x-api-key"] == "tlk_twin"
+            assert async_client.poll_policy is policy
+            assert async_client._config.api_key == "tlk_twin"
             with async_client.twin() as back:
                 assert isinstance(back, TwelveLabs)
-                assert back._headers()["x-api-key"] == "tlk_twin"
+                assert back._config.api_key == "tlk_twin"
         finally:
             await async_client.aclose()

@@ -9,18 +9,27 @@ from typing import Any
 
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
 from .fakeapi import FakeClock, FakeTwelveLabs
 
-RESOURCES = ["indexes", "tasks", "task", "videos", "search", "analyze"]
+
+def resources(client: object, prefix: str = "") -> dict[str, object]:
+    """Every resource hanging off a client, found by walking it (so none is forgotten)."""
+    found: dict[str, object] = {}
+    for name, value in vars(client).items():
+        if name.startswith("_") or not type(value).__module__.startswith("tl_integrations._res"):
+            continue
+        found[prefix + name] = value
+        found.update(resources(value, prefix + name + "."))
+    return found
 
 
 def public_methods(resource: object) -> dict[str, Any]:
     methods = {
-        name: getattr(resource, name)
-        for name in dir(resource)
-        if not name.startswith("_") and callable(getattr(resource, name))
+        name: getattr(type(resource), name)
+        for name in dir(type(resource))
+        if not name.startswith("_") and callable(getattr(type(resource), name))
     }
     if callable(resource):
         methods["__call__"] = type(resource).__call__
@@ -34,19 +43,33 @@ def test_constructors_match() -> None:
     assert [p.default for p in sync.values()] == [p.default for p in async_.values()]
 
 
-@pytest.mark.parametrize("name", RESOURCES)
-def test_resources_have_the_same_signatures(name: str) -> None:
-    sync = public_methods(getattr(TwelveLabs(api_key="k"), name))
-    async_ = public_methods(getattr(AsyncTwelveLabs(api_key="k"), name))
+def test_every_resource_has_a_twin() -> None:
+    sync = resources(TwelveLabs(api_key="k"))
+    async_ = resources(AsyncTwelveLabs(api_key="k"))
+    assert sorted(sync) == sorted(async_)
+    assert {"indexes", "tasks", "videos", "search", "analyze", "embed", "embed.tasks"} <= set(sync)
+
+
+@pytest.mark.parametrize("name", sorted(resources(TwelveLabs(api_key="k"))))
+def test_twins_have_the_same_signatures_and_docstrings(name: str) -> None:
+    sync = public_methods(resources(TwelveLabs(api_key="k"))[name])
+    async_ = public_methods(resources(AsyncTwelveLabs(api_key="k"))[name])
     assert sorted(sync) == sorted(async_)
     for method in sync:
         left = inspect.signature(sync[method]).parameters
         right = inspect.signature(async_[method]).parameters
-        assert [(p.name, p.kind, p.default, p.annotation) for p in left.values()] == [
-            (p.name, p.kind, p.default, p.annotation) for p in right.values()
+        assert [(p.name, p.kind, p.default) for p in left.values()] == [
+            (p.name, p.kind, p.default) for p in right.values()
         ], f"{name}.{method}"
+        assert sync[method].__doc__, method
+        assert sync[method].__doc__ == async_[method].__doc__, method
         twin = async_[method]
-        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), method
+        returns = str(inspect.signature(twin).return_annotation)
+        assert (
+            inspect.iscoroutinefunction(twin)
+            or inspect.isasyncgenfunction(twin)
+            or returns.startswith(("AsyncIterator", "AsyncWaiting"))
+        ), f"{name}.{method} is not async"
 
 
 def scenario_requests(kind: str, video: pathlib.Path) -> list[tuple[str, str, str]]:

@@ -1,23 +1,106 @@
-"""The poll policy and the wait shells, driven by an injected clock and sleep."""
+"""The poll policy and the engine's wait flow, driven by an injected clock and sleep.
+
+``wait_for`` / ``async_wait_for`` below adapt a status-returning ``fetch`` to the engine's
+:func:`~tl_integrations._engine.wait` flow run by the real drivers, so these scenarios test
+the one implementation of waiting that every kind of job uses.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from tl_integrations.errors import (
+from tl_integrations import (
+    APIConnectionError,
     AuthenticationError,
+    PollPolicy,
     ServerError,
     TaskFailedError,
     TaskTimeoutError,
 )
-from tl_integrations.polling import PollPolicy, PollState, async_wait_for, wait_for
+from tl_integrations._engine import Job, wait
+from tl_integrations._flows import AsyncDriver, Context, SyncDriver
+from tl_integrations._polling import PollState
+from tl_integrations._retrying import RetryPolicy
 
 from .fakeapi import FakeClock
 
 STEADY = PollPolicy(jitter=0.0)
+
+
+def _flow(fetch: Any, policy: PollPolicy, clock: Any, task_id: str, **options: Any) -> Any:
+    def locate(job_id: str, ctx: Context) -> Any:
+        value = fetch()
+        if inspect.isawaitable(value):  # only used by the async adapter below
+            raise AssertionError("await it first")
+        return Job(job_id, value)
+        yield  # a flow
+
+    for name in ("on_update", "on_check"):
+        callback = options.get(name)
+        if callback is not None:
+            options[name] = lambda job, cb=callback: cb(job.status)
+    ctx = Context(RetryPolicy(), policy, clock=clock)
+    return wait(task_id, ctx, locate=locate, **options)
+
+
+def wait_for(
+    fetch: Any,
+    *,
+    task_id: str,
+    status_of: Any,
+    policy: PollPolicy,
+    clock: Any,
+    sleep: Any,
+    **options: Any,
+) -> str:
+    failure = options.pop("failure", None)
+    try:
+        job = SyncDriver(None, sleep=sleep).run(_flow(fetch, policy, clock, task_id, **options))
+    except TaskFailedError as error:
+        if failure is not None:
+            raise failure(error.task.status) from None
+        raise
+    return str(job.status)
+
+
+async def async_wait_for(
+    fetch: Any,
+    *,
+    task_id: str,
+    status_of: Any,
+    policy: PollPolicy,
+    clock: Any,
+    sleep: Any,
+    **options: Any,
+) -> str:
+    values: list[str] = []
+
+    async def refill() -> None:
+        values.append(await fetch())
+
+    def sync_fetch() -> str:
+        return values.pop(0)
+
+    async def sleeping(seconds: float) -> None:
+        await sleep(seconds)
+        await refill()
+
+    await refill()
+    on_update = options.pop("on_update", None)
+    updates: list[str] = []
+    driver = AsyncDriver(None, sleep=sleeping)
+    job = await driver.run(
+        _flow(sync_fetch, policy, clock, task_id, on_update=updates.append, **options)
+    )
+    if on_update is not None:
+        for status in updates:
+            await on_update(status)
+    return str(job.status)
 
 
 def test_intervals_grow_to_the_cap() -> None:
@@ -254,7 +337,7 @@ def test_async_cancellation_propagates(clock: FakeClock) -> None:
 
 def test_poll_state_clips_to_the_deadline() -> None:
     now = [0.0]
-    state = PollState(task_id="t", policy=STEADY, clock=lambda: now[0], timeout_s=3.0)
+    state = PollState(job_id="t", policy=STEADY, clock=lambda: now[0], timeout_s=3.0)
     state.observe("pending")
     now[0] = 2.5
     assert state.next_delay_s() == pytest.approx(0.5)
@@ -270,3 +353,66 @@ def test_intervals_stay_capped_after_many_hours_of_checks() -> None:
     assert policy.batch_interval_s(1_000_000) == min(
         policy.max_interval_s, policy.max_batch_interval_s
     )
+
+
+# -- a wait with a deadline rides errors out until it --------------------------------------
+
+
+def test_a_deadline_outlasts_the_consecutive_error_limit() -> None:
+    time = FakeClock()
+    failures = iter([APIConnectionError("down")] * 12)
+
+    def fetch() -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return "ready"
+
+    policy = PollPolicy(max_consecutive_errors=2, jitter=0.0)
+    result = wait_for(
+        fetch,
+        task_id="t",
+        status_of=str,
+        policy=policy,
+        clock=time,
+        sleep=time.sleep,
+        timeout_s=600.0,
+    )
+    assert result == "ready"
+
+
+def test_the_deadline_during_an_outage_is_a_timeout_caused_by_it() -> None:
+    time = FakeClock()
+
+    def fetch() -> str:
+        raise APIConnectionError("GET /tasks/t failed: ConnectError")
+
+    with pytest.raises(TaskTimeoutError) as caught:
+        wait_for(
+            fetch,
+            task_id="t",
+            status_of=str,
+            policy=PollPolicy(),
+            clock=time,
+            sleep=time.sleep,
+            timeout_s=30.0,
+        )
+    assert isinstance(caught.value.__cause__, APIConnectionError)
+    assert time.now == pytest.approx(30.0)
+
+
+def test_without_a_deadline_errors_still_end_the_wait() -> None:
+    time = FakeClock()
+
+    def fetch() -> str:
+        raise ServerError("down", status_code=503)
+
+    with pytest.raises(ServerError):
+        wait_for(
+            fetch,
+            task_id="t",
+            status_of=str,
+            policy=PollPolicy(max_consecutive_errors=3),
+            clock=time,
+            sleep=time.sleep,
+        )

@@ -5,17 +5,18 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tl_integrations.client import TwelveLabs
-from tl_integrations.errors import (
+from tl_integrations import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
+    MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    TwelveLabs,
 )
-from tl_integrations.models import MalformedResponseError
+from tl_integrations._transport import Request, send
 
 from .conftest import Twin
 from .fakeapi import EPOCH, FakeClock, FakeTwelveLabs, error, http_date
@@ -136,7 +137,8 @@ def test_safe_posts_are_retried_after_5xx(client: TwelveLabs, api: FakeTwelveLab
 def test_retry_never(client: TwelveLabs, api: FakeTwelveLabs) -> None:
     api.fail("GET", "/tasks/t1", httpx.Response(503))
     with pytest.raises(ServerError):
-        client._request("GET", "/tasks/t1", retry="never")
+        client._run(send(Request("GET", "/tasks/t1", retry="never"), client._ctx))
+    assert [r.url.path for r in api.requests] == ["/v1.3/tasks/t1"]
 
 
 def test_malformed_bodies_raise_library_errors(client: TwelveLabs, api: FakeTwelveLabs) -> None:
@@ -150,7 +152,7 @@ def test_malformed_bodies_raise_library_errors(client: TwelveLabs, api: FakeTwel
     with pytest.raises(MalformedResponseError, match="status"):
         client.tasks.retrieve("t1")
     api.fail("GET", "/tasks/t1", httpx.Response(200, content=b"<html>"))
-    with pytest.raises(ServerError, match="not JSON"):
+    with pytest.raises(MalformedResponseError, match="not JSON"):
         client.tasks.retrieve("t1")
 
 

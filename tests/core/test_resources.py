@@ -6,9 +6,14 @@ import httpx
 import orjson
 import pytest
 
-from tl_integrations.client import DEFAULT_MODELS
-from tl_integrations.errors import InvalidRequestError, NotFoundError
-from tl_integrations.models import IndexModel, MalformedResponseError, Utterance
+from tl_integrations import (
+    DEFAULT_MODELS,
+    IndexModel,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    Utterance,
+)
 
 from .conftest import Twin
 from .fakeapi import parse_form
@@ -19,7 +24,8 @@ def test_index_create_sends_default_models(twin: Twin) -> None:
     body = orjson.loads(twin.api.requests[-1].content)
     assert body["index_name"] == "talks"
     assert body["models"] == [m.to_api() for m in DEFAULT_MODELS]
-    assert {m["model_name"][:7] for m in body["models"]} == {"marengo", "pegasus"}
+    # Pegasus is no longer an index model: analysis takes the video's asset instead.
+    assert [m["model_name"] for m in body["models"]] == ["marengo3.0"]
     assert index.id in twin.api.indexes
     assert index.name == "talks"
     assert index.models == DEFAULT_MODELS

@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from tl_integrations.retrying import Outcome, RetryPolicy, server_delay_s
+from tl_integrations._retrying import Outcome, RetryPolicy, server_delay_s
 
 NO_JITTER = RetryPolicy(max_retries=3, base_delay_s=0.5, jitter=0.0)
 

@@ -10,9 +10,7 @@ import httpx
 import pytest
 
 import tl_integrations
-from tl_integrations.client import TwelveLabs
-from tl_integrations.errors import AuthenticationError, NotFoundError
-from tl_integrations.models import Task
+from tl_integrations import AuthenticationError, NotFoundError, Task, TwelveLabs
 
 from .fakeapi import BASE_URL, FakeTwelveLabs
 

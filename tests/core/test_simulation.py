@@ -10,7 +10,7 @@ import random
 import statistics
 from dataclasses import dataclass
 
-from tl_integrations.models import Task
+from tl_integrations import Task
 
 from .fakeapi import FakeClock, FakeTwelveLabs
 

@@ -9,15 +9,15 @@ import httpx
 import orjson
 import pytest
 
-from tl_integrations.errors import (
+from tl_integrations import (
     AuthenticationError,
     InvalidRequestError,
     InvalidVideoError,
     ServerError,
+    Task,
     TaskFailedError,
     TaskTimeoutError,
 )
-from tl_integrations.models import Task
 
 from .conftest import Twin
 from .fakeapi import AfterHandling, parse_form

@@ -9,9 +9,8 @@ import tracemalloc
 import httpx
 import pytest
 
-from tl_integrations.client import TwelveLabs
-from tl_integrations.errors import InvalidVideoError, ServerError
-from tl_integrations.uploads import video_source
+from tl_integrations import InvalidVideoError, ServerError, TwelveLabs
+from tl_integrations._uploads import video_source
 
 from .fakeapi import API_KEY, BASE_URL, AfterHandling, FakeTwelveLabs
 

@@ -8,8 +8,7 @@ import random
 import httpx
 import pytest
 
-from tl_integrations.errors import TaskTimeoutError
-from tl_integrations.models import Task
+from tl_integrations import Task, TaskTimeoutError
 
 from .conftest import Twin
 from .fakeapi import FakeTwelveLabs

@@ -18,8 +18,7 @@ from embed_support import (
     FakeTime,
 )
 
-from tl_integrations.client._async import AsyncTwelveLabs
-from tl_integrations.client._sync import TwelveLabs
+from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
 
 @pytest.fixture

@@ -17,10 +17,7 @@ import httpx
 import numpy as np
 import orjson
 
-from tl_integrations.client._async import AsyncTwelveLabs
-from tl_integrations.client._sync import TwelveLabs
-from tl_integrations.polling import PollPolicy
-from tl_integrations.retrying import RetryPolicy
+from tl_integrations import AsyncTwelveLabs, PollPolicy, RetryPolicy, TwelveLabs
 
 BASE = "https://api.test/v1.3"
 _PART = re.compile(
@@ -248,13 +245,17 @@ class FakeEmbedAPI:
         return httpx.Response(200, content=orjson.dumps(body))
 
     def _list(self, request: httpx.Request) -> httpx.Response:
+        """Tasks of the path's protocol, oldest first; a check each (like a status read);
+        ``status`` filters on the status the check found."""
         protocol = "v2" if request.url.path.endswith("embed-v2/tasks") else "v1"
+        wanted = request.url.params.get("status")
         mine = [t for t in self.tasks.values() if t.protocol == protocol]
+        rows = [{"_id": t.id, "model_name": t.model, "status": self._advance(t)} for t in mine]
+        rows = [row for row in rows if wanted is None or row["status"] == wanted]
         page = int(request.url.params.get("page", 1))
         limit = int(request.url.params.get("page_limit", 10))
-        chunk = mine[(page - 1) * limit : page * limit]
-        data = [{"_id": t.id, "model_name": t.model, "status": self._advance(t)} for t in chunk]
-        total = max(1, -(-len(mine) // limit))
+        data = rows[(page - 1) * limit : page * limit]
+        total = max(1, -(-len(rows) // limit))
         return httpx.Response(
             200, json={"data": data, "page_info": {"page": page, "total_page": total}}
         )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import email.utils
 import itertools
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,15 +27,15 @@ from embed_support import (
     form_fields,
 )
 
-from tl_integrations.client._async import AsyncTwelveLabs
-from tl_integrations.client._sync import TwelveLabs
-from tl_integrations.emulator.ids import rfc3339
-from tl_integrations.errors import (
+from tl_integrations import (
     APIConnectionError,
+    AsyncTwelveLabs,
     BadRequestError,
     InvalidRequestError,
     ServerError,
+    TwelveLabs,
 )
+from tl_integrations.emulator.ids import rfc3339
 
 V1 = "Marengo-retrieval-2.7"
 V2 = "marengo3.0"
@@ -49,11 +51,13 @@ class CreateServer:
     ``script`` items: ``"ok"``; ``"400"`` / ``"500"`` (refused before storing);
     ``"stored-500"`` (stored, then a 500); ``"stored-drop"`` (stored, then the answer is
     lost); ``"drop"`` (the connection dies before the server acts). Once the script is used
-    up, POSTs succeed.
+    up, POSTs succeed. ``after_store`` items are called, one per stored task, before its
+    answer goes out.
     """
 
     time: FakeTime
     script: list[str] = field(default_factory=list)
+    after_store: list[Callable[[], None]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     posts: int = 0
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -88,6 +92,8 @@ class CreateServer:
         if step in ("400", "500", "drop"):
             return self._fail(step, request)
         task_id = self.add(protocol=protocol, model=self._model(request), **self._meta(request))
+        if self.after_store:
+            self.after_store.pop(0)()
         if step != "ok":
             return self._fail(step.removeprefix("stored-"), request)
         return httpx.Response(200, json={"_id": task_id})
@@ -313,7 +319,7 @@ def test_the_emulator_stores_one_task_when_the_answer_is_lost(
         ) as client,
     ):
         task = client.embed.tasks.create(model_name=model, video_file=emu.videos["short"])
-        ve = client.embed.tasks.retrieve(client.embed.tasks.wait(task, timeout_s=600))
+        ve = client.embed.tasks.vectors(client.embed.tasks.wait(task, timeout_s=600))
     assert transport.lose == 0
     assert set(state.store.embed_tasks) - before == {task.id}
     assert len(ve) > 0
@@ -323,3 +329,28 @@ def test_invalid_input_is_refused_before_any_request(api: TwelveLabs, server: Cr
     with pytest.raises(InvalidRequestError):
         api.embed.tasks.create(model_name=V2)
     assert server.posts == 0
+
+
+def test_an_anonymous_upload_never_adopts_the_task_of_a_create_running_beside_it(
+    api: TwelveLabs, server: CreateServer, video_file: Path
+) -> None:
+    # B's POST is stored but its answer is held back; A's POST dies before the server acts.
+    # B's task is then the only recent, unclaimed, matching one: only knowing that B's create
+    # was running during A's keeps A from taking B's video's vectors for its own.
+    b_stored, a_finished = threading.Event(), threading.Event()
+
+    def hold_b_until_a_finished() -> None:
+        b_stored.set()
+        assert a_finished.wait(timeout=30), "A's create never ended"
+
+    server.script, server.after_store = ["ok", "drop"], [hold_b_until_a_finished]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        b = pool.submit(api.embed.tasks.create, model_name=V2, video_file=video_file)
+        assert b_stored.wait(timeout=30)
+        try:
+            with pytest.raises(APIConnectionError):
+                api.embed.tasks.create(model_name=V2, video_file=video_file)
+        finally:
+            a_finished.set()
+        assert [t["_id"] for t in server.tasks] == [b.result(timeout=30).id]
+    assert server.posts == 2

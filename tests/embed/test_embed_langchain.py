@@ -15,10 +15,9 @@ from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 from pydantic import ValidationError
 
-from tl_integrations.embed.vectors import VideoEmbedding
-from tl_integrations.errors import InvalidRequestError
-from tl_integrations.langchain.embeddings import TwelveLabsEmbeddings
-from tl_integrations.langchain.vectorstores import (
+from tl_integrations import InvalidRequestError, VideoEmbedding
+from tl_integrations.langchain import (
+    TwelveLabsEmbeddings,
     add_video_embedding,
     qdrant_vector_store,
     video_segments_to_documents,

@@ -9,9 +9,8 @@ from embed_support import SCENES, EmulatorHarness
 from llama_index.core import VectorStoreIndex
 from pydantic import ValidationError
 
-from tl_integrations.embed.vectors import VideoEmbedding
-from tl_integrations.llama_index.embeddings import TwelveLabsEmbedding
-from tl_integrations.llama_index.nodes import video_segments_to_nodes
+from tl_integrations import VideoEmbedding
+from tl_integrations.llama_index import TwelveLabsEmbedding, video_segments_to_nodes
 
 OFFLINE = "http://127.0.0.1:9/v1.3"
 

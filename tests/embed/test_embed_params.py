@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from tl_integrations.embed.params import (
+from tl_integrations import InvalidRequestError, InvalidVideoError
+from tl_integrations._embed.params import (
     MODELS,
     normalize_options,
     normalize_scopes,
     resolve_model,
     validate_video_task,
 )
-from tl_integrations.errors import InvalidRequestError, InvalidVideoError
 
 V1 = "Marengo-retrieval-2.7"
 V2 = "marengo3.0"

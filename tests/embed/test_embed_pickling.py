@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tl_integrations.client import TwelveLabs
+from tl_integrations import TwelveLabs
 from tl_integrations.langchain import TwelveLabsEmbeddings
-from tl_integrations.llama_index.embeddings import TwelveLabsEmbedding
+from tl_integrations.llama_index import TwelveLabsEmbedding
 
 OFFLINE = "http://127.0.0.1:9/v1.3"
 KEY = "pickle-S3CR3T-key"

@@ -11,12 +11,7 @@ import numpy as np
 import pytest
 from embed_support import BASE, FakeEmbedAPI, FakeTime, vector
 
-from tl_integrations.client._async import AsyncTwelveLabs
-from tl_integrations.client._sync import TwelveLabs
-from tl_integrations.embed._tasks_async import AsyncEmbedTasks
-from tl_integrations.embed._tasks_sync import EmbedTasks
-from tl_integrations.embed.resource import AsyncEmbed, Embed
-from tl_integrations.errors import BadRequestError, InvalidRequestError
+from tl_integrations import AsyncTwelveLabs, BadRequestError, InvalidRequestError, TwelveLabs
 
 V1 = "Marengo-retrieval-2.7"
 V2 = "marengo3.0"
@@ -146,13 +141,23 @@ def _public(cls: type) -> dict[str, inspect.Signature]:
     }
 
 
-@pytest.mark.parametrize(("sync", "asyn"), [(Embed, AsyncEmbed), (EmbedTasks, AsyncEmbedTasks)])
-def test_twins_have_the_same_methods_and_signatures(sync: type, asyn: type) -> None:
-    ours, theirs = _public(sync), _public(asyn)
+@pytest.mark.parametrize("resource", ["embed", "embed.tasks"])
+def test_twins_have_the_same_methods_and_signatures(
+    client: TwelveLabs, aclient: AsyncTwelveLabs, resource: str
+) -> None:
+    sync, asyn = client, aclient
+    for name in resource.split("."):
+        sync, asyn = getattr(sync, name), getattr(asyn, name)
+    ours, theirs = _public(type(sync)), _public(type(asyn))
+    assert ours  # a comparison of two empty sets would prove nothing
     assert ours.keys() == theirs.keys()
     for name, signature in ours.items():
         assert list(signature.parameters.values()) == list(theirs[name].parameters.values()), name
+        # Iterables (list, wait_many) are iterated with async for; everything else is awaited.
+        iterable = name in ("list", "wait_many")
+        assert inspect.iscoroutinefunction(getattr(type(asyn), name)) is not iterable, name
 
 
-def test_both_twins_expose_task_alias(client: TwelveLabs) -> None:
+def test_both_twins_expose_task_alias(client: TwelveLabs, aclient: AsyncTwelveLabs) -> None:
     assert client.embed.task is client.embed.tasks
+    assert aclient.embed.task is aclient.embed.tasks

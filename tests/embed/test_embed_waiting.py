@@ -8,14 +8,14 @@ import httpx
 import pytest
 from embed_support import FakeEmbedAPI, FakeTime
 
-from tl_integrations.client._async import AsyncTwelveLabs
-from tl_integrations.client._sync import TwelveLabs
-from tl_integrations.embed.task import EmbeddingTask
-from tl_integrations.errors import (
+from tl_integrations import (
+    AsyncTwelveLabs,
     AuthenticationError,
+    EmbeddingTask,
     InvalidRequestError,
     TaskFailedError,
     TaskTimeoutError,
+    TwelveLabs,
 )
 
 V1 = "Marengo-retrieval-2.7"
@@ -61,15 +61,15 @@ def test_wait_times_out_without_sleeping_past_the_deadline(
     assert fake_time.now == pytest.approx(10.0)
 
 
-def test_retrieve_before_ready_or_after_failure(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
+def test_vectors_before_ready_or_after_failure(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
     fake.polls_to_ready = 5
     task = client.embed.tasks.create(model_name=V2, video_url="u")
     with pytest.raises(InvalidRequestError, match="still 'processing'"):
-        client.embed.tasks.retrieve(task)
+        client.embed.tasks.vectors(task)
     fake.polls_to_ready, fake.fail_next = 0, True
     failed = client.embed.tasks.create(model_name=V2, video_url="u")
     with pytest.raises(TaskFailedError):
-        client.embed.tasks.retrieve(failed)
+        client.embed.tasks.vectors(failed)
 
 
 def test_create_and_wait(client: TwelveLabs, fake: FakeEmbedAPI, video_file: Path) -> None:
@@ -100,8 +100,8 @@ def test_seed_wait_for_done(
     fake.polls_to_ready = 2
     task = client.embed.task.create(model_name=V1, video_file=video_file)
     calls: list[str] = []
-    status = task.wait_for_done(sleep_interval=2, callback=lambda t: calls.append(t.status))
-    assert status == "ready"
+    done = task.wait_for_done(sleep_interval=2, callback=lambda t: calls.append(t.status))
+    assert done is task  # the official SDK 1.3.6 returns the task, updated in place
     assert task.status == "ready"
     assert calls == ["processing", "processing", "ready"]
     assert fake_time.sleeps == [2.0, 2.0]
@@ -114,7 +114,7 @@ def test_seed_wait_for_done_returns_failed_without_raising(
 ) -> None:
     fake.fail_next = True
     task = client.embed.task.create(model_name=V1, video_url="u")
-    assert task.wait_for_done(sleep_interval=1) == "failed"
+    assert task.wait_for_done(sleep_interval=1).status == "failed"
     with pytest.raises(InvalidRequestError, match="sleep_interval"):
         task.wait_for_done(sleep_interval=0)
 
@@ -161,7 +161,7 @@ def test_seed_wait_for_done_rides_out_transient_errors(
         max_retries=1,
     )
     task = client.embed.task.create(model_name=V2, video_url="u")
-    assert task.wait_for_done(sleep_interval=2) == "ready"
+    assert task.wait_for_done(sleep_interval=2).status == "ready"
 
 
 def test_unbound_or_async_tasks_explain_themselves() -> None:
@@ -170,11 +170,12 @@ def test_unbound_or_async_tasks_explain_themselves() -> None:
         loose.wait_for_done()
 
 
-def test_wait_many_uses_list_requests(
-    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeTime
+@pytest.mark.parametrize("model", [V1, V2])
+def test_wait_many_lists_pending_tasks_and_reads_finished_ones_once(
+    client: TwelveLabs, fake: FakeEmbedAPI, model: str
 ) -> None:
     fake.polls_to_ready = 2
-    tasks = [client.embed.tasks.create(model_name=V2, video_url="u") for _ in range(6)]
+    tasks = [client.embed.tasks.create(model_name=model, video_url="u") for _ in range(6)]
     fake.requests.clear()
     updates: list[str] = []
     done = list(
@@ -184,9 +185,22 @@ def test_wait_many_uses_list_requests(
     )
     assert sorted(t.id for t in done) == sorted(t.id for t in tasks)
     assert all(t.status == "ready" for t in done)
-    assert {r.url.path for r in fake.requests} == {"/v1.3/embed-v2/tasks"}
-    assert len(fake.requests) == 3  # one list request per round, not one per task
     assert updates.count("ready") == 6
+    lists = [r for r in fake.requests if r.url.path.endswith("/tasks")]
+    reads = sorted(r.url.path for r in fake.requests if r not in lists)
+    # One request a round for all the pending tasks (ids this client made are listed from
+    # the first round on), then the finished ones: Embed v1 finds them in one listing of
+    # the newest tasks; Embed v2 reads each once, and that read carries its vectors.
+    statuses = [r.url.params.get("status") for r in lists]
+    if model == V1:
+        assert (statuses, reads) == (["processing"] * 3 + [None], [])
+    else:
+        assert statuses == ["processing"] * 3
+        assert reads == sorted(f"/v1.3/embed-v2/tasks/{t.id}" for t in tasks)
+    fake.requests.clear()
+    segments = 4 * (2 if model == V1 else 3)  # 20 s in 6 s clips, times the model's options
+    assert [len(client.embed.tasks.vectors(task)) for task in done] == [segments] * 6
+    assert len(fake.requests) == (6 if model == V1 else 0)
 
 
 def test_wait_many_yields_failures_and_times_out_naming_the_rest(
@@ -214,7 +228,7 @@ async def test_async_twin_waits_and_embeds(
     done = await aclient.embed.tasks.wait(task)
     assert done.status == "ready"
     assert fake_time.sleeps == [1.0, 1.5]
-    ve = await aclient.embed.tasks.retrieve(task, embedding_options="visual-text")
+    ve = await aclient.embed.tasks.vectors(task, embedding_options="visual-text")
     assert ve.vectors.shape == (4, 1024)
     ve2 = await aclient.embed.video("https://example.org/a.mp4", model_name=V2)
     assert ve2.dim == 512
@@ -234,7 +248,8 @@ async def test_async_wait_many_and_seed_wait(aclient: AsyncTwelveLabs, fake: Fak
     async def callback(t: EmbeddingTask) -> None:
         calls.append(t.status)
 
-    assert await task.async_wait_for_done(sleep_interval=2, callback=callback) == "ready"
+    done = await task.async_wait_for_done(sleep_interval=2, callback=callback)
+    assert (done is task, task.status) == (True, "ready")
     assert calls == ["processing", "ready"]
     with pytest.raises(InvalidRequestError, match="async_wait_for_done"):
         task.wait_for_done()
@@ -260,3 +275,26 @@ def test_wait_many_rides_out_a_transient_error(fake: FakeEmbedAPI, fake_time: Fa
         tasks = [client.embed.tasks.create(model_name=V1, video_url="u") for _ in range(3)]
         done = list(client.embed.tasks.wait_many(tasks, timeout_s=60))
     assert sorted(t.id for t in done) == sorted(t.id for t in tasks)
+
+
+def test_ids_joining_a_wait_in_progress_are_listed_with_the_others(
+    client: TwelveLabs, fake: FakeEmbedAPI
+) -> None:
+    fake.polls_to_ready = 1
+    first, *later = [client.embed.tasks.create(model_name=V1, video_url="u") for _ in range(3)]
+    fake.requests.clear()
+    waiting = client.embed.tasks.wait_many([first], open=True)
+    waiting.add(*(t.id for t in later))
+    waiting.close()
+    assert sorted(t.id for t in waiting) == sorted(t.id for t in [first, *later])
+    assert {r.url.path for r in fake.requests} == {"/v1.3/embed/tasks"}  # no one-by-one reads
+
+
+@pytest.mark.parametrize("model", [V1, V2])
+def test_a_task_waited_for_by_id_is_bound_to_its_client(
+    client: TwelveLabs, fake: FakeEmbedAPI, model: str
+) -> None:
+    task = client.embed.tasks.create(model_name=model, video_url="u")
+    done = client.embed.tasks.wait(task.id)
+    assert (done.id, done.protocol, done.model_name) == (task.id, task.protocol, model)
+    assert done.wait_for_done(sleep_interval=1) is done

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from embed_support import BASE, FakeEmbedAPI, form_fields
 
-from tl_integrations.client._sync import TwelveLabs
-from tl_integrations.errors import InvalidRequestError, InvalidVideoError, NotFoundError
+from tl_integrations import (
+    EmbeddingTask,
+    InvalidRequestError,
+    InvalidVideoError,
+    NotFoundError,
+    TwelveLabs,
+)
 
 V1 = "Marengo-retrieval-2.7"
 V2 = "marengo3.0"
@@ -126,21 +133,21 @@ def test_missing_or_oversized_files_upload_nothing(
     assert fake.requests == []
 
 
-def test_status_paths(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
+def test_retrieve_paths(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
     t1 = client.embed.tasks.create(model_name=V1, video_url="u")
     t2 = client.embed.tasks.create(model_name=V2, video_url="u")
-    client.embed.tasks.status(t1)
-    client.embed.tasks.status(t2.id)
+    client.embed.tasks.retrieve(t1)
+    client.embed.tasks.retrieve(t2.id)
     paths = [r.url.path for r in fake.requests[2:]]
     assert paths == [f"/v1.3/embed/tasks/{t1.id}/status", f"/v1.3/embed-v2/tasks/{t2.id}"]
 
 
-def test_v1_retrieve_asks_the_server_to_filter_options(
+def test_v1_vectors_ask_the_server_to_filter_options(
     client: TwelveLabs, fake: FakeEmbedAPI
 ) -> None:
     fake.polls_to_ready = 0
     task = client.embed.tasks.create(model_name=V1, video_url="u")
-    ve = client.embed.tasks.retrieve(task, embedding_options=["audio"])
+    ve = client.embed.tasks.vectors(task, embedding_options=["audio"])
     request = fake.requests[-1]
     assert request.url.path == f"/v1.3/embed/tasks/{task.id}"
     assert request.url.params.get_list("embedding_option") == ["audio"]
@@ -148,10 +155,10 @@ def test_v1_retrieve_asks_the_server_to_filter_options(
     assert set(ve.options.tolist()) == {"audio"}
 
 
-def test_v2_retrieve_filters_options_locally(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
+def test_v2_vectors_are_filtered_locally(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
     fake.polls_to_ready = 0
     task = client.embed.tasks.create(model_name=V2, video_url="u")
-    ve = client.embed.tasks.retrieve(task.id, embedding_options="transcription")
+    ve = client.embed.tasks.vectors(task.id, embedding_options="transcription")
     assert "embedding_option" not in fake.requests[-1].url.params
     assert ve.vectors.shape == (4, 512)
     assert set(ve.options.tolist()) == {"transcription"}
@@ -184,7 +191,7 @@ def test_segment_times(
         video_clip_length=clip,
         video_embedding_scope=["clip", "video"],
     )
-    ve = client.embed.tasks.retrieve(task, embedding_options="audio")
+    ve = client.embed.tasks.vectors(task, embedding_options="audio")
     clips = ve.select(scope="clip")
     assert clips.end_s.tolist() == ends
     assert clips.start_s.tolist() == [0, *ends[:-1]]
@@ -200,20 +207,20 @@ def test_an_unseen_task_id_is_looked_up_in_both_apis(
     fake.polls_to_ready = 0
     task = client.embed.tasks.create(model_name=V1, video_url="u")
     fresh = TwelveLabs(api_key="k", base_url=BASE, http_client=client._http)
-    assert fresh.embed.tasks.status(task.id).model_name == V1
+    assert fresh.embed.tasks.retrieve(task.id).model_name == V1
     paths = [r.url.path for r in fake.requests[1:]]
     assert paths == [f"/v1.3/embed-v2/tasks/{task.id}", f"/v1.3/embed/tasks/{task.id}/status"]
-    fresh.embed.tasks.status(task.id)  # now known: one request
+    fresh.embed.tasks.retrieve(task.id)  # now known: one request
     assert len(fake.requests) == 4
     with pytest.raises(NotFoundError):
-        fresh.embed.tasks.status("ffffffffffffffffffffffff")
+        fresh.embed.tasks.retrieve("ffffffffffffffffffffffff")
 
 
 def test_options_of_one_model_skip_the_other_api(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
     fake.polls_to_ready = 0
     task = client.embed.tasks.create(model_name=V1, video_url="u")
     fresh = TwelveLabs(api_key="k", base_url=BASE, http_client=client._http)
-    fresh.embed.tasks.retrieve(task.id, embedding_options="visual-text")
+    fresh.embed.tasks.vectors(task.id, embedding_options="visual-text")
     assert [r.url.path for r in fake.requests[1:]] == [f"/v1.3/embed/tasks/{task.id}"]
 
 
@@ -240,3 +247,27 @@ def test_text_wire_shapes(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
         "text": {"input_text": "a red car"},
     }
     assert (v1.shape, v2.shape) == ((1024,), (512,))
+
+
+def test_a_task_built_by_hand_is_read_from_its_models_api(
+    client: TwelveLabs, fake: FakeEmbedAPI
+) -> None:
+    made = client.embed.tasks.create(model_name=V1, video_url="u")
+    by_hand = EmbeddingTask(made.id, "processing", model_name=V1)
+    assert by_hand.protocol == "v1"
+    with (
+        httpx.Client(transport=httpx.MockTransport(fake.handler)) as http,
+        TwelveLabs(api_key="k", base_url=BASE, http_client=http) as other,
+    ):
+        assert other.embed.tasks.retrieve(by_hand).id == made.id
+    assert [r.url.path for r in fake.requests[1:]] == [f"/v1.3/embed/tasks/{made.id}/status"]
+
+
+def test_list_sends_rfc3339_times(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
+    aware = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+    naive = aware.astimezone().replace(tzinfo=None)  # the same instant, as local time
+    list(client.embed.tasks.list(model_name=V1, started_at=naive, ended_at=aware))
+    params = fake.requests[-1].url.params
+    assert (params["started_at"], params["ended_at"]) == ("2024-05-01T12:00:00Z",) * 2
+    with pytest.raises(InvalidRequestError, match="started_at"):
+        client.embed.tasks.list(started_at=1714564800)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import (
     Emulator,
     EmulatorConfig,

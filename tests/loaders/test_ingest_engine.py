@@ -11,15 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
-from tl_integrations.errors import (
+from tl_integrations import (
+    AsyncTwelveLabs,
     AuthenticationError,
     BadRequestError,
     TaskFailedError,
     TaskTimeoutError,
+    TwelveLabs,
 )
-from tl_integrations.ingest import (
+from tl_integrations._ingest import (
     HASH_KEY,
     AsyncVideoIngest,
     IngestFailure,
@@ -27,6 +27,7 @@ from tl_integrations.ingest import (
     VideoIngest,
     sha256_file,
 )
+from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import CountingTransport, Media, sync_client
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tl_integrations.errors import InvalidRequestError, InvalidVideoError, TwelveLabsError
-from tl_integrations.ingest import (
+from tl_integrations import InvalidRequestError, InvalidVideoError, TwelveLabsError
+from tl_integrations._ingest import (
     IngestError,
     IngestFailure,
     IngestOptions,
@@ -23,9 +23,8 @@ from tl_integrations.ingest import (
     resolve_inputs,
     sha256_file,
 )
-from tl_integrations.ingest._outcome import Progress, Tally
-from tl_integrations.ingest._plan import Claims, Deadline, Entry, Found, Joined, Slice
-from tl_integrations.polling import PollPolicy
+from tl_integrations._ingest.engine import Claims, Entry, Found, Joined
+from tl_integrations._ingest.outcome import Progress, Tally
 
 # -- options --------------------------------------------------------------------------------
 
@@ -255,33 +254,6 @@ def test_progress_knows_the_exceptions_its_callback_raised() -> None:
     assert progress.counts() == {"hashing": 1}  # the status was recorded all the same
 
 
-def test_wait_slices_follow_the_poll_cadence_while_uploads_run() -> None:
-    now = [0.0]
-    deadline = Deadline(None, clock=lambda: now[0], poll=PollPolicy(jitter=0.0))
-    spans = [deadline.next_slice(uploads_running=True, pending=1) for _ in range(6)]
-    assert [span.timeout_s for span in spans] == [1.0, 1.5, 2.25, 3.375, 5.0, 5.0]
-    # Each slice polls at its start and its end only, so a restart repeats one round at most.
-    assert [span.poll for span in spans[:2]] == [PollPolicy.fixed(1.0), PollPolicy.fixed(1.5)]
-    # Then one wait to the end: the client's policy, its backoff going on from there.
-    final = deadline.next_slice(uploads_running=False, pending=1)
-    assert final.timeout_s is None
-    assert final.poll == PollPolicy(jitter=0.0, initial_interval_s=5.0)
-    fresh = Deadline(None, clock=lambda: now[0], poll=PollPolicy())
-    assert fresh.next_slice(uploads_running=False, pending=3) == Slice(None)  # no slices yet
-
-
-def test_wait_slices_end_at_the_run_deadline() -> None:
-    now = [0.0]
-    deadline = Deadline(3.0, clock=lambda: now[0], poll=PollPolicy.fixed(2.0))
-    assert deadline.next_slice(uploads_running=True, pending=4).timeout_s == 2.0
-    now[0] = 2.5
-    assert deadline.next_slice(uploads_running=True, pending=4).timeout_s == 0.5
-    assert deadline.next_slice(uploads_running=False, pending=4).timeout_s == 0.5
-    now[0] = 4.0
-    assert deadline.passed()
-    assert deadline.next_slice(uploads_running=False, pending=4).timeout_s == 0.0
-
-
 def test_claims_join_equal_content_and_hand_out_settled_outcomes() -> None:
     claims = Claims()
     owner = Entry(resolve_inputs("video:a")[0])
@@ -293,17 +265,13 @@ def test_claims_join_equal_content_and_hand_out_settled_outcomes() -> None:
     assert claims.claim(late, None) is None
 
 
-def test_the_sync_and_async_engines_are_twins() -> None:
+def test_the_sync_and_async_engines_run_one_flow() -> None:
     import inspect
 
-    from tl_integrations.ingest import AsyncVideoIngest, VideoIngest
-    from tl_integrations.ingest._async import _AsyncRun
-    from tl_integrations.ingest._sync import _Run
+    from tl_integrations._ingest import AsyncVideoIngest, VideoIngest
 
     sync, native = inspect.signature(VideoIngest.run), inspect.signature(AsyncVideoIngest.run)
     assert sync.parameters == native.parameters
-
-    def methods(cls: type) -> set[str]:
-        return {name for name, _ in inspect.getmembers(cls, inspect.isfunction)}
-
-    assert methods(_Run) == methods(_AsyncRun)
+    # Both hand the same flow to their client: no hand-kept twin of the engine exists.
+    assert inspect.getsource(VideoIngest.run).count("_ingest(") == 1
+    assert inspect.getsource(AsyncVideoIngest.run).count("_ingest(") == 1

@@ -16,11 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations import AsyncTwelveLabs, PollPolicy, TaskTimeoutError, TwelveLabs
+from tl_integrations._ingest import AsyncVideoIngest, IngestFailure, IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator
-from tl_integrations.errors import TaskTimeoutError
-from tl_integrations.ingest import AsyncVideoIngest, IngestFailure, IngestOptions, VideoIngest
-from tl_integrations.polling import PollPolicy
 
 from .conftest import SECRET_KEY, Media
 

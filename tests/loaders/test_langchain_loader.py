@@ -13,16 +13,17 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.load import dumps
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.emulator import Emulator
-from tl_integrations.errors import (
+from tl_integrations import (
+    AsyncTwelveLabs,
     InvalidRequestError,
     InvalidVideoError,
     NotFoundError,
     TaskFailedError,
+    TwelveLabs,
 )
-from tl_integrations.ingest import IngestError
-from tl_integrations.langchain.loader import TwelveLabsVideoLoader
+from tl_integrations._ingest import IngestError
+from tl_integrations.emulator import Emulator
+from tl_integrations.langchain._loader import TwelveLabsVideoLoader
 
 from .conftest import SECRET_KEY, TALK_LINES, Media
 
@@ -298,7 +299,7 @@ async def test_alazy_load_with_only_a_sync_client_uses_its_key_and_server(
 ) -> None:
     # The async path runs on the sync client's twin: same key, same server, same policies.
     # (It used to build a keyless client, failing or silently calling the default API.)
-    from tl_integrations.polling import PollPolicy
+    from tl_integrations import PollPolicy
 
     with (
         Emulator(speed=1000.0, api_key=SECRET_KEY) as emu,

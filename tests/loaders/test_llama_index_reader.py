@@ -14,11 +14,16 @@ from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import Document, MetadataMode
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations import (
+    AsyncTwelveLabs,
+    InvalidRequestError,
+    InvalidVideoError,
+    TaskFailedError,
+    TwelveLabs,
+)
+from tl_integrations._ingest import IngestError
 from tl_integrations.emulator import Emulator
-from tl_integrations.errors import InvalidRequestError, InvalidVideoError, TaskFailedError
-from tl_integrations.ingest import IngestError
-from tl_integrations.llama_index.reader import EXCLUDED_METADATA_KEYS, TwelveLabsVideoReader
+from tl_integrations.llama_index._reader import EXCLUDED_METADATA_KEYS, TwelveLabsVideoReader
 
 from .conftest import GARDEN_LINES, SECRET_KEY, TALK_LINES, Media
 
@@ -171,7 +176,7 @@ def embed_model(kind: str, client: TwelveLabs) -> BaseEmbedding:
     if kind == "bag-of-words":
         return BagOfWords()
     # The project's own Marengo text embedding, served by the emulator.
-    from tl_integrations.llama_index.embeddings import TwelveLabsEmbedding
+    from tl_integrations.llama_index._embeddings import TwelveLabsEmbedding
 
     return TwelveLabsEmbedding(client=client)
 

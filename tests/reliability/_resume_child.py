@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
-from tl_integrations.client import TwelveLabs
+from tl_integrations import PollPolicy, TwelveLabs
 from tl_integrations.langchain import TwelveLabsVideoLoader
-from tl_integrations.polling import PollPolicy
 
 
 def main(argv: list[str]) -> int:

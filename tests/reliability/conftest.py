@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
+from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
 
 # Distinctive, so that a leak anywhere is found by a plain substring search.
@@ -161,9 +161,9 @@ def server_truth(emu: Emulator) -> ServerTruth:
 
 # The client's debug lines for each way it recovers from a failed attempt.
 _RETRY_LINE = re.compile(r"^retrying (\S+) (\S+) after (.+?) in ")
-_RESEND_LINE = re.compile(r"^upload \S+ not stored; sending again")
-_FOUND_LINE = re.compile(r"^upload \S+ was stored despite")
-_POLL_ERROR_LINE = re.compile(r"^checking task \S+ failed")
+_RESEND_LINE = re.compile(r"^.+ was not handled; sending again")
+_FOUND_LINE = re.compile(r"^.+ was handled despite")
+_POLL_ERROR_LINE = re.compile(r"^checking .+ failed \(")
 
 
 class RetryLog(logging.Handler):

@@ -19,10 +19,7 @@ import httpx
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.errors import TwelveLabsError
-from tl_integrations.polling import PollPolicy
-from tl_integrations.retrying import RetryPolicy
+from tl_integrations import AsyncTwelveLabs, PollPolicy, RetryPolicy, TwelveLabs, TwelveLabsError
 
 # Modest and derandomized, so that `make test` is fast and never flaky; raise
 # TL_HOSTILE_EXAMPLES (and unset derandomize) to explore further by hand.

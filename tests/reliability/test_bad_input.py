@@ -17,16 +17,16 @@ import httpx
 import pydantic
 import pytest
 
-from tl_integrations.client import TwelveLabs
-from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
-from tl_integrations.errors import (
+from tl_integrations import (
     AuthenticationError,
     BadRequestError,
+    IngestError,
     InvalidRequestError,
     InvalidVideoError,
     NotFoundError,
+    TwelveLabs,
 )
-from tl_integrations.ingest import IngestError
+from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 
 from .conftest import SECRET_KEY, Media, VirtualTime, sync_client

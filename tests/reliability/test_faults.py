@@ -18,10 +18,8 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document
 
-from tl_integrations.client import TwelveLabs
+from tl_integrations import IngestError, IngestFailure, TaskFailedError, TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
-from tl_integrations.errors import TaskFailedError
-from tl_integrations.ingest import IngestError, IngestFailure
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 
 from .conftest import (

@@ -10,18 +10,17 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
-from tl_integrations.errors import (
+from tl_integrations import (
     APIConnectionError,
+    AsyncTwelveLabs,
     MalformedResponseError,
     RateLimitError,
-    ServerError,
-    TaskTimeoutError,
+    RetryPolicy,
+    Task,
+    TwelveLabs,
 )
-from tl_integrations.models import Task
-from tl_integrations.polling import PollPolicy, wait_for
-from tl_integrations.retrying import Outcome, RetryPolicy
+from tl_integrations._retrying import Outcome
+from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import (
     LosingTransport,
@@ -96,69 +95,6 @@ def test_no_pacing_when_retrying_is_off() -> None:
     assert RetryPolicy().pacing_s(Outcome(status_code=429), waited_s=0.0) is None  # no hint
 
 
-# -- a wait with a deadline rides errors out until it --------------------------------------
-
-
-def test_a_deadline_outlasts_the_consecutive_error_limit() -> None:
-    time = FakeTime()
-    failures = iter([APIConnectionError("down")] * 12)
-
-    def fetch() -> str:
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        return "ready"
-
-    policy = PollPolicy(max_consecutive_errors=2, jitter=0.0)
-    result = wait_for(
-        fetch,
-        task_id="t",
-        status_of=str,
-        policy=policy,
-        clock=lambda: time.now,
-        sleep=time.sleep,
-        timeout_s=600.0,
-    )
-    assert result == "ready"
-
-
-def test_the_deadline_during_an_outage_is_a_timeout_caused_by_it() -> None:
-    time = FakeTime()
-
-    def fetch() -> str:
-        raise APIConnectionError("GET /tasks/t failed: ConnectError")
-
-    with pytest.raises(TaskTimeoutError) as caught:
-        wait_for(
-            fetch,
-            task_id="t",
-            status_of=str,
-            policy=PollPolicy(),
-            clock=lambda: time.now,
-            sleep=time.sleep,
-            timeout_s=30.0,
-        )
-    assert isinstance(caught.value.__cause__, APIConnectionError)
-    assert time.now == pytest.approx(30.0)
-
-
-def test_without_a_deadline_errors_still_end_the_wait() -> None:
-    time = FakeTime()
-
-    def fetch() -> str:
-        raise ServerError("down", status_code=503)
-
-    with pytest.raises(ServerError):
-        wait_for(
-            fetch,
-            task_id="t",
-            status_of=str,
-            policy=PollPolicy(max_consecutive_errors=3),
-            clock=lambda: time.now,
-            sleep=time.sleep,
-        )
-
-
 # -- paging and search tokens that would loop forever -------------------------------------
 
 
@@ -194,11 +130,11 @@ def test_non_finite_numbers_are_malformed() -> None:
 
 def test_a_task_pickles_without_its_client() -> None:
     with TwelveLabs(api_key="tlk-pickle", base_url="http://127.0.0.1:9/v1.3") as client:
-        task = Task.from_api({"_id": "t", "status": "ready"}, client=client)
+        task = Task.from_api({"_id": "t", "status": "ready"})._bind(client)
         copy = pickle.loads(pickle.dumps(task))
     assert copy.id == "t"
-    assert copy._client is None
-    assert task._client is client
+    assert "_owner" not in copy.__dict__
+    assert task.__dict__["_owner"] is client
 
 
 # -- creates that may have reached the server ----------------------------------------------

@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.errors import TwelveLabsError
-from tl_integrations.models import Task
+from tl_integrations import AsyncTwelveLabs, Task, TwelveLabs, TwelveLabsError
 
 from .hostile import (
     ANALYZE,

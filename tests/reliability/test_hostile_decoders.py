@@ -15,26 +15,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tl_integrations._http import error_from_response, response_json
-from tl_integrations.client import _calls
-from tl_integrations.client import _tasks_core as tasks_core
-from tl_integrations.embed.decode import (
+from tl_integrations import (
+    AnalyzeResult,
+    APIStatusError,
+    Index,
+    SearchClip,
+    SystemMetadata,
+    Task,
+    TwelveLabsError,
+    Video,
+)
+from tl_integrations._embed.decode import (
     decode_text_v1,
     decode_text_v2,
     decode_video_v1,
     decode_video_v2,
 )
-from tl_integrations.errors import APIStatusError, TwelveLabsError
-from tl_integrations.models import (
-    AnalyzeResult,
-    Index,
-    SearchClip,
-    SystemMetadata,
-    Task,
-    Video,
-    parse_page,
-)
-from tl_integrations.retrying import Outcome, RetryPolicy, server_delay_s
+from tl_integrations._resources.analyze import analyze_result
+from tl_integrations._resources.search import search_page
+from tl_integrations._retrying import Outcome, RetryPolicy, server_delay_s
+from tl_integrations._transport import Reply, error_from_reply
+from tl_integrations._wire import parse_page
 
 from .hostile import (
     ANALYZE,
@@ -74,15 +75,12 @@ PARSERS: dict[str, tuple[dict[str, Any], Callable[[Any], object]]] = {
     "AnalyzeResult": (ANALYZE, AnalyzeResult.from_api),
     "analyze with a schema": (
         ANALYZE,
-        lambda body: _calls.analyze_result(
+        lambda body: analyze_result(
             body, {"type": "json_schema", "json_schema": {"type": "object"}}
         ),
     ),
-    "search page": (SEARCH_PAGE, _calls.search_page),
+    "search page": (SEARCH_PAGE, search_page),
     "list page": (PAGE, lambda body: parse_page(body, "task list")),
-    "created index": (INDEX, lambda body: _calls.created_index(body, _calls.Call("POST", "/"))),
-    "video lookup": (PAGE, tasks_core.first_video_id),
-    "task lookup": (PAGE, lambda body: tasks_core.match_video(body, "v1", "i1", None)),
 }
 
 
@@ -106,11 +104,9 @@ DECODERS: dict[str, tuple[dict[str, Any], Callable[[bytes], object]]] = {
     "text v2": (TEXT_V2, decode_text_v2),
     "video v1": (VIDEO_V1, lambda body: decode_video_v1(body, dim_hint=2)),
     "video v2": (VIDEO_V2, lambda body: decode_video_v2(body, dim_hint=2)),
-    "response_json": (
+    "Reply.json": (
         TASK,
-        lambda body: response_json(
-            httpx.Response(200, content=body, request=httpx.Request("GET", "http://x/tasks"))
-        ),
+        lambda body: Reply(200, httpx.Headers(), body, method="GET", path="/tasks").json(),
     ),
 }
 
@@ -150,7 +146,7 @@ def test_huge_pages_parse() -> None:
     items, total = parse_page({"data": [TASK] * 100_000, "page_info": {"total_page": 1}}, "t")
     assert len(items) == 100_000
     assert total == 1
-    clips, token = _calls.search_page({"data": [CLIP] * 50_000})
+    clips, token = search_page({"data": [CLIP] * 50_000})
     assert len(clips) == 50_000
     assert token is None
 
@@ -168,8 +164,8 @@ def test_error_mapping_always_gives_a_typed_error(
     status: int, headers: dict[str, str], body: bytes
 ) -> None:
     raw_headers = [(key.encode(), value.encode("latin-1")) for key, value in headers.items()]
-    response = httpx.Response(status, headers=raw_headers, content=body)
-    error = error_from_response(response, method="GET", path="/tasks/t1")
+    reply = Reply(status, httpx.Headers(raw_headers), body, method="GET", path="/tasks/t1")
+    error = error_from_reply(reply)
     assert isinstance(error, APIStatusError)
     assert error.status_code == status
     assert "GET /tasks/t1" in str(error)

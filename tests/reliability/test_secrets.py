@@ -29,20 +29,22 @@ import pytest
 from langchain_core.load import dumps
 from pydantic import SecretStr
 
-from tl_integrations.client import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
-from tl_integrations.errors import (
+from tl_integrations import (
     APIConnectionError,
+    AsyncTwelveLabs,
     AuthenticationError,
     BadRequestError,
+    IngestError,
+    IngestFailure,
     InvalidRequestError,
     NotFoundError,
     RateLimitError,
     TaskFailedError,
     TaskTimeoutError,
+    TwelveLabs,
     TwelveLabsError,
 )
-from tl_integrations.ingest import IngestError, IngestFailure
+from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 from tl_integrations.llama_index import TwelveLabsEmbedding, TwelveLabsVideoReader
 
@@ -244,7 +246,7 @@ def test_failures_and_their_tasks_pickle_without_the_client(
     """A failed task remembers its client (for ``wait_for_done``); a pickle must not."""
     index = client.indexes.get_or_create("secrets")
     task = client.tasks.retrieve(next(iter(client.tasks.list(index_id=index.id))).id)
-    assert task._client is client
+    assert task.__dict__["_owner"] is client
     failed = TaskFailedError(task.id, task=task, reason="x")
     error = IngestError([IngestFailure("a.mp4", str(failed), failed)])
     for thing in (task, failed, error):
@@ -252,7 +254,7 @@ def test_failures_and_their_tasks_pickle_without_the_client(
         assert_clean(blob, f"a pickle of {type(thing).__name__}")
     restored = pickle.loads(pickle.dumps(failed))
     assert restored.task.id == task.id
-    assert restored.task._client is None
+    assert "_owner" not in restored.task.__dict__
 
 
 # -- the CLI ------------------------------------------------------------------------------
@@ -264,7 +266,7 @@ def test_cli_output_has_no_key(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tl_integrations.cli import main
+    from tl_integrations._cli import main
 
     # The CLI waits on the wall clock: a fast emulator of its own, not the manual-clock one.
     with Emulator(api_key=KEY, speed=200.0) as emu:

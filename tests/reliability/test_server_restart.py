@@ -23,10 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tl_integrations.client import TwelveLabs
+from tl_integrations import APIConnectionError, Task, TaskTimeoutError, TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
-from tl_integrations.errors import APIConnectionError, TaskTimeoutError
-from tl_integrations.models import Task
 
 from .conftest import Media, RetryLog, VirtualTime, report
 

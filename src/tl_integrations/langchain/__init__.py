@@ -10,9 +10,9 @@ Example:
 
 from __future__ import annotations
 
-from .embeddings import TwelveLabsEmbeddings
-from .loader import TwelveLabsVideoLoader
-from .vectorstores import add_video_embedding, qdrant_vector_store, video_segments_to_documents
+from ._embeddings import TwelveLabsEmbeddings
+from ._loader import TwelveLabsVideoLoader
+from ._vectorstores import add_video_embedding, qdrant_vector_store, video_segments_to_documents
 
 __all__ = [
     "TwelveLabsEmbeddings",

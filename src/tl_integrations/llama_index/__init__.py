@@ -10,8 +10,8 @@ Example:
 
 from __future__ import annotations
 
-from .embeddings import TwelveLabsEmbedding
-from .nodes import video_segments_to_nodes
-from .reader import TwelveLabsVideoReader
+from ._embeddings import TwelveLabsEmbedding
+from ._nodes import video_segments_to_nodes
+from ._reader import TwelveLabsVideoReader
 
 __all__ = ["TwelveLabsEmbedding", "TwelveLabsVideoReader", "video_segments_to_nodes"]

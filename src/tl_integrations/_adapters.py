@@ -1,0 +1,410 @@
+"""What the framework adapters share: the key, the clients and their lifetimes, the records.
+
+The LangChain and LlamaIndex adapters (and the CLI) never build URLs or parse wire JSON;
+they hold a client. This module is the one place that decides:
+
+- **which key and server**: :func:`api_key_from_env` and :func:`base_url_from_env` read
+  ``TWELVELABS_API_KEY`` and ``TWELVELABS_BASE_URL``, one way for every adapter;
+- **which client, for how long**: an injected one (used as it is, never closed here), or
+  one built from the key and base URL. :func:`client_for` / :func:`async_client_for` give a
+  client for one run (the loader, the reader); :class:`ClientHolder` keeps one for an
+  adapter object's lifetime, and :class:`AdapterClients` is the pydantic base of the
+  adapters that hold one (the embedding models): settings, clients, and pickles that carry
+  the settings only;
+- **what a vector store keeps of a video segment**: :func:`segment_records` describes each
+  segment once (id, text, metadata), so LangChain Documents and LlamaIndex nodes agree.
+
+The sync client is made once and closed when its owner is garbage collected (no leaked
+sockets). An ``httpx.AsyncClient`` belongs to the event loop it first ran on, so unless one
+is injected, every async call opens and closes its own: the adapter then works from any loop
+(notebooks, ``asyncio.run`` per test...).
+
+Example:
+    >>> holder = ClientHolder(api_key="k", base_url="http://127.0.0.1:8765/v1.3")
+    >>> holder.sync().base_url
+    'http://127.0.0.1:8765/v1.3'
+    >>> holder.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from ._client import AsyncTwelveLabs, TwelveLabs
+from ._embed.vectors import VideoEmbedding
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "AdapterClients",
+    "ClientHolder",
+    "SegmentRecord",
+    "api_key_from_env",
+    "async_client_for",
+    "base_url_from_env",
+    "client_for",
+    "row",
+    "rows",
+    "segment_records",
+    "source_name",
+]
+
+API_KEY_ENV = "TWELVELABS_API_KEY"
+BASE_URL_ENV = "TWELVELABS_BASE_URL"
+
+
+def api_key_from_env() -> SecretStr | None:
+    """The key in ``TWELVELABS_API_KEY`` as a ``SecretStr`` (None when unset or empty).
+
+    Example:
+        >>> from unittest import mock
+        >>> with mock.patch.dict("os.environ", {"TWELVELABS_API_KEY": "tlk_from_env"}):
+        ...     api_key_from_env()
+        SecretStr('**********')
+        >>> with mock.patch.dict("os.environ", {"TWELVELABS_API_KEY": ""}):
+        ...     api_key_from_env() is None
+        True
+    """
+    key = os.environ.get(API_KEY_ENV)
+    return SecretStr(key) if key else None
+
+
+def base_url_from_env() -> str | None:
+    """The base URL in ``TWELVELABS_BASE_URL`` (None when unset or empty: the real API).
+
+    Example:
+        >>> from unittest import mock
+        >>> with mock.patch.dict("os.environ", {"TWELVELABS_BASE_URL": "http://h:8765/v1.3"}):
+        ...     base_url_from_env()
+        'http://h:8765/v1.3'
+    """
+    return os.environ.get(BASE_URL_ENV) or None
+
+
+@contextlib.contextmanager
+def client_for(
+    client: TwelveLabs | None, *, api_key: str | None, base_url: str | None
+) -> Iterator[TwelveLabs]:
+    """The caller's client (left open), or a new one closed on exit.
+
+    Example:
+        >>> with client_for(None, api_key="tlk_x", base_url=None) as c:
+        ...     c.base_url
+        'https://api.twelvelabs.io/v1.3'
+    """
+    if client is not None:
+        yield client
+        return
+    with TwelveLabs(api_key=api_key, base_url=base_url) as owned:
+        yield owned
+
+
+@contextlib.asynccontextmanager
+async def async_client_for(
+    client: AsyncTwelveLabs | None,
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    sync_client: TwelveLabs | None = None,
+) -> AsyncIterator[AsyncTwelveLabs]:
+    """The caller's async client (left open), or a new one closed on exit.
+
+    When the caller gave only a sync client (and no key or base URL of its own), the new
+    client is that client's twin: same key, server, timeout and policies.
+
+    Example:
+        >>> import asyncio
+        >>> async def main() -> str:
+        ...     async with async_client_for(None, api_key="tlk_x", base_url=None) as c:
+        ...         return c.base_url
+        >>> asyncio.run(main())
+        'https://api.twelvelabs.io/v1.3'
+    """
+    if client is not None:
+        yield client
+        return
+    owned = (
+        sync_client.twin()
+        if sync_client is not None and api_key is None and base_url is None
+        else AsyncTwelveLabs(api_key=api_key, base_url=base_url)
+    )
+    async with owned:
+        yield owned
+
+
+class ClientHolder:
+    """Hands out clients for an adapter object (see the module docstring).
+
+    Args:
+        api_key / base_url: used to build clients that were not injected.
+        client / async_client: injected clients, used as they are and never closed here.
+
+    Example:
+        >>> holder = ClientHolder(api_key="k")
+        >>> holder.sync() is holder.sync()
+        True
+        >>> holder.close()
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        client: TwelveLabs | None = None,
+        async_client: AsyncTwelveLabs | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self._base_url = base_url
+        self._client = client
+        self._async_client = async_client
+        self._own: TwelveLabs | None = None
+
+    def sync(self) -> TwelveLabs:
+        """The sync client (the injected one, or one built on first use).
+
+        Example:
+            >>> ClientHolder(api_key="k").sync().base_url
+            'https://api.twelvelabs.io/v1.3'
+        """
+        if self._client is not None:
+            return self._client
+        if self._own is None:
+            own = TwelveLabs(api_key=self._api_key, base_url=self._base_url)
+            weakref.finalize(self, own.close)
+            self._own = own
+        return self._own
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncTwelveLabs]:
+        """An async client for one call: the injected one, or a fresh one closed after.
+
+        A fresh client is the injected sync client's twin when there is one, else it is built
+        from the key and base URL.
+
+        Example:
+            >>> async with holder.session() as client:  # doctest: +SKIP
+            ...     vector = await client.embed.text("hi", model_name="marengo3.0")
+        """
+        if self._async_client is not None:
+            yield self._async_client
+            return
+        # With only a sync client injected, its twin carries the same key, server and policies.
+        fresh = (
+            self._client.twin()
+            if self._client is not None
+            else AsyncTwelveLabs(api_key=self._api_key, base_url=self._base_url)
+        )
+        async with fresh as client:
+            yield client
+
+    def close(self) -> None:
+        """Close the sync client built here (never an injected one).
+
+        Example:
+            >>> ClientHolder(api_key="k").close()
+        """
+        if self._own is not None:
+            self._own.close()
+            self._own = None
+
+
+class AdapterClients(BaseModel):
+    """Pydantic base of the adapters that hold clients: settings in, clients out, safe pickles.
+
+    Put it first among the bases (before the framework's), so that its pickling wins.
+
+    Attributes:
+        api_key: defaults to ``TWELVELABS_API_KEY``; never shown, dumped or pickled.
+        base_url: defaults to ``TWELVELABS_BASE_URL``, then the real API.
+        client / async_client: your own clients (never dumped nor pickled, never closed here).
+
+    Example:
+        >>> import pickle
+        >>> adapter = AdapterClients(api_key="tlk_secret", base_url="http://127.0.0.1:8765/v1.3")
+        >>> adapter._clients().sync().base_url
+        'http://127.0.0.1:8765/v1.3'
+        >>> b"tlk_secret" in pickle.dumps(adapter), "tlk_secret" in repr(adapter)
+        (False, False)
+        >>> adapter.close()
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    api_key: SecretStr | None = Field(default_factory=api_key_from_env, exclude=True, repr=False)
+    base_url: str | None = Field(default_factory=base_url_from_env)
+    client: TwelveLabs | None = Field(default=None, exclude=True, repr=False)
+    async_client: AsyncTwelveLabs | None = Field(default=None, exclude=True, repr=False)
+    _holder: ClientHolder | None = PrivateAttr(default=None)
+
+    def _clients(self) -> ClientHolder:
+        if self._holder is None:
+            key = None if self.api_key is None else self.api_key.get_secret_value()
+            self._holder = ClientHolder(
+                api_key=key,
+                base_url=self.base_url,
+                client=self.client,
+                async_client=self.async_client,
+            )
+        return self._holder
+
+    def close(self) -> None:
+        """Close the connection pool this object opened (not an injected client).
+
+        Example:
+            >>> AdapterClients(api_key="k").close()
+        """
+        if self._holder is not None:
+            self._holder.close()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """The settings only: no key (a ``SecretStr`` pickles its value), no clients.
+
+        An injected client's server becomes the copy's ``base_url``. Pydantic's own state is
+        used, not a framework's (LlamaIndex would try to pickle every attribute, warning on
+        the root logger about the clients it drops anyway).
+
+        Example:
+            >>> import pickle
+            >>> b"secret-key" in pickle.dumps(AdapterClients(api_key="secret-key"))
+            False
+        """
+        state: dict[Any, Any] = BaseModel.__getstate__(self)
+        fields = {k: v for k, v in state["__dict__"].items() if k != "api_key"}
+        fields.update(base_url=self._server(), client=None, async_client=None)
+        private = {**(state.get("__pydantic_private__") or {}), "_holder": None}
+        return {**state, "__dict__": fields, "__pydantic_private__": private}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Restore pickled settings; the key is read from ``TWELVELABS_API_KEY`` again.
+
+        Example:
+            >>> import pickle
+            >>> pickle.loads(pickle.dumps(AdapterClients(base_url="http://h/v1.3"))).base_url
+            'http://h/v1.3'
+        """
+        fields = dict(state["__dict__"])
+        if fields.get("api_key") is None:  # never pickled (older pickles: None)
+            fields["api_key"] = api_key_from_env()
+        super().__setstate__({**state, "__dict__": fields})
+
+    def _server(self) -> str | None:
+        """The base URL a copy should use: this object's own, else the injected client's."""
+        if self.base_url is not None:
+            return self.base_url
+        injected = self.client or self.async_client
+        return None if injected is None else injected.base_url
+
+
+def rows(matrix: NDArray[np.float32]) -> list[list[float]]:
+    """A matrix as lists of floats, what the frameworks' embedding interfaces want.
+
+    The one place numpy becomes lists (the client itself returns numpy).
+
+    Example:
+        >>> rows(np.eye(2, dtype=np.float32))
+        [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return cast(list[list[float]], matrix.tolist())
+
+
+def row(vector: NDArray[np.float32]) -> list[float]:
+    """A vector as a list of floats (see :func:`rows`).
+
+    Example:
+        >>> row(np.ones(2, dtype=np.float32))
+        [1.0, 1.0]
+    """
+    return cast(list[float], vector.tolist())
+
+
+# --- what a vector store keeps of a video segment -----------------------------------------
+
+# Namespace of segment ids: the same segment of the same task always gets the same id, so
+# adding a VideoEmbedding twice replaces rather than duplicates (where the store upserts).
+_NAMESPACE = uuid.UUID("5b0f4a51-6c1e-4c8e-9d4f-7a1e0c2b9e11")
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """What a vector store keeps for one segment (its vector stays in the VideoEmbedding).
+
+    Attributes:
+        id: a stable UUID string (from source, task id and row).
+        row: the row of the segment in ``VideoEmbedding.vectors``.
+        text: a short human-readable description.
+        metadata: ``source``, ``task_id``, ``model_name``, ``start_s``, ``end_s``,
+            ``option``, ``scope``, ``segment`` (the row).
+
+    Example:
+        >>> SegmentRecord(id="x", row=0, text="t", metadata={}).row
+        0
+    """
+
+    id: str
+    row: int
+    text: str
+    metadata: dict[str, Any]
+
+
+def source_name(ve: VideoEmbedding, source: str | os.PathLike[str] | None) -> str:
+    """The source to record: the given path or URL, else the task.
+
+    Example:
+        >>> ve = VideoEmbedding.from_arrays([[1.0]], start_s=[0], end_s=[6], options=["audio"],
+        ...                                 scopes=["clip"], model_name="marengo3.0", task_id="t1")
+        >>> source_name(ve, None), source_name(ve, "talk.mp4")
+        ('twelvelabs-embedding-task:t1', 'talk.mp4')
+    """
+    if source is None:
+        return f"twelvelabs-embedding-task:{ve.task_id or 'unknown'}"
+    return os.fspath(source)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def segment_records(
+    ve: VideoEmbedding, *, source: str | os.PathLike[str] | None = None
+) -> list[SegmentRecord]:
+    """Describe every segment of ``ve``, in row order.
+
+    Example:
+        >>> ve = VideoEmbedding.from_arrays([[1.0, 0.0]], start_s=[0], end_s=[6],
+        ...     options=["visual"], scopes=["clip"], model_name="marengo3.0", task_id="t1")
+        >>> record = segment_records(ve, source="talk.mp4")[0]
+        >>> record.text, record.metadata["end_s"]
+        ('talk.mp4, 0:00.0-0:06.0 (visual, clip)', 6.0)
+    """
+    name = source_name(ve, source)
+    starts, ends = ve.start_s.tolist(), ve.end_s.tolist()
+    options, scopes = ve.options.tolist(), ve.scopes.tolist()
+    records = []
+    columns = zip(starts, ends, options, scopes, strict=True)
+    for index, (start, end, option, scope) in enumerate(columns):
+        metadata = {
+            "source": name,
+            "task_id": ve.task_id,
+            "model_name": ve.model_name,
+            "start_s": float(start),
+            "end_s": float(end),
+            "option": str(option),
+            "scope": str(scope),
+            "segment": index,
+        }
+        text = f"{name}, {_clock(start)}-{_clock(end)} ({option}, {scope})"
+        key = f"{name}|{ve.task_id}|{index}"
+        records.append(SegmentRecord(str(uuid.uuid5(_NAMESPACE, key)), index, text, metadata))
+    return records

@@ -1,0 +1,326 @@
+"""The argparse structure of ``tl-integrations``: commands, flags, help texts and examples.
+
+Global flags (``--api-key``, ``--base-url``, ``--data-dir``, ``--debug``, ``--json``) are
+accepted before or after the command name.
+
+Example:
+    >>> args = build_parser().parse_args(["search", "--index", "talks", "a red car"])
+    >>> (args.command, args.index, args.query, args.limit)
+    ('search', 'talks', 'a red car', 5)
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
+
+__all__ = ["EMBED_MODELS", "build_parser", "command_parser"]
+
+EMBED_MODELS = ("marengo3.0", "Marengo-retrieval-2.7")
+SEARCH_OPTIONS = ("visual", "audio", "transcription")
+
+_MAIN_EPILOG = """\
+backend:
+  With TWELVELABS_API_KEY (or --api-key) set, commands talk to the TwelveLabs API.
+  Without a key they start the embedded emulator, a local TwelveLabs-compatible server
+  whose state lives in --data-dir, so `index` then `search` work across runs, offline.
+
+examples:
+  tl-integrations demo
+  tl-integrations index talk.mp4 lecture.mp4 --index talks
+  tl-integrations search --index talks "the speaker draws a graph"
+  tl-integrations embed talk.mp4 --model marengo3.0 -o talk.npz
+  tl-integrations wait 6650a1b2c3d4e5f601234567 --timeout 600
+  tl-integrations emulator --port 8765
+
+exit status: 0 success, 1 some inputs failed (each is named), 2 usage error.
+"""
+
+_INDEX_EPILOG = """\
+Each local file's SHA-256 is stored with its video, so re-running the same command
+skips what is already indexed and waits for what is still in progress.
+
+examples:
+  tl-integrations index talk.mp4 --index talks
+  tl-integrations index videos/*.mp4 https://example.org/clip.mp4 --index talks --json
+"""
+
+_WAIT_EPILOG = """\
+examples:
+  tl-integrations wait 6650a1b2c3d4e5f601234567
+  tl-integrations wait ID1 ID2 ID3 --timeout 300 --json
+
+When the deadline passes the tasks keep running: run the same command again to resume.
+"""
+
+_EMBED_EPILOG = """\
+The output is a NumPy .npz file; load it with
+  tl_integrations.VideoEmbedding.load("talk.npz")
+
+examples:
+  tl-integrations embed talk.mp4 -o talk.npz
+  tl-integrations embed talk.mp4 --model Marengo-retrieval-2.7 --clip-length 4 -o talk.npz
+"""
+
+_SEARCH_EPILOG = """\
+examples:
+  tl-integrations search --index talks "the speaker draws a graph"
+  tl-integrations search --index talks "applause" --option audio --limit 3 --json
+"""
+
+_EMULATOR_EPILOG = """\
+Every flag after `emulator` goes to the emulator itself; see `tl-integrations emulator --help`.
+
+examples:
+  tl-integrations emulator --port 8765 --speed 10
+  TWELVELABS_BASE_URL=http://127.0.0.1:8765/v1.3 TWELVELABS_API_KEY=any tl-integrations ...
+"""
+
+_DEMO_EPILOG = """\
+Without an API key the demo runs offline against the embedded emulator in well under a
+minute. With a key it uses the real API (and asks first, since that spends credits).
+
+examples:
+  tl-integrations demo
+  TWELVELABS_API_KEY=... tl-integrations demo --yes
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full ``tl-integrations`` parser.
+
+    Example:
+        >>> build_parser().prog
+        'tl-integrations'
+    """
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="tl-integrations",
+        description="TwelveLabs video understanding from the command line.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_global_flags(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_index, _add_wait, _add_embed, _add_search, _add_demo):
+        add(commands)
+    for command in commands.choices.values():
+        _add_global_flags(command, suppress=True)
+    commands.add_parser(
+        "emulator",
+        add_help=False,
+        help="run the local TwelveLabs-compatible emulator server",
+        description="Run the local TwelveLabs-compatible emulator (flags go to the emulator).",
+        epilog=_EMULATOR_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+if TYPE_CHECKING:
+    _Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The sub-parser of one command (for its own usage line in error messages).
+
+    Example:
+        >>> command_parser(build_parser(), "wait").prog
+        'tl-integrations wait'
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub: argparse.ArgumentParser = action.choices[name]
+            return sub
+    raise KeyError(name)
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    # In sub-commands the defaults are SUPPRESS so a flag given before the command name is
+    # not overwritten by the sub-parser's default.
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=default(None),
+        help="TwelveLabs API key (default: $TWELVELABS_API_KEY; none: the embedded emulator)",
+    )
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=default(None),
+        help="API base URL including the version (default: $TWELVELABS_BASE_URL)",
+    )
+    group.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=default(None),
+        help="where the embedded emulator keeps its state (default: in ~/.cache)",
+    )
+    group.add_argument(
+        "--emulator-speed", type=_positive_float, default=default(None), help=argparse.SUPPRESS
+    )
+    group.add_argument(
+        "--json", action="store_true", default=default(False), help="print JSON for scripts"
+    )
+    group.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks and logs"
+    )
+
+
+def _command(
+    commands: _Commands, name: str, *, usage: str, summary: str, epilog: str
+) -> argparse.ArgumentParser:
+    # An explicit usage line keeps it short: the global flags are listed in their own group.
+    return commands.add_parser(
+        name,
+        usage=f"%(prog)s {usage}",
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_index(commands: _Commands) -> None:
+    cmd = _command(
+        commands,
+        "index",
+        usage="FILE_OR_URL... --index NAME [options]",
+        summary="upload and index videos, then print their ids",
+        epilog=_INDEX_EPILOG,
+    )
+    cmd.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help="video files or URLs")
+    cmd.add_argument("--index", required=True, metavar="NAME", help="index name (created if new)")
+    cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
+    cmd.add_argument(
+        "--concurrency",
+        type=_int_range(1, 16),
+        default=4,
+        metavar="N",
+        help="uploads at a time (default: 4)",
+    )
+
+
+def _add_wait(commands: _Commands) -> None:
+    cmd = _command(
+        commands,
+        "wait",
+        usage="TASK_ID... [--timeout S] [options]",
+        summary="wait for indexing tasks to finish",
+        epilog=_WAIT_EPILOG,
+    )
+    cmd.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="indexing task ids")
+    cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
+
+
+def _add_embed(commands: _Commands) -> None:
+    cmd = _command(
+        commands,
+        "embed",
+        usage="FILE_OR_URL -o OUT.npz [--model M] [options]",
+        summary="compute a video's segment vectors into an .npz file",
+        epilog=_EMBED_EPILOG,
+    )
+    cmd.add_argument("input", metavar="FILE_OR_URL", help="a video file or URL")
+    cmd.add_argument(
+        "--model",
+        default="marengo3.0",
+        type=_model,
+        metavar="M",
+        help=f"{' or '.join(EMBED_MODELS)} (default: marengo3.0)",
+    )
+    cmd.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="file to write")
+    cmd.add_argument(
+        "--clip-length",
+        type=_int_range(2, 10),
+        default=6,
+        metavar="S",
+        help="whole seconds per segment, 2 to 10 (default: 6)",
+    )
+    cmd.add_argument(
+        "--option",
+        action="append",
+        dest="options",
+        metavar="OPTION",
+        help="keep only this embedding option, repeatable (default: all the model has)",
+    )
+    cmd.add_argument(
+        "--video-scope", action="store_true", help="add one vector for the whole video"
+    )
+    cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
+
+
+def _add_search(commands: _Commands) -> None:
+    cmd = _command(
+        commands,
+        "search",
+        usage='--index NAME "QUERY" [--limit N] [options]',
+        summary="search an index with a text query",
+        epilog=_SEARCH_EPILOG,
+    )
+    cmd.add_argument("query", help="what to look for, in words")
+    cmd.add_argument("--index", required=True, metavar="NAME", help="index name")
+    cmd.add_argument(
+        "--limit", type=_int_range(1, 50), default=5, metavar="N", help="results (default: 5)"
+    )
+    cmd.add_argument(
+        "--option",
+        action="append",
+        choices=SEARCH_OPTIONS,
+        dest="options",
+        help="search option, repeatable (default: visual and audio)",
+    )
+
+
+def _add_demo(commands: _Commands) -> None:
+    cmd = _command(
+        commands,
+        "demo",
+        usage="[--yes] [options]",
+        summary="index, describe, embed and search three sample videos",
+        epilog=_DEMO_EPILOG,
+    )
+    cmd.add_argument(
+        "-y", "--yes", action="store_true", help="with a real API key, do not ask before spending"
+    )
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def _model(text: str) -> str:
+    known = {name.lower(): name for name in EMBED_MODELS}
+    known.update({"marengo2.7": "Marengo-retrieval-2.7", "marengo3": "marengo3.0"})
+    try:
+        return known[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {text!r}; use {' or '.join(EMBED_MODELS)}"
+        ) from None
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}, got {text}")
+        return value
+
+    return parse

@@ -1,0 +1,573 @@
+"""The ingest engine, written once as a flow: inputs in, one record per ready video out.
+
+Each input goes through *prepare* (hash a local file, look its content up in the index,
+upload it when it is new), then waits (every created task joins one shared ``wait_many`` of
+the task engine as soon as it exists, so nothing time-slices the wait), then *read* (the
+transcript, summary and chapters). Prepares and reads run side by side in a task group
+(at most ``max_concurrency`` at once); the records are emitted as each video is read.
+:class:`VideoIngest` and :class:`AsyncVideoIngest` only hand this flow to their client.
+
+Example:
+    >>> claims = Claims()
+    >>> a, b = Entry(VideoSource("a.mp4", "file")), Entry(VideoSource("b.mp4", "file"))
+    >>> claims.claim(a, ("tl_sha256", "ab12")) is None
+    True
+    >>> claims.claim(b, ("tl_sha256", "ab12")), a.sources
+    (Joined(), ['a.mp4', 'b.mp4'])
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .._engine import Job, WaitMany, create, fetch
+from .._errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    TaskTimeoutError,
+)
+from .._flows import Call, Context, Emit, Flow, Next, Spawn, TaskGroup, emitted
+from .._paging import collect, pages
+from .._resources.analyze import AnalyzeResult, analyze_flow
+from .._resources.indexes import get_or_create_index, retrieve_index
+from .._resources.tasks import TASKS, Task, TaskUpload, list_tasks_request
+from .._resources.videos import Video, list_videos_request, retrieve_video
+from .content import (
+    CHAPTERS_SCHEMA,
+    TextPiece,
+    VideoInfo,
+    VideoRecord,
+    chunk_transcript,
+    parse_chapters,
+)
+from .inputs import (
+    HASH_KEY,
+    URL_HASH_KEY,
+    IngestOptions,
+    VideoInput,
+    VideoSource,
+    display_source,
+    resolve_inputs,
+    sha256_file,
+    url_key,
+)
+from .outcome import IngestFailure, Progress, Tally
+
+if TYPE_CHECKING:
+    from .._client import AsyncTwelveLabs, TwelveLabs
+
+__all__ = ["AsyncVideoIngest", "Claims", "Entry", "VideoIngest"]
+
+logger = logging.getLogger("tl_integrations._ingest")
+
+CHAPTERS_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": CHAPTERS_SCHEMA}
+RUNNING_STATUSES = ("validating", "pending", "queued", "indexing")
+# Errors no other input would escape either: the whole run stops at once.
+FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+_WAITER = "wait"
+
+
+@dataclass(frozen=True)
+class Found:
+    """A ready video to read (reused, or named as ``video:<id>``)."""
+
+    video_id: str
+    task_id: str | None
+
+
+@dataclass(frozen=True)
+class Started:
+    """A task to wait for; ``candidate`` when found by file name (its hash is checked)."""
+
+    task: Task
+    candidate: bool = False
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The input has the same content as another entry of this run and rides along."""
+
+
+Prepared = Found | Started | Joined
+
+
+@dataclass(eq=False)
+class Entry:
+    """One unit of work: an input plus any later input with the same content.
+
+    Attributes:
+        source: the resolved input.
+        sources: every input string answered by this entry (the first is ``source.source``).
+        key: the ``(user_metadata key, value)`` that identifies its content, once known.
+        outcome: a :class:`Found` or the exception, once the entry is settled.
+    """
+
+    source: VideoSource
+    sources: list[str] = field(default_factory=list)
+    key: tuple[str, str] | None = None
+    outcome: Found | BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.sources = self.sources or [self.source.source]
+
+
+def content_key(source: VideoSource, file_digest: str | None) -> tuple[str, str] | None:
+    """The user-metadata pair a video from this input carries (None for ``video:<id>``).
+
+    Example:
+        >>> content_key(VideoSource("a.mp4", "file"), "ab12")
+        ('tl_sha256', 'ab12')
+    """
+    if source.kind == "file" and file_digest is not None:
+        return (HASH_KEY, file_digest)
+    if source.kind == "url" and source.url is not None:
+        return (URL_HASH_KEY, url_key(source.url))
+    return None
+
+
+class Claims:
+    """Which entry owns which content in this run, so equal files are uploaded once."""
+
+    def __init__(self) -> None:
+        self._owners: dict[tuple[str, str], Entry] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, entry: Entry, key: tuple[str, str] | None) -> Prepared | BaseException | None:
+        """None when ``entry`` owns ``key``; otherwise what the owner's outcome means for it."""
+        entry.key = key
+        if key is None:
+            return None
+        with self._lock:
+            owner = self._owners.setdefault(key, entry)
+            if owner is entry:
+                return None
+            if owner.outcome is None:
+                owner.sources.append(entry.source.source)
+                return Joined()
+            return owner.outcome
+
+    def settle(self, entry: Entry, outcome: Found | BaseException) -> list[str]:
+        """Record the entry's outcome; return every input it answers (a stable snapshot)."""
+        with self._lock:
+            entry.outcome = outcome
+            return list(entry.sources)
+
+
+def _label(source: str) -> str:
+    return display_source(source)
+
+
+def transcript_pieces(video: Video, *, chunk_s: float) -> list[TextPiece]:
+    """Transcript windows of a video; an empty list (and an info log) when nothing is said."""
+    pieces = chunk_transcript(video.transcription or (), chunk_s=chunk_s)
+    if not pieces:
+        name = video.system_metadata.filename or "?"
+        logger.info("video %s (%s) has no speech: no transcript documents", video.id, name)
+    return pieces
+
+
+def summary_piece(result: AnalyzeResult, *, video_id: str) -> list[TextPiece]:
+    """The summary as one piece; none (and a warning) when the answer is empty."""
+    text = result.text.strip()
+    if not text:
+        logger.warning("video %s: the summary came back empty; no summary document", video_id)
+        return []
+    return [TextPiece(text, "summary")]
+
+
+def chapter_pieces(result: AnalyzeResult, *, video_id: str) -> list[TextPiece]:
+    """Chapter pieces from a JSON-schema answer; none (and a warning) when there are none."""
+    pieces = parse_chapters(result.data)
+    if not pieces:
+        logger.warning("video %s: no chapters in the answer; no chapter documents", video_id)
+    return pieces
+
+
+class _Run:
+    """The state of one run, and the flows that make it progress."""
+
+    def __init__(
+        self, ctx: Context, options: IngestOptions, tally: Tally, progress: Progress
+    ) -> None:
+        self.ctx = ctx
+        self.options = options
+        self.tally = tally
+        self.progress = progress
+        self.claims = Claims()
+        self.index_id = ""
+        self.created: set[str] = set()
+        # Usually one entry per task; two when a candidate turns out to be a task of this run.
+        self.waiting: dict[str, list[tuple[Entry, Started]]] = {}
+        self.timed_out = False
+        self.group = TaskGroup(limit=options.max_concurrency + 1)  # +1: the shared wait
+        self.wait = WaitMany(
+            [],
+            ctx,
+            locate=_read_task,
+            timeout_s=options.timeout_s,
+            on_update=self._on_update,
+            open=True,
+        )
+        self.in_flight: set[tuple[str, Entry]] = set()  # prepares and reads running
+        self.last_seen: dict[str, Job] = {}  # each task as the shared wait last saw it
+
+    # -- the main loop --------------------------------------------------------------------
+
+    def flow(self, sources: list[VideoSource]) -> Flow[None]:
+        self.index_id = yield from self._index_id()
+        logger.info(
+            "ingesting %d video(s) into index %s: %s",
+            len(sources),
+            self.index_id,
+            ", ".join(self.options.content),
+        )
+        yield Spawn(self.group, _WAITER, self.wait.flow)
+        for source in sources:
+            yield from self._spawn_prepare(Entry(source), lookup=True)
+        self._close_wait_when_idle()
+        while self.in_flight or self.waiting:
+            event = yield Next(self.group)
+            if event.kind == "error" and (
+                isinstance(event.value, FATAL_ERRORS) or self.progress.raised(event.value)
+            ):
+                raise event.value
+            if event.key == _WAITER:
+                yield from self._waiter_event(event.kind, event.value)
+            else:
+                self.in_flight.discard(event.key)
+                stage, entry = event.key
+                if stage == "prepare":
+                    yield from self._prepared(entry, event.value, failed=event.kind == "error")
+                else:
+                    yield from self._read_done(entry, event.kind, event.value)
+            self._close_wait_when_idle()
+        self.tally.finish()
+
+    def _index_id(self) -> Flow[str]:
+        if self.options.index_id is not None:
+            # One GET, so that a wrong id fails here and not once per video.
+            index = yield from retrieve_index(self.options.index_id, self.ctx)
+        else:
+            assert self.options.index_name is not None
+            index = yield from get_or_create_index(self.options.index_name, self.ctx)
+        return index.id
+
+    def _close_wait_when_idle(self) -> None:
+        # Once nothing can add a task any more (no prepare running, and no candidate whose
+        # hash may not match, which would send the input back to prepare), the shared wait
+        # may end as soon as its jobs do.
+        preparing = any(stage == "prepare" for stage, _ in self.in_flight)
+        candidates = any(s.candidate for group in self.waiting.values() for _, s in group)
+        if not preparing and not candidates:
+            self.wait.close()
+
+    def _spawn_prepare(self, entry: Entry, *, lookup: bool) -> Flow[None]:
+        key = ("prepare", entry)
+        self.in_flight.add(key)
+        yield Spawn(self.group, key, lambda: self._prepare(entry, lookup))
+
+    def _spawn_read(self, entry: Entry, found: Found) -> Flow[None]:
+        for source in entry.sources:
+            self.progress.set(source, "reading")
+        key = ("read", entry)
+        self.in_flight.add(key)
+        yield Spawn(self.group, key, lambda: self._read(entry, found))
+
+    # -- prepare: hash, look up, upload ---------------------------------------------------
+
+    def _prepare(self, entry: Entry, lookup: bool) -> Flow[Prepared]:
+        source = entry.source
+        if source.video_id is not None:
+            self.progress.set(source.source, "looking up")
+            found = yield from self._existing(source.video_id)
+            return found
+        if lookup:
+            digest = None
+            if source.path is not None:
+                self.progress.set(source.source, "hashing")
+                digest = yield Call(sha256_file, (source.path,), blocking=True)
+            claimed = self.claims.claim(entry, content_key(source, digest))
+            if isinstance(claimed, BaseException):
+                raise claimed
+            if claimed is not None:
+                return claimed
+            existing = yield from self._lookup(entry)
+            if existing is not None:
+                return existing
+        self.progress.set(source.source, "uploading")
+        metadata = dict([entry.key]) if entry.key else None
+        upload = TaskUpload(
+            index_id=self.index_id, file=source.path, video_url=source.url, user_metadata=metadata
+        )
+        task = yield from create(upload, self.ctx)
+        self.created.add(task.id)
+        return Started(task)
+
+    def _lookup(self, entry: Entry) -> Flow[Prepared | None]:
+        self.progress.set(entry.source.source, "looking up")
+        assert entry.key is not None
+        request = list_videos_request(self.index_id, user_metadata=dict([entry.key]))
+        videos = yield from collect(request, self.ctx, "video list", Video.from_api, max_pages=1)
+        for video in videos[:1]:
+            logger.info("reusing video %s for %s", video.id, _label(entry.source.source))
+            task_id = yield from self._task_id_for(video)
+            return Found(video.id, task_id)
+        if entry.source.path is None:
+            return None
+        # A task still running has no listed video yet; its file name is all we can match
+        # now, so it is a candidate whose hash is checked once it is ready.
+        name = entry.source.path.name
+        request = list_tasks_request(
+            index_id=self.index_id,
+            status=RUNNING_STATUSES,
+            filename=name,
+            page_limit=50,
+            sort_by=None,
+            sort_option=None,
+        )
+        running, _ = yield from emitted(
+            pages(
+                request, self.ctx, "task list", lambda i: Task.from_api(i, index_id=self.index_id)
+            )
+        )
+        for task in running:
+            if task.id in self.created:
+                continue  # another input of this run (same name, other content)
+            logger.info("waiting on running task %s for %s", task.id, _label(entry.source.source))
+            return Started(task, candidate=True)
+        return None
+
+    def _existing(self, video_id: str) -> Flow[Found]:
+        video = yield from retrieve_video(self.ctx, self.index_id, video_id)
+        task_id = yield from self._task_id_for(video)
+        return Found(video.id, task_id)
+
+    def _task_id_for(self, video: Video) -> Flow[str | None]:
+        name = video.system_metadata.filename
+        if name is None:
+            return None
+        request = list_tasks_request(
+            index_id=self.index_id,
+            status="ready",
+            filename=name,
+            page_limit=50,
+            sort_by=None,
+            sort_option=None,
+        )
+        tasks, _ = yield from emitted(
+            pages(
+                request, self.ctx, "task list", lambda i: Task.from_api(i, index_id=self.index_id)
+            )
+        )
+        return next((task.id for task in tasks if task.video_id == video.id), None)
+
+    def _prepared(self, entry: Entry, value: Any, *, failed: bool) -> Flow[None]:
+        if failed:
+            self._fail(entry, value)
+        elif isinstance(value, Found):
+            yield from self._spawn_read(entry, value)
+        elif isinstance(value, Started):
+            if self.timed_out:
+                self._fail(entry, _timed_out(value.task, self.options.timeout_s))
+                return
+            self.waiting.setdefault(value.task.id, []).append((entry, value))
+            self._on_update(value.task)
+            self.wait.add(value.task)
+
+    # -- waiting --------------------------------------------------------------------------
+
+    def _waiter_event(self, kind: str, value: Any) -> Flow[None]:
+        if kind == "emit":
+            for entry, started in self.waiting.pop(value.id, ()):
+                yield from self._settle(entry, started, value)
+        elif kind == "error":
+            if not isinstance(value, TaskTimeoutError):
+                raise value
+            self.timed_out = True
+            waiters = [waiter for group in self.waiting.values() for waiter in group]
+            self.waiting.clear()
+            for entry, started in waiters:
+                task = self.last_seen.get(started.task.id, started.task)
+                self._fail(entry, _timed_out(task, self.options.timeout_s))
+
+    def _on_update(self, task: Job) -> None:
+        self.last_seen[task.id] = task
+        if task.failed:
+            return  # reported as the input's "failed" if it fails the input (see _settle)
+        for entry, _ in self.waiting.get(task.id, ()):
+            for source in entry.sources:
+                self.progress.set(source, task.status)
+
+    def _settle(self, entry: Entry, started: Started, task: Task) -> Flow[None]:
+        try:
+            mine = not started.candidate or (
+                task.ready and (yield from self._verified(entry, task))
+            )
+        except FATAL_ERRORS:
+            raise
+        except Exception as exc:
+            self._fail(entry, exc)
+            return
+        if not mine:
+            logger.info("task %s is not for %s; uploading it", task.id, _label(entry.source.source))
+            yield from self._spawn_prepare(entry, lookup=False)
+        elif task.ready and task.video_id is not None:
+            yield from self._spawn_read(entry, Found(task.video_id, task.id))
+        else:
+            self._fail(entry, TASKS.failure(task))
+
+    def _verified(self, entry: Entry, task: Task) -> Flow[bool]:
+        assert entry.key is not None
+        if task.video_id is None:
+            return False
+        try:
+            video = yield from retrieve_video(self.ctx, self.index_id, task.video_id)
+        except NotFoundError:
+            return False
+        return bool(video.user_metadata.get(entry.key[0]) == entry.key[1])
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read(self, entry: Entry, found: Found) -> Flow[tuple[Found, Video, list[TextPiece]]]:
+        options = self.options
+        video = yield from retrieve_video(
+            self.ctx, self.index_id, found.video_id, transcription="transcript" in options.content
+        )
+        pieces: list[TextPiece] = []
+        for kind in options.content:
+            if kind == "transcript":
+                pieces += transcript_pieces(video, chunk_s=options.chunk_s)
+            elif kind == "summary":
+                answer = yield from analyze_flow(found.video_id, options.summary_prompt, self.ctx)
+                pieces += summary_piece(answer, video_id=found.video_id)
+            else:
+                answer = yield from analyze_flow(
+                    found.video_id,
+                    options.chapters_prompt,
+                    self.ctx,
+                    response_format=CHAPTERS_FORMAT,
+                )
+                pieces += chapter_pieces(answer, video_id=found.video_id)
+        return found, video, pieces
+
+    def _read_done(self, entry: Entry, kind: str, value: Any) -> Flow[None]:
+        if kind == "error":
+            self._fail(entry, value)
+            return
+        found, video, pieces = value
+        sources = self.claims.settle(entry, found)
+        meta = video.system_metadata
+        for source in sources:
+            info = VideoInfo(
+                source,
+                video.id,
+                self.index_id,
+                task_id=found.task_id,
+                filename=meta.filename,
+                duration_s=meta.duration,
+            )
+            self.progress.finish(source, "done")
+            yield Emit(VideoRecord(info, tuple(pieces)))
+
+    def _fail(self, entry: Entry, exc: BaseException) -> None:
+        for source in self.claims.settle(entry, exc):
+            self.tally.fail(source, exc)
+            self.progress.finish(source, "failed")
+
+
+def _read_task(job_id: str, ctx: Context) -> Flow[Job]:
+    task: Job = yield from fetch(TASKS, job_id, ctx)
+    return task
+
+
+def _timed_out(task: Job, timeout_s: float | None) -> TaskTimeoutError:
+    return TaskTimeoutError(task.id, last_status=task.status, timeout_s=timeout_s)
+
+
+def _ingest(
+    ctx: Context, options: IngestOptions, sources: list[VideoSource], tally: Tally
+) -> Flow[None]:
+    # Made first: a missing tqdm is reported before anything is sent.
+    progress = Progress.for_run(sources, options)
+    try:
+        yield from _Run(ctx, options, tally, progress).flow(sources)
+    finally:
+        progress.close()
+
+
+class VideoIngest:
+    """Videos in, text records out: upload (once), wait, and read what TwelveLabs knows.
+
+    Inputs are checked before anything is sent. Each local file's SHA-256 (streamed) is put
+    in the video's ``user_metadata``; a later run finds the video by it and uploads nothing.
+    At most ``options.max_concurrency`` inputs hash, look up, upload or read at a time; every
+    task joins one shared wait as soon as it is created, and a :class:`VideoRecord` is
+    yielded as soon as each video is ready and read.
+
+    Args:
+        client: the client to use (not closed here).
+        options: what to produce and how (:class:`IngestOptions`).
+
+    Example:
+        >>> from tl_integrations import TwelveLabs
+        >>> with TwelveLabs() as client:  # doctest: +SKIP
+        ...     ingest = VideoIngest(client, IngestOptions(index_name="talks"))
+        ...     for record in ingest.run(["talk.mp4", "video:6650a1b2c3d4e5f601234567"]):
+        ...         for doc_id, text, metadata in record.items():
+        ...             print(metadata["content_kind"], metadata.get("start_s"), text[:40])
+    """
+
+    def __init__(self, client: TwelveLabs, options: IngestOptions) -> None:
+        self.client = client
+        self.options = options
+
+    def run(
+        self,
+        videos: VideoInput | Iterable[VideoInput],
+        *,
+        failures: list[IngestFailure] | None = None,
+    ) -> Iterator[VideoRecord]:
+        """Yield one record per ready input, in the order they become ready.
+
+        Args:
+            videos: paths, ``http(s)`` URLs or ``"video:<id>"`` strings (one or many).
+            failures: a list that receives every failed input (else a fresh one is used).
+
+        Raises:
+            InvalidVideoError / InvalidRequestError: a bad input, before anything is sent.
+            IngestError: at the end, with ``on_error="raise"``, if any input failed.
+            AuthenticationError / PermissionDeniedError: at once; no input can succeed.
+        """
+        sources = resolve_inputs(videos)
+        tally = Tally(on_error=self.options.on_error, failures=failures)
+        return self.client._iterate(_ingest(self.client._ctx, self.options, sources, tally))
+
+
+class AsyncVideoIngest:
+    """The asyncio :class:`VideoIngest`: ``async for record in ingest.run(videos)``.
+
+    Example:
+        >>> async with AsyncTwelveLabs() as client:  # doctest: +SKIP
+        ...     async for record in AsyncVideoIngest(client, options).run(["talk.mp4"]):
+        ...         print(record.video.video_id)
+    """
+
+    def __init__(self, client: AsyncTwelveLabs, options: IngestOptions) -> None:
+        self.client = client
+        self.options = options
+
+    def run(
+        self,
+        videos: VideoInput | Iterable[VideoInput],
+        *,
+        failures: list[IngestFailure] | None = None,
+    ) -> AsyncIterator[VideoRecord]:
+        """Yield one record per ready input (see :meth:`VideoIngest.run`)."""
+        sources = resolve_inputs(videos)
+        tally = Tally(on_error=self.options.on_error, failures=failures)
+        return self.client._iterate(_ingest(self.client._ctx, self.options, sources, tally))

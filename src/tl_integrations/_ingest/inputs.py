@@ -1,0 +1,274 @@
+"""Pure input handling: options, resolving and checking inputs, hashing files.
+
+Everything a caller can get wrong is caught here, before the first request is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Union
+
+from .._errors import InvalidRequestError, InvalidVideoError
+from .._uploads import sha256_file, url_key
+from .content import CONTENT_KINDS, DEFAULT_CHAPTERS_PROMPT, DEFAULT_SUMMARY_PROMPT, ContentKind
+
+__all__ = [
+    "HASH_KEY",
+    "MAX_UPLOAD_BYTES",
+    "URL_HASH_KEY",
+    "IngestOptions",
+    "OnError",
+    "OnStatus",
+    "VideoInput",
+    "VideoSource",
+    "display_source",
+    "resolve_inputs",
+    "sha256_file",
+    "url_key",
+]
+
+VideoInput = Union[str, "os.PathLike[str]"]
+OnError = Literal["raise", "skip"]
+# on_status(source, status): see IngestOptions for the statuses and when they come.
+OnStatus = Callable[[str, str], object]
+
+# user_metadata keys the ingest writes on upload and looks videos up by on the next run.
+HASH_KEY = "tl_sha256"
+# A URL is remembered by its hash: signed URLs carry credentials that must not be stored.
+URL_HASH_KEY = "tl_url_sha256"
+MAX_UPLOAD_BYTES = 2 * 1024**3
+VIDEO_PREFIX = "video:"
+_HASH_BLOCK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What to ingest into which index, and how; checked on construction.
+
+    Attributes:
+        index_id: an existing index; give this or ``index_name``, not both.
+        index_name: an index got or created (with the client's default models) by name.
+        content: the content kinds to produce, in order.
+        chunk_s: transcript window length in seconds.
+        summary_prompt: the prompt for ``summary``.
+        chapters_prompt: the prompt for ``chapters``.
+        max_concurrency: at most this many inputs hash, look up and upload at once.
+        timeout_s: deadline for all indexing tasks of one run, in seconds; None waits on.
+        on_error: ``"raise"`` one :class:`IngestError` at the end, or ``"skip"`` and log.
+        show_progress: show a tqdm bar (needs ``tqdm``).
+        on_status: called as ``on_status(source, status)`` each time an input moves on,
+            ``source`` being the input as given (see below); None calls nothing.
+
+    Statuses, in the order an input goes through them (the sync and async engines report
+    the same ones; each is reported when the input enters it, never twice in a row, and an
+    input skips those that do not apply to it):
+
+    - ``"hashing"``: computing a local file's SHA-256.
+    - ``"looking up"``: asking the index for a video (or a running task) with that
+      content, or for the video named by ``"video:<id>"``.
+    - ``"uploading"``: creating the indexing task (sending the file, or the URL).
+    - the task's statuses as polled: ``"validating"``, ``"pending"``, ``"queued"``,
+      ``"indexing"``, ``"ready"`` (any other status the server sends is passed on too).
+      Polling samples them, so a short stage may be missed. A reused video has none.
+    - ``"reading"``: fetching the transcript, summary and chapters.
+    - ``"done"`` (its records are about to be yielded) or ``"failed"`` (the input failed,
+      for whatever reason: see the run's failures). Exactly one of the two comes, last.
+
+    A running task found by file name is only a candidate: if it turns out to hold other
+    content, the input goes back to ``"uploading"``. That is why a failed task is reported
+    as ``"failed"`` only when it fails the input.
+
+    The callback is called from the engine's worker threads too (hashing, looking up and
+    uploading), but never twice at once. It should return quickly: the run waits for it.
+    An exception it raises is not taken for a failure of the input: it ends the run at once
+    and propagates unchanged out of ``run()`` (uploads under way finish first, as on any
+    early exit), so a bug in a callback is never silently counted as a failed video.
+
+    Raises:
+        InvalidRequestError: for any invalid combination, naming the fix.
+
+    Example:
+        >>> IngestOptions(index_name="talks", content=("summary",)).content
+        ('summary',)
+        >>> seen = []
+        >>> options = IngestOptions(index_id="i1", on_status=lambda src, st: seen.append(st))
+        >>> # after a run: ['hashing', 'looking up', 'uploading', 'validating', ..., 'done']
+        >>> IngestOptions()
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: give index_id or index_name (one of them)
+    """
+
+    index_id: str | None = None
+    index_name: str | None = None
+    content: tuple[ContentKind, ...] = ("transcript", "summary")
+    chunk_s: float = 30.0
+    summary_prompt: str = DEFAULT_SUMMARY_PROMPT
+    chapters_prompt: str = DEFAULT_CHAPTERS_PROMPT
+    max_concurrency: int = 4
+    timeout_s: float | None = None
+    on_error: OnError = "raise"
+    show_progress: bool = False
+    on_status: OnStatus | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if (self.index_id is None) == (self.index_name is None):
+            raise InvalidRequestError("give index_id or index_name (one of them)")
+        for name in ("index_id", "index_name", "summary_prompt", "chapters_prompt"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise InvalidRequestError(f"{name} must be a non-empty string, got {value!r}")
+        self._check_content()
+        self._check_numbers()
+        if self.on_error not in ("raise", "skip"):
+            raise InvalidRequestError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.on_status is not None and not callable(self.on_status):
+            raise InvalidRequestError(
+                f"on_status must be a callable (source, status) or None, got {self.on_status!r}"
+            )
+
+    def _check_content(self) -> None:
+        content = (self.content,) if isinstance(self.content, str) else tuple(self.content)
+        unknown = [kind for kind in content if kind not in CONTENT_KINDS]
+        if unknown or not content:
+            raise InvalidRequestError(
+                f"content must be a non-empty subset of {CONTENT_KINDS}, got {self.content!r}"
+            )
+        object.__setattr__(self, "content", tuple(dict.fromkeys(content)))
+
+    def _check_numbers(self) -> None:
+        if not _positive(self.chunk_s):
+            raise InvalidRequestError(f"chunk_s must be a positive number, got {self.chunk_s!r}")
+        if isinstance(self.max_concurrency, bool) or not (
+            isinstance(self.max_concurrency, int) and self.max_concurrency >= 1
+        ):
+            raise InvalidRequestError(
+                f"max_concurrency must be an int >= 1, got {self.max_concurrency!r}"
+            )
+        if self.timeout_s is not None and not _positive(self.timeout_s):
+            raise InvalidRequestError(f"timeout_s must be positive or None, got {self.timeout_s!r}")
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """One resolved input: a local file, an http(s) URL, or a video already in the index.
+
+    Attributes:
+        source: the input as the caller gave it, as a string (goes into ``metadata["source"]``).
+        kind: ``"file"``, ``"url"`` or ``"video"``.
+        path: the local file, for ``"file"``.
+        url: the URL, for ``"url"``.
+        video_id: the existing video id, for ``"video"``.
+
+    Example:
+        >>> resolve_inputs("video:65f0a1")[0].video_id
+        '65f0a1'
+    """
+
+    source: str
+    kind: Literal["file", "url", "video"]
+    path: Path | None = None
+    url: str | None = None
+    video_id: str | None = None
+
+
+def resolve_inputs(videos: VideoInput | Iterable[VideoInput]) -> list[VideoSource]:
+    """Resolve and check every input up front; nothing is sent.
+
+    Args:
+        videos: one input or many. An input is a local path (str or ``os.PathLike``), an
+            ``http(s)://`` URL of the raw media, or ``"video:<id>"`` for a video already in
+            the target index. Repeated inputs are kept once.
+
+    Returns:
+        The inputs in order, without repeats.
+
+    Raises:
+        InvalidVideoError: a local file is missing, not a regular file, empty or over 2 GB.
+        InvalidRequestError: an input is of no accepted form, or there are no inputs.
+
+    Example:
+        >>> [s.kind for s in resolve_inputs(["https://example.com/a.mp4", "video:abc"])]
+        ['url', 'video']
+    """
+    items: Sequence[VideoInput]
+    items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
+    if not items:
+        raise InvalidRequestError("no videos given; pass a path, a URL or 'video:<id>'")
+    resolved = [_resolve_one(item) for item in items]
+    return list({source.source: source for source in resolved}.values())
+
+
+def _resolve_one(item: VideoInput) -> VideoSource:
+    if isinstance(item, os.PathLike):
+        return _local_file(os.fspath(item))
+    if not isinstance(item, str):
+        raise InvalidRequestError(
+            f"a video input must be a path, a URL or 'video:<id>', got {type(item).__name__}"
+        )
+    if item.startswith(VIDEO_PREFIX):
+        video_id = item[len(VIDEO_PREFIX) :].strip()
+        if not video_id or any(ch.isspace() or ch == "/" for ch in video_id):
+            raise InvalidRequestError(f"{item!r} is not 'video:<id>' with a valid video id")
+        return VideoSource(item, "video", video_id=video_id)
+    if "://" in item:
+        return _url(item)
+    return _local_file(item)
+
+
+def _url(item: str) -> VideoSource:
+    parts = urllib.parse.urlsplit(item)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise InvalidRequestError(
+            f"unsupported video URL {display_source(item)!r}: use an http(s) URL of the raw "
+            "media, a local path, or 'video:<id>'"
+        )
+    return VideoSource(item, "url", url=item)
+
+
+def _local_file(name: str) -> VideoSource:
+    path = Path(name).expanduser()
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InvalidVideoError(f"no such file: {name!r}; check the path", path=name) from None
+    except OSError as exc:
+        raise InvalidVideoError(f"cannot read {name!r}: {exc.strerror}", path=name) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidVideoError(f"{name!r} is not a regular file; pass a video file", path=name)
+    if info.st_size == 0:
+        raise InvalidVideoError(f"{name!r} is empty; pass a video file", path=name)
+    if info.st_size > MAX_UPLOAD_BYTES:
+        raise InvalidVideoError(
+            f"{name!r} is {info.st_size} bytes, over the 2 GB upload limit; "
+            "host it and pass its URL instead",
+            path=name,
+        )
+    if not os.access(path, os.R_OK):
+        raise InvalidVideoError(f"{name!r} is not readable; check its permissions", path=name)
+    return VideoSource(name, "file", path=path)
+
+
+def display_source(source: str) -> str:
+    """The input as safe to log: a URL loses its query and fragment (signatures, tokens).
+
+    Example:
+        >>> display_source("https://cdn.example.com/a.mp4?X-Amz-Signature=abc")
+        'https://cdn.example.com/a.mp4'
+        >>> display_source("clips/a.mp4")
+        'clips/a.mp4'
+    """
+    if "://" not in source:
+        return source
+    parts = urllib.parse.urlsplit(source)
+    host = parts.netloc.rpartition("@")[2]  # user:password@ is a credential too
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))

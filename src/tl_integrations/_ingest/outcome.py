@@ -1,0 +1,189 @@
+"""Failures of an ingest run, the error that reports them, and the progress display."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import TwelveLabsError
+from .inputs import IngestOptions, OnError, OnStatus, VideoSource, display_source
+
+__all__ = ["IngestError", "IngestFailure", "Progress", "Tally"]
+
+logger = logging.getLogger("tl_integrations._ingest")
+_SHOWN_FAILURES = 20
+# The status of an input no stage has started on yet (shown in the bar only).
+NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True)
+class IngestFailure:
+    """One input that produced no Documents, and why.
+
+    Attributes:
+        source: the input as the caller gave it.
+        reason: a one-line explanation (the error's message).
+        exception: the error itself (``TaskFailedError``, ``InvalidVideoError``...).
+
+    Example:
+        >>> f = IngestFailure("a.mp4", "task t1 failed", RuntimeError("task t1 failed"))
+        >>> f.source, f.reason
+        ('a.mp4', 'task t1 failed')
+    """
+
+    source: str
+    reason: str
+    exception: BaseException
+
+
+class IngestError(TwelveLabsError):
+    """Some inputs of an ingest run failed; raised once, after every other video was yielded.
+
+    Attributes:
+        failures: every failed input with its reason, in the order they failed.
+
+    Example:
+        >>> err = IngestError([IngestFailure("a.mp4", "too short", ValueError("too short"))])
+        >>> print(err)
+        1 of the videos failed: a.mp4: too short
+    """
+
+    def __init__(self, failures: list[IngestFailure] | tuple[IngestFailure, ...]) -> None:
+        self.failures = tuple(failures)
+        shown = [f"{display_source(f.source)}: {f.reason}" for f in self.failures]
+        more = len(shown) - _SHOWN_FAILURES
+        text = "; ".join(shown[:_SHOWN_FAILURES]) + (f"; and {more} more" if more > 0 else "")
+        super().__init__(f"{len(self.failures)} of the videos failed: {text}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (IngestError, (self.failures,))
+
+
+class Progress:
+    """Where every status of every input goes: the ``on_status`` callback and the tqdm bar.
+
+    The engines report each stage here and nowhere else, so what the callback sees and what
+    the bar shows cannot drift apart (the vocabulary is documented on :class:`IngestOptions`).
+    Safe to call from worker threads: calls are serialised, the callback's included. tqdm
+    is imported only when the bar is shown.
+
+    Example:
+        >>> seen = []
+        >>> p = Progress(["a.mp4", "b.mp4"], enabled=False, on_status=lambda s, st: seen.append(st))
+        >>> p.set("a.mp4", "uploading"); p.set("a.mp4", "uploading"); p.finish("b.mp4", "done")
+        >>> p.counts(), seen
+        ({'uploading': 1, 'done': 1}, ['uploading', 'done'])
+    """
+
+    def __init__(
+        self, sources: list[str], *, enabled: bool, on_status: OnStatus | None = None
+    ) -> None:
+        self._status = dict.fromkeys(sources, NOT_STARTED)
+        self._on_status = on_status
+        self._raised: BaseException | None = None
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError as exc:
+                raise ImportError(
+                    "show_progress=True needs tqdm: pip install 'tl-integrations[langchain]'"
+                ) from exc
+            self._bar = tqdm(total=len(sources), desc="videos", unit="video")
+
+    @classmethod
+    def for_run(cls, sources: list[VideoSource], options: IngestOptions) -> Progress:
+        """The progress of one run: its inputs, ``options.show_progress`` and ``on_status``."""
+        return cls(
+            [source.source for source in sources],
+            enabled=options.show_progress,
+            on_status=options.on_status,
+        )
+
+    def set(self, source: str, status: str) -> None:
+        """Record the current status of one input (``hashing``, ``uploading``, ``indexing``...).
+
+        A repeat of the input's current status is ignored.
+        """
+        with self._lock:
+            if self._status.get(source) == status:
+                return
+            self._status[source] = status
+            self._refresh()
+            self._report(source, status)
+
+    def finish(self, source: str, status: str) -> None:
+        """Record that one input is done (``done`` or ``failed``) and advance the bar."""
+        with self._lock:
+            self._status[source] = status
+            if self._bar is not None:
+                self._bar.update(1)
+            self._refresh()
+            self._report(source, status)
+
+    def raised(self, exc: BaseException) -> bool:
+        """True when ``exc`` came out of the ``on_status`` callback (it must end the run)."""
+        return exc is self._raised
+
+    def counts(self) -> dict[str, int]:
+        """How many inputs are in each status now."""
+        with self._lock:
+            return dict(Counter(self._status.values()))
+
+    def close(self) -> None:
+        """Close the bar (if shown)."""
+        if self._bar is not None:
+            self._bar.close()
+
+    def _refresh(self) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix(Counter(self._status.values()), refresh=True)
+
+    def _report(self, source: str, status: str) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(source, status)
+        except BaseException as exc:
+            # Remembered so that the engine, which treats an error raised while preparing
+            # an input as that input's failure, can tell the callback's apart and re-raise.
+            self._raised = exc
+            raise
+
+
+class Tally:
+    """Collects failures under the ``on_error`` policy; raises the one error at the end.
+
+    Example:
+        >>> tally = Tally(on_error="skip")
+        >>> tally.fail("a.mp4", ValueError("broken file"))
+        >>> [f.reason for f in tally.failures]
+        ['broken file']
+        >>> tally.finish()  # "skip": nothing raised
+    """
+
+    def __init__(self, *, on_error: OnError, failures: list[IngestFailure] | None = None) -> None:
+        self.on_error = on_error
+        self.failures = failures if failures is not None else []
+
+    def fail(self, source: str, exc: BaseException) -> None:
+        """Record one failed input and log it (a warning, with the reason).
+
+        A server often quotes the URL it could not fetch; the reason shows it as
+        :func:`display_source` does (no query, no user info), since those may be credentials.
+        """
+        reason = str(exc) or type(exc).__name__
+        shown = display_source(source)
+        if shown != source:
+            reason = reason.replace(source, shown)
+        self.failures.append(IngestFailure(source, reason, exc))
+        logger.warning("video %s failed: %s", display_source(source), reason)
+
+    def finish(self) -> None:
+        """Raise :class:`IngestError` if ``on_error="raise"`` and anything failed."""
+        if self.on_error == "raise" and self.failures:
+            raise IngestError(self.failures)

@@ -1,0 +1,762 @@
+"""Sending requests: one request description, one attempt, and the retrying send flow.
+
+A :class:`Request` says what to send, once, and goes to the transport as it is. The only
+I/O is :meth:`SyncTransport.attempt` / :meth:`AsyncTransport.attempt`: build the httpx request
+(opening upload files for this attempt, so a retry starts again at byte 0), send it, read the
+body within the attempt's time bound and the size cap, and return a :class:`Reply`. Everything
+else is pure: :func:`send` is the flow that retries (see :mod:`tl_integrations._retrying`) and
+maps error replies to the typed exceptions.
+
+Guarantees:
+
+- ``timeout_s`` bounds a whole attempt (connecting, the server's answer, reading the body), not
+  each read: a server dripping a byte at a time cannot hold a request for longer. For an
+  upload the bound starts when the server answers, since sending gigabytes legitimately
+  takes long.
+- Bodies over ``max_response_bytes`` (decoded size, so a gzip bomb counts as what it inflates
+  to) are refused before they fill memory.
+- The key goes only to the origin it was given for: redirects are followed here, never by
+  httpx, and a redirect to another origin drops ``x-api-key``.
+
+Form bodies: ``form`` is sent as multipart/form-data whenever ``files`` is given, even an
+empty mapping (``/tasks``, ``/search``, ``/embed/tasks`` and ``/assets`` accept only
+multipart).
+
+Example:
+    >>> reply = Reply(400, httpx.Headers(), b'{"code": "parameter_invalid", "message": "bad"}',
+    ...               method="GET", path="/tasks/x")
+    >>> err = error_from_reply(reply)
+    >>> type(err).__name__, err.code
+    ('BadRequestError', 'parameter_invalid')
+    >>> str(err)
+    'GET /tasks/x failed with 400 parameter_invalid: bad'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import ipaddress
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+import orjson
+
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TwelveLabsError,
+)
+from ._flows import Attempt, Context, Flow, Sleep
+from ._retrying import IDEMPOTENT_METHODS, Outcome, server_delay_s
+from ._uploads import FileSlice, UploadSource
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "AsyncTransport",
+    "Reply",
+    "Request",
+    "RetryMode",
+    "SyncTransport",
+    "error_from_reply",
+    "is_loopback",
+    "path_segment",
+    "send",
+    "server_now",
+]
+
+logger = logging.getLogger("tl_integrations")
+
+RetryMode = Literal["auto", "always", "never"]
+"""``"auto"``: retry idempotent methods, and a POST only when it never reached the server or
+got a 429; ``"always"``: the request is safe to repeat (a search, an idempotency key);
+``"never"``: one attempt."""
+
+DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024
+"""Largest response body read (decoded): far above any embedding task's, far below RAM."""
+
+_CONNECT_TIMEOUT_S = 10.0
+_MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# httpx raises these before a single byte of the request left this machine.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def path_segment(value: object, name: str) -> str:
+    """An id made safe for one URL path segment; ``name`` is the argument it came from.
+
+    Ids are refused when empty, when they are ``.`` or ``..`` (a path walk: ``".."`` would
+    turn a video's path into its index's), or when they hold control characters.
+
+    Example:
+        >>> path_segment("6650a1b2c3d4e5f601234567", "video_id")
+        '6650a1b2c3d4e5f601234567'
+        >>> path_segment("..", "video_id")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: video_id must be an id, got '..'
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError(f"{name} must be a non-empty string, got {value!r}")
+    if value.strip() in (".", "..") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidRequestError(f"{name} must be an id, got {value!r}")
+    return quote(value, safe="")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request to make, described once.
+
+    Attributes:
+        method: the HTTP method.
+        path: relative to the base URL (``/tasks/t1``), or a whole URL when ``presigned``.
+        params: query parameters; None values are dropped, lists repeat the key, booleans
+            are ``true``/``false``.
+        json: a JSON body.
+        form: form fields (multipart when ``files`` is not None, else urlencoded).
+        files: upload parts; ``{}`` forces multipart without a file.
+        body: a byte range of a local file sent as the raw body (multipart chunk PUTs).
+        headers: extra headers (``Idempotency-Key``, a presigned URL's ``upload_headers``).
+        retry: which failures may be retried (see :data:`RetryMode`).
+        presigned: ``path`` is a storage URL: no API key and no base URL.
+
+    Example:
+        >>> Request("GET", "/tasks", params={"page": 1}).page(3).params
+        {'page': 3}
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    form: Mapping[str, Any] | None = None
+    files: Mapping[str, UploadSource] | None = None
+    body: FileSlice | None = None
+    headers: Mapping[str, str] | None = None
+    retry: RetryMode = "auto"
+    presigned: bool = False
+
+    def page(self, number: int) -> Request:
+        """The same list request for page ``number`` (1-based)."""
+        return replace(self, params={**(self.params or {}), "page": number})
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether a failure after the request was sent may be retried."""
+        return self.retry == "always" or self.method.upper() in IDEMPOTENT_METHODS
+
+    @property
+    def resendable(self) -> bool:
+        """False when an upload is a non-seekable stream, which can be sent only once."""
+        return all(source.rewindable for source in (self.files or {}).values())
+
+    @property
+    def uploads(self) -> bool:
+        """Whether the request carries a file's bytes."""
+        return bool(self.files) or self.body is not None
+
+    @property
+    def label(self) -> str:
+        """``METHOD path`` for messages: never the headers (presigned upload headers may carry
+        credentials) nor a presigned URL's query (its signature)."""
+        return f"{self.method.upper()} {_shown_path(self)}"
+
+    def __repr__(self) -> str:
+        return f"Request({self.label})"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The server's answer to one attempt, body read in full (within the cap).
+
+    Example:
+        >>> Reply(200, httpx.Headers(), b'{"_id": "t1"}', method="GET", path="/tasks/t1").json()
+        {'_id': 't1'}
+    """
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    method: str = "GET"
+    path: str = ""
+    reason_phrase: str = field(default="", compare=False)
+
+    @property
+    def is_success(self) -> bool:
+        """True for 2xx."""
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        """The decoded JSON body (None when empty).
+
+        Raises:
+            MalformedResponseError: the body is not JSON.
+        """
+        if not self.content:
+            return None
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError:
+            raise MalformedResponseError(
+                f"{self.method} {self.path} returned {self.status_code} with a body that is "
+                f"not JSON ({len(self.content)} bytes)",
+                body=body_text(self)[:2000],
+            ) from None
+
+    def text(self) -> str:
+        """The body as text (undecodable bytes replaced)."""
+        return body_text(self)
+
+
+# --- building ---------------------------------------------------------------------------
+
+
+class _ForceMultipart(dict[str, Any]):
+    """An empty files mapping that is truthy, so httpx encodes the form as multipart."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def encode_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Query parameters as httpx wants them: no None, repeated lists, ``true``/``false``.
+
+    Example:
+        >>> encode_params({"status": ["ready", "failed"], "x": None, "b": True})
+        {'status': ['ready', 'failed'], 'b': 'true'}
+    """
+    if params is None:
+        return None
+    cleaned: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, set, frozenset)):
+            cleaned[key] = [_scalar(item) for item in value]
+        else:
+            cleaned[key] = _scalar(value)
+    return cleaned
+
+
+def _form(data: Mapping[str, Any]) -> dict[str, Any]:
+    form: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            form[key] = [str(_scalar(item)) for item in value]
+        else:
+            form[key] = str(_scalar(value))
+    return form
+
+
+@contextlib.contextmanager
+def _opened(request: Request) -> Iterator[dict[str, Any] | None]:
+    """Open every upload file of ``request`` for one attempt; close them afterwards."""
+    if request.files is None:
+        yield None
+        return
+    if not request.files:
+        yield _ForceMultipart()
+        return
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(src.opened()) for name, src in request.files.items()}
+
+
+def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+class Transport:
+    """What both transports share: the base URL, the key, and building httpx requests.
+
+    Args:
+        base_url: the API base including the version.
+        api_key: sent as ``x-api-key`` to ``base_url``'s origin only.
+        max_response_bytes: the largest body read (decoded bytes).
+        user_agent: the ``User-Agent`` header.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        user_agent: str = "tl-integrations",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.max_response_bytes = max_response_bytes
+        self._user_agent = user_agent
+        self._origin = httpx.URL(self.base_url)
+
+    def url(self, request: Request) -> str:
+        """The absolute URL of ``request`` (paths are concatenated, never ``urljoin``-ed)."""
+        if request.presigned:
+            return request.path
+        path = request.path if request.path.startswith("/") else "/" + request.path
+        return self.base_url + path
+
+    def headers(self, request: Request, url: httpx.URL) -> dict[str, str]:
+        """Headers for one attempt; the key only for the API's own origin."""
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+        if not request.presigned and _same_origin(url, self._origin):
+            headers["x-api-key"] = self._api_key
+        if request.json is not None:
+            headers["Content-Type"] = "application/json"
+        if request.body is not None:
+            headers["Content-Length"] = str(request.body.length)
+            headers["Content-Type"] = "application/octet-stream"
+        headers.update(request.headers or {})
+        return headers
+
+    def build(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        request: Request,
+        url: httpx.URL,
+        files: dict[str, Any] | None,
+        timeout_s: float | None,
+        body: Any,
+    ) -> httpx.Request:
+        """The httpx request of one attempt."""
+        content: Any = orjson.dumps(request.json) if request.json is not None else body
+        form = _form(request.form) if request.form is not None else None
+        timeout = (
+            httpx.Timeout(None, connect=_CONNECT_TIMEOUT_S)
+            if timeout_s is None
+            else httpx.Timeout(timeout_s, connect=min(_CONNECT_TIMEOUT_S, timeout_s))
+        )
+        return http.build_request(
+            request.method,
+            url,
+            params=encode_params(request.params),
+            content=content,
+            data=form,
+            files=files,
+            headers=self.headers(request, url),
+            timeout=timeout,
+        )
+
+    def redirect(self, request: Request, reply: httpx.Response) -> tuple[Request, httpx.URL] | None:
+        """Where to go next after a 3xx (None: return the 3xx as it is).
+
+        A request carrying a file is not redirected (its bytes would be sent twice). Another
+        origin is followed without the key, and only over https or to this machine.
+        """
+        location = reply.headers.get("location")
+        if reply.status_code not in _REDIRECTS or not location or request.uploads:
+            return None
+        target = httpx.URL(urljoin(str(reply.request.url), location))
+        if not _same_origin(target, self._origin) and not _safe_elsewhere(target):
+            return None
+        method = "GET" if reply.status_code == 303 else request.method
+        # The target URL carries its own query; the key follows only to the same origin.
+        return replace(request, method=method, params=None), target
+
+    def check_declared_size(self, response: httpx.Response, request: Request) -> None:
+        """Refuse a body whose declared length is over the cap before reading any of it."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise self.too_large(request, int(declared))
+
+    def too_large(self, request: Request, size: int) -> MalformedResponseError:
+        """The error for a body over the cap."""
+        return MalformedResponseError(
+            f"{request.method} {_shown_path(request)}: the response body is over "
+            f"{self.max_response_bytes} bytes ({size}+); refusing to read it (raise "
+            "max_response_bytes if this server really sends such bodies)"
+        )
+
+
+def _safe_elsewhere(url: httpx.URL) -> bool:
+    return url.scheme == "https" or is_loopback(url.host)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1).
+
+    Example:
+        >>> is_loopback("localhost"), is_loopback("10.0.0.1")
+        (True, False)
+    """
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _shown_path(request: Request) -> str:
+    if request.presigned:
+        return urlsplit(request.path)._replace(query="").geturl()
+    return request.path
+
+
+class _Reading:
+    """The bound and the cap of reading one response (pure bookkeeping)."""
+
+    def __init__(
+        self, transport: Transport, request: Request, timeout_s: float | None, started: float
+    ) -> None:
+        self.transport = transport
+        self.request = request
+        self.timeout_s = timeout_s
+        self.started = started
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def restart_clock_for_upload(self) -> None:
+        if self.request.uploads:
+            self.started = time.monotonic()
+
+    def add(self, chunk: bytes, built: httpx.Request) -> None:
+        self.size += len(chunk)
+        if self.size > self.transport.max_response_bytes:
+            raise self.transport.too_large(self.request, self.size)
+        self.chunks.append(chunk)
+        if self.timeout_s is not None and time.monotonic() - self.started > self.timeout_s:
+            raise httpx.ReadTimeout(
+                f"the response took longer than {self.timeout_s:.1f} s to arrive", request=built
+            )
+
+    def reply(self, response: httpx.Response, request: Request) -> Reply:
+        return Reply(
+            response.status_code,
+            response.headers,
+            b"".join(self.chunks),
+            method=request.method.upper(),
+            path=_shown_path(request),
+            reason_phrase=response.reason_phrase,
+        )
+
+
+class SyncTransport(Transport):
+    """Sends one attempt with an ``httpx.Client``.
+
+    Example:
+        >>> transport = SyncTransport(httpx.Client(), base_url="https://api.example/v1.3",
+        ...                           api_key="k")
+        >>> transport.url(Request("GET", "/indexes"))
+        'https://api.example/v1.3/indexes'
+    """
+
+    def __init__(self, http: httpx.Client, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.http = http
+
+    def attempt(self, request: Request, *, timeout_s: float | None) -> Reply:
+        """Send ``request`` once (following redirects) and read the whole answer.
+
+        Raises:
+            httpx.TransportError: the exchange failed (the retry flow decides what next).
+            MalformedResponseError: the body is over the size cap.
+        """
+        url = httpx.URL(self.url(request))
+        for _ in range(_MAX_REDIRECTS + 1):
+            started = time.monotonic()
+            with _opened(request) as files:
+                body = request.body.pieces() if request.body is not None else None
+                built = self.build(self.http, request, url, files, timeout_s, body)
+                response = self.http.send(built, stream=True, follow_redirects=False)
+                try:
+                    reading = _Reading(self, request, timeout_s, started)
+                    reading.restart_clock_for_upload()
+                    self.check_declared_size(response, request)
+                    for chunk in response.iter_bytes():
+                        reading.add(chunk, built)
+                finally:
+                    response.close()
+            moved = self.redirect(request, response)
+            if moved is None:
+                return reading.reply(response, request)
+            request, url = moved
+        raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
+
+
+class AsyncTransport(Transport):
+    """Sends one attempt with an ``httpx.AsyncClient`` (see :class:`SyncTransport`).
+
+    Example:
+        >>> transport = AsyncTransport(httpx.AsyncClient(), base_url="https://api.example/v1",
+        ...                            api_key="k")
+        >>> transport.url(Request("GET", "/indexes"))
+        'https://api.example/v1/indexes'
+    """
+
+    def __init__(self, http: httpx.AsyncClient, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.http = http
+
+    async def attempt(self, request: Request, *, timeout_s: float | None) -> Reply:
+        """The async twin of :meth:`SyncTransport.attempt`."""
+        url = httpx.URL(self.url(request))
+        for _ in range(_MAX_REDIRECTS + 1):
+            started = time.monotonic()
+            with _opened(request) as files:
+                body = request.body.apieces() if request.body is not None else None
+                built = self.build(self.http, request, url, files, timeout_s, body)
+                response = await self.http.send(built, stream=True, follow_redirects=False)
+                try:
+                    reading = _Reading(self, request, timeout_s, started)
+                    reading.restart_clock_for_upload()
+                    self.check_declared_size(response, request)
+                    async for chunk in response.aiter_bytes():
+                        reading.add(chunk, built)
+                finally:
+                    await response.aclose()
+            moved = self.redirect(request, response)
+            if moved is None:
+                return reading.reply(response, request)
+            request, url = moved
+        raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
+
+
+# --- reading errors -----------------------------------------------------------------------
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: ServerError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def server_now(headers: httpx.Headers | None) -> float | None:
+    """The server's time from its ``Date`` header (epoch seconds), or None.
+
+    Example:
+        >>> server_now(httpx.Headers({"date": "Mon, 01 Jan 2024 00:00:00 GMT"}))
+        1704067200.0
+    """
+    value = headers.get("date") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def now_epoch(headers: httpx.Headers | None) -> float:
+    """The server's idea of now (its ``Date`` header) or the local wall clock."""
+    now = server_now(headers)
+    return time.time() if now is None else now
+
+
+def body_text(reply: Reply) -> str:
+    """The body as text; a charset the body does not match is not fatal.
+
+    Example:
+        >>> body_text(Reply(500, httpx.Headers({"content-type": "text/plain; charset=nope"}),
+        ...                 b'{"'))
+        '{"'
+    """
+    charset = "utf-8"
+    content_type = reply.headers.get("content-type", "")
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip('"')
+    try:
+        return reply.content.decode(charset)
+    except (UnicodeError, LookupError):
+        return reply.content.decode("utf-8", "replace")
+
+
+def _parse_error_body(reply: Reply) -> tuple[str | None, str | None, Any]:
+    try:
+        body: Any = orjson.loads(reply.content) if reply.content else None
+    except orjson.JSONDecodeError:
+        text = body_text(reply).strip()
+        return None, (text[:500] or None), text
+    if not isinstance(body, dict):
+        return None, None, body
+    inner = body.get("error")
+    source = inner if isinstance(inner, dict) else body
+    code = source.get("code", source.get("error_code"))
+    message = source.get("message")
+    if isinstance(inner, str) and message is None:
+        message = inner
+    return (
+        None if code is None else str(code),
+        None if message is None else str(message),
+        body,
+    )
+
+
+def error_from_reply(reply: Reply) -> APIStatusError:
+    """Map an error reply (either body shape of the API, plain text, or empty) to its type."""
+    status = reply.status_code
+    code, api_message, body = _parse_error_body(reply)
+    retry_after = server_delay_s(
+        Outcome(status_code=status, headers=reply.headers, now_epoch=now_epoch(reply.headers))
+    )
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
+    message = f"{reply.method} {reply.path} failed with {status}"
+    if code:
+        message += f" {code}"
+    message += f": {api_message}" if api_message else f" ({reply.reason_phrase or 'no body'})"
+    if status == 429 and retry_after is not None:
+        message += f"; retry after {retry_after:.1f} s"
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        api_message=api_message,
+        method=reply.method,
+        path=reply.path,
+        retry_after_s=retry_after,
+        body=body,
+    )
+
+
+def connection_error(exc: httpx.TransportError, request: Request) -> APIConnectionError:
+    """Wrap a transport failure, naming the request (never its headers or a URL's query)."""
+    detail = str(exc) or "no detail"
+    return APIConnectionError(f"{request.label} failed: {type(exc).__name__}: {detail}")
+
+
+def transport_failure(exc: BaseException) -> Literal["not_sent", "maybe_sent"]:
+    """``"not_sent"`` when the connection never opened, else ``"maybe_sent"``."""
+    return "not_sent" if isinstance(exc, _NOT_SENT) else "maybe_sent"
+
+
+def may_have_arrived(error: TwelveLabsError) -> bool:
+    """True when a failed POST may nevertheless have been handled by the server.
+
+    Example:
+        >>> may_have_arrived(ServerError("502", status_code=502))
+        True
+        >>> may_have_arrived(BadRequestError("no", status_code=400))
+        False
+    """
+    if isinstance(error, ServerError):
+        return True
+    cause = error.__cause__
+    if isinstance(error, APIConnectionError) and isinstance(cause, httpx.TransportError):
+        return transport_failure(cause) == "maybe_sent"
+    return False
+
+
+# --- the send flow ------------------------------------------------------------------------
+
+
+class _Attempts:
+    """The pure bookkeeping of one logical request's attempts."""
+
+    def __init__(self, request: Request, ctx: Context) -> None:
+        self.request = request
+        policy = ctx.retry
+        if request.retry == "never" or not request.resendable:
+            policy = policy.with_max_retries(0)
+        self.policy = policy
+        self.attempt = 0
+        self.paced_s = 0.0
+
+    def after_reply(self, reply: Reply) -> tuple[float, TwelveLabsError]:
+        """A non-2xx reply: the delay before retrying and the error if we stop; or raise."""
+        error = error_from_reply(reply)
+        outcome = Outcome(
+            status_code=reply.status_code,
+            headers=reply.headers,
+            idempotent=self.request.idempotent,
+            now_epoch=now_epoch(reply.headers),
+        )
+        paced = self.policy.pacing_s(outcome, waited_s=self.paced_s)
+        if paced is not None:
+            self.paced_s += self.policy.pacing_cost_s(paced)
+            logger.debug(
+                "retrying %r after 429 in %.2f s (paced by the server)", self.request, paced
+            )
+            return paced, error
+        delay = self.policy.decide(self.attempt, outcome)
+        if delay is None:
+            raise error
+        return self._retrying(delay, f"status {reply.status_code}"), error
+
+    def after_transport_error(self, exc: httpx.TransportError) -> tuple[float, TwelveLabsError]:
+        """A transport failure: the delay before retrying and the error if we stop; or raise."""
+        error = connection_error(exc, self.request)
+        error.__cause__ = exc
+        failure = transport_failure(exc)
+        outcome = Outcome(transport_failure=failure, idempotent=self.request.idempotent)
+        delay = self.policy.decide(self.attempt, outcome)
+        if delay is None:
+            raise error from exc
+        return self._retrying(delay, f"{type(exc).__name__} ({failure})"), error
+
+    def _retrying(self, delay: float, why: str) -> float:
+        self.attempt += 1
+        logger.debug(
+            "retrying %s after %s in %.2f s (retry %d of %d)",
+            self.request.label,
+            why,
+            delay,
+            self.attempt,
+            self.policy.max_retries,
+        )
+        return delay
+
+
+def send(request: Request, ctx: Context) -> Flow[Reply]:
+    """Send one logical request with retries; return the 2xx reply or raise a typed error.
+
+    Within a wait (``ctx.deadline``), each attempt gets only the time left, and a retry that
+    would start after the deadline raises the error it would have retried (the wait turns
+    it into :class:`~tl_integrations.TaskTimeoutError`).
+
+    Raises:
+        APIStatusError subclasses: the mapped error reply, once retrying is over.
+        APIConnectionError: a transport failure, once retrying is over.
+        DeadlinePassed: no time was left for an attempt.
+    """
+    attempts = _Attempts(request, ctx)
+    while True:
+        try:
+            reply: Reply = yield Attempt(request, ctx.attempt_timeout_s())
+        except httpx.TransportError as exc:
+            delay, error = attempts.after_transport_error(exc)
+        else:
+            logger.debug("%s -> %d", request.label, reply.status_code)
+            if reply.is_success:
+                return reply
+            delay, error = attempts.after_reply(reply)
+        remaining = ctx.remaining_s()
+        if remaining is not None and delay >= remaining:
+            raise error
+        yield Sleep(delay)
+
+
+def send_json(request: Request, ctx: Context) -> Flow[Any]:
+    """:func:`send`, then the decoded JSON body."""
+    reply = yield from send(request, ctx)
+    return reply.json()

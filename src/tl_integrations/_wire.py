@@ -1,0 +1,129 @@
+"""Reading wire JSON defensively: wrong shapes raise MalformedResponseError, never KeyError.
+
+Every model parser uses these, so a hostile or broken body surfaces as a typed error.
+
+Example:
+    >>> opt_str({"status": "ready"}, "status", "task")
+    'ready'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import MalformedResponseError
+
+__all__ = [
+    "MalformedResponseError",
+    "as_object",
+    "opt_float",
+    "opt_int",
+    "opt_list",
+    "opt_obj",
+    "opt_str",
+    "parse_page",
+    "req_str",
+]
+
+
+def as_object(value: Any, what: str) -> dict[str, Any]:
+    """Return ``value`` when it is a JSON object, else raise MalformedResponseError."""
+    if not isinstance(value, dict):
+        raise MalformedResponseError(
+            f"{what}: expected a JSON object, got {type(value).__name__}", body=value
+        )
+    return value
+
+
+def opt_str(data: Mapping[str, Any], key: str, what: str) -> str | None:
+    """``data[key]`` as a string (numbers are converted), or None when absent."""
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise MalformedResponseError(f"{what}: {key!r} should be a string, got {value!r}", body=data)
+
+
+def req_str(data: Mapping[str, Any], key: str, what: str) -> str:
+    """``data[key]`` as a non-empty string; raise MalformedResponseError when missing."""
+    value = opt_str(data, key, what)
+    if not value:
+        raise MalformedResponseError(f"{what}: missing {key!r}", body=data)
+    return value
+
+
+def opt_float(
+    data: Mapping[str, Any], key: str, what: str, *, non_negative: bool = False
+) -> float | None:
+    """``data[key]`` as a finite float (numeric strings accepted), or None when absent.
+
+    NaN and infinities (``"nan"``, ``"1e999"``) are refused: no duration, size or score can
+    be one, and letting them through would break whatever computes with them next. With
+    ``non_negative`` a negative value (a time, a duration, a rank) is refused too.
+
+    Example:
+        >>> opt_float({"duration": "12.5"}, "duration", "video")
+        12.5
+        >>> opt_float({"duration": "nan"}, "duration", "video")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.MalformedResponseError: video: 'duration' should be a finite ...
+        >>> opt_float({"start": -3}, "start", "clip", non_negative=True)
+        Traceback (most recent call last):
+        ...
+        tl_integrations.MalformedResponseError: clip: 'start' should be >= 0, got -3
+    """
+    value = data.get(key)
+    if value is None:
+        return None
+    number: float | None = None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            number = None
+    if number is None or not math.isfinite(number):
+        raise MalformedResponseError(
+            f"{what}: {key!r} should be a finite number, got {value!r:.80}", body=data
+        )
+    if non_negative and number < 0:
+        raise MalformedResponseError(f"{what}: {key!r} should be >= 0, got {value!r}", body=data)
+    return number
+
+
+def opt_int(
+    data: Mapping[str, Any], key: str, what: str, *, non_negative: bool = False
+) -> int | None:
+    """``data[key]`` as an int (floats truncated), or None when absent."""
+    number = opt_float(data, key, what, non_negative=non_negative)
+    return None if number is None else int(number)
+
+
+def opt_obj(data: Mapping[str, Any], key: str, what: str) -> dict[str, Any] | None:
+    """``data[key]`` as a JSON object, or None when absent."""
+    value = data.get(key)
+    return None if value is None else as_object(value, f"{what}.{key}")
+
+
+def opt_list(data: Mapping[str, Any], key: str, what: str) -> list[Any] | None:
+    """``data[key]`` as a list, or None when absent."""
+    value = data.get(key)
+    if value is None or isinstance(value, list):
+        return value
+    raise MalformedResponseError(f"{what}: {key!r} should be a list, got {value!r}", body=data)
+
+
+def parse_page(body: Any, what: str) -> tuple[list[Any], int | None]:
+    """Split a page-numbered list response into its items and ``page_info.total_page``.
+
+    Example:
+        >>> parse_page({"data": [1, 2], "page_info": {"page": 1, "total_page": 3}}, "tasks")
+        ([1, 2], 3)
+    """
+    obj = as_object(body, what)
+    items = opt_list(obj, "data", what) or []
+    info = opt_obj(obj, "page_info", what) or {}
+    return items, opt_int(info, "total_page", f"{what}.page_info")

@@ -1,0 +1,197 @@
+"""LangChain document loader: videos in, ``Document`` objects with timings out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.document_loaders import BaseLoader
+from langchain_core.documents import Document
+from pydantic import SecretStr
+
+from .._adapters import async_client_for, client_for
+from .._ingest import (
+    DEFAULT_CHAPTERS_PROMPT,
+    DEFAULT_SUMMARY_PROMPT,
+    AsyncVideoIngest,
+    ContentKind,
+    IngestFailure,
+    IngestOptions,
+    OnError,
+    OnStatus,
+    VideoIngest,
+    VideoInput,
+    VideoRecord,
+    resolve_inputs,
+)
+
+if TYPE_CHECKING:
+    from .._client import AsyncTwelveLabs, TwelveLabs
+
+__all__ = ["TwelveLabsVideoLoader"]
+
+API_KEY_ENV = "TWELVELABS_API_KEY"
+
+
+class TwelveLabsVideoLoader(BaseLoader):
+    """Load videos as LangChain Documents: transcript windows, a summary, chapters.
+
+    Each input is a local path, an ``http(s)`` URL of the raw media, or ``"video:<id>"`` for
+    a video already in the index. Files are uploaded at most once (their SHA-256 is kept in
+    the video's ``user_metadata`` and found again on the next run), indexing is awaited with
+    ``wait_many``, and Documents are yielded as each video becomes ready.
+
+    Every Document has flat metadata: ``source``, ``video_id``, ``index_id``, ``task_id``,
+    ``filename``, ``duration_s``, ``content_kind``, ``start_s`` and ``end_s`` (not for a
+    summary) and ``chapter_title`` (chapters). ``Document.id`` is stable (derived from video
+    id, kind and start), so loading again replaces entries in a vector store.
+
+    Args:
+        videos: one input or many; checked here, before anything is sent.
+        index_id: an existing index. Give this or ``index_name``, not both.
+        index_name: an index to get, or create with the client's default models.
+        content: any of ``"transcript"``, ``"summary"``, ``"chapters"``.
+        chunk_s: transcript window length in seconds; utterances are never cut.
+        summary_prompt / chapters_prompt: the prompts sent to ``analyze``.
+        client / async_client: clients to use (left open); by default one is made per run.
+        api_key: the API key; defaults to ``TWELVELABS_API_KEY``. Kept as a ``SecretStr``,
+            never printed, logged or serialised.
+        base_url: the API base URL (for the emulator, for example).
+        max_concurrency: how many inputs hash, look up and upload at once.
+        timeout_s: deadline for indexing, in seconds from the start of a run; None waits.
+        on_error: ``"raise"``: the other videos still load, then one ``IngestError`` names
+            every failed input. ``"skip"``: log a warning and record it in ``failures``.
+        show_progress: a tqdm bar of videos done, with their current statuses.
+        on_status: called as ``on_status(source, status)`` at every stage of every input:
+            ``"hashing"``, ``"looking up"``, ``"uploading"``, the task's statuses
+            (``"validating"`` ... ``"ready"``), ``"reading"``, then ``"done"`` or
+            ``"failed"`` (details in ``IngestOptions``). Its exceptions end the load and
+            propagate. Not pickled.
+
+    Raises:
+        InvalidRequestError: bad options (both or neither index option, unknown content...).
+        InvalidVideoError: a missing, empty or oversized local file.
+
+    Example:
+        >>> loader = TwelveLabsVideoLoader(
+        ...     ["talk.mp4", "https://example.com/demo.mp4"],
+        ...     index_name="talks", content=("transcript", "chapters"), chunk_s=20.0,
+        ... )  # doctest: +SKIP
+        >>> for doc in loader.lazy_load():  # doctest: +SKIP
+        ...     meta = doc.metadata
+        ...     print(meta["content_kind"], meta.get("start_s"), doc.page_content[:40])
+        >>> loader.failures  # with on_error="skip"  # doctest: +SKIP
+        []
+        >>> TwelveLabsVideoLoader(
+        ...     "talk.mp4", index_name="talks", on_status=lambda src, st: print(src, st)
+        ... ).load()  # doctest: +SKIP
+        talk.mp4 hashing
+        talk.mp4 looking up
+        talk.mp4 uploading
+        talk.mp4 validating
+        ...
+        talk.mp4 done
+    """
+
+    def __init__(
+        self,
+        videos: VideoInput | Iterable[VideoInput],
+        *,
+        index_id: str | None = None,
+        index_name: str | None = None,
+        content: Sequence[ContentKind] | ContentKind = ("transcript", "summary"),
+        chunk_s: float = 30.0,
+        summary_prompt: str = DEFAULT_SUMMARY_PROMPT,
+        chapters_prompt: str = DEFAULT_CHAPTERS_PROMPT,
+        client: TwelveLabs | None = None,
+        async_client: AsyncTwelveLabs | None = None,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        max_concurrency: int = 4,
+        timeout_s: float | None = None,
+        on_error: OnError = "raise",
+        show_progress: bool = False,
+        on_status: OnStatus | None = None,
+    ) -> None:
+        self.options = IngestOptions(
+            index_id=index_id,
+            index_name=index_name,
+            content=(content,) if isinstance(content, str) else tuple(content),
+            chunk_s=chunk_s,
+            summary_prompt=summary_prompt,
+            chapters_prompt=chapters_prompt,
+            max_concurrency=max_concurrency,
+            timeout_s=timeout_s,
+            on_error=on_error,
+            show_progress=show_progress,
+            on_status=on_status,
+        )
+        self.videos = [source.source for source in resolve_inputs(videos)]
+        self.client = client
+        self.async_client = async_client
+        self.api_key = _secret(api_key)
+        self.base_url = base_url
+        self.failures: list[IngestFailure] = []
+
+    def lazy_load(self) -> Iterator[Document]:
+        """Yield Documents video by video, as each becomes ready.
+
+        ``failures`` starts as a new, empty list and receives every input that fails.
+
+        Raises:
+            IngestError: at the end with ``on_error="raise"``, if any input failed.
+        """
+        self.failures = []
+        with client_for(self.client, api_key=self._key(), base_url=self.base_url) as client:
+            for record in VideoIngest(client, self.options).run(
+                self.videos, failures=self.failures
+            ):
+                yield from _documents(record)
+
+    async def alazy_load(self) -> AsyncIterator[Document]:
+        """The natively async :meth:`lazy_load` (the async client; no threads).
+
+        Works inside a running event loop, such as a Jupyter cell.
+        """
+        self.failures = []
+        async with async_client_for(
+            self.async_client, api_key=self._key(), base_url=self.base_url, sync_client=self.client
+        ) as client:
+            async for record in AsyncVideoIngest(client, self.options).run(
+                self.videos, failures=self.failures
+            ):
+                for document in _documents(record):
+                    yield document
+
+    def _key(self) -> str | None:
+        return None if self.api_key is None else self.api_key.get_secret_value()
+
+    def __repr__(self) -> str:
+        where = self.options.index_id or self.options.index_name
+        return (
+            f"{type(self).__name__}(videos={len(self.videos)}, index={where!r}, "
+            f"content={self.options.content!r}, api_key={self.api_key!r})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle is the configuration: no key, no live clients, no results of a past run.
+        # A loaded copy reads the key from TWELVELABS_API_KEY again; a callback (often a
+        # lambda or a bound method of a live object) is not configuration either.
+        state = dict(self.__dict__)
+        state.update(api_key=None, client=None, async_client=None, failures=[])
+        state["options"] = replace(self.options, on_status=None)
+        return state
+
+
+def _secret(api_key: str | SecretStr | None) -> SecretStr | None:
+    if isinstance(api_key, SecretStr):
+        return api_key
+    value = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    return SecretStr(value) if value else None
+
+
+def _documents(record: VideoRecord) -> Iterator[Document]:
+    for doc_id, text, metadata in record.items():
+        yield Document(page_content=text, metadata=metadata, id=doc_id)

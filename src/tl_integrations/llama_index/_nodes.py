@@ -1,0 +1,53 @@
+"""Video segments as LlamaIndex ``TextNode``s that carry their precomputed embeddings.
+
+Example:
+    >>> from tl_integrations import VideoEmbedding
+    >>> ve = VideoEmbedding.from_arrays([[1.0, 0.0]], start_s=[0], end_s=[6],
+    ...     options=["visual"], scopes=["clip"], model_name="marengo3.0", task_id="t1")
+    >>> node = video_segments_to_nodes(ve, source="talk.mp4")[0]
+    >>> node.metadata["end_s"], len(node.embedding or [])
+    (6.0, 2)
+"""
+
+from __future__ import annotations
+
+import os
+
+from llama_index.core.schema import TextNode
+
+from .._adapters import segment_records
+from .._embed.vectors import VideoEmbedding
+
+__all__ = ["video_segments_to_nodes"]
+
+# Kept out of the text an LLM or the embedder sees: bookkeeping, not content.
+_HIDDEN = ["task_id", "model_name", "segment", "option", "scope"]
+
+
+def video_segments_to_nodes(
+    ve: VideoEmbedding, *, source: str | os.PathLike[str] | None = None
+) -> list[TextNode]:
+    """One ``TextNode`` per segment with ``embedding`` set, ready for ``VectorStoreIndex``.
+
+    Each node's text is a short description of the segment; its metadata holds ``source``,
+    ``task_id``, ``model_name``, ``start_s``, ``end_s``, ``option``, ``scope`` and
+    ``segment`` (the row in ``ve.vectors``). Ids are stable across calls.
+
+    Example:
+        >>> from llama_index.core import VectorStoreIndex
+        >>> index = VectorStoreIndex(video_segments_to_nodes(ve, source="talk.mp4"),
+        ...                          embed_model=TwelveLabsEmbedding())  # doctest: +SKIP
+        >>> index.as_retriever(similarity_top_k=1).retrieve("a chart")  # doctest: +SKIP
+    """
+    rows = ve.vectors.tolist()
+    return [
+        TextNode(
+            id_=record.id,
+            text=record.text,
+            metadata=record.metadata,
+            embedding=rows[record.row],
+            excluded_embed_metadata_keys=list(_HIDDEN),
+            excluded_llm_metadata_keys=list(_HIDDEN),
+        )
+        for record in segment_records(ve, source=source)
+    ]

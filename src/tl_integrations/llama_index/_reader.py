@@ -1,0 +1,203 @@
+"""LlamaIndex reader: videos in, ``Document`` objects with timings out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_validator
+from llama_index.core.readers.base import BasePydanticReader
+from llama_index.core.schema import Document
+from pydantic import BaseModel
+
+from .._adapters import async_client_for, client_for
+from .._ingest import (
+    DEFAULT_CHAPTERS_PROMPT,
+    DEFAULT_SUMMARY_PROMPT,
+    AsyncVideoIngest,
+    ContentKind,
+    IngestFailure,
+    IngestOptions,
+    OnError,
+    OnStatus,
+    VideoIngest,
+    VideoInput,
+    VideoRecord,
+)
+
+if TYPE_CHECKING:
+    from .._client import AsyncTwelveLabs, TwelveLabs
+
+__all__ = ["EXCLUDED_METADATA_KEYS", "TwelveLabsVideoReader"]
+
+API_KEY_ENV = "TWELVELABS_API_KEY"
+# Ids, timings and the local path help a citation, not the meaning: keep them out of the
+# embedded and LLM text (a temp path's words would otherwise sway the ranking).
+EXCLUDED_METADATA_KEYS = (
+    "source",
+    "video_id",
+    "index_id",
+    "task_id",
+    "start_s",
+    "end_s",
+    "duration_s",
+)
+
+
+class TwelveLabsVideoReader(BasePydanticReader):
+    """Read videos into LlamaIndex Documents: transcript windows, a summary, chapters.
+
+    Same behaviour as the LangChain ``TwelveLabsVideoLoader``: inputs are local paths,
+    ``http(s)`` URLs or ``"video:<id>"``; files are uploaded at most once (SHA-256 in the
+    video's ``user_metadata``); Documents come as each video becomes ready, with flat metadata
+    (``source``, ``video_id``, ``index_id``, ``task_id``, ``filename``, ``duration_s``,
+    ``content_kind``, ``start_s``/``end_s``, ``chapter_title``) and a stable ``id_``. Ids and
+    timings are excluded from the embedding and LLM text.
+
+    The API key is a ``SecretStr`` (default: ``TWELVELABS_API_KEY``) excluded from
+    ``to_dict``/``to_json``/``model_dump`` and from pickles. Pass ``client=``/``async_client=``
+    to reuse your own clients (they are not serialised either). ``on_status`` is called as
+    ``on_status(source, status)`` at every stage of every input (``"hashing"``,
+    ``"looking up"``, ``"uploading"``, the task's statuses, ``"reading"``, then ``"done"``
+    or ``"failed"``; see ``IngestOptions``); its exceptions end the load and propagate. A
+    callable cannot be serialised, so it is excluded from ``to_dict``/``to_json`` and pickles.
+
+    Raises:
+        InvalidRequestError: bad options (both or neither index option...), on construction.
+
+    Example:
+        >>> reader = TwelveLabsVideoReader(index_name="talks", content=("transcript",))
+        >>> docs = reader.load_data(["talk.mp4"])  # doctest: +SKIP
+        >>> from llama_index.core import VectorStoreIndex
+        >>> index = VectorStoreIndex.from_documents(docs, embed_model=...)  # doctest: +SKIP
+        >>> reader.to_dict()["index_name"], "api_key" in reader.to_dict()
+        ('talks', False)
+    """
+
+    is_remote: bool = True
+    index_id: str | None = Field(default=None, description="An existing index id.")
+    index_name: str | None = Field(default=None, description="An index got or created by name.")
+    content: tuple[ContentKind, ...] = ("transcript", "summary")
+    chunk_s: float = Field(default=30.0, description="Transcript window length, seconds.")
+    summary_prompt: str = DEFAULT_SUMMARY_PROMPT
+    chapters_prompt: str = DEFAULT_CHAPTERS_PROMPT
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    base_url: str | None = None
+    max_concurrency: int = 4
+    timeout_s: float | None = Field(default=None, description="Indexing deadline, seconds.")
+    on_error: OnError = "raise"
+    show_progress: bool = False
+    on_status: OnStatus | None = Field(default=None, exclude=True, repr=False)
+
+    _client: TwelveLabs | None = PrivateAttr(default=None)
+    _async_client: AsyncTwelveLabs | None = PrivateAttr(default=None)
+    _failures: list[IngestFailure] = PrivateAttr(default_factory=list)
+
+    def __init__(
+        self,
+        *,
+        client: TwelveLabs | None = None,
+        async_client: AsyncTwelveLabs | None = None,
+        **data: Any,
+    ) -> None:
+        if data.get("api_key") is None and os.environ.get(API_KEY_ENV):
+            data["api_key"] = os.environ[API_KEY_ENV]
+        super().__init__(**data)
+        self._client = client
+        self._async_client = async_client
+        self._options()  # checks the combination now, with our own error type
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _one_kind(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serialises this reader under."""
+        return "TwelveLabsVideoReader"
+
+    @property
+    def failures(self) -> list[IngestFailure]:
+        """Inputs of the last run that produced no Documents, with reasons."""
+        return self._failures
+
+    def lazy_load_data(self, videos: VideoInput | Iterable[VideoInput]) -> Iterator[Document]:
+        """Yield Documents video by video, as each becomes ready.
+
+        Raises:
+            InvalidVideoError / InvalidRequestError: a bad input, before anything is sent.
+            IngestError: at the end with ``on_error="raise"``, if any input failed.
+        """
+        self._failures = []
+        key, options = self._key(), self._options()
+        with client_for(self._client, api_key=key, base_url=self.base_url) as client:
+            for record in VideoIngest(client, options).run(videos, failures=self._failures):
+                yield from _documents(record)
+
+    # The base class declares a coroutine returning an iterable; a native async generator is
+    # what a caller streaming Documents from an event loop actually wants.
+    async def alazy_load_data(  # type: ignore[override]
+        self, videos: VideoInput | Iterable[VideoInput]
+    ) -> AsyncIterator[Document]:
+        """The natively async :meth:`lazy_load_data`: an async iterator, no threads."""
+        self._failures = []
+        key, options = self._key(), self._options()
+        async with async_client_for(
+            self._async_client, api_key=key, base_url=self.base_url, sync_client=self._client
+        ) as client:
+            async for record in AsyncVideoIngest(client, options).run(
+                videos, failures=self._failures
+            ):
+                for document in _documents(record):
+                    yield document
+
+    def load_data(self, videos: VideoInput | Iterable[VideoInput]) -> list[Document]:
+        """All Documents of ``videos`` in a list (see :meth:`lazy_load_data`)."""
+        return list(self.lazy_load_data(videos))
+
+    async def aload_data(self, videos: VideoInput | Iterable[VideoInput]) -> list[Document]:
+        """All Documents of ``videos`` in a list, natively async (works in a running loop)."""
+        return [document async for document in self.alazy_load_data(videos)]
+
+    def _key(self) -> str | None:
+        return None if self.api_key is None else self.api_key.get_secret_value()
+
+    def _options(self) -> IngestOptions:
+        return IngestOptions(
+            index_id=self.index_id,
+            index_name=self.index_name,
+            content=self.content,
+            chunk_s=self.chunk_s,
+            summary_prompt=self.summary_prompt,
+            chapters_prompt=self.chapters_prompt,
+            max_concurrency=self.max_concurrency,
+            timeout_s=self.timeout_s,
+            on_error=self.on_error,
+            show_progress=self.show_progress,
+            on_status=self.on_status,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Skip BaseComponent's pickling probe (it would try to pickle live clients) and drop
+        # the key and the clients; an unpickled reader reads TWELVELABS_API_KEY again.
+        state: dict[str, Any] = BaseModel.__getstate__(self)
+        state["__dict__"] = {**state["__dict__"], "api_key": None, "on_status": None}
+        state["__pydantic_private__"] = {
+            "_client": None,
+            "_async_client": None,
+            "_failures": [],
+        }
+        return state
+
+
+def _documents(record: VideoRecord) -> Iterator[Document]:
+    for doc_id, text, metadata in record.items():
+        yield Document(
+            text=text,
+            id_=doc_id,
+            metadata=metadata,
+            excluded_embed_metadata_keys=list(EXCLUDED_METADATA_KEYS),
+            excluded_llm_metadata_keys=list(EXCLUDED_METADATA_KEYS),
+        )
