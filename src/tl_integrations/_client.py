@@ -46,6 +46,7 @@ from ._retrying import RetryPolicy
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     AsyncTransport,
+    RequestBudget,
     SyncTransport,
     is_loopback,
 )
@@ -201,6 +202,7 @@ class _Client(Generic[HttpT, SleepT]):
         clock: Callable[[], float] | None = None,
         sleep: SleepT | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        budget: RequestBudget | None = None,
     ) -> None:
         self._config = resolve_config(api_key, base_url, allow_insecure=allow_insecure)
         timeout = check_timeout(timeout_s)
@@ -213,6 +215,7 @@ class _Client(Generic[HttpT, SleepT]):
             clock=clock or time.monotonic,
             timeout_s=timeout,
             owner=self,
+            budget=budget,
         )
         transport = {
             "base_url": self._config.base_url,
@@ -242,6 +245,7 @@ class _Client(Generic[HttpT, SleepT]):
             "poll_policy": self._ctx.poll,
             "retry_policy": self._ctx.retry,
             "clock": self._ctx.clock,
+            "budget": self._ctx.budget,
         }
 
     @property
@@ -300,6 +304,8 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         poll_policy / retry_policy: how to wait for jobs and retry requests.
         clock / sleep: monotonic seconds and the sleep function (inject them in tests).
         max_response_bytes: the largest response body read, decoded (default 512 MiB).
+        budget: a request budget shared with other clients (for example across a Ray
+            cluster); every attempt waits for its go-ahead.
 
     Attributes:
         indexes, tasks (alias ``task``), videos, assets, search, analyze, embed: the

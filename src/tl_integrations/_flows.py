@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import queue
 import threading
@@ -746,6 +747,8 @@ class Context:
             get only the time left.
         owner: the client the flows run for; jobs it returns are bound to it, so the
             official SDK's ``job.wait_for_done()`` works.
+        budget: a shared request budget consulted before every attempt and told every
+            answer (see :class:`~tl_integrations._transport.RequestBudget`); None: none.
 
     Example:
         >>> from tl_integrations._polling import PollPolicy
@@ -761,6 +764,7 @@ class Context:
     timeout_s: float | None = None
     deadline: float | None = None
     owner: Any = None
+    budget: Any = None
 
     def until(self, deadline: float | None) -> Context:
         """The same settings with a deadline (the earlier one wins when nested)."""
@@ -768,7 +772,7 @@ class Context:
             return self
         if self.deadline is not None:
             deadline = min(deadline, self.deadline)
-        return Context(self.retry, self.poll, self.clock, self.timeout_s, deadline, self.owner)
+        return dataclasses.replace(self, deadline=deadline)
 
     def remaining_s(self) -> float | None:
         """Seconds left before the deadline, None without one."""

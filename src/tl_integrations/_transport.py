@@ -41,7 +41,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -61,7 +61,7 @@ from ._errors import (
     ServerError,
     TwelveLabsError,
 )
-from ._flows import Attempt, Context, Flow, Sleep
+from ._flows import Attempt, Call, Context, Flow, Sleep
 from ._retrying import IDEMPOTENT_METHODS, Outcome, server_delay_s
 from ._uploads import FileSlice, UploadSource
 
@@ -70,6 +70,7 @@ __all__ = [
     "AsyncTransport",
     "Reply",
     "Request",
+    "RequestBudget",
     "RetryMode",
     "SyncTransport",
     "error_from_reply",
@@ -727,6 +728,47 @@ class _Attempts:
         return delay
 
 
+@runtime_checkable
+class RequestBudget(Protocol):
+    """A request budget shared by several clients (threads, processes, machines).
+
+    The send flow asks :meth:`acquire` before every attempt and waits as long as it says
+    (then asks again), and reports every answer to :meth:`settle`, so that the budget
+    follows the server's own rate-limit headers. Either method may return an awaitable
+    (an async client awaits it). ``tl_integrations.ray`` gives one held by a Ray actor.
+
+    Example:
+        >>> class Unlimited:
+        ...     def acquire(self, request: Request) -> float:
+        ...         return 0.0
+        ...     def settle(self, request: Request, status: int | None, headers: Any) -> None:
+        ...         pass
+        >>> isinstance(Unlimited(), RequestBudget)
+        True
+    """
+
+    def acquire(self, request: Request) -> Any:
+        """Seconds to wait before sending ``request`` (0: send now)."""
+
+    def settle(self, request: Request, status: int | None, headers: Any) -> Any:
+        """What came back: the status (None: no answer) and the headers."""
+
+
+def _budgeted(request: Request, ctx: Context) -> Flow[None]:
+    while True:
+        wait_s = yield Call(ctx.budget.acquire, (request,))
+        if not wait_s or wait_s <= 0:
+            return
+        remaining = ctx.remaining_s()
+        if remaining is not None and wait_s >= remaining:
+            raise RateLimitError(
+                f"{request.label}: the shared request budget has no room before the deadline",
+                status_code=429,
+                retry_after_s=float(wait_s),
+            )
+        yield Sleep(float(wait_s))
+
+
 def send(request: Request, ctx: Context) -> Flow[Reply]:
     """Send one logical request with retries; return the 2xx reply or raise a typed error.
 
@@ -741,12 +783,18 @@ def send(request: Request, ctx: Context) -> Flow[Reply]:
     """
     attempts = _Attempts(request, ctx)
     while True:
+        if ctx.budget is not None:
+            yield from _budgeted(request, ctx)
         try:
             reply: Reply = yield Attempt(request, ctx.attempt_timeout_s())
         except httpx.TransportError as exc:
+            if ctx.budget is not None:
+                yield Call(ctx.budget.settle, (request, None, None))
             delay, error = attempts.after_transport_error(exc)
         else:
             logger.debug("%s -> %d", request.label, reply.status_code)
+            if ctx.budget is not None:
+                yield Call(ctx.budget.settle, (request, reply.status_code, reply.headers))
             if reply.is_success:
                 return reply
             delay, error = attempts.after_reply(reply)

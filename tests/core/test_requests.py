@@ -164,3 +164,31 @@ def test_budget_comes_from_max_retries(api: FakeTwelveLabs, clock: FakeClock) ->
     ):
         client.tasks.retrieve("t1")
     assert api.count("GET", "/tasks/t1") == 2
+
+
+class RecordingBudget:
+    """Asks every request to wait 2 s once, and records what it is told."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.settled: list[tuple[str, int | None]] = []
+
+    def acquire(self, request: Request) -> float:
+        self.asked.append(request.label)
+        return 2.0 if len(self.asked) % 2 == 1 else 0.0
+
+    def settle(self, request: Request, status: int | None, headers: object) -> None:
+        self.settled.append((request.label, status))
+
+
+def test_a_shared_budget_paces_every_attempt_and_hears_every_answer(
+    api: FakeTwelveLabs, clock: FakeClock
+) -> None:
+    budget = RecordingBudget()
+    api.fail("GET", "/tasks/t1", httpx.Response(503))
+    with api.client(budget=budget) as client:
+        with pytest.raises(NotFoundError):
+            client.tasks.retrieve("t1")  # 503, retried, then the fake's 404
+    assert budget.settled == [("GET /tasks/t1", 503), ("GET /tasks/t1", 404)]
+    assert budget.asked == ["GET /tasks/t1"] * 4  # acquire, wait, acquire again: per attempt
+    assert clock.sleeps.count(2.0) == 2
