@@ -186,9 +186,8 @@ def test_a_shared_budget_paces_every_attempt_and_hears_every_answer(
 ) -> None:
     budget = RecordingBudget()
     api.fail("GET", "/tasks/t1", httpx.Response(503))
-    with api.client(budget=budget) as client:
-        with pytest.raises(NotFoundError):
-            client.tasks.retrieve("t1")  # 503, retried, then the fake's 404
+    with api.client(budget=budget) as client, pytest.raises(NotFoundError):
+        client.tasks.retrieve("t1")  # 503, retried, then the fake's 404
     assert budget.settled == [("GET /tasks/t1", 503), ("GET /tasks/t1", 404)]
     assert budget.asked == ["GET /tasks/t1"] * 4  # acquire, wait, acquire again: per attempt
     assert clock.sleeps.count(2.0) == 2
