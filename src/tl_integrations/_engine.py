@@ -29,9 +29,9 @@ import dataclasses
 import functools
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from ._errors import (
     APIConnectionError,
@@ -42,14 +42,16 @@ from ._errors import (
     TaskTimeoutError,
     TwelveLabsError,
 )
-from ._flows import Call, Context, DeadlinePassed, Emit, Flow, Signal, Sleep, Until
+from ._flows import Call, Context, DeadlinePassed, Emit, Flow, Signal, Sleep, Until, emitted
 from ._paging import PAGE_LIMIT_MAX, collect
 from ._polling import TRANSIENT_ERRORS, PollPolicy, PollState
 from ._retrying import Outcome
 from ._transport import Reply, Request, may_have_arrived, send
 
 __all__ = [
+    "EVENT_FALLBACK_POLL_S",
     "Creation",
+    "EventSource",
     "Job",
     "JobRef",
     "TaskKind",
@@ -251,6 +253,36 @@ def failure_reason_of(raw: dict[str, Any]) -> str | None:
     return None
 
 
+@runtime_checkable
+class EventSource(Protocol):
+    """Where events about jobs arrive without polling (a webhook receiver).
+
+    A wait subscribes a :class:`~tl_integrations._flows.Signal` that the source sets when
+    an event arrives, and reads the newest event of each job it waits for. Events are the
+    ``data`` objects of the API's webhooks (``{"id", "status", ...}``).
+
+    Example:
+        >>> class Nothing:
+        ...     def subscribe(self, signal: Signal) -> Callable[[], None]:
+        ...         return lambda: None
+        ...     def latest(self, job_ids: Collection[str]) -> dict[str, Mapping[str, Any]]:
+        ...         return {}
+        >>> isinstance(Nothing(), EventSource)
+        True
+    """
+
+    def subscribe(self, signal: Signal) -> Callable[[], None]:
+        """Set ``signal`` on every new event until the returned function is called."""
+
+    def latest(self, job_ids: Collection[str]) -> dict[str, Mapping[str, Any]]:
+        """The newest event's data for each of ``job_ids`` that has one."""
+
+
+EVENT_FALLBACK_POLL_S = 60.0
+"""With an event source attached, waits still poll, this rarely, so that a lost or late
+event never hangs a wait."""
+
+
 class TaskKind(Generic[J]):
     """What the engine needs to know about one kind of job; subclass and override.
 
@@ -306,6 +338,11 @@ class TaskKind(Generic[J]):
     def failure(self, job: J) -> TaskFailedError:
         """The error for a job that ended failed."""
         return TaskFailedError(job.id, reason=job.failure_reason, task=job, noun=self.noun)
+
+    def from_event(self, data: Mapping[str, Any], like: J | None) -> J | None:
+        """The job as a webhook event describes it (``like``: as last known), or None when
+        the event is not enough (the job is then read)."""
+        return None
 
 
 _GENERIC: TaskKind[Any] = TaskKind()
@@ -377,6 +414,16 @@ def wait(
     state = PollState(
         job_id=job_id, policy=policy or ctx.poll, clock=ctx.clock, timeout_s=timeout_s, noun=noun
     )
+    if ctx.events is not None and on_check is None:
+        # Events finish the job without polling; WaitMany knows how to listen for them.
+        many = WaitMany([ref], ctx, locate=read, timeout_s=timeout_s, on_update=on_update)
+        finished, _ = yield from emitted(many.flow())
+        done: Job = finished[0]
+        if isinstance(ref, Job):
+            ref.update_from(done)
+            done = ref
+        _finished(done, raise_on_failed)
+        return done
     inner = ctx.until(_last_look(state))
     while True:
         try:
@@ -585,6 +632,7 @@ class WaitMany:
         self._closed = not open
         self._changed: list[Job] = []
         self._finished: set[str] = set()
+        self._to_read: set[str] = set()  # jobs an event says changed, but not enough to build
         self.wake = Signal()
         self.waited = 0
         self.rounds = 0
@@ -622,27 +670,74 @@ class WaitMany:
             return list(self._pending)
 
     def flow(self) -> Flow[None]:
-        """Emit each job as it finishes (ready or failed), in finishing order."""
+        """Emit each job as it finishes (ready or failed), in finishing order.
+
+        With an event source on the context (webhooks), events finish jobs without any
+        request, and a list round runs only every :data:`EVENT_FALLBACK_POLL_S` (or for a
+        job whose event needs a read), so a lost event never hangs the wait.
+        """
         inner = self._ctx.until(_last_look(self.state))
-        while True:
-            with self._lock:
-                pending, closed = bool(self._pending), self._closed
-            if not pending:
-                if closed:
-                    return
-                yield Until(self.wake)  # nothing to poll: wait for a job to join, or close()
+        events: EventSource | None = self._ctx.events
+        heard = Signal()
+        stop = events.subscribe(heard) if events is not None else None
+        next_round = self._ctx.clock()
+        try:
+            while True:
+                with self._lock:
+                    pending, closed = bool(self._pending), self._closed
+                if not pending:
+                    if closed:
+                        return
+                    yield Until(self.wake)  # nothing to poll: wait for a job to join, or close()
+                    continue
+                finished = self._from_events(events) if events is not None else []
+                full = self._ctx.clock() >= next_round
+                if full or self._to_read:
+                    try:
+                        finished += yield from self._round(inner, full=full)
+                    except TRANSIENT_ERRORS as error:
+                        yield Sleep(self.state.after_error(error, self.pending_ids()))
+                        continue
+                    except DeadlinePassed:
+                        raise self._timeout() from None
+                    if full:
+                        next_round = self._ctx.clock() + (
+                            0.0 if events is None else EVENT_FALLBACK_POLL_S
+                        )
+                for job in finished:
+                    yield Emit(job)
+                if self.pending_ids():
+                    if events is None:
+                        yield Sleep(self._next_delay_s(), wake=self.wake)
+                    else:
+                        until_round = max(0.0, next_round - self._ctx.clock())
+                        yield Sleep(self._clip(until_round), wake=heard)
+        finally:
+            if stop is not None:
+                stop()
+
+    def _from_events(self, events: EventSource) -> list[Job]:
+        """Absorb what the events say; a job whose event is not enough is read next round."""
+        finished: list[Job] = []
+        with self._lock:
+            entries = dict(self._pending)
+        for job_id, data in events.latest(list(entries)).items():
+            known = entries.get(job_id)
+            kind = known.kind if known is not None else None
+            job = kind.from_event(data, known) if kind is not None else None
+            status = data.get("status")
+            if job is None:
+                if isinstance(status, str) and status != self._seen.get(job_id):
+                    self._to_read.add(job_id)
                 continue
-            try:
-                finished = yield from self._round(inner)
-            except TRANSIENT_ERRORS as error:
-                yield Sleep(self.state.after_error(error, self.pending_ids()))
-                continue
-            except DeadlinePassed:
-                raise self._timeout() from None
-            for job in finished:
-                yield Emit(job)
-            if self.pending_ids():
-                yield Sleep(self._next_delay_s(), wake=self.wake)
+            self._absorb(job, finished)
+        return finished
+
+    def _clip(self, delay_s: float) -> float:
+        try:
+            return self.state.clip(delay_s, self.pending_ids())
+        except TaskTimeoutError:
+            raise self._timeout() from None
 
     def _timeout(self) -> TaskTimeoutError:
         ids = self.pending_ids()
@@ -669,9 +764,13 @@ class WaitMany:
                 plan.singles.extend(ids)
         return plan
 
-    def _round(self, ctx: Context) -> Flow[list[Job]]:
+    def _round(self, ctx: Context, *, full: bool = True) -> Flow[list[Job]]:
         self.rounds += 1
         plan = self._plan()
+        if not full:
+            # Between fallback rounds only the jobs events named are read, one by one.
+            plan = _Plan(singles=[i for i in self._to_read if i in self._pending])
+        self._to_read.clear()
         logger.debug(
             "wait_many round %d: %d pending, %d lists, %d single reads",
             self.rounds,

@@ -60,6 +60,7 @@ __all__ = [
     "Flow",
     "Gather",
     "Next",
+    "ReadLine",
     "Signal",
     "Sleep",
     "Spawn",
@@ -87,6 +88,18 @@ class Attempt:
 
     request: Request
     timeout_s: float | None
+
+
+@dataclass(frozen=True)
+class ReadLine:
+    """The next line of a streamed reply (``reply.lines``); None at its end.
+
+    Example:
+        >>> ReadLine(lines=None).lines is None
+        True
+    """
+
+    lines: Any
 
 
 @dataclass(frozen=True)
@@ -395,6 +408,7 @@ class SyncDriver:
     def _drive(self, flow: Flow[T]) -> Generator[Any, None, T]:
         feed = _Feed()
         groups: dict[int, _ThreadGroup] = {}
+        streams: list[Any] = []
         failed = True
         try:
             while True:
@@ -413,9 +427,13 @@ class SyncDriver:
                     feed.value = self._perform(step, groups)
                 except Exception as exc:  # delivered into the flow, which decides
                     feed.error = exc
+                if getattr(feed.value, "lines", None) is not None:
+                    streams.append(feed.value.lines)
         finally:
             for group in groups.values():
                 group.close(wait=not failed)
+            for lines in streams:
+                lines.close()
             flow.close()
 
     def _perform(self, step: Any, groups: dict[int, _ThreadGroup]) -> Any:
@@ -426,6 +444,8 @@ class SyncDriver:
             return self.sleep(step.seconds, wake=step.wake)
         if isinstance(step, Until):
             return self._until(step.signal)
+        if isinstance(step, ReadLine):
+            return step.lines.next_line()
         if isinstance(step, Call):
             return step.fn(*step.args)
         if isinstance(step, Gather):
@@ -590,6 +610,7 @@ class AsyncDriver:
     async def _drive(self, flow: Flow[T], on_emit: Callable[[Any], Awaitable[None]]) -> T:
         feed = _Feed()
         groups: dict[int, _AsyncGroup] = {}
+        streams: list[Any] = []
         try:
             while True:
                 try:
@@ -604,9 +625,13 @@ class AsyncDriver:
                     feed.value = await self._perform(step, groups)
                 except Exception as exc:  # delivered into the flow, which decides
                     feed.error = exc
+                if getattr(feed.value, "lines", None) is not None:
+                    streams.append(feed.value.lines)
         finally:
             for group in groups.values():
                 await group.close()
+            for lines in streams:
+                await lines.close()
             flow.close()
 
     async def _perform(self, step: Any, groups: dict[int, _AsyncGroup]) -> Any:
@@ -617,6 +642,8 @@ class AsyncDriver:
             return await self.sleep(step.seconds, wake=step.wake)
         if isinstance(step, Until):
             return await self._until(step.signal)
+        if isinstance(step, ReadLine):
+            return await step.lines.next_line()
         if isinstance(step, Call):
             if step.blocking:
                 return await asyncio.to_thread(step.fn, *step.args)
@@ -749,6 +776,8 @@ class Context:
             official SDK's ``job.wait_for_done()`` works.
         budget: a shared request budget consulted before every attempt and told every
             answer (see :class:`~tl_integrations._transport.RequestBudget`); None: none.
+        events: where job events arrive without polling (webhooks; see
+            :class:`~tl_integrations._engine.EventSource`); None: waits poll.
 
     Example:
         >>> from tl_integrations._polling import PollPolicy
@@ -765,6 +794,7 @@ class Context:
     deadline: float | None = None
     owner: Any = None
     budget: Any = None
+    events: Any = None
 
     def until(self, deadline: float | None) -> Context:
         """The same settings with a deadline (the earlier one wins when nested)."""

@@ -134,6 +134,8 @@ class Request:
         headers: extra headers (``Idempotency-Key``, a presigned URL's ``upload_headers``).
         retry: which failures may be retried (see :data:`RetryMode`).
         presigned: ``path`` is a storage URL: no API key and no base URL.
+        stream: the answer is a stream of lines, read as it comes (a 2xx reply then holds
+            a line reader in ``Reply.lines`` instead of a body).
 
     Example:
         >>> Request("GET", "/tasks", params={"page": 1}).page(3).params
@@ -150,6 +152,7 @@ class Request:
     headers: Mapping[str, str] | None = None
     retry: RetryMode = "auto"
     presigned: bool = False
+    stream: bool = False
 
     def page(self, number: int) -> Request:
         """The same list request for page ``number`` (1-based)."""
@@ -195,6 +198,7 @@ class Reply:
     method: str = "GET"
     path: str = ""
     reason_phrase: str = field(default="", compare=False)
+    lines: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_success(self) -> bool:
@@ -382,6 +386,18 @@ class Transport:
         if declared.isdigit() and int(declared) > self.max_response_bytes:
             raise self.too_large(request, int(declared))
 
+    def streaming(self, response: httpx.Response, request: Request, lines: Any) -> Reply:
+        """A 2xx reply whose body is read line by line, later, through ``lines``."""
+        return Reply(
+            response.status_code,
+            response.headers,
+            b"",
+            method=request.method.upper(),
+            path=_shown_path(request),
+            reason_phrase=response.reason_phrase,
+            lines=lines,
+        )
+
     def too_large(self, request: Request, size: int) -> MalformedResponseError:
         """The error for a body over the cap."""
         return MalformedResponseError(
@@ -455,6 +471,60 @@ class _Reading:
         )
 
 
+class SyncLines:
+    """The lines of a streamed answer, read one at a time (a line over the size cap is
+    refused); the driver closes it when the flow that opened it ends.
+
+    Example:
+        >>> SyncLines.__name__
+        'SyncLines'
+    """
+
+    def __init__(self, response: httpx.Response, transport: Transport) -> None:
+        self._response = response
+        self._lines = response.iter_lines()
+        self._cap = transport.max_response_bytes
+
+    def next_line(self) -> str | None:
+        """The next line (without its end), or None at the end of the stream."""
+        line = next(self._lines, None)
+        if line is not None and len(line) > self._cap:
+            raise MalformedResponseError("a streamed line is over the response size cap")
+        return line
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._response.close()
+
+
+class AsyncLines:
+    """:class:`SyncLines` for an async client.
+
+    Example:
+        >>> AsyncLines.__name__
+        'AsyncLines'
+    """
+
+    def __init__(self, response: httpx.Response, transport: Transport) -> None:
+        self._response = response
+        self._lines = response.aiter_lines()
+        self._cap = transport.max_response_bytes
+
+    async def next_line(self) -> str | None:
+        """The next line, or None at the end of the stream."""
+        try:
+            line = await self._lines.__anext__()
+        except StopAsyncIteration:
+            return None
+        if len(line) > self._cap:
+            raise MalformedResponseError("a streamed line is over the response size cap")
+        return line
+
+    async def close(self) -> None:
+        """Stop reading and release the connection."""
+        await self._response.aclose()
+
+
 class SyncTransport(Transport):
     """Sends one attempt with an ``httpx.Client``.
 
@@ -483,6 +553,8 @@ class SyncTransport(Transport):
                 body = request.body.pieces() if request.body is not None else None
                 built = self.build(self.http, request, url, files, timeout_s, body)
                 response = self.http.send(built, stream=True, follow_redirects=False)
+                if request.stream and response.is_success:
+                    return self.streaming(response, request, SyncLines(response, self))
                 try:
                     reading = _Reading(self, request, timeout_s, started)
                     reading.restart_clock_for_upload()
@@ -521,6 +593,8 @@ class AsyncTransport(Transport):
                 body = request.body.apieces() if request.body is not None else None
                 built = self.build(self.http, request, url, files, timeout_s, body)
                 response = await self.http.send(built, stream=True, follow_redirects=False)
+                if request.stream and response.is_success:
+                    return self.streaming(response, request, AsyncLines(response, self))
                 try:
                     reading = _Reading(self, request, timeout_s, started)
                     reading.restart_clock_for_upload()

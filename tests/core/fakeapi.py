@@ -402,7 +402,10 @@ class FakeTwelveLabs:
         if body.get("stream") is not False:
             return error(400, "parameter_invalid", "this fake only answers stream=false")
         wants_json = (body.get("response_format") or {}).get("type") == "json_schema"
-        text = '{"title": "A fake video"}' if wants_json else f"About {body['video_id']}."
+        video = body.get("video") or {}
+        if "video_id" in body or video.get("type") not in ("asset_id", "url"):
+            return error(400, "parameter_invalid", "video must be {type: asset_id | url, ...}")
+        text = '{"title": "A fake video"}' if wants_json else f"About {video.get('asset_id')}."
         return _json(
             200, {"id": "g1", "data": text, "finish_reason": "stop", "usage": {"output_tokens": 5}}
         )

@@ -21,6 +21,8 @@ from tl_integrations._transport import Request, send
 from .conftest import Twin
 from .fakeapi import EPOCH, FakeClock, FakeTwelveLabs, error, http_date
 
+ASSET = "6711a09ae4a1b37f8a9c5d01"  # an asset id: Pegasus reads assets, not indexed video ids
+
 
 def test_503_twice_then_success(twin: Twin) -> None:
     task = twin.api.add_task(twin.api.add_index())
@@ -83,7 +85,7 @@ def test_wrapped_error_shape(client: TwelveLabs, api: FakeTwelveLabs) -> None:
     body = {"error": {"code": "VALIDATION_ERROR", "message": "input_type is required"}}
     api.fail("POST", "/analyze", httpx.Response(400, json=body))
     with pytest.raises(BadRequestError) as info:
-        client.analyze("v1", "hi")
+        client.analyze(ASSET, "hi")
     assert info.value.code == "VALIDATION_ERROR"
     assert "input_type is required" in str(info.value)
 
@@ -91,7 +93,7 @@ def test_wrapped_error_shape(client: TwelveLabs, api: FakeTwelveLabs) -> None:
 def test_empty_429_body_then_give_up(client: TwelveLabs, api: FakeTwelveLabs) -> None:
     api.fail("POST", "/analyze", *[httpx.Response(429)] * 4)
     with pytest.raises(RateLimitError) as info:
-        client.analyze("v1", "hi")
+        client.analyze(ASSET, "hi")
     assert info.value.code is None
     assert api.count("POST", "/analyze") == 4  # first try + max_retries (3)
 

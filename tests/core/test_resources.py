@@ -18,6 +18,8 @@ from tl_integrations import (
 from .conftest import Twin
 from .fakeapi import parse_form
 
+ASSET = "6711a09ae4a1b37f8a9c5d01"  # an asset id: Pegasus reads assets, not indexed video ids
+
 
 def test_index_create_sends_default_models(twin: Twin) -> None:
     index = twin.run(twin.client.indexes.create("talks"))
@@ -124,11 +126,14 @@ def test_search_everything_and_group_by_video(twin: Twin) -> None:
 
 
 def test_analyze_sends_stream_false(twin: Twin) -> None:
-    result = twin.run(twin.client.analyze("v1", "What happens?", temperature=0.2, max_tokens=100))
+    result = twin.run(twin.client.analyze(ASSET, "What happens?", temperature=0.2, max_tokens=100))
     body = orjson.loads(twin.api.requests[-1].content)
     assert body["stream"] is False
     assert body["temperature"] == 0.2
-    assert result.text == "About v1."
+    assert body["model_name"] == "pegasus1.5"  # the default Pegasus today
+    assert body["video"] == {"type": "asset_id", "asset_id": ASSET}
+    assert "video_id" not in body
+    assert result.text == f"About {ASSET}."
     assert result.finish_reason == "stop"
     assert result.data is None
     assert result.usage == {"output_tokens": 5}
@@ -136,19 +141,19 @@ def test_analyze_sends_stream_false(twin: Twin) -> None:
 
 def test_analyze_parses_json_schema_answers(twin: Twin) -> None:
     fmt = {"type": "json_schema", "json_schema": {"type": "object"}}
-    result = twin.run(twin.client.analyze("v1", "Title?", response_format=fmt))
+    result = twin.run(twin.client.analyze(ASSET, "Title?", response_format=fmt))
     assert result.data == {"title": "A fake video"}
     truncated = {"id": "g", "data": '{"title": "A fa', "finish_reason": "length"}
     twin.api.fail("POST", "/analyze", httpx.Response(200, json=truncated))
     with pytest.raises(MalformedResponseError, match="max_tokens"):
-        twin.run(twin.client.analyze("v1", "Title?", response_format=fmt))
+        twin.run(twin.client.analyze(ASSET, "Title?", response_format=fmt))
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c: c.analyze("v1", ""),
-        lambda c: c.analyze("v1", "x", temperature=3),
+        lambda c: c.analyze(ASSET, ""),
+        lambda c: c.analyze(ASSET, "x", temperature=3),
         lambda c: c.indexes.retrieve(""),
         lambda c: c.search.query(index_id="i", query_text="q", search_options="visual"),
         lambda c: c.tasks.list(page_limit=51),

@@ -27,13 +27,19 @@ __all__ = [
     "parse_chapters",
     "piece_id",
     "piece_metadata",
+    "segment_pieces",
 ]
 
 logger = logging.getLogger("tl_integrations._ingest")
 
-ContentKind = Literal["transcript", "summary", "chapters"]
-CONTENT_KINDS: tuple[ContentKind, ...] = ("transcript", "summary", "chapters")
-MetadataValue = str | float
+ContentKind = Literal["transcript", "summary", "chapters", "segments"]
+CONTENT_KINDS: tuple[ContentKind, ...] = ("transcript", "summary", "chapters", "segments")
+MetadataValue = str | float | bool
+RESERVED_METADATA = frozenset(
+    {"source", "video_id", "index_id", "task_id", "asset_id", "filename", "duration_s"}
+    | {"content_kind", "start_s", "end_s", "chapter_title", "segment"}
+)
+"""Metadata keys of every piece; a segment field may not take one of these names."""
 
 DEFAULT_SUMMARY_PROMPT = (
     "Summarize this video in one or two paragraphs: what is shown, what is said, "
@@ -80,6 +86,9 @@ class TextPiece:
         start_s: start of the moment it describes, in seconds; None for a whole-video text.
         end_s: end of that moment, in seconds; None for a whole-video text.
         chapter_title: the chapter's title, for chapters only.
+        segment: for segments: the definition it answers (``scene``...).
+        fields: for segments: the values of the fields you defined, flattened (lists
+            joined with ", ").
 
     Example:
         >>> TextPiece("Welcome back.", "transcript", start_s=0.0, end_s=4.8).end_s
@@ -91,6 +100,8 @@ class TextPiece:
     start_s: float | None = None
     end_s: float | None = None
     chapter_title: str | None = None
+    segment: str | None = None
+    fields: Mapping[str, MetadataValue] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +112,10 @@ class VideoInfo:
         source: the input exactly as the caller gave it (path, URL or ``video:<id>``).
         video_id: the TwelveLabs video id.
         index_id: the index holding it.
-        task_id: the indexing task that produced it, when known.
+        task_id: the indexing task that produced it, when known (``/tasks`` uploads).
         filename: the file name the server recorded, when known.
         duration_s: the video's duration in seconds, when known.
+        asset_id: the asset it was indexed from, when known.
 
     Example:
         >>> VideoInfo("talk.mp4", "v1", "i1", task_id="t1", filename="talk.mp4").video_id
@@ -116,6 +128,7 @@ class VideoInfo:
     task_id: str | None = None
     filename: str | None = None
     duration_s: float | None = None
+    asset_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +172,8 @@ def piece_id(video: VideoInfo, piece: TextPiece) -> str:
         True
     """
     start = "video" if piece.start_s is None else f"{piece.start_s:.3f}"
-    return str(uuid.uuid5(_ID_NAMESPACE, f"{video.video_id}/{piece.content_kind}/{start}"))
+    kind = piece.content_kind if piece.segment is None else f"segments/{piece.segment}"
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{video.video_id}/{kind}/{start}"))
 
 
 def piece_metadata(video: VideoInfo, piece: TextPiece) -> dict[str, MetadataValue]:
@@ -175,14 +189,66 @@ def piece_metadata(video: VideoInfo, piece: TextPiece) -> dict[str, MetadataValu
         "video_id": video.video_id,
         "index_id": video.index_id,
         "task_id": video.task_id,
+        "asset_id": video.asset_id,
         "filename": video.filename,
         "duration_s": video.duration_s,
         "content_kind": piece.content_kind,
         "start_s": piece.start_s,
         "end_s": piece.end_s,
         "chapter_title": piece.chapter_title,
+        "segment": piece.segment,
     }
-    return {key: value for key, value in candidates.items() if value is not None}
+    flat = {key: value for key, value in candidates.items() if value is not None}
+    for key, value in (piece.fields or {}).items():
+        flat.setdefault(key, value)
+    return flat
+
+
+def _flat(value: Any) -> MetadataValue | None:
+    if isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value) if isinstance(value, float) else value
+    if isinstance(value, list):
+        return ", ".join(str(_flat(v)) for v in value if _flat(v) is not None)
+    return None
+
+
+def segment_pieces(segments: Iterable[Any], *, text_field: str = "description") -> list[TextPiece]:
+    """Segments (``definition``, ``start_s``, ``end_s``, ``fields``) as text pieces.
+
+    The text is the segment's ``text_field`` (a one-line fallback naming the other fields
+    when it is empty); every other field is kept as flat metadata.
+
+    Example:
+        >>> from types import SimpleNamespace as S
+        >>> seg = S(definition="scene", start_s=0.0, end_s=4.0,
+        ...         fields={"description": "A kitchen.", "people": ["Ann", "Bob"]})
+        >>> piece = segment_pieces([seg])[0]
+        >>> piece.text, piece.fields
+        ('A kitchen.', {'people': 'Ann, Bob'})
+    """
+    pieces = []
+    for seg in segments:
+        fields = {k: f for k, v in seg.fields.items() if (f := _flat(v)) is not None}
+        text = str(fields.pop(text_field, "") or "").strip()
+        if not text:
+            shown = "; ".join(f"{k}: {v}" for k, v in fields.items())
+            text = f"{seg.definition} {seg.start_s:.1f}-{seg.end_s:.1f} s" + (
+                f" ({shown})" if shown else ""
+            )
+        safe = {k: v for k, v in fields.items() if k not in RESERVED_METADATA}
+        pieces.append(
+            TextPiece(
+                text,
+                "segments",
+                seg.start_s,
+                seg.end_s,
+                segment=seg.definition,
+                fields=safe or None,
+            )
+        )
+    return pieces
 
 
 def chunk_transcript(

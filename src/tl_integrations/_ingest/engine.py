@@ -20,22 +20,41 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._engine import Job, WaitMany, create, fetch
+from .._engine import Job, WaitMany, create, fetch, wait
 from .._errors import (
     AuthenticationError,
     NotFoundError,
     PermissionDeniedError,
+    TaskFailedError,
     TaskTimeoutError,
 )
 from .._flows import Call, Context, Emit, Flow, Next, Spawn, TaskGroup, emitted
 from .._paging import collect, pages
-from .._resources.analyze import AnalyzeResult, analyze_flow
+from .._resources.analyze import (
+    ANALYSIS_TASKS,
+    AnalysisTask,
+    AnalyzeResult,
+    SegmentDefinition,
+    SegmentField,
+    Uploader,
+    analysis_body,
+    create_analysis,
+    segmentation_body,
+)
+from .._resources.assets import AssetCreation, find_by_metadata, plan_upload, upload_asset
+from .._resources.indexed_assets import (
+    IndexedAsset,
+    IndexedAssetCreation,
+    find_indexed,
+    read_indexed,
+)
 from .._resources.indexes import get_or_create_index, retrieve_index
 from .._resources.tasks import TASKS, Task, TaskUpload, list_tasks_request
+from .._resources.uploads import UploadJournal
 from .._resources.videos import Video, list_videos_request, retrieve_video
 from .content import (
     CHAPTERS_SCHEMA,
@@ -44,6 +63,7 @@ from .content import (
     VideoRecord,
     chunk_transcript,
     parse_chapters,
+    segment_pieces,
 )
 from .inputs import (
     HASH_KEY,
@@ -78,14 +98,30 @@ class Found:
 
     video_id: str
     task_id: str | None
+    asset_id: str | None = None
 
 
 @dataclass(frozen=True)
 class Started:
-    """A task to wait for; ``candidate`` when found by file name (its hash is checked)."""
+    """A job to wait for (an indexing task or an indexed asset); ``candidate`` when a task
+    was found by file name only (its hash is checked once it is ready)."""
 
-    task: Task
+    task: Task | IndexedAsset
     candidate: bool = False
+
+
+DEFAULT_SEGMENTS = (
+    SegmentDefinition(
+        "scene",
+        "each distinct scene or topic of the video",
+        fields=(
+            SegmentField("description", "string", "one or two sentences on what happens"),
+            SegmentField("people", "array", "who is on screen or speaking", items="string"),
+            SegmentField("mood", "string", "the mood of the scene in one word"),
+        ),
+    ),
+)
+"""What the ``segments`` content kind looks for unless ``segment_definitions`` says."""
 
 
 @dataclass(frozen=True)
@@ -208,11 +244,12 @@ class _Run:
         self.wait = WaitMany(
             [],
             ctx,
-            locate=_read_task,
+            locate=self._locate,
             timeout_s=options.timeout_s,
             on_update=self._on_update,
             open=True,
         )
+        self.uploader = Uploader(str(getattr(ctx.owner, "base_url", "")), _journal_of(ctx.owner))
         self.in_flight: set[tuple[str, Entry]] = set()  # prepares and reads running
         self.last_seen: dict[str, Job] = {}  # each task as the shared wait last saw it
 
@@ -301,6 +338,9 @@ class _Run:
                 return existing
         self.progress.set(source.source, "uploading")
         metadata = dict([entry.key]) if entry.key else None
+        if self.options.upload == "assets":
+            job = yield from self._index_asset(entry, metadata)
+            return Started(job) if not job.ready else Found(job.id, None, job.asset_id)
         upload = TaskUpload(
             index_id=self.index_id, file=source.path, video_url=source.url, user_metadata=metadata
         )
@@ -308,9 +348,57 @@ class _Run:
         self.created.add(task.id)
         return Started(task)
 
+    def _index_asset(self, entry: Entry, metadata: dict[str, Any] | None) -> Flow[IndexedAsset]:
+        """Upload (once per account) and index (once per index) through assets."""
+        source = entry.source
+        if source.path is not None:
+            plan = plan_upload(
+                source.path,
+                filename=None,
+                user_metadata=None,
+                enable_hls=True,
+                enable_thumbnail=True,
+                multipart_threshold_bytes=64 * 1024**2,
+            )
+
+            def progress(done: int, total: int) -> None:
+                if self.options.on_progress is not None:
+                    self.options.on_progress(source.source, done, total)
+
+            asset = yield from upload_asset(
+                plan,
+                self.ctx,
+                base_url=self.uploader.base_url,
+                journal=self.uploader.journal,
+                max_concurrency=4,
+                on_progress=progress,
+                timeout_s=self.options.timeout_s,
+            )
+        else:
+            assert source.url is not None
+            assert entry.key is not None
+            creation = AssetCreation(url=source.url, user_metadata=dict([entry.key]))
+            found = yield from find_by_metadata(self.ctx, creation.filename, *entry.key)
+            made = found if found is not None and not found.failed else None
+            if made is None:
+                made = yield from create(creation, self.ctx)
+            asset = yield from wait(made, self.ctx, timeout_s=self.options.timeout_s)
+        self.progress.set(source.source, "indexing")
+        creation_ia = IndexedAssetCreation(self.index_id, asset.id, user_metadata=metadata)
+        job: IndexedAsset = yield from create(creation_ia, self.ctx)
+        self.created.add(job.id)
+        return job
+
     def _lookup(self, entry: Entry) -> Flow[Prepared | None]:
         self.progress.set(entry.source.source, "looking up")
         assert entry.key is not None
+        if self.options.upload == "assets":
+            indexed = yield from find_indexed(self.index_id, entry.key[0], entry.key[1], self.ctx)
+            if indexed is not None and not indexed.failed:
+                logger.info("reusing video %s for %s", indexed.id, _label(entry.source.source))
+                if indexed.ready:
+                    return Found(indexed.id, None, indexed.asset_id)
+                return Started(indexed)
         request = list_videos_request(self.index_id, user_metadata=dict([entry.key]))
         videos = yield from collect(request, self.ctx, "video list", Video.from_api, max_pages=1)
         for video in videos[:1]:
@@ -395,6 +483,23 @@ class _Run:
                 task = self.last_seen.get(started.task.id, started.task)
                 self._fail(entry, _timed_out(task, self.options.timeout_s))
 
+    def _locate(self, job_id: str, ctx: Context) -> Flow[Job]:
+        job: Job
+        if job_id in self.created_indexed:
+            job = yield from read_indexed(None, self.index_id, job_id, ctx)
+        else:
+            job = yield from fetch(TASKS, job_id, ctx)
+        return job
+
+    @property
+    def created_indexed(self) -> set[str]:
+        return {
+            started.task.id
+            for group in self.waiting.values()
+            for _, started in group
+            if isinstance(started.task, IndexedAsset)
+        }
+
     def _on_update(self, task: Job) -> None:
         self.last_seen[task.id] = task
         if task.failed:
@@ -403,7 +508,7 @@ class _Run:
             for source in entry.sources:
                 self.progress.set(source, task.status)
 
-    def _settle(self, entry: Entry, started: Started, task: Task) -> Flow[None]:
+    def _settle(self, entry: Entry, started: Started, task: Any) -> Flow[None]:
         try:
             mine = not started.candidate or (
                 task.ready and (yield from self._verified(entry, task))
@@ -416,10 +521,12 @@ class _Run:
         if not mine:
             logger.info("task %s is not for %s; uploading it", task.id, _label(entry.source.source))
             yield from self._spawn_prepare(entry, lookup=False)
+        elif task.ready and isinstance(task, IndexedAsset):
+            yield from self._spawn_read(entry, Found(task.id, None, task.asset_id))
         elif task.ready and task.video_id is not None:
             yield from self._spawn_read(entry, Found(task.video_id, task.id))
         else:
-            self._fail(entry, TASKS.failure(task))
+            self._fail(entry, task.kind.failure(task))
 
     def _verified(self, entry: Entry, task: Task) -> Flow[bool]:
         assert entry.key is not None
@@ -438,22 +545,92 @@ class _Run:
         video = yield from retrieve_video(
             self.ctx, self.index_id, found.video_id, transcription="transcript" in options.content
         )
+        asked = [kind for kind in options.content if kind != "transcript"]
+        answers = (yield from self._analyses(video, asked)) if asked else {}
         pieces: list[TextPiece] = []
         for kind in options.content:
             if kind == "transcript":
                 pieces += transcript_pieces(video, chunk_s=options.chunk_s)
             elif kind == "summary":
-                answer = yield from analyze_flow(found.video_id, options.summary_prompt, self.ctx)
-                pieces += summary_piece(answer, video_id=found.video_id)
+                pieces += summary_piece(answers[kind].result(), video_id=video.id)
+            elif kind == "chapters":
+                result = answers[kind].result({"type": "json_schema"})
+                pieces += chapter_pieces(result, video_id=video.id)
             else:
-                answer = yield from analyze_flow(
-                    found.video_id,
-                    options.chapters_prompt,
-                    self.ctx,
-                    response_format=CHAPTERS_FORMAT,
-                )
-                pieces += chapter_pieces(answer, video_id=found.video_id)
+                pieces += segment_pieces(answers[kind].segments())
         return found, video, pieces
+
+    def _analyses(self, video: Video, kinds: Sequence[str]) -> Flow[dict[str, AnalysisTask]]:
+        """One analysis task per kind, reused when this video already has its answer
+        (cached by a ``custom_id`` naming the request), all waited for together."""
+        if not video.asset_id:
+            raise TaskFailedError(
+                video.id,
+                video_id=video.id,
+                index_id=self.index_id,
+                reason="the video has no asset_id, so Pegasus cannot read it (it was indexed "
+                "before assets existed); index the file again with upload='assets'",
+                noun="video",
+            )
+        tasks: dict[str, AnalysisTask] = {}
+        for kind in kinds:
+            body = self._analysis_body(kind)
+            task = yield from create_analysis(
+                video.asset_id, body, self.ctx, self.uploader, reuse=True
+            )
+            tasks[kind] = task
+        pending = [task for task in tasks.values() if not task.done]
+        if pending:
+            waiting = WaitMany(pending, self.ctx, locate=_read_analysis)
+            finished, _ = yield from emitted(waiting.flow())
+            latest = {task.id: task for task in finished}
+            tasks = {kind: latest.get(task.id, task) for kind, task in tasks.items()}
+        for task in tasks.values():
+            if task.failed:
+                raise task.kind.failure(task)
+        return tasks
+
+    def _analysis_body(self, kind: str) -> dict[str, Any]:
+        options = self.options
+        model = options.pegasus_model
+        if kind == "summary":
+            return analysis_body(
+                model=model,
+                prompt=options.summary_prompt,
+                temperature=None,
+                max_tokens=None,
+                response_format=None,
+                start_s=None,
+                end_s=None,
+            )
+        if kind == "chapters":
+            return analysis_body(
+                model=model,
+                prompt=options.chapters_prompt,
+                temperature=None,
+                max_tokens=None,
+                response_format=CHAPTERS_FORMAT,
+                start_s=None,
+                end_s=None,
+            )
+        base = analysis_body(
+            model=model,
+            prompt=None,
+            temperature=None,
+            max_tokens=None,
+            response_format=None,
+            start_s=None,
+            end_s=None,
+        )
+        definitions = options.segment_definitions or DEFAULT_SEGMENTS
+        return segmentation_body(
+            None,
+            definitions=list(definitions),
+            min_segment_s=None,
+            max_segment_s=None,
+            custom_id=None,
+            base=base,
+        )
 
     def _read_done(self, entry: Entry, kind: str, value: Any) -> Flow[None]:
         if kind == "error":
@@ -470,6 +647,7 @@ class _Run:
                 task_id=found.task_id,
                 filename=meta.filename,
                 duration_s=meta.duration,
+                asset_id=video.asset_id or found.asset_id,
             )
             self.progress.finish(source, "done")
             yield Emit(VideoRecord(info, tuple(pieces)))
@@ -480,9 +658,15 @@ class _Run:
             self.progress.finish(source, "failed")
 
 
-def _read_task(job_id: str, ctx: Context) -> Flow[Job]:
-    task: Job = yield from fetch(TASKS, job_id, ctx)
+def _read_analysis(job_id: str, ctx: Context) -> Flow[Job]:
+    task: Job = yield from fetch(ANALYSIS_TASKS, job_id, ctx)
     return task
+
+
+def _journal_of(owner: Any) -> UploadJournal:
+    assets = getattr(owner, "assets", None)
+    journal = getattr(assets, "_journal", None)
+    return journal if isinstance(journal, UploadJournal) else UploadJournal()
 
 
 def _timed_out(task: Job, timeout_s: float | None) -> TaskTimeoutError:

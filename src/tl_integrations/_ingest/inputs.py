@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 from .._errors import InvalidRequestError, InvalidVideoError
 from .._uploads import sha256_file, url_key
@@ -63,6 +63,14 @@ class IngestOptions:
         show_progress: show a tqdm bar (needs ``tqdm``).
         on_status: called as ``on_status(source, status)`` each time an input moves on,
             ``source`` being the input as given (see below); None calls nothing.
+        upload: ``"assets"`` (the API's current path: an asset, then an indexed asset; large
+            files in resumable chunks) or ``"tasks"`` (the older one-step ``/tasks``).
+        pegasus_model: the model of summaries, chapters and segments (``pegasus1.5`` or
+            ``pegasus1.6``); analyses are cached with the video (see the loader).
+        segment_definitions: what ``segments`` looks for: :class:`SegmentDefinition` objects
+            or their dicts (default: each scene, with a description, the people and the
+            mood); a field named ``description`` (added when missing) is the text.
+        on_progress: ``on_progress(source, bytes_done, total_bytes)`` while a file uploads.
 
     Statuses, in the order an input goes through them (the sync and async engines report
     the same ones; each is reported when the input enters it, never twice in a row, and an
@@ -115,6 +123,12 @@ class IngestOptions:
     on_error: OnError = "raise"
     show_progress: bool = False
     on_status: OnStatus | None = field(default=None, repr=False, compare=False)
+    upload: Literal["assets", "tasks"] = "assets"
+    pegasus_model: str = "pegasus1.5"
+    segment_definitions: tuple[Any, ...] | None = None
+    on_progress: Callable[[str, int, int], object] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if (self.index_id is None) == (self.index_name is None):
@@ -127,6 +141,14 @@ class IngestOptions:
         self._check_numbers()
         if self.on_error not in ("raise", "skip"):
             raise InvalidRequestError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.upload not in ("assets", "tasks"):
+            raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {self.upload!r}")
+        if self.pegasus_model not in ("pegasus1.5", "pegasus1.6"):
+            raise InvalidRequestError(
+                f"pegasus_model must be 'pegasus1.5' or 'pegasus1.6', got {self.pegasus_model!r}"
+            )
+        if "segments" in self.content and self.upload == "tasks":
+            raise InvalidRequestError("segments need upload='assets' (analysis reads assets)")
         if self.on_status is not None and not callable(self.on_status):
             raise InvalidRequestError(
                 f"on_status must be a callable (source, status) or None, got {self.on_status!r}"

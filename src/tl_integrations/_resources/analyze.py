@@ -1,37 +1,91 @@
-"""Analysis with Pegasus (``POST /analyze``): the result model and ``client.analyze``.
+"""Analysis with Pegasus 1.5 / 1.6: ``client.analyze``, its stream, tasks and batches.
+
+Pegasus no longer reads an index: the video comes as a ready asset, a URL or (small) inline
+bytes. ``client.analyze(video, prompt)`` takes whatever the caller has: an
+:class:`~tl_integrations.Asset` or its id, a URL, a local file (uploaded as an asset first,
+once: see ``client.assets.upload``), or an indexed :class:`~tl_integrations.Video` (its
+``asset_id`` is used). Videos longer than the synchronous limit (1 hour) go through an
+analysis task on their own.
+
+- ``client.analyze.stream(...)`` yields the answer's text as it is generated (the API's
+  newline-delimited JSON events), then keeps the whole result in ``.final``;
+- ``client.analyze.tasks`` are asynchronous analyses (a task kind of the engine); every
+  create carries an ``Idempotency-Key``, so a create retried after a lost answer never
+  pays twice;
+- ``client.analyze.segments(video, definitions)`` turns a video into timestamped segments
+  with the fields you define (the API's ``time_based_metadata`` mode);
+- ``client.analyze.batches`` analyse many assets in one request.
 
 Example:
     >>> AnalyzeResult.from_api({"id": "g1", "data": "A cat.", "finish_reason": "stop"}).text
     'A cat.'
+    >>> video_context("https://example.com/talk.mp4")
+    {'type': 'url', 'url': 'https://example.com/talk.mp4'}
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import orjson
 
+from .._engine import Creation, Job, TaskKind, WaitMany, create, fetch, job_id_of, wait
 from .._errors import InvalidRequestError, MalformedResponseError
-from .._flows import Context, Flow
-from .._transport import Request, path_segment, send_json
-from .._wire import as_object, opt_obj, opt_str
-from . import AsyncResource, Resource, awaited
+from .._flows import Context, Emit, Flow, ReadLine
+from .._paging import PAGE_LIMIT_MAX, pages
+from .._transport import Reply, Request, path_segment, send
+from .._wire import as_object, opt_float, opt_obj, opt_str, req_str
+from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
+from .assets import Asset, plan_upload, upload_asset
+from .uploads import UploadJournal
 
-__all__ = ["Analyze", "AnalyzeResult", "AsyncAnalyze", "analyze_flow"]
+__all__ = [
+    "ANALYSIS_TASKS",
+    "DEFAULT_PEGASUS",
+    "AnalysisTask",
+    "Analyze",
+    "AnalyzeResult",
+    "AnalyzeStream",
+    "AsyncAnalyze",
+    "Segment",
+    "SegmentDefinition",
+    "SegmentField",
+    "analyze_flow",
+    "video_context",
+]
+
+DEFAULT_PEGASUS = "pegasus1.5"
+PEGASUS_MODELS = ("pegasus1.5", "pegasus1.6")
+SYNC_LIMIT_S = 3600.0
+"""The longest video the synchronous ``POST /analyze`` takes; longer ones use a task."""
+_ASSET_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+VideoInput = Any
+"""An :class:`Asset`, a :class:`Video` / ``IndexedAsset`` (their ``asset_id``), an asset id,
+an ``http(s)`` URL, or a local path."""
+
+
+# --- results -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class AnalyzeResult:
-    """The answer of ``POST /analyze`` (non-streaming).
+    """An analysis' answer.
 
     Attributes:
-        text: the generated text.
-        finish_reason: ``stop`` or ``length`` (ran out of ``max_tokens``).
+        text: the generated text (JSON text when a schema was asked for).
+        finish_reason: ``stop``, or ``length`` (cut at ``max_tokens`` or the context).
         data: the parsed JSON value when a ``json_schema`` response format was asked for.
         usage: token counts as sent (``output_tokens``, maybe ``input_tokens``).
         id: the generation id.
+        warning: the server's warning (why the answer was cut), if any.
 
     Example:
         >>> AnalyzeResult.from_api({"data": "x", "usage": {"output_tokens": 3}}).usage
@@ -43,58 +97,39 @@ class AnalyzeResult:
     data: Any = None
     usage: Mapping[str, Any] = field(default_factory=dict)
     id: str | None = None
+    warning: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, body: Any, *, data: Any = None) -> AnalyzeResult:
-        """Parse the response; ``data`` is the already-parsed JSON answer, if any."""
+        """Parse ``POST /analyze``'s answer (or a task's ``result``)."""
         obj = as_object(body, "analyze response")
         what = "analyze response"
+        error = opt_obj(obj, "error", what)
         return cls(
             text=opt_str(obj, "data", what) or "",
             finish_reason=opt_str(obj, "finish_reason", what),
             data=data,
             usage=opt_obj(obj, "usage", what) or {},
-            id=opt_str(obj, "id", what),
+            id=opt_str(obj, "id", what) or opt_str(obj, "generation_id", what),
+            warning=opt_str(error, "message", what) if error else None,
             raw=obj,
         )
 
 
-def analyze_request(
-    video_id: str,
-    prompt: str,
-    *,
-    temperature: float | None,
-    response_format: Mapping[str, Any] | None,
-    max_tokens: int | None,
-) -> Request:
-    """``POST /analyze`` with ``stream`` explicitly false (the API defaults it to true)."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidRequestError("prompt must be a non-empty string")
-    if temperature is not None and not 0.0 <= temperature <= 1.0:
-        raise InvalidRequestError(f"temperature must be 0 to 1, got {temperature}")
-    path_segment(video_id, "video_id")
-    body: dict[str, Any] = {"video_id": video_id, "prompt": prompt, "stream": False}
-    if temperature is not None:
-        body["temperature"] = temperature
-    if response_format is not None:
-        body["response_format"] = dict(response_format)
-    if max_tokens is not None:
-        body["max_tokens"] = max_tokens
-    return Request("POST", "/analyze", json=body, retry="always")
-
-
 def analyze_result(body: Any, response_format: Mapping[str, Any] | None) -> AnalyzeResult:
-    """Parse the answer; decode the JSON text when a ``json_schema`` format was asked for."""
+    """Parse the answer; decode the JSON text when a ``json_schema`` format was asked for.
+
+    Example:
+        >>> analyze_result({"data": '{"a": 1}'}, {"type": "json_schema"}).data
+        {'a': 1}
+    """
     obj = dict(as_object(body, "analyze response"))
     raw_data = obj.get("data")
     if isinstance(raw_data, (dict, list)):
-        try:
-            obj["data"] = orjson.dumps(raw_data).decode()
-        except orjson.JSONEncodeError as exc:
-            raise MalformedResponseError(f"analyze response: 'data' is not JSON: {exc}") from exc
+        obj["data"] = orjson.dumps(raw_data).decode()
         return AnalyzeResult.from_api(obj, data=raw_data)
-    wants_json = bool(response_format) and (response_format or {}).get("type") == "json_schema"
+    wants_json = (response_format or {}).get("type") in ("json_schema", "segment_definitions")
     if not wants_json:
         return AnalyzeResult.from_api(obj)
     text = raw_data if isinstance(raw_data, str) else ""
@@ -111,80 +146,1057 @@ def analyze_result(body: Any, response_format: Mapping[str, Any] | None) -> Anal
     return AnalyzeResult.from_api(obj, data=parsed)
 
 
-def analyze_flow(
-    video_id: str,
-    prompt: str,
-    ctx: Context,
-    *,
-    temperature: float | None = None,
-    response_format: Mapping[str, Any] | None = None,
-    max_tokens: int | None = None,
-) -> Flow[AnalyzeResult]:
-    """Ask Pegasus about a video (see :meth:`Analyze.__call__`)."""
-    request = analyze_request(
-        video_id,
-        prompt,
-        temperature=temperature,
-        response_format=response_format,
-        max_tokens=max_tokens,
+# --- the video -----------------------------------------------------------------------------
+
+
+def video_context(video: VideoInput) -> dict[str, Any] | None:
+    """The ``video`` object for a reference the API can take as it is, else None (a local
+    file, which must be uploaded first).
+
+    Raises:
+        InvalidRequestError: not something Pegasus can analyse (a video without an asset,
+            a string that is no URL, existing file or asset id).
+
+    Example:
+        >>> video_context("6711a09ae4a1b37f8a9c5d01")
+        {'type': 'asset_id', 'asset_id': '6711a09ae4a1b37f8a9c5d01'}
+    """
+    if isinstance(video, Asset):
+        return {"type": "asset_id", "asset_id": video.id}
+    asset_id = getattr(video, "asset_id", None)
+    if asset_id is not None or hasattr(video, "asset_id"):
+        if not asset_id:
+            raise InvalidRequestError(
+                f"{type(video).__name__} {getattr(video, 'id', '?')} has no asset_id (it was "
+                "indexed before assets existed); upload the file with client.assets.upload() "
+                "and analyse that asset"
+            )
+        return {"type": "asset_id", "asset_id": str(asset_id)}
+    if isinstance(video, os.PathLike):
+        return None
+    if isinstance(video, str):
+        if "://" in video:
+            if not video.startswith(("http://", "https://")):
+                raise InvalidRequestError(f"a video URL must be http(s), got {video!r}")
+            return {"type": "url", "url": video}
+        if os.path.exists(video):
+            return None
+        if _ASSET_ID.match(video):
+            return {"type": "asset_id", "asset_id": video}
+    raise InvalidRequestError(
+        f"cannot analyse {video!r}: pass an Asset, an indexed Video, an asset id, an http(s) "
+        "URL or the path of a local file"
     )
-    body = yield from send_json(request, ctx)
-    return analyze_result(body, response_format)
+
+
+def _duration_of(video: VideoInput) -> float | None:
+    value = getattr(video, "duration_s", None)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """What uploading a local file for analysis needs from the client."""
+
+    base_url: str
+    journal: UploadJournal
+
+
+def _resolve(
+    video: VideoInput, ctx: Context, uploader: Uploader
+) -> Flow[tuple[dict[str, Any], float | None]]:
+    """The ``video`` object (uploading a local file once), and the duration when known."""
+    context = video_context(video)
+    if context is not None:
+        return context, _duration_of(video)
+    plan = plan_upload(
+        video,
+        filename=None,
+        user_metadata=None,
+        enable_hls=False,
+        enable_thumbnail=False,
+        multipart_threshold_bytes=64 * 1024**2,
+    )
+    asset = yield from upload_asset(
+        plan,
+        ctx,
+        base_url=uploader.base_url,
+        journal=uploader.journal,
+        max_concurrency=5,
+        on_progress=None,
+        timeout_s=None,
+    )
+    return {"type": "asset_id", "asset_id": asset.id}, asset.duration_s
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+def _check_model(model: str) -> str:
+    if model not in PEGASUS_MODELS:
+        raise InvalidRequestError(f"model must be one of {PEGASUS_MODELS}, got {model!r}")
+    return model
+
+
+def _window(start_s: float | None, end_s: float | None) -> dict[str, float]:
+    window: dict[str, float] = {}
+    for name, value in (("start_time", start_s), ("end_time", end_s)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise InvalidRequestError(f"{name} must be seconds >= 0, got {value!r}")
+        window[name] = float(value)
+    if start_s is not None and end_s is not None and end_s - start_s < 1.0:
+        raise InvalidRequestError(
+            f"the analysed window must be at least 1 s long, got {start_s}..{end_s}"
+        )
+    return window
+
+
+def _images(images: Sequence[str] | None, model: str) -> list[dict[str, str]] | None:
+    if images is None:
+        return None
+    if isinstance(images, str) or not 1 <= len(images) <= 20:
+        raise InvalidRequestError("images takes a list of 1 to 20 image URLs or asset ids")
+    if model != "pegasus1.6":
+        raise InvalidRequestError("images need model='pegasus1.6'")
+    out = []
+    for n, image in enumerate(images, start=1):
+        if isinstance(image, Asset):
+            out.append({"name": f"image{n}", "asset_id": image.id})
+        elif isinstance(image, str) and image.startswith("https://"):
+            out.append({"name": f"image{n}", "url": image})
+        elif isinstance(image, str) and _ASSET_ID.match(image):
+            out.append({"name": f"image{n}", "asset_id": image})
+        else:
+            raise InvalidRequestError(
+                f"image {image!r}: pass an https URL or an asset id (upload local images with "
+                "client.assets.upload first)"
+            )
+    return out
+
+
+def analysis_body(
+    *,
+    model: str,
+    prompt: str | None,
+    temperature: float | None,
+    max_tokens: int | str | None,
+    response_format: Mapping[str, Any] | None,
+    start_s: float | None,
+    end_s: float | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"model_name": _check_model(model)}
+    if prompt is not None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidRequestError("prompt must be a non-empty string")
+        body["prompt"] = prompt
+    if temperature is not None:
+        if isinstance(temperature, bool) or not 0.0 <= float(temperature) <= 1.0:
+            raise InvalidRequestError(f"temperature must be 0 to 1, got {temperature!r}")
+        body["temperature"] = float(temperature)
+    if max_tokens is not None:
+        if max_tokens != "unlimited" and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            raise InvalidRequestError(f"max_tokens must be a positive int, got {max_tokens!r}")
+        body["max_tokens"] = max_tokens
+    if response_format is not None:
+        body["response_format"] = dict(response_format)
+    body.update(_window(start_s, end_s))
+    return body
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One checked analysis request, before the video is resolved."""
+
+    video: VideoInput
+    body: dict[str, Any]
+    response_format: Mapping[str, Any] | None
+
+
+def _ask(
+    video: VideoInput,
+    prompt: str,
+    *,
+    model: str,
+    temperature: float | None,
+    max_tokens: int | None,
+    response_format: Mapping[str, Any] | None,
+    start_s: float | None,
+    end_s: float | None,
+    images: Sequence[str] | None,
+) -> _Ask:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InvalidRequestError("prompt must be a non-empty string")
+    body = analysis_body(
+        model=model,
+        prompt=prompt,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        response_format=response_format,
+        start_s=start_s,
+        end_s=end_s,
+    )
+    image = _images(images, model)
+    if image is not None:
+        if video is not None:
+            raise InvalidRequestError("pass a video or images, not both")
+        body["image"] = image
+    elif video is None:
+        raise InvalidRequestError("pass the video to analyse (or images=...)")
+    else:
+        video_context(video)  # refuse what cannot be analysed before anything is sent
+    if response_format is not None and response_format.get("type") != "json_schema":
+        raise InvalidRequestError(
+            "response_format must be {'type': 'json_schema', 'json_schema': {...}}"
+        )
+    return _Ask(video, body, response_format)
+
+
+def analyze_flow(
+    ask: _Ask, ctx: Context, uploader: Uploader, *, timeout_s: float | None = None
+) -> Flow[AnalyzeResult]:
+    """Analyse: synchronously, or through a task when the video is over an hour long."""
+    body = dict(ask.body)
+    duration = None
+    if ask.video is not None:
+        body["video"], duration = yield from _resolve(ask.video, ctx, uploader)
+    window = body.get("end_time", duration or 0.0) - body.get("start_time", 0.0)
+    if duration is not None and window > SYNC_LIMIT_S:
+        task = yield from create(AnalysisCreation(body), ctx)
+        done: AnalysisTask = yield from wait(task, ctx, timeout_s=timeout_s)
+        return done.result(ask.response_format)
+    reply = yield from send(
+        Request("POST", "/analyze", json={**body, "stream": False}, retry="always"), ctx
+    )
+    return analyze_result(reply.json(), ask.response_format)
+
+
+# --- streaming -----------------------------------------------------------------------------
+
+
+class AnalyzeStream:
+    """The text of an analysis as it is generated; ``final`` holds the whole result after.
+
+    Iterate it (``for`` on a sync client, ``async for`` on an async one) to get the text
+    fragments in order; once the stream ends, ``final`` is the :class:`AnalyzeResult` (full
+    text, finish reason, usage, generation id).
+
+    Example:
+        >>> stream = client.analyze.stream(asset, "Describe the scene")  # doctest: +SKIP
+        >>> for fragment in stream:  # doctest: +SKIP
+        ...     print(fragment, end="")
+        >>> stream.final.usage  # doctest: +SKIP
+    """
+
+    def __init__(self, fragments: Any) -> None:
+        self._fragments = fragments
+        self.final: AnalyzeResult | None = None
+
+    def _done(self, result: AnalyzeResult) -> None:
+        self.final = result
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        fragment: str = next(self._fragments)
+        return fragment
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self
+
+    async def __anext__(self) -> str:
+        fragment: str = await self._fragments.__anext__()
+        return fragment
+
+
+def _stream(ask: _Ask, ctx: Context, uploader: Uploader, sink: AnalyzeStream) -> Flow[None]:
+    body = {**ask.body, "stream": True}
+    if ask.video is not None:
+        body["video"], _ = yield from _resolve(ask.video, ctx, uploader)
+    reply = yield from send(
+        Request("POST", "/analyze", json=body, retry="always", stream=True), ctx
+    )
+    pieces: list[str] = []
+    end: dict[str, Any] = {}
+    start: dict[str, Any] = {}
+    while (line := (yield ReadLine(reply.lines))) is not None:
+        if not line.strip():
+            continue
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise MalformedResponseError(
+                f"analyze stream: a line is not JSON: {line[:80]!r}"
+            ) from None
+        kind = event.get("event_type") if isinstance(event, dict) else None
+        if kind == "text_generation" and isinstance(event.get("text"), str):
+            pieces.append(event["text"])
+            yield Emit(event["text"])
+        elif kind == "stream_start":
+            start = event.get("metadata") or {}
+        elif kind == "stream_end":
+            end = event
+        elif kind == "stream_error" or (isinstance(event, dict) and "error" in event and not kind):
+            raise MalformedResponseError(f"analyze stream failed: {event!r:.200}")
+    if not end:
+        raise MalformedResponseError("analyze stream ended without its stream_end event")
+    meta = end.get("metadata") or {}
+    sink._done(
+        analyze_result(
+            {
+                "id": meta.get("generation_id") or start.get("generation_id"),
+                "data": "".join(pieces),
+                "finish_reason": end.get("finish_reason"),
+                "usage": meta.get("usage") or {},
+                "error": end.get("error"),
+            },
+            ask.response_format,
+        )
+    )
+
+
+# --- segmentation --------------------------------------------------------------------------
+
+
+SegmentFieldType = Literal[
+    "string", "boolean", "number", "integer", "array", "timestamp", "time_array"
+]
+
+
+@dataclass(frozen=True)
+class SegmentField:
+    """One field each segment carries, e.g. ``SegmentField("mood", "string", "the mood")``.
+
+    Args:
+        name: the field's name (not ``start_time``, ``end_time`` or ``metadata``).
+        type: ``string``, ``boolean``, ``number``, ``integer``, ``array``, ``timestamp`` or
+            ``time_array`` (Pegasus 1.6).
+        description: what the model should put there.
+        enum: allowed values (up to 100).
+        items: for ``array``: the item type (``"string"``...); for ``time_array``: a list of
+            :class:`SegmentField` (the fields of each timed event).
+        format: for ``timestamp``: ``seconds``, ``hh:mm:ss`` or ``hh:mm:ss.fff``.
+
+    Example:
+        >>> SegmentField("people", "array", "who is on screen", items="string").to_api()
+        {'name': 'people', 'type': 'array', 'description': 'who is on screen', \
+'items': {'type': 'string'}}
+    """
+
+    name: str
+    type: SegmentFieldType
+    description: str
+    enum: Sequence[str] | None = None
+    items: str | Sequence[SegmentField] | None = None
+    format: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The wire form, checked (the API's rules, before anything is sent)."""
+        if self.name in ("start_time", "end_time", "metadata") or not self.name:
+            raise InvalidRequestError(f"segment field name {self.name!r} is reserved or empty")
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "description": self.description,
+        }
+        if self.enum is not None:
+            if self.type == "timestamp" or len(self.enum) > 100:
+                raise InvalidRequestError(f"field {self.name!r}: enum is up to 100 values")
+            out["enum"] = list(self.enum)
+        if self.type == "timestamp":
+            if self.format not in ("seconds", "hh:mm:ss", "hh:mm:ss.fff"):
+                raise InvalidRequestError(
+                    f"timestamp field {self.name!r} needs format 'seconds', 'hh:mm:ss' or "
+                    "'hh:mm:ss.fff'"
+                )
+            out["format"] = self.format
+        if self.type == "array":
+            if not isinstance(self.items, str):
+                raise InvalidRequestError(f"array field {self.name!r} needs items='string' ...")
+            out["items"] = {"type": self.items}
+        elif self.type == "time_array":
+            if isinstance(self.items, str) or not self.items:
+                raise InvalidRequestError(
+                    f"time_array field {self.name!r} needs items=[SegmentField(...), ...]"
+                )
+            out["items"] = {"type": "object", "fields": [f.to_api() for f in self.items]}
+        return out
+
+
+@dataclass(frozen=True)
+class SegmentDefinition:
+    """A kind of segment to find: ``SegmentDefinition("scene", "each scene", fields=[...])``.
+
+    Example:
+        >>> SegmentDefinition("scene", "each scene").to_api()
+        {'id': 'scene', 'description': 'each scene'}
+    """
+
+    id: str
+    description: str
+    fields: Sequence[SegmentField | Mapping[str, Any]] = ()
+    time_ranges: Sequence[tuple[float, float]] | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The wire form."""
+        if not self.id or not self.description:
+            raise InvalidRequestError("a segment definition needs an id and a description")
+        out: dict[str, Any] = {"id": self.id, "description": self.description}
+        if self.fields:
+            out["fields"] = [
+                f.to_api() if isinstance(f, SegmentField) else dict(f) for f in self.fields
+            ]
+        if self.time_ranges:
+            out["time_ranges"] = [{"start_time": a, "end_time": b} for a, b in self.time_ranges]
+        return out
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment found: its definition, its times in seconds, and its fields.
+
+    Example:
+        >>> Segment("scene", 0.0, 4.5, {"mood": "calm"}).fields["mood"]
+        'calm'
+    """
+
+    definition: str
+    start_s: float
+    end_s: float
+    fields: Mapping[str, Any]
+
+
+def parse_segments(data: Any) -> list[Segment]:
+    """Segments from a segmentation result (``{definition id: [{start_time, end_time,
+    metadata}]}``), ordered by start.
+
+    Example:
+        >>> parse_segments({"scene": [{"start_time": 2, "end_time": 5, "metadata": {}}]})
+        [Segment(definition='scene', start_s=2.0, end_s=5.0, fields={})]
+    """
+    obj = as_object(data, "segmentation result")
+    segments = []
+    for definition, items in obj.items():
+        if not isinstance(items, list):
+            raise MalformedResponseError(f"segmentation result: {definition!r} is not a list")
+        for item in items:
+            entry = as_object(item, "segment")
+            start = opt_float(entry, "start_time", "segment", non_negative=True)
+            end = opt_float(entry, "end_time", "segment", non_negative=True)
+            if start is None or end is None:
+                raise MalformedResponseError("segment: needs numeric start_time and end_time")
+            segments.append(
+                Segment(str(definition), start, end, opt_obj(entry, "metadata", "segment") or {})
+            )
+    return sorted(segments, key=lambda s: (s.start_s, s.definition))
+
+
+# --- analysis tasks ------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class AnalysisTask(Job):
+    """An asynchronous analysis: ``queued -> pending -> processing -> ready | failed``
+    (or ``canceled``).
+
+    Attributes:
+        custom_id: your identifier (echoed in lists and webhooks).
+        batch_id: the batch that made it, if any.
+        video_source: what was analysed (``{type, asset_id | url...}``).
+        request_params: the request as the server keeps it.
+        completed_at: when it ended.
+
+    Example:
+        >>> task = AnalysisTask.from_api({"task_id": "t1", "status": "canceled",
+        ...                               "error": {"code": "user_canceled", "message": "x"}})
+        >>> task.done, task.failed, task.failure_reason
+        (True, True, 'x')
+    """
+
+    custom_id: str | None = None
+    batch_id: str | None = None
+    video_source: dict[str, Any] | None = None
+    request_params: dict[str, Any] | None = field(default=None, repr=False)
+    completed_at: str | None = None
+
+    @property
+    def kind(self) -> AnalysisTasks:
+        """The task kind of analysis tasks."""
+        return ANALYSIS_TASKS
+
+    @property
+    def duration_s(self) -> float | None:
+        """The analysed video's duration, when the server said."""
+        meta = (self.video_source or {}).get("system_metadata")
+        value = meta.get("duration") if isinstance(meta, dict) else None
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def result(self, response_format: Mapping[str, Any] | None = None) -> AnalyzeResult:
+        """The answer of a ready task (JSON decoded when a schema or segments were asked).
+
+        Raises:
+            InvalidRequestError: the task is not ready.
+        """
+        result = self.raw.get("result")
+        if not self.ready or not isinstance(result, dict):
+            raise InvalidRequestError(
+                f"analysis task {self.id} is {self.status!r}; wait for it first"
+            )
+        params = self.request_params or {}
+        fmt = response_format or params.get("response_format")
+        if params.get("analysis_mode") == "time_based_metadata":
+            fmt = {"type": "segment_definitions"}
+        merged = {**result, "error": self.raw.get("error")}
+        return analyze_result(merged, fmt if isinstance(fmt, Mapping) else None)
+
+    def segments(self) -> list[Segment]:
+        """The segments of a ready segmentation task."""
+        return parse_segments(self.result({"type": "segment_definitions"}).data)
+
+    @classmethod
+    def from_api(cls, data: Any) -> AnalysisTask:
+        """Parse an analysis task (create answer, retrieve, list item)."""
+        obj = as_object(data, "analysis task")
+        what = f"analysis task {obj.get('task_id', '?')}"
+        return cls(
+            id=req_str(obj, "task_id" if "task_id" in obj else "_id", "analysis task"),
+            status=opt_str(obj, "status", what) or "queued",
+            custom_id=opt_str(obj, "custom_id", what),
+            batch_id=opt_str(obj, "batch_id", what),
+            video_source=opt_obj(obj, "video_source", what),
+            request_params=opt_obj(obj, "request_params", what),
+            completed_at=opt_str(obj, "completed_at", what),
+            created_at=opt_str(obj, "created_at", what),
+            updated_at=opt_str(obj, "completed_at", what) or opt_str(obj, "created_at", what),
+            raw=obj,
+        )
+
+
+class AnalysisTasks(TaskKind[AnalysisTask]):
+    """The task kind of analysis tasks: pending ones are listed by status.
+
+    Example:
+        >>> [r.params["status"] for r in ANALYSIS_TASKS.listings("tasks", ["a", "b"])]
+        ['queued', 'pending', 'processing']
+    """
+
+    noun: ClassVar[str] = "analysis task"
+    failed: ClassVar[frozenset[str]] = frozenset({"failed", "canceled"})
+    pending: ClassVar[tuple[str, ...]] = ("queued", "pending", "processing")
+
+    def retrieve(self, job_id: str) -> Request:
+        """``GET /analyze/tasks/{task_id}``."""
+        return Request("GET", f"/analyze/tasks/{path_segment(job_id, 'task_id')}")
+
+    def parse(self, reply: Reply, *, like: AnalysisTask | None) -> AnalysisTask:
+        """The task in a retrieve reply."""
+        return AnalysisTask.from_api(reply.json())
+
+    def group(self, job: AnalysisTask) -> Hashable | None:
+        """All pending analysis tasks of the account are listed together."""
+        return "tasks"
+
+    def listings(self, group: Hashable, ids: Sequence[str]) -> list[Request]:
+        """One list per pending status (the list filter takes one status)."""
+        return [
+            Request(
+                "GET", "/analyze/tasks", params={"status": status, "page_limit": PAGE_LIMIT_MAX}
+            )
+            for status in self.pending
+        ]
+
+    def parse_item(self, item: Any, group: Hashable) -> AnalysisTask:
+        """One task of a list page."""
+        return AnalysisTask.from_api(item)
+
+
+ANALYSIS_TASKS = AnalysisTasks()
+
+
+class AnalysisCreation(Creation[AnalysisTask]):
+    """``POST /analyze/tasks`` with an ``Idempotency-Key``: a retried create is the same one.
+
+    Example:
+        >>> AnalysisCreation({"prompt": "x"}).request.headers["Idempotency-Key"][:3]
+        'tl-'
+    """
+
+    def __init__(self, body: Mapping[str, Any], *, key: str | None = None) -> None:
+        headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
+        super().__init__(
+            Request("POST", "/analyze/tasks", json=dict(body), headers=headers, retry="always")
+        )
+
+    def created(self, reply: Reply) -> AnalysisTask:
+        """The task answered (``{task_id, status}``)."""
+        return AnalysisTask.from_api(reply.json())
+
+
+def cache_key(body: Mapping[str, Any]) -> str:
+    """A ``custom_id`` naming what an analysis asks (model, prompt, format, window): a run
+    that finds a ready task with it for the same video reuses its result instead of paying.
+
+    Example:
+        >>> cache_key({"prompt": "Summarise"}) == cache_key({"prompt": "Summarise"})
+        True
+    """
+    keep = {k: v for k, v in body.items() if k not in ("video", "custom_id", "stream")}
+    digest = hashlib.sha256(orjson.dumps(keep, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"tl-{digest[:40]}"
+
+
+def cached_task(asset_id: str, custom_id: str, ctx: Context) -> Flow[AnalysisTask | None]:
+    """A ready (or still running) task of this asset with this ``custom_id``, else None."""
+    request = Request(
+        "GET", "/analyze/tasks", params={"asset_id": asset_id, "page_limit": PAGE_LIMIT_MAX}
+    )
+    from .._flows import emitted
+
+    tasks: list[AnalysisTask]
+    tasks, _ = yield from emitted(
+        pages(request, ctx, "analysis task list", AnalysisTask.from_api, max_pages=2)
+    )
+    mine = [t for t in tasks if t.custom_id == custom_id and not t.failed]
+    ready = [t for t in mine if t.ready] or mine
+    return ready[0]._bind(ctx.owner) if ready else None
+
+
+def segmentation_body(
+    ask: _Ask | None,
+    *,
+    definitions: Sequence[SegmentDefinition | Mapping[str, Any]] | None,
+    min_segment_s: float | None,
+    max_segment_s: float | None,
+    custom_id: str | None,
+    base: dict[str, Any],
+) -> dict[str, Any]:
+    body = dict(base)
+    if definitions is not None:
+        if not 1 <= len(definitions) <= 20:
+            raise InvalidRequestError("segmentation takes 1 to 20 segment definitions")
+        body.pop("prompt", None)
+        body["analysis_mode"] = "time_based_metadata"
+        body["response_format"] = {
+            "type": "segment_definitions",
+            "segment_definitions": [
+                d.to_api() if isinstance(d, SegmentDefinition) else dict(d) for d in definitions
+            ],
+        }
+        for name, value in (
+            ("min_segment_duration", min_segment_s),
+            ("max_segment_duration", max_segment_s),
+        ):
+            if value is not None:
+                if value < 2:
+                    raise InvalidRequestError(f"{name} must be >= 2 s, got {value}")
+                body[name] = float(value)
+    if custom_id is not None:
+        if not _CUSTOM_ID.match(custom_id):
+            raise InvalidRequestError(
+                f"custom_id must be 1-64 letters, digits, '_' or '-', got {custom_id!r}"
+            )
+        body["custom_id"] = custom_id
+    return body
+
+
+def create_analysis(
+    video: VideoInput, body: dict[str, Any], ctx: Context, uploader: Uploader, *, reuse: bool
+) -> Flow[AnalysisTask]:
+    if video is not None:
+        body["video"], _ = yield from _resolve(video, ctx, uploader)
+    if reuse:
+        body.setdefault("custom_id", cache_key(body))
+        asset_id = body.get("video", {}).get("asset_id")
+        if asset_id:
+            found = yield from cached_task(asset_id, body["custom_id"], ctx)
+            if found is not None:
+                return found
+    task: AnalysisTask = yield from create(AnalysisCreation(body), ctx)
+    return task
+
+
+def _segments(
+    video: VideoInput,
+    body: dict[str, Any],
+    ctx: Context,
+    uploader: Uploader,
+    timeout_s: float | None,
+    reuse: bool,
+) -> Flow[list[Segment]]:
+    task = yield from create_analysis(video, body, ctx, uploader, reuse=reuse)
+    done: AnalysisTask = yield from wait(task, ctx, timeout_s=timeout_s)
+    return done.segments()
+
+
+def _read_task(job_id: str, ctx: Context) -> Flow[Job]:
+    task: Job = yield from fetch(ANALYSIS_TASKS, job_id, ctx)
+    return task
+
+
+def _list_tasks(params: dict[str, Any], ctx: Context) -> Flow[None]:
+    yield from pages(
+        Request("GET", "/analyze/tasks", params=params),
+        ctx,
+        "analysis task list",
+        lambda item: AnalysisTask.from_api(item)._bind(ctx.owner),
+    )
+
+
+def _cancel(task_id: str, ctx: Context) -> Flow[AnalysisTask]:
+    path = f"{ANALYSIS_TASKS.retrieve(task_id).path}/cancel"
+    yield from send(Request("POST", path, retry="always"), ctx)
+    task: AnalysisTask = yield from fetch(ANALYSIS_TASKS, task_id, ctx)
+    return task
+
+
+def _delete(task_id: str, ctx: Context) -> Flow[None]:
+    yield from send(Request("DELETE", ANALYSIS_TASKS.retrieve(task_id).path), ctx)
+
+
+def uploader_of(client: Any) -> Uploader:
+    return Uploader(client.base_url, client.assets._journal)
+
+
+class AnalysisTaskResource(Resource):
+    """``client.analyze.tasks``: asynchronous analyses (general or segmentation).
+
+    Example:
+        >>> task = client.analyze.tasks.create(asset, prompt="Summarise")  # doctest: +SKIP
+        >>> client.analyze.tasks.wait(task).result().text  # doctest: +SKIP
+    """
+
+    def create(
+        self,
+        video: VideoInput,
+        *,
+        prompt: str | None = None,
+        model: str = DEFAULT_PEGASUS,
+        segments: Sequence[SegmentDefinition | Mapping[str, Any]] | None = None,
+        min_segment_s: float | None = None,
+        max_segment_s: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | str | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        custom_id: str | None = None,
+        reuse: bool = False,
+    ) -> AnalysisTask:
+        """Start an analysis; returns at once. A lost answer is resolved by the request's
+        ``Idempotency-Key`` (the retry is the same create, never a second one).
+
+        Args:
+            video: an asset, indexed video, asset id, URL or local file (uploaded first).
+            prompt: what to ask (general mode).
+            segments: segment definitions: segmentation mode (``time_based_metadata``).
+            min_segment_s / max_segment_s: bounds on segment length (>= 2 s).
+            custom_id: your id for it (1-64 of ``[A-Za-z0-9_-]``).
+            reuse: first look for a task of the same asset asking the same thing (by a
+                ``custom_id`` derived from the request) and return it instead.
+
+        Raises:
+            InvalidRequestError: bad arguments, before anything is sent.
+
+        Example:
+            >>> client.analyze.tasks.create(asset, prompt="List the speakers")  # doctest: +SKIP
+        """
+        if (prompt is None) == (segments is None):
+            raise InvalidRequestError("pass prompt= (general analysis) or segments= (not both)")
+        base = analysis_body(
+            model=model,
+            prompt=prompt,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            response_format=response_format,
+            start_s=start_s,
+            end_s=end_s,
+        )
+        video_context(video)
+        body = segmentation_body(
+            None,
+            definitions=segments,
+            min_segment_s=min_segment_s,
+            max_segment_s=max_segment_s,
+            custom_id=custom_id,
+            base=base,
+        )
+        flow = create_analysis(video, body, self._ctx, uploader_of(self._client), reuse=reuse)
+        return self._client._run(flow)
+
+    def retrieve(self, task_id: str | AnalysisTask) -> AnalysisTask:
+        """Fetch a task (its result, once ready).
+
+        Example:
+            >>> client.analyze.tasks.retrieve(task_id).status  # doctest: +SKIP
+            'processing'
+        """
+        return self._client._run(fetch(ANALYSIS_TASKS, job_id_of(task_id), self._ctx))
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        asset_id: str | None = None,
+        video_url: str | None = None,
+        analysis_mode: str | None = None,
+        page_limit: int = PAGE_LIMIT_MAX,
+    ) -> Iterator[AnalysisTask]:
+        """Iterate over analysis tasks, newest first, with the API's filters.
+
+        Example:
+            >>> [t.id for t in client.analyze.tasks.list(status="ready")]  # doctest: +SKIP
+        """
+        params = {
+            "status": status,
+            "asset_id": asset_id,
+            "video_url": video_url,
+            "analysis_mode": analysis_mode,
+            "page_limit": page_limit,
+        }
+        return self._client._iterate(_list_tasks(params, self._ctx))
+
+    def cancel(self, task_id: str | AnalysisTask) -> AnalysisTask:
+        """Cancel a task that has not finished; returns it as it is now.
+
+        Example:
+            >>> client.analyze.tasks.cancel(task_id).status  # doctest: +SKIP
+            'canceled'
+        """
+        return self._client._run(_cancel(job_id_of(task_id), self._ctx))
+
+    def delete(self, task_id: str | AnalysisTask) -> None:
+        """Delete a finished task (``ConflictError`` while it runs).
+
+        Example:
+            >>> client.analyze.tasks.delete(task_id)  # doctest: +SKIP
+        """
+        return self._client._run(_delete(job_id_of(task_id), self._ctx))
+
+    def wait(
+        self,
+        task_id: str | AnalysisTask,
+        *,
+        timeout_s: float | None = None,
+        on_update: Callable[[AnalysisTask], object] | None = None,
+    ) -> AnalysisTask:
+        """Poll until ready (returned) or failed / canceled (raised).
+
+        Example:
+            >>> client.analyze.tasks.wait(task, timeout_s=3600).result().text  # doctest: +SKIP
+        """
+        flow: Flow[AnalysisTask] = wait(
+            task_id, self._ctx, kind=ANALYSIS_TASKS, timeout_s=timeout_s, on_update=on_update
+        )
+        return self._client._run(flow)
+
+    def wait_many(
+        self,
+        task_ids: Iterable[str | AnalysisTask],
+        *,
+        timeout_s: float | None = None,
+        on_update: Callable[[AnalysisTask], object] | None = None,
+        open: bool = False,
+    ) -> Waiting[AnalysisTask]:
+        """Wait for many, yielding each as it finishes (listed by status, not one by one).
+
+        Example:
+            >>> for task in client.analyze.tasks.wait_many(tasks):  # doctest: +SKIP
+            ...     print(task.id, task.status)
+        """
+        waiting = WaitMany(
+            task_ids,
+            self._ctx,
+            locate=_read_task,
+            timeout_s=timeout_s,
+            on_update=on_update,
+            open=open,
+        )
+        return self._client._waiting(waiting)
+
+
+class AsyncAnalysisTaskResource(AsyncResource):
+    """``client.analyze.tasks`` of an async client (same methods, awaited).
+
+    Example:
+        >>> task = await client.analyze.tasks.create(asset, prompt="x")  # doctest: +SKIP
+    """
+
+    create = awaited(AnalysisTaskResource.create)
+    retrieve = awaited(AnalysisTaskResource.retrieve)
+    list = streamed(AnalysisTaskResource.list)
+    cancel = awaited(AnalysisTaskResource.cancel)
+    delete = awaited(AnalysisTaskResource.delete)
+    wait = awaited(AnalysisTaskResource.wait)
+    wait_many = waited(AnalysisTaskResource.wait_many)
+
+
+# --- the resource --------------------------------------------------------------------------
 
 
 class Analyze(Resource):
-    """``client.analyze(video_id, prompt)``: ask Pegasus about a video.
+    """``client.analyze(video, prompt)``: ask Pegasus about a video.
+
+    Attributes:
+        tasks: asynchronous analyses (:class:`AnalysisTaskResource`).
 
     Example:
-        >>> result = client.analyze(video_id, "Summarize this video")  # doctest: +SKIP
+        >>> result = client.analyze(asset, "Summarize this video")  # doctest: +SKIP
         >>> result.text, result.finish_reason  # doctest: +SKIP
         ('Two hosts review a phone...', 'stop')
     """
 
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.tasks = AnalysisTaskResource(client)
+
     def __call__(
         self,
-        video_id: str,
+        video: VideoInput,
         prompt: str,
         *,
+        model: str = DEFAULT_PEGASUS,
         temperature: float | None = None,
-        response_format: Mapping[str, Any] | None = None,
         max_tokens: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        images: Sequence[str] | None = None,
+        timeout_s: float | None = None,
     ) -> AnalyzeResult:
-        """Generate text about a video (non-streaming).
+        """Ask Pegasus about a video (or about 1-20 images with ``pegasus1.6``).
 
         ``response_format={"type": "json_schema", "json_schema": {...}}`` asks for JSON; the
-        parsed value is then in ``result.data``.
+        parsed value is in ``result.data``. A video over an hour long goes through an
+        analysis task (waited for, within ``timeout_s``).
+
+        Args:
+            video: an asset, an indexed video, an asset id, a URL, or a local file (uploaded
+                as an asset once); None with ``images``.
+            prompt: the question.
+            model: ``pegasus1.5`` (default) or ``pegasus1.6``.
+            start_s / end_s: analyse only this window (at least 1 s).
+            images: image URLs or asset ids (Pegasus 1.6), instead of a video.
 
         Raises:
+            InvalidRequestError: refused before anything is sent.
             MalformedResponseError: JSON was asked for and the answer is not JSON.
 
         Example:
-            >>> client.analyze(video_id, "Name the speaker").text  # doctest: +SKIP
+            >>> client.analyze(video, "Name the speaker").text  # doctest: +SKIP
             'Dr. Ada Park'
         """
-        analyze_request(  # refuse bad arguments before anything is sent
-            video_id,
+        ask = _ask(
+            video,
             prompt,
+            model=model,
             temperature=temperature,
-            response_format=response_format,
             max_tokens=max_tokens,
+            response_format=response_format,
+            start_s=start_s,
+            end_s=end_s,
+            images=images,
         )
-        flow = analyze_flow(
-            video_id,
+        flow = analyze_flow(ask, self._ctx, uploader_of(self._client), timeout_s=timeout_s)
+        return self._client._run(flow)
+
+    def stream(
+        self,
+        video: VideoInput,
+        prompt: str,
+        *,
+        model: str = DEFAULT_PEGASUS,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        images: Sequence[str] | None = None,
+    ) -> AnalyzeStream:
+        """Stream the answer: iterate to get text fragments as they are generated.
+
+        Example:
+            >>> for text in client.analyze.stream(asset, "Describe it"):  # doctest: +SKIP
+            ...     print(text, end="", flush=True)
+        """
+        ask = _ask(
+            video,
             prompt,
-            self._ctx,
+            model=model,
             temperature=temperature,
-            response_format=response_format,
             max_tokens=max_tokens,
+            response_format=None,
+            start_s=start_s,
+            end_s=end_s,
+            images=images,
         )
+        sink = AnalyzeStream(None)
+        sink._fragments = self._client._iterate(
+            _stream(ask, self._ctx, uploader_of(self._client), sink)
+        )
+        return sink
+
+    def segments(
+        self,
+        video: VideoInput,
+        definitions: Sequence[SegmentDefinition | Mapping[str, Any]],
+        *,
+        model: str = DEFAULT_PEGASUS,
+        min_segment_s: float | None = None,
+        max_segment_s: float | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        max_tokens: int | str | None = None,
+        timeout_s: float | None = None,
+        reuse: bool = True,
+    ) -> list[Segment]:
+        """Cut a video into timestamped segments carrying the fields you define.
+
+        Runs an analysis task in segmentation mode and waits for it. With ``reuse`` (the
+        default) a ready task of the same asset asking the same thing is reused.
+
+        Example:
+            >>> scene = SegmentDefinition("scene", "each scene", fields=[
+            ...     SegmentField("mood", "string", "the mood of the scene")])
+            >>> for s in client.analyze.segments(asset, [scene]):  # doctest: +SKIP
+            ...     print(s.start_s, s.end_s, s.fields["mood"])
+        """
+        base = analysis_body(
+            model=model,
+            prompt=None,
+            temperature=None,
+            max_tokens=max_tokens,
+            response_format=None,
+            start_s=start_s,
+            end_s=end_s,
+        )
+        video_context(video)
+        body = segmentation_body(
+            None,
+            definitions=definitions,
+            min_segment_s=min_segment_s,
+            max_segment_s=max_segment_s,
+            custom_id=None,
+            base=base,
+        )
+        flow = _segments(video, body, self._ctx, uploader_of(self._client), timeout_s, reuse)
         return self._client._run(flow)
 
 
 class AsyncAnalyze(AsyncResource):
-    """``client.analyze`` of :class:`~tl_integrations.AsyncTwelveLabs` (awaited).
+    """``client.analyze`` of :class:`~tl_integrations.AsyncTwelveLabs` (awaited; the
+    stream with ``async for``).
 
     Example:
-        >>> result = await client.analyze(video_id, "Summarize")  # doctest: +SKIP
+        >>> result = await client.analyze(asset, "Summarize")  # doctest: +SKIP
     """
 
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.tasks = AsyncAnalysisTaskResource(client)
+
     __call__ = awaited(Analyze.__call__)
+    stream = Analyze.stream
+    segments = awaited(Analyze.segments)

@@ -195,7 +195,9 @@ def retrieve_request(
     return Request("GET", path, params=params or None)
 
 
-def _read(ref: IndexedAsset | None, index_id: str, job_id: str, ctx: Context) -> Flow[IndexedAsset]:
+def read_indexed(
+    ref: IndexedAsset | None, index_id: str, job_id: str, ctx: Context
+) -> Flow[IndexedAsset]:
     reply = yield from send(retrieve_request(index_id, job_id), ctx)
     return IndexedAsset.from_api(reply.json(), index_id=index_id)._bind(ctx.owner)
 
@@ -207,7 +209,7 @@ def _locator(index_ids: dict[str, str]) -> Callable[[str, Context], Flow[Job]]:
             raise InvalidRequestError(
                 f"indexed asset {job_id}: its index is not known; pass the IndexedAsset object"
             )
-        job: Job = yield from _read(None, index_id, job_id, ctx)
+        job: Job = yield from read_indexed(None, index_id, job_id, ctx)
         return job
 
     return locate
@@ -258,11 +260,11 @@ class IndexedAssetCreation(Creation[IndexedAsset]):
         self, ctx: Context, error: TwelveLabsError, started: float
     ) -> Flow[IndexedAsset | None]:
         """The server filters by user metadata, so the token finds it exactly."""
-        found = yield from _find(self.index_id, UPLOAD_TOKEN_KEY, self.token, ctx)
+        found = yield from find_indexed(self.index_id, UPLOAD_TOKEN_KEY, self.token, ctx)
         return found
 
 
-def _find(index_id: str, key: str, value: str, ctx: Context) -> Flow[IndexedAsset | None]:
+def find_indexed(index_id: str, key: str, value: str, ctx: Context) -> Flow[IndexedAsset | None]:
     request = Request("GET", _base(index_id), params={key: value, "page_limit": PAGE_LIMIT_MAX})
     items: list[IndexedAsset]
     items, _ = yield from emitted(
@@ -554,7 +556,7 @@ def _index_media(
             timeout_s=timeout_s,
         )
     digest = asset.user_metadata.get(HASH_KEY)
-    existing = (yield from _find(index.id, HASH_KEY, str(digest), ctx)) if digest else None
+    existing = (yield from find_indexed(index.id, HASH_KEY, str(digest), ctx)) if digest else None
     if existing is None:
         metadata = {**(user_metadata or {}), **({HASH_KEY: digest} if digest else {})}
         creation = IndexedAssetCreation(
