@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
-from .._engine import Job, WaitMany
+from .._engine import Job, Locate, WaitMany, job_id_of, wait, wait_for_done
+from .._flows import Flow
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
 
 __all__ = [
+    "AsyncJobResource",
     "AsyncResource",
     "AsyncWaiting",
+    "JobResource",
     "Resource",
     "Waiting",
     "awaited",
@@ -65,6 +68,122 @@ class AsyncResource:
     @property
     def _ctx(self) -> Any:
         return self._client._ctx
+
+
+class JobResource(Resource, Generic[J]):
+    """A resource of one kind of job: waiting for one, for many, SDK-style, written once.
+
+    Subclasses say how to read a job by id (:meth:`_locator`) and, when they must, how to
+    build the wait of many (:meth:`_waiter`).
+    """
+
+    def _locator(self) -> Locate:
+        raise NotImplementedError
+
+    def _waiter(self, jobs: Iterable[Job | str], **options: Any) -> WaitMany:
+        return WaitMany(jobs, self._ctx, locate=self._locator(), **options)
+
+    def _known(self, job: str | Job) -> None:
+        """Called with every job given to a wait (a resource may learn from it)."""
+
+    def wait(
+        self,
+        job: str | J,
+        *,
+        timeout_s: float | None = None,
+        on_update: Callable[[J], object] | None = None,
+    ) -> J:
+        """Poll one job until it is ready (returned) or failed (raised), within ``timeout_s``.
+
+        The first check is immediate; then intervals grow (jittered, stretched for long
+        media). A job object passed in is updated in place and returned.
+
+        Raises:
+            TaskFailedError: the job failed, with the server's reason.
+            TaskTimeoutError: the deadline passed (never slept past); call again to resume.
+            AuthenticationError, NotFoundError...: permanent errors, at once.
+
+        Example:
+            >>> client.tasks.wait(task, timeout_s=900).status  # doctest: +SKIP
+            'ready'
+        """
+        self._known(job)
+        flow: Flow[J] = wait(
+            job, self._ctx, locate=self._locator(), timeout_s=timeout_s, on_update=on_update
+        )
+        return self._client._run(flow)
+
+    def wait_many(
+        self,
+        jobs: Iterable[str | J],
+        *,
+        timeout_s: float | None = None,
+        on_update: Callable[[J], object] | None = None,
+        open: bool = False,
+    ) -> Waiting[J]:
+        """Wait for many jobs; iterate the result to get each one as it finishes.
+
+        Failed jobs are **yielded, not raised**, so every outcome is seen (check
+        ``job.status``). Jobs that share a list endpoint are polled together, 50 a
+        request. ``waiting.add(job)`` lets jobs join while it runs; with ``open=True`` it
+        waits for them until ``waiting.close()``.
+
+        Raises:
+            TaskTimeoutError: at the deadline, naming every job still pending.
+
+        Example:
+            >>> for task in client.tasks.wait_many(tasks, timeout_s=900):  # doctest: +SKIP
+            ...     print(task.id, task.status)
+        """
+        waiting = self._waiter(jobs, timeout_s=timeout_s, on_update=on_update, open=open)
+        return self._client._waiting(waiting)
+
+    def wait_for_done(
+        self,
+        job: str | J,
+        *,
+        sleep_interval: float = 5.0,
+        callback: Callable[[J], object] | None = None,
+        timeout_s: float | None = None,
+    ) -> J:
+        """The official SDK's ``wait_for_done``: returns the finished job, failed too.
+
+        Polls every ``sleep_interval`` seconds and calls ``callback(job)`` after every
+        check. Unlike the SDK it raises at once on 401/403/404 and gives up at
+        ``timeout_s``.
+
+        Example:
+            >>> client.tasks.wait_for_done(task_id, sleep_interval=5).status  # doctest: +SKIP
+            'ready'
+        """
+        self._known(job)
+        flow: Flow[J] = _wait_for_done(
+            job, self._ctx, self._locator(), sleep_interval, callback, timeout_s
+        )
+        return self._client._run(flow)
+
+
+class AsyncJobResource(AsyncResource):
+    """The async side of :class:`JobResource`: the same hooks; the public methods come
+    from the sync class through :func:`awaited` and :func:`waited`."""
+
+    _waiter = JobResource._waiter
+    _known = JobResource._known
+
+
+def _wait_for_done(
+    job: str | Job,
+    ctx: Any,
+    locate: Locate,
+    sleep_interval: float,
+    callback: Callable[[Any], object] | None,
+    timeout_s: float | None,
+) -> Flow[Any]:
+    found = job if isinstance(job, Job) else (yield from locate(job_id_of(job), ctx))
+    done = yield from wait_for_done(
+        found, ctx, sleep_interval=sleep_interval, callback=callback, timeout_s=timeout_s
+    )
+    return done
 
 
 class Waiting(Generic[J]):

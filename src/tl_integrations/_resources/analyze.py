@@ -29,19 +29,19 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import orjson
 
-from .._engine import Creation, Job, TaskKind, WaitMany, create, fetch, job_id_of, wait
+from .._engine import Creation, Job, Locate, TaskKind, create, fetch, job_id_of, wait
 from .._errors import InvalidRequestError, MalformedResponseError
 from .._flows import Context, Emit, Flow, ReadLine
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
 from .._wire import as_object, opt_float, opt_obj, opt_str, req_str
-from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
+from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
 from .assets import Asset, plan_upload, upload_asset
 from .uploads import UploadJournal
 
@@ -861,13 +861,16 @@ def uploader_of(client: Any) -> Uploader:
     return Uploader(client.base_url, client.assets._journal)
 
 
-class AnalysisTaskResource(Resource):
+class AnalysisTaskResource(JobResource[AnalysisTask]):
     """``client.analyze.tasks``: asynchronous analyses (general or segmentation).
 
     Example:
         >>> task = client.analyze.tasks.create(asset, prompt="Summarise")  # doctest: +SKIP
         >>> client.analyze.tasks.wait(task).result().text  # doctest: +SKIP
     """
+
+    def _locator(self) -> Locate:
+        return _read_task
 
     def create(
         self,
@@ -976,54 +979,15 @@ class AnalysisTaskResource(Resource):
         """
         return self._client._run(_delete(job_id_of(task_id), self._ctx))
 
-    def wait(
-        self,
-        task_id: str | AnalysisTask,
-        *,
-        timeout_s: float | None = None,
-        on_update: Callable[[AnalysisTask], object] | None = None,
-    ) -> AnalysisTask:
-        """Poll until ready (returned) or failed / canceled (raised).
 
-        Example:
-            >>> client.analyze.tasks.wait(task, timeout_s=3600).result().text  # doctest: +SKIP
-        """
-        flow: Flow[AnalysisTask] = wait(
-            task_id, self._ctx, kind=ANALYSIS_TASKS, timeout_s=timeout_s, on_update=on_update
-        )
-        return self._client._run(flow)
-
-    def wait_many(
-        self,
-        task_ids: Iterable[str | AnalysisTask],
-        *,
-        timeout_s: float | None = None,
-        on_update: Callable[[AnalysisTask], object] | None = None,
-        open: bool = False,
-    ) -> Waiting[AnalysisTask]:
-        """Wait for many, yielding each as it finishes (listed by status, not one by one).
-
-        Example:
-            >>> for task in client.analyze.tasks.wait_many(tasks):  # doctest: +SKIP
-            ...     print(task.id, task.status)
-        """
-        waiting = WaitMany(
-            task_ids,
-            self._ctx,
-            locate=_read_task,
-            timeout_s=timeout_s,
-            on_update=on_update,
-            open=open,
-        )
-        return self._client._waiting(waiting)
-
-
-class AsyncAnalysisTaskResource(AsyncResource):
+class AsyncAnalysisTaskResource(AsyncJobResource):
     """``client.analyze.tasks`` of an async client (same methods, awaited).
 
     Example:
         >>> task = await client.analyze.tasks.create(asset, prompt="x")  # doctest: +SKIP
     """
+
+    _locator = AnalysisTaskResource._locator
 
     create = awaited(AnalysisTaskResource.create)
     retrieve = awaited(AnalysisTaskResource.retrieve)
@@ -1032,6 +996,7 @@ class AsyncAnalysisTaskResource(AsyncResource):
     delete = awaited(AnalysisTaskResource.delete)
     wait = awaited(AnalysisTaskResource.wait)
     wait_many = waited(AnalysisTaskResource.wait_many)
+    wait_for_done = awaited(AnalysisTaskResource.wait_for_done)
 
 
 # --- the resource --------------------------------------------------------------------------

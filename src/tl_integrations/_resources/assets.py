@@ -35,8 +35,8 @@ from .._engine import (
     Creation,
     Job,
     JobRef,
+    Locate,
     TaskKind,
-    WaitMany,
     create,
     fetch,
     job_id_of,
@@ -57,7 +57,7 @@ from .._uploads import (
     sha256_file,
 )
 from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
-from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
+from . import AsyncJobResource, JobResource, awaited, streamed, waited
 from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata
 from .uploads import OnProgress, SessionCreation, UploadJournal, multipart_upload
 
@@ -573,7 +573,7 @@ def _wait_for_done(
     return done
 
 
-class Assets(Resource):
+class Assets(JobResource[Asset]):
     """``client.assets``: upload media files, read, list and delete them, wait for them.
 
     Example:
@@ -585,6 +585,9 @@ class Assets(Resource):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self._journal = UploadJournal()
+
+    def _locator(self) -> Locate:
+        return _read
 
     def create(
         self,
@@ -724,60 +727,6 @@ class Assets(Resource):
             delete_asset(job_id_of(asset_id, "asset_id"), self._ctx, force=force)
         )
 
-    def wait(
-        self,
-        asset_id: str | Asset,
-        *,
-        timeout_s: float | None = None,
-        on_update: OnUpdate | None = None,
-    ) -> Asset:
-        """Poll until the asset is ready (returned) or failed (raised), within ``timeout_s``.
-
-        Example:
-            >>> client.assets.wait(asset, timeout_s=300).status  # doctest: +SKIP
-            'ready'
-        """
-        flow: Flow[Asset] = wait(
-            asset_id, self._ctx, kind=ASSETS, timeout_s=timeout_s, on_update=on_update
-        )
-        return self._client._run(flow)
-
-    def wait_many(
-        self,
-        asset_ids: Iterable[str | Asset],
-        *,
-        timeout_s: float | None = None,
-        on_update: OnUpdate | None = None,
-        open: bool = False,
-    ) -> Waiting[Asset]:
-        """Wait for many assets, yielding each as it finishes (50 read per request).
-
-        Example:
-            >>> for asset in client.assets.wait_many(ids):  # doctest: +SKIP
-            ...     print(asset.id, asset.status)
-        """
-        waiting = WaitMany(
-            asset_ids, self._ctx, locate=_read, timeout_s=timeout_s, on_update=on_update, open=open
-        )
-        return self._client._waiting(waiting)
-
-    def wait_for_done(
-        self,
-        asset_id: str | Asset,
-        *,
-        sleep_interval: float = 5.0,
-        callback: OnUpdate | None = None,
-        timeout_s: float | None = None,
-    ) -> Asset:
-        """The official SDK's style of wait: fixed interval, returns the asset, failed too.
-
-        Example:
-            >>> client.assets.wait_for_done(asset_id, sleep_interval=2).status  # doctest: +SKIP
-            'ready'
-        """
-        flow = _wait_for_done(asset_id, self._ctx, sleep_interval, callback, timeout_s)
-        return self._client._run(flow)
-
     def transcription(
         self,
         asset_id: str | Asset,
@@ -826,7 +775,7 @@ class Assets(Resource):
         return self._client._run(flow)
 
 
-class AsyncAssets(AsyncResource):
+class AsyncAssets(AsyncJobResource):
     """``client.assets`` of :class:`~tl_integrations.AsyncTwelveLabs` (same methods, awaited).
 
     Example:
@@ -836,6 +785,8 @@ class AsyncAssets(AsyncResource):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self._journal = UploadJournal()
+
+    _locator = Assets._locator
 
     create = awaited(Assets.create)
     upload = awaited(Assets.upload)

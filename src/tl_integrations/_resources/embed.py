@@ -70,6 +70,7 @@ from .._embed.vectors import EmbeddingDecodeError, VideoEmbedding
 from .._engine import (
     Creation,
     Job,
+    Locate,
     TaskKind,
     WaitMany,
     create,
@@ -88,7 +89,7 @@ from .._flows import Context, Flow, Gather
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send, server_now
 from .._wire import as_object
-from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
+from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
 from .tasks import CANDIDATE_MARGIN_S, epoch_s
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ class EmbeddingTask(Job):
             self.__dict__["_vectors"] = other.__dict__["_vectors"]
 
 
-TaskRef = str | EmbeddingTask
+TaskRef = str | Job
 """An embedding task given by id or as the object a client returned."""
 
 
@@ -604,7 +605,7 @@ class ProtocolMemory:
             ('embedding task', 't2')
         """
         self.learn(task)
-        if isinstance(task, EmbeddingTask):
+        if isinstance(task, Job):
             return task
         with self._lock:
             known = self._known.get(job_id_of(task))
@@ -922,7 +923,7 @@ def _check_texts(texts: Sequence[str], max_concurrency: int) -> list[str]:
 # --- resources ----------------------------------------------------------------------------
 
 
-class EmbedTasks(Resource):
+class EmbedTasks(JobResource[EmbeddingTask]):
     """``client.embed.tasks`` (alias ``client.embed.task``): video embedding tasks.
 
     Example:
@@ -937,6 +938,15 @@ class EmbedTasks(Resource):
         super().__init__(client)
         self._memory = ProtocolMemory()
         self._log = CreateLog()
+
+    def _locator(self) -> Locate:
+        return _locator(self._memory)
+
+    def _waiter(self, jobs: Iterable[Job | str], **options: Any) -> WaitMany:
+        return EmbedWaitMany(jobs, self._ctx, memory=self._memory, **options)
+
+    def _known(self, job: str | Job) -> None:
+        self._memory.learn(job)  # a task from elsewhere is then polled without probing
 
     def create(
         self,
@@ -1049,90 +1059,6 @@ class EmbedTasks(Resource):
         flow = _list(_list_protocols(model_name), params, self._memory, self._ctx)
         return self._client._iterate(flow)
 
-    def wait(
-        self,
-        task: TaskRef,
-        *,
-        timeout_s: float | None = None,
-        on_update: OnUpdate | None = None,
-    ) -> EmbeddingTask:
-        """Poll until the task is ready and return it; raise if it fails or time runs out.
-
-        A passed EmbeddingTask is updated in place and returned.
-
-        Raises:
-            TaskFailedError: the task failed (with the server's reason when it gave one).
-            TaskTimeoutError: ``timeout_s`` passed; the task keeps running, call again.
-
-        Example:
-            >>> client.embed.tasks.wait(task, timeout_s=600, on_update=print)  # doctest: +SKIP
-        """
-        flow = _wait(task, self._memory, self._ctx, timeout_s=timeout_s, on_update=on_update)
-        return self._client._run(flow)
-
-    def wait_many(
-        self,
-        tasks: Iterable[TaskRef],
-        *,
-        timeout_s: float | None = None,
-        on_update: OnUpdate | None = None,
-        open: bool = False,
-    ) -> Waiting[EmbeddingTask]:
-        """Wait for many tasks; iterate the result to get each one as it finishes.
-
-        Pending tasks of one API are checked with list requests (50 a page) rather than
-        one request each. Failed tasks are yielded, not raised: check ``task.status``.
-        ``waiting.add(task)`` lets tasks join while it runs; with ``open=True`` the wait goes
-        on, even with nothing pending, until ``waiting.close()``. A ready Embed v2 task
-        comes with its vectors (:meth:`vectors` then sends nothing).
-
-        Raises:
-            TaskTimeoutError: at ``timeout_s``, naming every task still pending.
-
-        Example:
-            >>> for task in client.embed.tasks.wait_many(ids, timeout_s=900):  # doctest: +SKIP
-            ...     print(task.id, task.status)
-        """
-        waiting = EmbedWaitMany(
-            tasks,
-            self._ctx,
-            memory=self._memory,
-            timeout_s=timeout_s,
-            on_update=on_update,
-            open=open,
-        )
-        return self._client._waiting(waiting)
-
-    def wait_for_done(
-        self,
-        task: TaskRef,
-        *,
-        sleep_interval: float = 5.0,
-        callback: OnUpdate | None = None,
-        timeout_s: float | None = None,
-    ) -> EmbeddingTask:
-        """The official SDK's ``wait_for_done``: returns the finished task (failed too).
-
-        Polls every ``sleep_interval`` seconds and calls ``callback(task)`` after each check.
-
-        Raises:
-            InvalidRequestError: ``sleep_interval`` is not a positive number of seconds.
-            TaskTimeoutError: ``timeout_s`` passed.
-
-        Example:
-            >>> client.embed.tasks.wait_for_done(task, sleep_interval=2).status  # doctest: +SKIP
-            'ready'
-        """
-        flow = _wait_for_done(
-            task,
-            self._memory,
-            self._ctx,
-            sleep_interval=sleep_interval,
-            callback=callback,
-            timeout_s=timeout_s,
-        )
-        return self._client._run(flow)
-
     def create_and_wait(
         self,
         *,
@@ -1170,7 +1096,7 @@ class EmbedTasks(Resource):
         return self._client._run(flow)
 
 
-class AsyncEmbedTasks(AsyncResource):
+class AsyncEmbedTasks(AsyncJobResource):
     """``client.embed.tasks`` of :class:`~tl_integrations.AsyncTwelveLabs` (same, awaited).
 
     Example:
@@ -1182,6 +1108,10 @@ class AsyncEmbedTasks(AsyncResource):
         super().__init__(client)
         self._memory = ProtocolMemory()
         self._log = CreateLog()
+
+    _locator = EmbedTasks._locator
+    _waiter = EmbedTasks._waiter
+    _known = EmbedTasks._known
 
     create = awaited(EmbedTasks.create)
     retrieve = awaited(EmbedTasks.retrieve)

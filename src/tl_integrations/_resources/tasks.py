@@ -36,6 +36,7 @@ from .._engine import (
     Creation,
     Job,
     JobRef,
+    Locate,
     TaskKind,
     WaitMany,
     create,
@@ -50,7 +51,7 @@ from .._paging import PAGE_LIMIT_MAX, collect, pages
 from .._transport import Reply, Request, path_segment, send, send_json, server_now
 from .._uploads import VideoFile, video_source
 from .._wire import as_object, opt_obj, opt_str, parse_page, req_str
-from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
+from . import AsyncJobResource, JobResource, awaited, streamed, waited
 from .videos import SystemMetadata, check_page_limit, list_videos_request
 
 __all__ = [
@@ -459,7 +460,7 @@ def _create_and_wait(upload: TaskUpload, ctx: Context, **wait_options: Any) -> F
     return done
 
 
-class Tasks(Resource):
+class Tasks(JobResource[Task]):
     """``client.tasks`` (alias ``client.task``): upload a video into an index and wait.
 
     Example:
@@ -468,6 +469,9 @@ class Tasks(Resource):
         >>> task.video_id  # doctest: +SKIP
         '6650a1b2c3d4e5f601234567'
     """
+
+    def _locator(self) -> Locate:
+        return _read_task
 
     def create(
         self,
@@ -520,85 +524,6 @@ class Tasks(Resource):
             >>> client.tasks.delete(task_id)  # doctest: +SKIP
         """
         return self._client._run(_delete(task_id, self._ctx))
-
-    def wait(
-        self,
-        task_id: str | Task,
-        *,
-        timeout_s: float | None = None,
-        on_update: OnUpdate | None = None,
-    ) -> Task:
-        """Poll one task until it is ready, within ``timeout_s`` seconds.
-
-        A Task passed in is updated in place and returned.
-
-        Raises:
-            TaskFailedError: the task failed (task id, video id, index id, filename, reason).
-            TaskTimeoutError: the deadline passed (never slept past); call again to resume.
-            AuthenticationError, NotFoundError, ...: permanent errors, at once.
-
-        Example:
-            >>> client.tasks.wait(task, timeout_s=900).video_id  # doctest: +SKIP
-            '6650a1b2c3d4e5f601234567'
-        """
-        flow: Flow[Task] = wait(
-            task_id, self._ctx, kind=TASKS, timeout_s=timeout_s, on_update=on_update
-        )
-        return self._client._run(flow)
-
-    def wait_many(
-        self,
-        task_ids: Iterable[str | Task],
-        *,
-        timeout_s: float | None = None,
-        on_update: OnUpdate | None = None,
-        open: bool = False,
-    ) -> Waiting[Task]:
-        """Wait for many tasks; iterate the result to get each one as it finishes.
-
-        Failed tasks are **yielded, not raised**, so every outcome is seen; check
-        ``task.status``. Tasks passed as objects (as ``create`` returns them) save the
-        first round of per-task requests, since their index is known; tasks sharing an
-        index are polled together with list requests. ``waiting.add(task)`` lets tasks join
-        while it runs; with ``open=True`` it waits for them until ``waiting.close()``.
-
-        Raises:
-            TaskTimeoutError: at the deadline, naming every still-pending task id.
-
-        Example:
-            >>> for task in client.tasks.wait_many(ids, timeout_s=900):  # doctest: +SKIP
-            ...     print(task.id, task.status)
-        """
-        waiting = WaitMany(
-            task_ids,
-            self._ctx,
-            locate=_read_task,
-            timeout_s=timeout_s,
-            on_update=on_update,
-            open=open,
-        )
-        return self._client._waiting(waiting)
-
-    def wait_for_done(
-        self,
-        task_id: str | Task,
-        *,
-        sleep_interval: float = 5.0,
-        callback: OnUpdate | None = None,
-        timeout_s: float | None = None,
-    ) -> Task:
-        """The official SDK's ``client.tasks.wait_for_done``: returns the finished task.
-
-        Polls every ``sleep_interval`` seconds, calls ``callback(task)`` after every check,
-        and returns the task once ``ready`` or ``failed`` (not raised; check
-        ``task.status``).
-
-        Example:
-            >>> client.tasks.wait_for_done(task_id, sleep_interval=5).status  # doctest: +SKIP
-            'ready'
-        """
-        flow = _wait_for_done(task_id, self._ctx, sleep_interval, callback, timeout_s)
-        return self._client._run(flow)
 
     def create_and_wait(
         self,
@@ -654,12 +579,14 @@ class Tasks(Resource):
         return self._client._iterate(_list(request, index_id, self._ctx))
 
 
-class AsyncTasks(AsyncResource):
+class AsyncTasks(AsyncJobResource):
     """``client.tasks`` of :class:`~tl_integrations.AsyncTwelveLabs` (same methods, awaited).
 
     Example:
         >>> task = await client.tasks.create_and_wait(index_id=i, file="a.mp4")  # doctest: +SKIP
     """
+
+    _locator = Tasks._locator
 
     create = awaited(Tasks.create)
     retrieve = awaited(Tasks.retrieve)
