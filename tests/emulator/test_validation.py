@@ -167,7 +167,7 @@ def test_upload_too_large(tmp_path: Path, videos: dict[str, Path]) -> None:
         index = http.post("/indexes", json={"index_name": "big", "models": models}).json()["_id"]
         r = post_video(http, index, videos["beach"])
         assert (r.status_code, r.json()["code"]) == (400, "video_filesize_too_large")
-        assert not list((emu._app().emulator.persistence.uploads_dir).iterdir())
+        assert not list((emu._app().emulator.backend.store.persistence.uploads_dir).iterdir())
 
 
 def test_async_validation_fails_the_task(tmp_path: Path, bad_media: dict[str, Path]) -> None:

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from .apierror import ApiError, JSONResponse, error_response
+from .apierror import ApiError, JSONResponse, api_error_of, error_response
+from .backend.errors import EmulatorError
 from .config import EmulatorConfig
 from .gate import API_PREFIX, CONTROL_PREFIX, Gate
 from .routes import api_routes, control_routes
@@ -29,6 +30,11 @@ def _wrapped(request: Request) -> bool:
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(exc, wrapped=_wrapped(request))
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EmulatorError)
+    return error_response(api_error_of(exc), wrapped=_wrapped(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -109,6 +115,7 @@ def create_app(config: EmulatorConfig | None = None, **overrides: Any) -> Emulat
         ],
         exception_handlers={
             ApiError: _api_error,
+            EmulatorError: _domain_error,
             HTTPException: _http_error,
             Exception: _server_error,
         },

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ..apierror import ApiError, JSONResponse, not_found
+from ..apierror import JSONResponse
+from ..backend.errors import Invalid, NotFound
 from ..config import Faults, ManualClock
-from .common import json_body, state_of
+from .params import json_body, state_of
 
 __all__ = ["routes"]
 
@@ -54,7 +55,7 @@ async def set_faults(request: Request) -> Response:
         else:
             faults = Faults.from_mapping(body.get("faults") or {})
     except (ValueError, TypeError) as exc:
-        raise ApiError(400, "parameter_invalid", f"Bad faults: {exc}") from exc
+        raise Invalid(None, f"Bad faults: {exc}") from exc
     seed = body.get("seed")
     state.set_faults(faults, seed=int(seed) if seed is not None else None)
     return JSONResponse(_faults_json(state.faults.faults, state.faults.seed))
@@ -66,11 +67,11 @@ async def clock(request: Request) -> Response:
     if request.method == "POST":
         body = await json_body(request)
         if not isinstance(state.config.clock, ManualClock):
-            raise ApiError(400, "parameter_invalid", "This emulator runs on the wall clock.")
+            raise Invalid(None, "This emulator runs on the wall clock.")
         try:
             state.config.clock.advance(float(body.get("advance_s", 0.0)))
         except (TypeError, ValueError) as exc:
-            raise ApiError(400, "parameter_invalid", f"Bad advance_s: {exc}") from exc
+            raise Invalid("advance_s", f"Bad advance_s: {exc}") from exc
     return JSONResponse(
         {"now_s": state.now(), "manual": isinstance(state.config.clock, ManualClock)}
     )
@@ -78,12 +79,10 @@ async def clock(request: Request) -> Response:
 
 async def media(request: Request) -> Response:
     """``GET /_emulator/media/{video_id}``: the uploaded file (range requests supported)."""
-    state = state_of(request)
-    with state.lock:
-        video = state.store.videos.get(request.path_params["video_id"])
-        path = state.persistence.root / video.media_path if video and video.media_path else None
+    owner_id = request.path_params["video_id"]
+    path = state_of(request).backend.media_file(owner_id)
     if path is None or not path.is_file():
-        raise not_found("video", request.path_params["video_id"])
+        raise NotFound("video", owner_id)
     return FileResponse(path)
 
 

@@ -10,19 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+from ..media import MediaInfo
+from ..segments import SegmentSet
+from .models import MARENGO_DIMS, MARENGO_OPTIONS
 
-from .media import MediaInfo
-
-__all__ = ["EmbedTaskRec", "IndexRec", "IndexTaskRec", "SegmentSet", "Store", "VideoRec"]
-
-MARENGO_DIMS = {"marengo2.7": 1024, "marengo3.0": 512}
-# Embedding options each Marengo version produces, and the index model option they need.
-MARENGO_OPTIONS = {
-    "marengo2.7": {"visual-text": "visual", "audio": "audio"},
-    "marengo3.0": {"visual": "visual", "audio": "audio", "transcription": "audio"},
-}
+__all__ = ["EmbedTaskRec", "IndexRec", "IndexTaskRec", "Records", "VideoRec"]
 
 
 @dataclass
@@ -129,41 +121,6 @@ class EmbedTaskRec:
         return self.error is not None
 
 
-@dataclass
-class SegmentSet:
-    """Segment vectors of one video: a float32 matrix plus parallel per-row attributes.
-
-    Example:
-        >>> s = SegmentSet.empty(dim=4)
-        >>> s.vectors.shape, len(s)
-        ((0, 4), 0)
-    """
-
-    vectors: NDArray[np.float32]
-    start_s: NDArray[np.float64]
-    end_s: NDArray[np.float64]
-    option: list[str]
-    scope: list[str]
-
-    @classmethod
-    def empty(cls, *, dim: int) -> SegmentSet:
-        """A set with no rows."""
-        zero = np.zeros(0, np.float64)
-        return cls(np.zeros((0, dim), np.float32), zero, zero.copy(), [], [])
-
-    def __len__(self) -> int:
-        return len(self.option)
-
-    def rows(self, *, options: list[str] | None = None, scope: str | None = None) -> list[int]:
-        """Indices of rows with one of ``options`` (all when None) and the given scope."""
-        return [
-            i
-            for i in range(len(self))
-            if (options is None or self.option[i] in options)
-            and (scope is None or self.scope[i] == scope)
-        ]
-
-
 def _info_json(info: MediaInfo | None) -> dict[str, Any] | None:
     return None if info is None else info.to_dict()
 
@@ -197,11 +154,11 @@ def embed_task_from_json(data: dict[str, Any]) -> EmbedTaskRec:
 
 
 @dataclass
-class Store:
+class Records:
     """All records of one emulator, keyed by id.
 
     Example:
-        >>> Store().indexes
+        >>> Records().indexes
         {}
     """
 
@@ -221,11 +178,13 @@ class Store:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Store:
+    def from_json(cls, data: dict[str, Any]) -> Records:
         """Inverse of :meth:`to_json` (segments are loaded separately)."""
-        store = cls()
-        store.indexes = {d["id"]: IndexRec(**d) for d in data.get("indexes", [])}
-        store.videos = {d["id"]: video_from_json(d) for d in data.get("videos", [])}
-        store.tasks = {d["id"]: IndexTaskRec(**d) for d in data.get("tasks", [])}
-        store.embed_tasks = {d["id"]: embed_task_from_json(d) for d in data.get("embed_tasks", [])}
-        return store
+        records = cls()
+        records.indexes = {d["id"]: IndexRec(**d) for d in data.get("indexes", [])}
+        records.videos = {d["id"]: video_from_json(d) for d in data.get("videos", [])}
+        records.tasks = {d["id"]: IndexTaskRec(**d) for d in data.get("tasks", [])}
+        records.embed_tasks = {
+            d["id"]: embed_task_from_json(d) for d in data.get("embed_tasks", [])
+        }
+        return records

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from .config import Stage, StageModel
-from .store import EmbedTaskRec, IndexTaskRec
+from ..config import Stage, StageModel
+from .records import EmbedTaskRec, IndexTaskRec
 
 __all__ = [
     "INDEX_STAGES",

@@ -24,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from .store import SegmentSet
+from ..segments import SegmentSet
 
 __all__ = ["Persistence", "atomic_write"]
 
