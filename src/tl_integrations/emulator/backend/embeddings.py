@@ -21,7 +21,7 @@ from .errors import Invalid, NotFound, invalid, missing
 from .ingest import AssetRef, Base64Data, LocalFile, RemoteUrl, Upload, probe_upload, receive
 from .lifecycle import embed_status, plan_embedding_s, task_rng
 from .models import V1_MODELS, truncate_text, v1_model
-from .queries import Page, PageRequest, paginate
+from .queries import Page, PageRequest, Sort, paginate
 from .records import EmbedTaskRec
 from .store import Store, fate_key
 
@@ -407,5 +407,5 @@ class Embeddings:
                 and (until_s is None or v.rec.created_at <= until_s)
                 and (not statuses or v.status in statuses)
             ]
-            found.sort(key=lambda v: v.rec.created_at, reverse=True)
-            return paginate(found, page)
+            newest = Sort().apply(found, {"created_at": lambda v: v.rec.created_at})
+            return paginate(newest, page)

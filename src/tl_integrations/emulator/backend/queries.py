@@ -82,14 +82,23 @@ class Sort:
     descending: bool = True
 
     def apply(self, items: list[T], keys: Mapping[str, Callable[[T], Any]]) -> list[T]:
-        """Sort ``items`` by the key named ``by``.
+        """Sort ``items`` (given oldest first) by the key named ``by``; equal keys keep the
+        order of creation, reversed when descending, so "newest first" holds also for
+        records made in the same instant.
 
         Raises:
             Invalid: When ``by`` is not one of ``keys``.
+
+        Example:
+            >>> Sort().apply(["a", "b", "c"], {"created_at": lambda _: 0})
+            ['c', 'b', 'a']
         """
         if self.by not in keys:
             raise invalid("sort_by", f"must be one of {sorted(keys)}, got {self.by!r}")
-        return sorted(items, key=keys[self.by], reverse=self.descending)
+        key = keys[self.by]
+        ranked = sorted(enumerate(items), key=lambda pair: (key(pair[1]), pair[0]))
+        ordered = [item for _, item in ranked]
+        return ordered[::-1] if self.descending else ordered
 
 
 @dataclass(frozen=True)
