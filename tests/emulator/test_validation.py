@@ -10,7 +10,7 @@ import pytest
 
 from tl_integrations.emulator import Emulator, ManualClock, MediaLimits, make_sample_video
 
-from .conftest import unique
+from .conftest import post_video, unique
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +37,6 @@ def index_id(http: httpx.Client) -> str:
     r = http.post("/indexes", json={"index_name": unique("val"), "models": models})
     assert r.status_code == 201
     return str(r.json()["_id"])
-
-
-def post_video(http: httpx.Client, index_id: str, path: Path) -> httpx.Response:
-    with path.open("rb") as f:
-        return http.post(
-            "/tasks", data={"index_id": index_id}, files={"video_file": (path.name, f)}
-        )
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,8 @@ CONTROL_PREFIX = "/_emulator"
 API_VERSION = "1.3"
 _ID_SEGMENT = re.compile(r"/[0-9a-f]{24}(?=/|$)")
 _SEARCH_TOKEN = re.compile(r"^(/v1\.3/search/)[^/]+$")
+# Control paths handed out as public URLs (no key needed, like the API's CDN links).
+_PUBLIC = (CONTROL_PREFIX + "/media/", CONTROL_PREFIX + "/thumbnails/")
 _STATUS_TEXT = {"500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Unavailable"}
 
 
@@ -83,9 +85,7 @@ class Gate:
         path: str = scope["path"]
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             await self._api(scope, receive, send)
-        elif path.startswith(CONTROL_PREFIX + "/") and not path.startswith(
-            CONTROL_PREFIX + "/media/"
-        ):
+        elif path.startswith(CONTROL_PREFIX + "/") and not path.startswith(_PUBLIC):
             if await self._authorised(scope, receive, send, wrapped=False):
                 await self.app(scope, receive, send)
         else:

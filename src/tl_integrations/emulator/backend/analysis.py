@@ -19,7 +19,7 @@ __all__ = ["PROMPT_LIMIT", "Analysis", "Generation"]
 PROMPT_LIMIT = 2000
 
 #: Resolves an asset id (or, for older clients, a video id) to its media information.
-AssetInfo = Callable[[str], MediaInfo]
+AssetInfo = Callable[[AssetRef], MediaInfo]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Analysis:
         if source is None:
             raise missing("video")
         with self.store.lock:
-            return self.asset_info(source.asset_id)
+            return self.asset_info(source)
 
     async def generate(
         self,

@@ -18,8 +18,9 @@ from .. import semantics
 from ..media import MediaInfo
 from ..segments import SegmentSet, build_segments, clip_bounds, scene_bounds
 from .errors import Invalid, NotFound, invalid, missing
-from .ingest import AssetRef, Base64Data, LocalFile, RemoteUrl, Upload, probe_upload, receive
+from .ingest import AssetRef, Base64Data, LocalFile, RemoteUrl, probe_upload, receive
 from .lifecycle import embed_status, plan_embedding_s, task_rng
+from .media_rules import check_media
 from .models import V1_MODELS, truncate_text, v1_model
 from .queries import Page, PageRequest, Sort, paginate
 from .records import EmbedTaskRec
@@ -34,8 +35,8 @@ V2_OPTIONS = {"video": ("visual", "audio", "transcription"), "audio": ("audio", 
 _WEEK_S = 7 * 86400.0
 _FAILED = "The emulator failed this task on purpose (failure_rate or fail fault)."
 
-#: Resolves an asset id to the stored media behind it.
-AssetMedia = Callable[[AssetRef], Upload]
+#: Resolves an asset id to the media information of the ready asset behind it.
+AssetInfo = Callable[[AssetRef], MediaInfo]
 
 
 @dataclass(frozen=True)
@@ -178,15 +179,15 @@ class Embeddings:
 
     Args:
         store: The records.
-        asset_media: How an ``asset_id`` media source finds its stored file.
+        asset_info: How an ``asset_id`` media source finds its media information.
 
     Example:
         >>> embeddings.text_v1("marengo3.0", "a red kite", truncate="end")  # doctest: +SKIP
     """
 
-    def __init__(self, store: Store, *, asset_media: AssetMedia) -> None:
+    def __init__(self, store: Store, *, asset_info: AssetInfo) -> None:
         self.store = store
-        self.asset_media = asset_media
+        self.asset_info = asset_info
 
     # ------------------------------------------------------------------ text
 
@@ -228,11 +229,37 @@ class Embeddings:
 
     # ------------------------------------------------------------------ tasks
 
-    async def _upload(self, source: LocalFile | RemoteUrl | Base64Data | AssetRef) -> Upload:
+    async def _media(
+        self, source: LocalFile | RemoteUrl | Base64Data | AssetRef, *, picture: bool = True
+    ) -> tuple[MediaInfo | None, dict[str, str], str | None]:
+        """(media information, how task metadata names the input, why it breaks a rule).
+
+        An asset is not probed again: its media was read when it was processed. In async
+        validation mode a rule broken comes back as the reason (info None) instead of an
+        error, so that the task can fail later; fetch errors are raised either way.
+        """
+        sync = self.store.config.media_validation == "sync"
         if isinstance(source, AssetRef):
             with self.store.lock:
-                return self.asset_media(source)
-        return await receive(self.store, source)
+                info = self.asset_info(source)
+            named = {"input_filename": info.filename}
+            try:
+                check_media(info, self.store.config.media, picture=picture)
+            except Invalid as err:
+                if sync:
+                    raise
+                return None, named, err.message
+            return info, named, None
+        upload = await receive(self.store, source)
+        named = upload.metadata()
+        try:
+            info = await probe_upload(self.store, upload, picture=picture)
+        except Invalid as err:
+            if sync:
+                raise
+            return None, named, err.message
+        upload.discard()
+        return info, named, None
 
     async def create_v1(
         self,
@@ -257,18 +284,12 @@ class Embeddings:
         if any(s not in ("clip", "video") for s in scopes):
             raise invalid("video_embedding_scope", f"values must be clip or video, got {scopes}")
         kept_scopes = ["clip", *[s for s in scopes if s == "video"][:1]]
-        upload = await self._upload(source)
-        try:
-            info = await probe_upload(self.store, upload)
-        except Invalid as err:
-            if self.store.config.media_validation == "sync":
-                raise
-            params: dict[str, Any] = {"metadata": upload.metadata()}
-            return self._register("v1", model_name, None, params, err.message)
-        upload.discard()
+        info, named, error = await self._media(source)
+        if info is None:
+            return self._register("v1", model_name, None, {"metadata": named}, error)
         window = _window_v1(info, start_s, end_s, clip)
         metadata: dict[str, Any] = {
-            **upload.metadata(),
+            **named,
             "video_clip_length": clip,
             "video_embedding_scope": kept_scopes,
             "video_embedding_option": list(options),
@@ -311,17 +332,12 @@ class Embeddings:
                 f"{input_type}.media_source needs exactly one of url, base64_string or asset_id.",
                 code="parameter_not_provided",
             )
-        upload = await self._upload(source)
-        try:
-            info = await probe_upload(self.store, upload, picture=input_type == "video")
-        except Invalid as err:
-            if self.store.config.media_validation == "sync":
-                raise
-            params = {"metadata": {"input_type": input_type, **upload.metadata()}}
-            return self._register("v2", V2_MODEL, None, params, err.message)
-        upload.discard()
+        info, named, error = await self._media(source, picture=input_type == "video")
+        if info is None:
+            params = {"metadata": {"input_type": input_type, **named}}
+            return self._register("v2", V2_MODEL, None, params, error)
         metadata, segments = await anyio.to_thread.run_sync(
-            lambda: _plan_v2(input_type, spec, info, upload.metadata())
+            lambda: _plan_v2(input_type, spec, info, named)
         )
         rec = self._register("v2", V2_MODEL, info, {"metadata": metadata}, None)
         self.store.put_segments(rec.id, segments)

@@ -148,6 +148,16 @@ class TimeRange:
     gte: float | None = None
     lte: float | None = None
 
+    @property
+    def active(self) -> bool:
+        """Whether any bound is set.
+
+        Example:
+            >>> TimeRange().active, TimeRange(gte=1.0).active
+            (False, True)
+        """
+        return self.on is not None or self.gte is not None or self.lte is not None
+
     def matches(self, value: float) -> bool:
         """Whether ``value`` passes every bound."""
         if self.on is not None and not self.on <= value < self.on - self.on % 86400 + 86400:

@@ -21,7 +21,7 @@ from ..segments import SegmentSet
 from .errors import NotFound
 from .lifecycle import task_rng
 from .persistence import Persistence
-from .records import IndexRec, Records
+from .records import AssetRec, IndexRec, Records, VideoRec
 
 __all__ = ["Store", "fate_key"]
 
@@ -116,9 +116,19 @@ class Store:
             self.records.segments.pop(owner_id, None)
         self.persistence.delete_segments(owner_id)
 
-    def delete_media(self, media_path: str) -> None:
-        """Remove a stored media file (a path relative to the data directory), if any."""
-        if media_path:
+    def release_media(self, media_path: str) -> None:
+        """Delete a stored media file (a path relative to the data directory) unless an asset
+        or a video still refers to it: a video keeps its file after a forced asset delete."""
+        if not media_path:
+            return
+        with self.lock:
+            records = self.records
+            holders: list[AssetRec | VideoRec] = [
+                *records.assets.values(),
+                *records.videos.values(),
+            ]
+            if any(h.media_path == media_path for h in holders):
+                return
             with contextlib.suppress(FileNotFoundError):
                 (self.persistence.root / media_path).unlink()
 

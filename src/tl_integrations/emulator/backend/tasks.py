@@ -1,4 +1,9 @@
-"""Legacy indexing tasks (``/tasks``): upload and index in one step, then wait."""
+"""Legacy indexing tasks (``/tasks``): upload and index in one step, then wait.
+
+A task now does what the newer flow does in two steps: it makes an asset of the upload
+(ready at once, so analysis can name it) and indexes it into a video that shares the task's
+timeline.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +14,22 @@ from typing import Any
 import anyio.to_thread
 
 from ..media import MediaInfo
-from ..segments import SegmentSet, build_segments, index_bounds
+from .assets import Assets
 from .errors import Invalid, NotFound
-from .ingest import LocalFile, RemoteUrl, Upload, discard, probe_upload, receive
-from .lifecycle import FAIL_STAGE, plan_index_stages, task_rng
+from .ingest import LocalFile, RemoteUrl, Upload, discard, receive
+from .lifecycle import index_status
+from .media_rules import check_media, probe_media
 from .queries import Page, PageRequest, Range, Sort, TimeRange, paginate
-from .records import IndexRec, IndexTaskRec, VideoRec
-from .store import Store, fate_key
-from .videos import Videos
+from .records import IndexTaskRec, VideoRec
+from .store import Store
+from .videos import Videos, index_segments
 
-__all__ = ["INDEX_CLIP_S", "TaskFilter", "TaskView", "Tasks", "index_segments"]
+__all__ = ["TaskFilter", "TaskView", "Tasks"]
 
-INDEX_CLIP_S = 6.0
 TASK_FAILED = {
     "code": "task_failed",
     "message": "The emulator failed this task on purpose (failure_rate or fail fault).",
 }
-
-
-def index_segments(info: MediaInfo, index: IndexRec) -> SegmentSet:
-    """Clip vectors of an indexed video for every embedding option the index enables.
-
-    Example:
-        >>> index_segments(info, index).scope[0]  # doctest: +SKIP
-        'clip'
-    """
-    return build_segments(
-        info,
-        dim=index.dim,
-        options=index.embedding_options,
-        scopes=["clip"],
-        bounds=index_bounds(info, max_clip_s=INDEX_CLIP_S),
-        window=(0.0, info.duration_s),
-    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +70,28 @@ class TaskFilter:
     created: TimeRange = field(default_factory=TimeRange)
     updated: TimeRange = field(default_factory=TimeRange)
 
+    def matches(self, view: TaskView) -> bool:
+        """Whether a task passes every filter."""
+        if (self.index_id and view.rec.index_id != self.index_id) or (
+            self.statuses and view.status not in self.statuses
+        ):
+            return False
+        info = view.video.info if view.video else None
+        if self.filename and (info is None or info.filename != self.filename):
+            return False
+        values = {
+            "duration": info.duration_s if info else None,
+            "width": info.width if info else None,
+            "height": info.height if info else None,
+        }
+        if not all(r.matches(values.get(name)) for name, r in self.ranges.items()):
+            return False
+        return self.created.matches(view.rec.created_at) and self.updated.matches(view.updated_at)
+
+
+def _rule(err: Invalid) -> dict[str, str]:
+    return {"code": err.code, "message": err.message}
+
 
 class Tasks:
     """Indexing tasks: create one from media, follow its stages, list and delete.
@@ -91,8 +101,9 @@ class Tasks:
         ...                           user_metadata={}, stream=True)  # doctest: +SKIP
     """
 
-    def __init__(self, store: Store, videos: Videos) -> None:
+    def __init__(self, store: Store, assets: Assets, videos: Videos) -> None:
         self.store = store
+        self.assets = assets
         self.videos = videos
 
     async def create(
@@ -103,10 +114,10 @@ class Tasks:
         user_metadata: dict[str, Any],
         stream: bool,
     ) -> IndexTaskRec:
-        """Receive and probe the media, then register the task and its video.
+        """Receive and probe the media, then register its asset, its video and the task.
 
-        With ``media_validation="async"``, media that breaks a rule is accepted and the task
-        fails after its validating stage.
+        With ``media_validation="async"``, media that breaks a rule (or cannot be read) is
+        accepted and the task fails after its validating stage.
 
         Raises:
             NotFound: When the index does not exist.
@@ -119,65 +130,65 @@ class Tasks:
             discard(source)
             raise
         upload = await receive(store, source)
-        info, error = await self._probe_or_defer(upload)
+        info, broken, error = await self._inspect(upload)
         segments = None
-        if info is not None and index.marengo:
+        if error is None and info is not None and index.marengo:
             segments = await anyio.to_thread.run_sync(lambda: index_segments(info, index))
-        task = self._register(
-            index, upload, info=info, error=error, user_metadata=user_metadata, stream=stream
-        )
-        if segments is not None:
-            store.put_segments(task.video_id, segments)
-        return task
-
-    async def _probe_or_defer(
-        self, upload: Upload
-    ) -> tuple[MediaInfo | None, dict[str, str] | None]:
-        try:
-            return await probe_upload(self.store, upload), None
-        except Invalid as err:
-            if self.store.config.media_validation == "sync":
-                raise
-            return None, {"code": err.code, "message": err.message}
-
-    def _register(
-        self,
-        index: IndexRec,
-        upload: Upload,
-        *,
-        info: MediaInfo | None,
-        error: dict[str, str] | None,
-        user_metadata: dict[str, Any],
-        stream: bool,
-    ) -> IndexTaskRec:
-        store = self.store
         with store.lock:
+            # Ids in this order, as before assets existed: the same seed gives the same ids.
             task_id, video_id, asset_id = store.new_id(), store.new_id(), store.new_id()
-            stages = plan_index_stages(
-                store.config.stages,
-                video_duration_s=info.duration_s if info else 0.0,
-                speed=store.config.speed,
-                rng=task_rng(seed=store.config.seed, task_id=task_id),
+            asset = self.assets.adopt(upload, asset_id=asset_id, info=info, error=broken)
+            video = self.videos.start(
+                index,
+                video_id=video_id,
+                asset=asset,
+                error=error,
+                user_metadata=user_metadata,
+                stream=stream,
+                plan_key=task_id,
+                task_id=task_id,
             )
-            key = fate_key(info, (v.info for v in store.records.videos.values()))
-            fails = store.task_fails(task_id, media_key=key)
-            fail_stage = "validating" if error else (FAIL_STAGE if fails else None)
-            media = (
-                store.persistence.store_media(
-                    upload.path, owner_id=video_id, filename=upload.filename
-                )
-                if info
-                else None
-            )
-            now = store.now()
-            task = IndexTaskRec(task_id, video_id, index.id, now, stages, fail_stage, error)
-            rel = str(media.relative_to(store.persistence.root)) if media else ""
-            store.records.videos[video_id] = VideoRec(
-                video_id, asset_id, index.id, task_id, now, rel, info, user_metadata, stream
+            task = IndexTaskRec(
+                task_id,
+                video_id,
+                index.id,
+                video.created_at,
+                video.durations_s,
+                video.fail_stage,
+                video.error,
             )
             store.records.tasks[task_id] = task
             store.save()
+        if segments is not None:
+            store.put_segments(video_id, segments)
         return task
+
+    async def _inspect(
+        self, upload: Upload
+    ) -> tuple[MediaInfo | None, str | None, dict[str, str] | None]:
+        """(info, why the file is unreadable, the rule error that fails the task).
+
+        An unreadable file is dropped; a readable one that breaks a rule stays with its
+        asset (only the indexing fails). In sync mode both are refused.
+        """
+        sync = self.store.config.media_validation == "sync"
+        try:
+            info = await anyio.to_thread.run_sync(
+                lambda: probe_media(upload.path, filename=upload.filename)
+            )
+        except Invalid as err:
+            upload.discard()
+            if sync:
+                raise
+            return None, err.message, _rule(err)
+        try:
+            check_media(info, self.store.config.media)
+        except Invalid as err:
+            if sync:
+                upload.discard()
+                raise
+            return info, None, _rule(err)
+        return info, None, None
 
     def _task(self, task_id: str) -> IndexTaskRec:
         rec = self.store.records.tasks.get(task_id)
@@ -187,7 +198,7 @@ class Tasks:
 
     def view(self, task: IndexTaskRec) -> TaskView:
         """The task with its status now and its video (if still there)."""
-        status, updated = self.videos.task_status(task)
+        status, updated = index_status(task, now_s=self.store.now())
         return TaskView(task, status, updated, self.store.records.videos.get(task.video_id))
 
     def get(self, task_id: str) -> TaskView:
@@ -199,29 +210,12 @@ class Tasks:
         with self.store.lock:
             return self.view(self._task(task_id))
 
-    def _matches(self, view: TaskView, flt: TaskFilter) -> bool:
-        if (flt.index_id and view.rec.index_id != flt.index_id) or (
-            flt.statuses and view.status not in flt.statuses
-        ):
-            return False
-        info = view.video.info if view.video else None
-        if flt.filename and (info is None or info.filename != flt.filename):
-            return False
-        values = {
-            "duration": info.duration_s if info else None,
-            "width": info.width if info else None,
-            "height": info.height if info else None,
-        }
-        if not all(r.matches(values.get(name)) for name, r in flt.ranges.items()):
-            return False
-        return flt.created.matches(view.rec.created_at) and flt.updated.matches(view.updated_at)
-
     def list(self, flt: TaskFilter, sort: Sort, page: PageRequest) -> Page[TaskView]:
         """Filtered, sorted and paged tasks."""
         keys = {"created_at": lambda v: v.rec.created_at, "updated_at": lambda v: v.updated_at}
         with self.store.lock:
             views = [self.view(t) for t in self.store.records.tasks.values()]
-            found = [v for v in views if self._matches(v, flt)]
+            found = [v for v in views if flt.matches(v)]
             return paginate(sort.apply(found, keys), page)
 
     def delete(self, task_id: str) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import analyze, control, embed, embed_v2, indexes, search, tasks, videos
+from . import (
+    analyze,
+    assets,
+    control,
+    embed,
+    embed_v2,
+    indexes,
+    search,
+    tasks,
+    videos,
+)
 
 __all__ = ["api_routes", "control_routes"]
 
@@ -16,7 +26,16 @@ def api_routes() -> list[BaseRoute]:
         >>> any(getattr(r, "path", "") == "/tasks" for r in api_routes())
         True
     """
-    modules = (indexes, videos, tasks, embed, embed_v2, search, analyze)
+    modules = (
+        indexes,
+        videos,
+        tasks,
+        assets,
+        embed,
+        embed_v2,
+        search,
+        analyze,
+    )
     return [route for module in modules for route in module.routes]
 
 

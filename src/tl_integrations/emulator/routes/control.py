@@ -1,8 +1,10 @@
 """Control endpoints under ``/_emulator`` (not part of the TwelveLabs API).
 
 ``GET stats``, ``POST reset``, ``GET``/``POST faults``, ``GET``/``POST clock`` (advance a
-:class:`ManualClock`), and ``GET media/{video_id}`` (the file behind ``hls.video_url``).
-They need the API key only when the emulator was started with one.
+:class:`ManualClock`), ``GET media/{id}`` (the file of a video or an asset: ``hls.video_url``,
+an asset's ``hls.manifest_url`` and the multipart ``url``) and ``GET thumbnails/{id}.png``
+(an asset's ``thumbnail.representative_url``). They need the API key only when the emulator
+was started with one, except ``media`` and ``thumbnails``, whose URLs the API hands out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.routing import Route
 from ..apierror import JSONResponse
 from ..backend.errors import Invalid, NotFound
 from ..config import Faults, ManualClock
+from ..media import png_bytes
 from .params import json_body, state_of
 
 __all__ = ["routes"]
@@ -78,12 +81,22 @@ async def clock(request: Request) -> Response:
 
 
 async def media(request: Request) -> Response:
-    """``GET /_emulator/media/{video_id}``: the uploaded file (range requests supported)."""
-    owner_id = request.path_params["video_id"]
+    """``GET /_emulator/media/{owner_id}``: the file of a video or an asset (range requests
+    supported)."""
+    owner_id = request.path_params["owner_id"]
     path = state_of(request).backend.media_file(owner_id)
     if path is None or not path.is_file():
-        raise NotFound("video", owner_id)
+        raise NotFound("media file", owner_id)
     return FileResponse(path)
+
+
+async def thumbnail(request: Request) -> Response:
+    """``GET /_emulator/thumbnails/{asset_id}.png``: a PNG of the asset's main colour."""
+    asset_id = request.path_params["asset_id"]
+    rgb = state_of(request).backend.thumbnail_rgb(asset_id)
+    if rgb is None:
+        raise NotFound("thumbnail", asset_id)
+    return Response(png_bytes(rgb), media_type="image/png")
 
 
 routes = [
@@ -92,5 +105,6 @@ routes = [
     Route("/faults", get_faults, methods=["GET"]),
     Route("/faults", set_faults, methods=["POST"]),
     Route("/clock", clock, methods=["GET", "POST"]),
-    Route("/media/{video_id}", media, methods=["GET"]),
+    Route("/media/{owner_id}", media, methods=["GET"]),
+    Route("/thumbnails/{asset_id}.png", thumbnail, methods=["GET"]),
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "embed_task_filter",
     "form_of",
     "json_body",
+    "listed",
     "media_from_form",
     "media_source",
     "metadata_filter",
@@ -156,6 +157,16 @@ def as_float(value: str | None, *, field: str) -> float | None:
         return float(value)
     except ValueError:
         raise invalid(field, f"must be a number, got {value!r}") from None
+
+
+def listed(query: QueryParams, name: str) -> tuple[str, ...]:
+    """A list parameter sent as repeated keys, comma-separated values, or both.
+
+    Example:
+        >>> listed(QueryParams("include=words&include=sentences,utterances"), "include")
+        ('words', 'sentences', 'utterances')
+    """
+    return tuple(v.strip() for raw in query.getlist(name) for v in raw.split(",") if v.strip())
 
 
 def page_request(query: Query, *, default_limit: int = 10) -> PageRequest:

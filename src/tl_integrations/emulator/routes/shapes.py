@@ -11,17 +11,20 @@ from typing import Any
 from starlette.requests import Request
 
 from ..backend.queries import Page
+from ..backend.videos import Embedding, VideoView
 from ..ids import rfc3339
 from ..media import MediaInfo
 from ..segments import SegmentSet
 
 __all__ = [
+    "embedding_json",
     "hls_json",
     "media_url",
     "page_info",
     "segment_json",
     "system_metadata",
     "transcription_json",
+    "video_json",
 ]
 
 _HLS_STATUS = {"ready": "COMPLETE", "failed": "ERROR"}
@@ -117,3 +120,36 @@ def transcription_json(info: MediaInfo | None) -> list[dict[str, Any]]:
     """
     utterances = info.utterances if info is not None else ()
     return [{"start": u.start_s, "end": u.end_s, "value": u.text} for u in utterances]
+
+
+def video_json(view: VideoView, *, with_size: bool) -> dict[str, Any]:
+    """What a video and an indexed asset share: ids, times and system metadata.
+
+    ``indexed_at`` is null until indexing finished; ``updated_at`` is the last change.
+
+    Example:
+        >>> video_json(view, with_size=True)["system_metadata"]["size"]  # doctest: +SKIP
+        1048576
+    """
+    video = view.rec
+    return {
+        "_id": video.id,
+        "asset_id": video.asset_id,
+        "created_at": rfc3339(video.created_at),
+        "updated_at": rfc3339(view.updated_at),
+        "indexed_at": rfc3339(view.indexed_at) if view.indexed_at is not None else None,
+        "system_metadata": system_metadata(video.info, with_size=with_size),
+    }
+
+
+def embedding_json(found: Embedding) -> dict[str, Any]:
+    """The ``embedding`` object of a video or an indexed asset.
+
+    Example:
+        >>> embedding_json(Embedding("marengo3.0", SegmentSet.empty(dim=2), []))
+        {'model_name': 'marengo3.0', 'video_embedding': {'segments': []}}
+    """
+    return {
+        "model_name": found.model_name,
+        "video_embedding": {"segments": segment_json(found.segments, found.rows)},
+    }
