@@ -68,6 +68,7 @@ def test_package_import_stays_light() -> None:
         "backend.store",
         "backend.formats",
         "backend.transcripts",
+        "backend.uploads",
         "backend.assets",
         "routes",
         "routes.assets",

@@ -16,8 +16,8 @@ from starlette.types import Receive, Scope, Send
 from .apierror import ApiError, JSONResponse, api_error_of, error_response
 from .backend.errors import EmulatorError
 from .config import EmulatorConfig
-from .gate import API_PREFIX, CONTROL_PREFIX, Gate
-from .routes import api_routes, control_routes
+from .gate import API_PREFIX, CONTROL_PREFIX, STORAGE_PREFIX, Gate
+from .routes import api_routes, control_routes, storage_routes
 from .state import EmulatorState
 
 __all__ = ["EmulatorApp", "create_app"]
@@ -112,6 +112,7 @@ def create_app(config: EmulatorConfig | None = None, **overrides: Any) -> Emulat
             Route("/", _root, methods=["GET"]),
             Mount(API_PREFIX, routes=api_routes()),
             Mount(CONTROL_PREFIX, routes=control_routes()),
+            Mount(STORAGE_PREFIX, routes=storage_routes()),
         ],
         exception_handlers={
             ApiError: _api_error,

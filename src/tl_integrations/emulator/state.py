@@ -20,7 +20,8 @@ __all__ = ["EmulatorState", "Stats"]
 
 @dataclass
 class Stats:
-    """Counters for ``/_emulator/stats``.
+    """Counters for ``/_emulator/stats``: requests by route and status, injected faults,
+    uploaded files (form file parts), multipart chunks, bytes received and 429s.
 
     Example:
         >>> s = Stats(); s.requests["GET /v1.3/indexes"] += 1; s.to_dict()["requests_total"]
@@ -31,6 +32,7 @@ class Stats:
     statuses: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     uploads: int = 0
+    chunks: int = 0
     bytes_received: int = 0
     rate_limited: int = 0
 
@@ -42,6 +44,7 @@ class Stats:
             "statuses": dict(sorted(self.statuses.items())),
             "faults": dict(sorted(self.faults.items())),
             "uploads": self.uploads,
+            "chunks": self.chunks,
             "bytes_received": self.bytes_received,
             "rate_limited": self.rate_limited,
         }

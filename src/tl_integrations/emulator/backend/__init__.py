@@ -20,6 +20,7 @@ from .ingest import AssetRef
 from .search import Search
 from .store import Store
 from .tasks import Tasks
+from .uploads import Uploads
 from .videos import Videos
 
 __all__ = ["Backend", "Conflict", "EmulatorError", "Forbidden", "Invalid", "NotFound"]
@@ -45,6 +46,7 @@ class Backend:
     ) -> None:
         self.store = Store(config, fail_share=fail_share)
         self.assets = Assets(self.store)
+        self.uploads = Uploads(self.store, self.assets)
         self.videos = Videos(self.store, self.assets)
         self.indexes = Indexes(self.store, self.videos)
         self.tasks = Tasks(self.store, self.assets, self.videos)
@@ -98,7 +100,7 @@ class Backend:
             return red, green, blue
 
     def reset(self) -> None:
-        """Forget every record, media file, vector and search session."""
+        """Forget every record, media file, vector, upload and search session."""
         self.store.reset()
         self.search.reset()
 

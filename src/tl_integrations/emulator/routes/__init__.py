@@ -12,11 +12,13 @@ from . import (
     embed_v2,
     indexes,
     search,
+    storage,
     tasks,
+    uploads,
     videos,
 )
 
-__all__ = ["api_routes", "control_routes"]
+__all__ = ["api_routes", "control_routes", "storage_routes"]
 
 
 def api_routes() -> list[BaseRoute]:
@@ -26,10 +28,12 @@ def api_routes() -> list[BaseRoute]:
         >>> any(getattr(r, "path", "") == "/tasks" for r in api_routes())
         True
     """
+    # uploads before assets: "/assets/multipart-uploads" is not an asset id.
     modules = (
         indexes,
         videos,
         tasks,
+        uploads,
         assets,
         embed,
         embed_v2,
@@ -47,3 +51,13 @@ def control_routes() -> list[BaseRoute]:
         True
     """
     return list(control.routes)
+
+
+def storage_routes() -> list[BaseRoute]:
+    """The presigned chunk URLs of multipart uploads (relative to ``/_upload``).
+
+    Example:
+        >>> [getattr(r, "path", "") for r in storage_routes()]
+        ['/{upload_id}/{chunk_index:int}']
+    """
+    return list(storage.routes)
