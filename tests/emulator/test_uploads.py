@@ -331,3 +331,10 @@ def test_an_upload_resumes_after_a_restart(tmp_path: Path, videos: dict[str, Pat
         asset = http.get(f"/assets/{session['asset_id']}").json()
         assert (asset["status"], asset["duration"]) == ("ready", pytest.approx(12.0, abs=0.1))
         assert http.get(asset["hls"]["manifest_url"]).content == video
+
+
+def test_deleting_the_asset_ends_its_upload(http: httpx.Client) -> None:
+    session = start(http)
+    assert http.delete(f"/assets/{session['asset_id']}").status_code == 204
+    assert http.get(f"/assets/multipart-uploads/{session['upload_id']}").status_code == 404
+    assert put(session["upload_urls"][0]["url"], PARTS[0]).status_code == 404

@@ -26,7 +26,7 @@ from .formats import FileKind, detect, document_facts, mime_of, technical_metada
 from .ingest import AssetRef, LocalFile, RemoteUrl, Upload, discard, receive
 from .lifecycle import asset_status, plan_asset_s, task_rng
 from .queries import Page, PageRequest, Sort, paginate
-from .records import AssetRec
+from .records import AssetRec, UploadRec
 from .store import Store
 from .transcripts import SEGMENTATIONS, Span, segment
 
@@ -380,7 +380,7 @@ class Assets:
 
     # ------------------------------------------------------------------ reading
 
-    def _upload_of(self, rec: AssetRec) -> Any:
+    def _upload_of(self, rec: AssetRec) -> UploadRec | None:
         return self.store.records.uploads.get(rec.upload_id) if rec.upload_id else None
 
     def view(self, rec: AssetRec) -> AssetView:
@@ -493,6 +493,10 @@ class Assets:
                 )
             del store.records.assets[asset_id]
             store.release_media(rec.media_path)
+            session = self._upload_of(rec)
+            if session is not None:  # an upload into a deleted asset has nowhere to go
+                del store.records.uploads[session.id]
+                (store.persistence.root / session.part_path).unlink(missing_ok=True)
             store.save()
 
 

@@ -167,6 +167,11 @@ async def probe_upload(store: Store, upload: Upload, *, picture: bool = True) ->
 
     Raises:
         Invalid: With the API's code (``video_file_broken``, ``video_duration_too_short`` ...).
+
+    Example:
+        >>> info = await probe_upload(store, upload)  # doctest: +SKIP
+        >>> info.duration_s  # doctest: +SKIP
+        12.0
     """
     try:
         info = await anyio.to_thread.run_sync(

@@ -81,7 +81,14 @@ def plan_embedding_s(
 
 
 class Staged(Protocol):
-    """Anything indexed: an indexing task, or the video (indexed asset) it makes."""
+    """Anything indexed: an indexing task, or the video (indexed asset) it makes.
+
+    Example:
+        >>> from tl_integrations.emulator.backend.records import VideoRec
+        >>> video = VideoRec("v", "a", "i", 0.0, "", None, durations_s=[1.0, 1.0, 1.0, 1.0])
+        >>> index_status(video, now_s=10.0)
+        ('ready', 4.0)
+    """
 
     @property
     def created_at(self) -> float:

@@ -88,7 +88,13 @@ Item: TypeAlias = "Hit | VideoGroup"
 
 @dataclass
 class SearchSession:
-    """The ranked results of one search, served page by page."""
+    """The ranked results of one search, served page by page.
+
+    Example:
+        >>> session = SearchSession("s", "marengo3.0", [[]], 10, 0, None, {}, 0.0, False)
+        >>> SearchPage(session, 0).next_token is None
+        True
+    """
 
     id: str
     marengo: str
