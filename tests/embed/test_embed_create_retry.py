@@ -306,8 +306,8 @@ def test_the_emulator_stores_one_task_when_the_answer_is_lost(
 ) -> None:
     emu.clock.advance(600.0)  # tasks of other tests are older than this upload
     transport = LosingTransport(lose=1)
-    state = emu.emulator.app.emulator
-    before = set(state.store.embed_tasks)
+    records = emu.emulator.app.emulator.backend.store.records
+    before = set(records.embed_tasks)
     with (
         httpx.Client(transport=transport) as http,
         TwelveLabs(
@@ -321,7 +321,7 @@ def test_the_emulator_stores_one_task_when_the_answer_is_lost(
         task = client.embed.tasks.create(model_name=model, video_file=emu.videos["short"])
         ve = client.embed.tasks.vectors(client.embed.tasks.wait(task, timeout_s=600))
     assert transport.lose == 0
-    assert set(state.store.embed_tasks) - before == {task.id}
+    assert set(records.embed_tasks) - before == {task.id}
     assert len(ve) > 0
 
 

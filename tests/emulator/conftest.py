@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import httpx
+import numpy as np
 import pytest
 from twelvelabs import TwelveLabs
 
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
+from tl_integrations.emulator.media import png_bytes
 
 # Each sample video: 4 coloured scenes of 3 s with one distinct spoken line each.
 LINES = {
@@ -36,6 +39,42 @@ def sample(path: Path, lines: list[str], **kwargs: object) -> Path:
     """A 12 s video, one subtitle line per 3 s scene."""
     subs = [(i * 3.0 + 0.5, i * 3.0 + 2.5, text) for i, text in enumerate(lines)]
     return make_sample_video(path, duration_s=12.0, subtitles=subs, **kwargs)  # type: ignore[arg-type]
+
+
+def make_audio(path: Path, *, duration_s: float = 3.0) -> Path:
+    """An AAC (.m4a) file of silence: sound and no picture."""
+    rate, frame = 24_000, 1024
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=rate)
+        for i in range(int(duration_s * rate / frame)):
+            samples = av.AudioFrame.from_ndarray(
+                np.zeros((1, frame), np.float32), format="fltp", layout="mono"
+            )
+            samples.sample_rate, samples.pts = rate, i * frame
+            for packet in stream.encode(samples):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def make_png(path: Path, rgb: tuple[int, int, int] = (200, 30, 30)) -> Path:
+    """A 64x48 PNG of one colour."""
+    path.write_bytes(png_bytes(rgb, width=64, height=48))
+    return path
+
+
+def make_pdf(path: Path, *, pages: int = 2) -> Path:
+    """A small PDF with ``pages`` empty pages."""
+    kids = " ".join(f"{3 + i} 0 R" for i in range(pages))
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>",
+        *["<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"] * pages,
+    ]
+    body = "".join(f"{n + 1} 0 obj\n{o}\nendobj\n" for n, o in enumerate(objects))
+    path.write_bytes(f"%PDF-1.4\n{body}trailer << /Root 1 0 R >>\n%%EOF\n".encode())
+    return path
 
 
 def unique(prefix: str) -> str:
@@ -90,6 +129,13 @@ def upload(client: TwelveLabs, index_id: str, path: Path, **metadata: object) ->
     assert task.id
     assert task.video_id
     return task.id, task.video_id
+
+
+def post_video(http: httpx.Client, index_id: str, path: Path) -> httpx.Response:
+    with path.open("rb") as f:
+        return http.post(
+            "/tasks", data={"index_id": index_id}, files={"video_file": (path.name, f)}
+        )
 
 
 @dataclass

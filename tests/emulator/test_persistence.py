@@ -1,13 +1,17 @@
-"""With a data directory, state survives a restart of the server."""
+"""With a data directory, state survives a restart of the server (also one written by an
+older emulator)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import httpx
 from twelvelabs import TwelveLabs
 
 from tl_integrations.emulator import Emulator, ManualClock
+from tl_integrations.emulator.media import probe
 
 from .conftest import upload, wait_task
 
@@ -59,3 +63,70 @@ def test_state_survives_a_restart(tmp_path: Path, videos: dict[str, Path]) -> No
         media = raw.get(f"{again.url}/_emulator/media/{video_id}")
         assert media.status_code == 200
         assert media.content == videos["beach"].read_bytes()
+
+
+def test_a_data_directory_from_before_assets_still_loads(
+    tmp_path: Path, videos: dict[str, Path]
+) -> None:
+    """Format 1 (videos made by tasks only): each video gets its task's timeline and an
+    asset for the ``asset_id`` it already carried."""
+    data = tmp_path / "old"
+    (data / "media").mkdir(parents=True)
+    shutil.copy(videos["beach"], data / "media" / f"{'b' * 24}.mp4")
+    info = probe(videos["beach"]).to_dict()
+    state = {
+        "indexes": [
+            {
+                "id": "a" * 24,
+                "name": "old",
+                "models": [{"model_name": "marengo3.0", "model_options": ["visual"]}],
+                "addons": [],
+                "created_at": 1.0,
+                "updated_at": 1.0,
+            }
+        ],
+        "videos": [
+            {
+                "id": "b" * 24,
+                "asset_id": "c" * 24,
+                "index_id": "a" * 24,
+                "task_id": "d" * 24,
+                "created_at": 2.0,
+                "media_path": f"media/{'b' * 24}.mp4",
+                "info": info,
+                "user_metadata": {"old": True},
+                "enable_stream": True,
+                "updated_at": None,
+            }
+        ],
+        "tasks": [
+            {
+                "id": "d" * 24,
+                "video_id": "b" * 24,
+                "index_id": "a" * 24,
+                "created_at": 2.0,
+                "durations_s": [1.0, 1.0, 1.0, 1.0],
+                "fail_stage": None,
+                "error": None,
+            }
+        ],
+        "embed_tasks": [],
+        "id_counter": 4,
+    }
+    (data / "state.json").write_text(json.dumps(state))
+    with (
+        Emulator(data_dir=data, clock=ManualClock()) as emu,
+        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
+    ):
+        video = http.get(f"/indexes/{'a' * 24}/videos/{'b' * 24}").json()
+        assert (video["asset_id"], video["user_metadata"]) == ("c" * 24, {"old": True})
+        asset = http.get(f"/assets/{'c' * 24}").json()
+        assert (asset["status"], asset["filename"], asset["duration"]) == (
+            "ready",
+            "beach.mp4",
+            12.0,
+        )
+        assert http.get(asset["hls"]["manifest_url"]).content == videos["beach"].read_bytes()
+        assert http.get(f"/tasks/{'d' * 24}").json()["status"] == "ready"
+        item = http.get(f"/indexes/{'a' * 24}/indexed-assets/{'b' * 24}").json()
+        assert item["status"] == "ready"

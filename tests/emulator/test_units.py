@@ -12,10 +12,10 @@ import pytest
 
 import tl_integrations.emulator as emulator
 from tl_integrations.emulator import EmulatorConfig, Faults, StageModel
+from tl_integrations.emulator.backend.lifecycle import index_status, plan_index_stages, task_rng
+from tl_integrations.emulator.backend.records import IndexTaskRec
 from tl_integrations.emulator.cli import build_parser, config_from_args
-from tl_integrations.emulator.lifecycle import index_status, plan_index_stages, task_rng
 from tl_integrations.emulator.segments import clip_bounds
-from tl_integrations.emulator.store import IndexTaskRec
 
 
 def test_public_names_are_pinned() -> None:
@@ -28,6 +28,7 @@ def test_public_names_are_pinned() -> None:
         "RateLimits",
         "Stage",
         "StageModel",
+        "UploadLimits",
         "create_app",
         "main",
         "make_sample_video",
@@ -50,19 +51,45 @@ def test_package_import_stays_light() -> None:
     [
         "config",
         "ids",
-        "lifecycle",
         "ratelimit",
         "faults",
-        "store",
         "apierror",
-        "routes.common",
+        "state",
+        "segments",
+        "backend",
+        "backend.errors",
+        "backend.lifecycle",
+        "backend.records",
+        "backend.persistence",
+        "backend.queries",
+        "backend.metadata",
+        "backend.models",
+        "backend.ingest",
+        "backend.store",
+        "backend.formats",
+        "backend.transcripts",
+        "backend.uploads",
+        "backend.assets",
+        "backend.videos",
+        "backend.tasks",
+        "backend.indexes",
+        "backend.search",
+        "backend.embeddings",
+        "backend.analysis",
+        "backend.fetch",
+        "backend.media_rules",
+        "routes",
+        "routes.assets",
+        "routes.videos",
+        "routes.uploads",
+        "routes.storage",
+        "_png",
+        "routes.params",
+        "routes.shapes",
         "routes.search",
-        "routes.embed",
-        "routes.tasks",
         "gate",
         "app",
         "cli",
-        "persistence",
     ],
 )
 def test_docstring_examples(module: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tl_integrations.emulator import Emulator, ManualClock, MediaLimits, make_sample_video
 
-from .conftest import unique
+from .conftest import post_video, unique
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +37,6 @@ def index_id(http: httpx.Client) -> str:
     r = http.post("/indexes", json={"index_name": unique("val"), "models": models})
     assert r.status_code == 201
     return str(r.json()["_id"])
-
-
-def post_video(http: httpx.Client, index_id: str, path: Path) -> httpx.Response:
-    with path.open("rb") as f:
-        return http.post(
-            "/tasks", data={"index_id": index_id}, files={"video_file": (path.name, f)}
-        )
 
 
 @pytest.mark.parametrize(
@@ -167,7 +160,7 @@ def test_upload_too_large(tmp_path: Path, videos: dict[str, Path]) -> None:
         index = http.post("/indexes", json={"index_name": "big", "models": models}).json()["_id"]
         r = post_video(http, index, videos["beach"])
         assert (r.status_code, r.json()["code"]) == (400, "video_filesize_too_large")
-        assert not list((emu._app().emulator.persistence.uploads_dir).iterdir())
+        assert not list((emu._app().emulator.backend.store.persistence.uploads_dir).iterdir())
 
 
 def test_async_validation_fails_the_task(tmp_path: Path, bad_media: dict[str, Path]) -> None:

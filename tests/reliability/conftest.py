@@ -140,18 +140,19 @@ class ServerTruth:
 def server_truth(emu: Emulator) -> ServerTruth:
     """Read the emulator's records directly (in-process), not through the API."""
     assert emu.app is not None
-    state = emu.app.emulator
-    with state.lock:
-        videos = list(state.store.videos.values())
-        tasks = list(state.store.tasks.values())
-        statuses = Counter(state.task_status(task)[0] for task in tasks)
-        failed_names = set()
-        for task in tasks:
-            video = state.store.videos.get(task.video_id)
-            if state.task_status(task)[0] == "failed" and video and video.info:
-                failed_names.add(video.info.filename)
+    backend = emu.app.emulator.backend
+    records = backend.store.records
+    with backend.store.lock:
+        videos = list(records.videos.values())
+        tasks = [backend.tasks.view(task) for task in records.tasks.values()]
+        statuses = Counter(task.status for task in tasks)
+        failed_names = {
+            task.video.info.filename
+            for task in tasks
+            if task.status == "failed" and task.video and task.video.info
+        }
         embed_failed = sum(
-            state.embed_task_status(rec)[0] == "failed" for rec in state.store.embed_tasks.values()
+            backend.embeddings.view(rec).status == "failed" for rec in records.embed_tasks.values()
         )
     hashes = Counter(
         str(v.user_metadata["tl_sha256"]) for v in videos if "tl_sha256" in v.user_metadata

@@ -312,8 +312,8 @@ def test_a_dot_dot_file_name_is_sanitised(emu: Emulator, ctx: Ctx) -> None:
     stored = ctx.client.tasks.retrieve(raw.json()["_id"])
     assert stored.system_metadata.filename == "escape é.mp4"
     assert emu.app is not None
-    root = emu.app.emulator.persistence.root.resolve()
-    for video in emu.app.emulator.store.videos.values():
+    root = emu.app.emulator.backend.store.persistence.root.resolve()
+    for video in emu.app.emulator.backend.store.records.videos.values():
         if video.media_path:
             assert (root / video.media_path).resolve().is_relative_to(root)
     assert not list(root.parent.glob("escape*"))

@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from .app import create_app
 from .cli import main
-from .config import EmulatorConfig, Faults, ManualClock, MediaLimits, RateLimits, Stage, StageModel
+from .config import (
+    EmulatorConfig,
+    Faults,
+    ManualClock,
+    MediaLimits,
+    RateLimits,
+    Stage,
+    StageModel,
+    UploadLimits,
+)
 from .media import make_sample_video
 from .server import Emulator
 
@@ -30,6 +39,7 @@ __all__ = [
     "RateLimits",
     "Stage",
     "StageModel",
+    "UploadLimits",
     "create_app",
     "main",
     "make_sample_video",

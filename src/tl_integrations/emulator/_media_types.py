@@ -8,7 +8,15 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["COLOURS", "Colour", "MediaError", "MediaInfo", "SceneSpec", "Utterance"]
+__all__ = [
+    "COLOURS",
+    "Colour",
+    "MediaError",
+    "MediaInfo",
+    "SceneSpec",
+    "StreamFacts",
+    "Utterance",
+]
 
 #: Named colours accepted by :func:`make_sample_video` (8-bit RGB).
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -41,6 +49,27 @@ class MediaError(Exception):
     def __init__(self, message: str = "", *, code: str = "video_file_broken") -> None:
         super().__init__(message or code)
         self.code = code
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    """What a container says about itself: format, duration and its streams.
+
+    ``video`` and ``audio`` hold one dict per stream with the keys of the API's
+    ``technical_metadata`` stream objects (``index``, ``codec``, ``width`` ...);
+    ``picture_rgb`` is the mean colour of a still image (None for anything else).
+
+    Example:
+        >>> StreamFacts("mp3", 3.0, None, (), ({"codec": "mp3"},)).audio[0]["codec"]
+        'mp3'
+    """
+
+    container: str
+    duration_s: float
+    bit_rate: int | None
+    video: tuple[dict[str, Any], ...]
+    audio: tuple[dict[str, Any], ...]
+    picture_rgb: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
-from ._media_types import MediaError, MediaInfo, Utterance
+from ._media_types import MediaError, MediaInfo, StreamFacts, Utterance
 
-__all__ = ["probe"]
+__all__ = ["probe", "probe_streams"]
 
 _TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "webvtt", "ass", "ssa", "text"})
 # Above this many decoded pixels, probe samples keyframes only (a 2-hour file stays cheap).
@@ -65,6 +65,82 @@ def probe(
     except Exception as exc:  # PyAV raises many types on garbage; all mean "not a video"
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise MediaError(f"{name}: not a readable video file ({reason})") from exc
+
+
+def probe_streams(path: str | os.PathLike[str], *, filename: str | None = None) -> StreamFacts:
+    """Read the container and its audio and video streams, decoding nothing but (for an
+    image) its one picture.
+
+    Raises:
+        MediaError: When the file is not a media file PyAV can open.
+
+    Example:
+        >>> facts = probe_streams(make_sample_video(tmp / "a.mp4"))  # doctest: +SKIP
+        >>> facts.video[0]["codec"], facts.audio[0]["sample_rate"]  # doctest: +SKIP
+        ('h264', 24000)
+    """
+    name = filename if filename is not None else pathlib.Path(path).name
+    try:
+        with av.open(str(path), "r") as container:
+            return _stream_facts(container)
+    except Exception as exc:  # PyAV raises many types on garbage; all mean "not media"
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise MediaError(f"{name}: not a readable media file ({reason})") from exc
+
+
+def _stream_facts(container: Any) -> StreamFacts:
+    duration_s = float(container.duration / 1e6) if container.duration else 0.0
+    video, audio = [], []
+    for index, stream in enumerate(container.streams):
+        ctx = stream.codec_context
+        seconds = (
+            float(stream.duration * stream.time_base)
+            if stream.duration is not None and stream.time_base is not None
+            else duration_s
+        )
+        if stream.type == "video":
+            video.append(
+                {
+                    "index": index,
+                    "codec": ctx.name,
+                    "width": ctx.width,
+                    "height": ctx.height,
+                    "fps": float(stream.average_rate or stream.guessed_rate or 0.0),
+                    "duration_seconds": round(seconds, 3),
+                    "pixel_format": ctx.format.name if ctx.format is not None else None,
+                    "bitrate_bps": ctx.bit_rate or None,
+                }
+            )
+        elif stream.type == "audio":
+            audio.append(
+                {
+                    "index": index,
+                    "codec": ctx.name,
+                    "sample_rate": ctx.sample_rate,
+                    "channels": ctx.channels,
+                    "channel_layout": ctx.layout.name if ctx.layout is not None else None,
+                    "duration_seconds": round(seconds, 3),
+                    "bitrate_bps": ctx.bit_rate or None,
+                }
+            )
+    rgb = _first_picture_rgb(container) if video and not duration_s else None
+    return StreamFacts(
+        container=container.format.name,
+        duration_s=duration_s,
+        bit_rate=container.bit_rate or None,
+        video=tuple(video),
+        audio=tuple(audio),
+        picture_rgb=rgb,
+    )
+
+
+def _first_picture_rgb(container: Any) -> tuple[int, int, int] | None:
+    """The mean colour of an image (a container with a picture and no duration)."""
+    frame = next(iter(container.decode(video=0)), None)
+    if frame is None:
+        return None
+    mean = _mean_rgb(frame) * 255.0
+    return (round(float(mean[0])), round(float(mean[1])), round(float(mean[2])))
 
 
 def _probe(path: str, name: str, size_bytes: int, step_s: float, max_samples: int) -> MediaInfo:

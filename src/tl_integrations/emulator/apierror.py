@@ -2,7 +2,8 @@
 
 Classic endpoints answer ``{"code", "message", "docs_url"}``; Embed API v2 answers the wrapped
 ``{"error": {"code", "message", "details"}}`` with UPPER_SNAKE codes; 429 from ``/search`` and
-``/analyze`` has an empty body (as documented).
+``/analyze`` has an empty body (as documented). :func:`api_error_of` is the one place where
+the backend's domain errors become HTTP statuses.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-__all__ = ["ApiError", "JSONResponse", "error_response", "not_found"]
+from .backend.errors import Conflict, EmulatorError, Forbidden, NotFound
+
+__all__ = ["ApiError", "JSONResponse", "api_error_of", "error_response"]
 
 DOCS_URL = "https://docs.twelvelabs.io/v1.3/api-reference/error-codes"
 
@@ -76,14 +79,27 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def not_found(kind: str, ident: str) -> ApiError:
-    """A 404 ``resource_not_exist`` naming what was looked for.
+# Domain error class -> HTTP status; anything else the backend refuses is a 400.
+_STATUS_OF: tuple[tuple[type[EmulatorError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (Forbidden, 403),
+)
+
+
+def api_error_of(err: EmulatorError) -> ApiError:
+    """The answer to a domain error: its status by class, its code, message and field.
 
     Example:
-        >>> not_found("task", "abc").message
-        "The task 'abc' does not exist."
+        >>> api_error_of(NotFound("task", "abc")).status
+        404
+        >>> from .backend.errors import invalid
+        >>> api_error_of(invalid("page", "must be >= 1")).details
+        {'field': 'page'}
     """
-    return ApiError(404, "resource_not_exist", f"The {kind} {ident!r} does not exist.")
+    status = next((code for cls, code in _STATUS_OF if isinstance(err, cls)), 400)
+    details = {"field": err.field} if err.field else None
+    return ApiError(status, err.code, err.message, details=details)
 
 
 def error_response(err: ApiError, *, wrapped: bool, empty: bool = False) -> Response:

@@ -13,10 +13,11 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from .apierror import ApiError, JSONResponse, error_response
+from .apierror import ApiError, JSONResponse, api_error_of, error_response
+from .backend.errors import EmulatorError
 from .config import EmulatorConfig
-from .gate import API_PREFIX, CONTROL_PREFIX, Gate
-from .routes import api_routes, control_routes
+from .gate import API_PREFIX, CONTROL_PREFIX, STORAGE_PREFIX, Gate
+from .routes import api_routes, control_routes, storage_routes
 from .state import EmulatorState
 
 __all__ = ["EmulatorApp", "create_app"]
@@ -29,6 +30,11 @@ def _wrapped(request: Request) -> bool:
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(exc, wrapped=_wrapped(request))
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EmulatorError)
+    return error_response(api_error_of(exc), wrapped=_wrapped(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -106,9 +112,11 @@ def create_app(config: EmulatorConfig | None = None, **overrides: Any) -> Emulat
             Route("/", _root, methods=["GET"]),
             Mount(API_PREFIX, routes=api_routes()),
             Mount(CONTROL_PREFIX, routes=control_routes()),
+            Mount(STORAGE_PREFIX, routes=storage_routes()),
         ],
         exception_handlers={
             ApiError: _api_error,
+            EmulatorError: _domain_error,
             HTTPException: _http_error,
             Exception: _server_error,
         },

@@ -20,6 +20,7 @@ __all__ = [
     "RateLimits",
     "Stage",
     "StageModel",
+    "UploadLimits",
 ]
 
 Clock = Callable[[], float]
@@ -81,7 +82,8 @@ class Stage:
 
 @dataclass(frozen=True)
 class StageModel:
-    """Durations of the indexing stages and of embedding tasks, before ``speed`` scaling.
+    """Durations of the indexing stages, embedding tasks and asset processing, before
+    ``speed`` scaling.
 
     ``jitter`` spreads each duration by up to +/- that fraction, deterministically per task
     (derived from the seed and the task id).
@@ -96,6 +98,7 @@ class StageModel:
     queued: Stage = field(default_factory=lambda: Stage(0.5, 0.0))
     indexing: Stage = field(default_factory=lambda: Stage(1.0, 0.1))
     embedding: Stage = field(default_factory=lambda: Stage(1.0, 0.05))
+    asset: Stage = field(default_factory=lambda: Stage(1.0, 0.01))
     jitter: float = 0.2
 
 
@@ -118,16 +121,57 @@ class MediaLimits:
     max_base64_bytes: int = 36 * 1024**2
 
 
-_RATE_CATEGORIES = ("tasks", "embed", "search", "analyze", "default")
+_MB = 1024**2
+_GB = 1024**3
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """The rules of ``POST /assets`` and of multipart upload sessions.
+
+    Sizes are bytes. ``chunk_size_bytes`` is the part size the server picks for a session
+    (raised when a file would need more than ``max_chunks`` parts, as S3 allows 10,000);
+    ``initial_urls`` is how many presigned chunk URLs a new session hands out, so that a
+    large file needs ``presigned-urls`` for the rest.
+
+    Example:
+        >>> UploadLimits(chunk_size_bytes=1024).chunk_size_for(10_000)
+        1024
+        >>> UploadLimits(chunk_size_bytes=1024, max_chunks=5).chunk_size_for(10_000)
+        2000
+    """
+
+    direct_bytes: int = 200 * _MB
+    url_bytes: int = 4 * _GB
+    image_bytes: int = 32 * _MB
+    url_document_bytes: int = 512 * _MB
+    multipart_bytes: int = 10 * _GB
+    chunk_size_bytes: int = 8 * _MB
+    max_chunks: int = 10_000
+    initial_urls: int = 10
+    url_ttl_s: float = 3600.0
+    session_ttl_s: float = 86400.0
+
+    def __post_init__(self) -> None:
+        if self.chunk_size_bytes < 1 or self.max_chunks < 1 or self.initial_urls < 1:
+            raise ValueError("chunk_size_bytes, max_chunks and initial_urls must be >= 1")
+
+    def chunk_size_for(self, total_size: int) -> int:
+        """The chunk size of a session for a file of ``total_size`` bytes."""
+        return max(self.chunk_size_bytes, -(-total_size // self.max_chunks))
+
+
+_RATE_CATEGORIES = ("tasks", "assets", "embed", "search", "analyze", "default")
 
 
 @dataclass(frozen=True)
 class RateLimits:
     """Requests per minute per endpoint category (token buckets; 0 disables a limit).
 
-    Categories: ``tasks`` (POST /tasks), ``embed`` (POST /embed, /embed/tasks, /embed-v2,
-    /embed-v2/tasks), ``search`` (POST /search), ``analyze`` (POST /analyze) and
-    ``default`` (every other request).
+    Categories: ``tasks`` (POST /tasks and POST /indexes/{id}/indexed-assets), ``assets``
+    (POST /assets), ``embed`` (POST /embed, /embed/tasks, /embed-v2, /embed-v2/tasks),
+    ``search`` (POST /search), ``analyze`` (POST /analyze) and ``default`` (every other
+    request).
 
     Example:
         >>> RateLimits(search=2).per_minute("search")
@@ -135,6 +179,7 @@ class RateLimits:
     """
 
     tasks: int = 600
+    assets: int = 600
     embed: int = 600
     search: int = 600
     analyze: int = 600
@@ -238,7 +283,8 @@ class EmulatorConfig:
             to drive task progress from a test.
         stages: The timing model of tasks.
         failure_rate: Share of tasks that fail (besides ``faults.fail``).
-        media: The media rules.
+        media: The media rules of indexing and embedding.
+        uploads: The rules of assets and multipart uploads (sizes, chunk size, URL lifetimes).
         media_validation: ``"sync"`` rejects bad media with a 400 on create; ``"async"``
             accepts the upload and fails the task after its validating stage.
         rate_limits: Requests per minute per category.
@@ -259,6 +305,7 @@ class EmulatorConfig:
     stages: StageModel = field(default_factory=StageModel)
     failure_rate: float = 0.0
     media: MediaLimits = field(default_factory=MediaLimits)
+    uploads: UploadLimits = field(default_factory=UploadLimits)
     media_validation: str = "sync"
     rate_limits: RateLimits = field(default_factory=RateLimits)
     faults: Faults = field(default_factory=Faults)

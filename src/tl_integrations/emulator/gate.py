@@ -4,12 +4,16 @@ Order for an API request (``/v1.3/...``): count it, draw a fault (latency, an er
 or a dropped connection), check ``x-api-key``, take a rate-limit token, then run the route
 and add ``X-Api-Version`` and ``X-Ratelimit-*`` to its answer (which the ``lost`` fault
 throws away, closing the connection instead).
+
+A chunk PUT to a presigned URL (``/_upload/...``) stands for a storage provider: it is
+counted and draws faults like an API request, but needs no key and has no rate limit.
 """
 
 from __future__ import annotations
 
 import email.utils
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -19,13 +23,18 @@ from .apierror import ApiError, error_response
 from .ratelimit import Decision, category_of
 from .state import EmulatorState
 
-__all__ = ["API_PREFIX", "ConnectionDropped", "Gate"]
+__all__ = ["API_PREFIX", "CONTROL_PREFIX", "STORAGE_PREFIX", "ConnectionDropped", "Gate"]
 
 API_PREFIX = "/v1.3"
 CONTROL_PREFIX = "/_emulator"
+STORAGE_PREFIX = "/_upload"
 API_VERSION = "1.3"
 _ID_SEGMENT = re.compile(r"/[0-9a-f]{24}(?=/|$)")
 _SEARCH_TOKEN = re.compile(r"^(/v1\.3/search/)[^/]+$")
+_CHUNK = re.compile(r"^(/_upload/\{id\}/)\d+$")
+# Control paths handed out as public URLs (no key needed, like the API's CDN links).
+_PUBLIC = (CONTROL_PREFIX + "/media/", CONTROL_PREFIX + "/thumbnails/")
+Serve = Callable[..., Awaitable[None]]
 _STATUS_TEXT = {"500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Unavailable"}
 
 
@@ -39,8 +48,11 @@ def route_key(method: str, path: str) -> str:
     Example:
         >>> route_key("GET", "/v1.3/indexes/0123456789abcdef01234567/videos")
         'GET /v1.3/indexes/{id}/videos'
+        >>> route_key("PUT", "/_upload/0123456789abcdef01234567/7")
+        'PUT /_upload/{id}/{n}'
     """
     path = _SEARCH_TOKEN.sub(r"\1{page_token}", _ID_SEGMENT.sub("/{id}", path))
+    path = _CHUNK.sub(r"\1{n}", path)
     return f"{method} {path}"
 
 
@@ -82,32 +94,39 @@ class Gate:
             return
         path: str = scope["path"]
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            await self._api(scope, receive, send)
-        elif path.startswith(CONTROL_PREFIX + "/") and not path.startswith(
-            CONTROL_PREFIX + "/media/"
-        ):
+            rel = path[len(API_PREFIX) :] or "/"
+            wrapped = rel.startswith("/embed-v2")
+            await self._faulty(scope, receive, send, rel=rel, wrapped=wrapped, serve=self._serve)
+        elif path.startswith(STORAGE_PREFIX + "/"):
+            await self._faulty(scope, receive, send, rel=path, wrapped=False, serve=self._store)
+        elif path.startswith(CONTROL_PREFIX + "/") and not path.startswith(_PUBLIC):
             if await self._authorised(scope, receive, send, wrapped=False):
                 await self.app(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
-    async def _api(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method: str = scope["method"]
-        path: str = scope["path"]
-        rel = path[len(API_PREFIX) :] or "/"
-        wrapped = rel.startswith("/embed-v2")
+    async def _faulty(
+        self, scope: Scope, receive: Receive, send: Send, *, rel: str, wrapped: bool, serve: Serve
+    ) -> None:
+        """Count the request, apply a drawn fault, and serve it unless the fault answered."""
         with self.state.lock:
-            self.state.stats.requests[route_key(method, path)] += 1
+            self.state.stats.requests[route_key(scope["method"], scope["path"])] += 1
         fault = await self._fault(scope, receive, send, rel=rel, wrapped=wrapped)
         if fault == "answered":
             return
         if fault != "lost":
-            await self._serve(scope, receive, send, rel=rel, wrapped=wrapped)
+            await serve(scope, receive, send, rel=rel, wrapped=wrapped)
             return
         try:
-            await self._serve(scope, receive, _swallow, rel=rel, wrapped=wrapped)
+            await serve(scope, receive, _swallow, rel=rel, wrapped=wrapped)
         finally:
             await _drop_connection(send)
+
+    async def _store(
+        self, scope: Scope, receive: Receive, send: Send, *, rel: str, wrapped: bool
+    ) -> None:
+        """Run a storage route: no key (the URL is signed) and no rate limit."""
+        await self.app(scope, receive, self._decorate(send, None))
 
     async def _serve(
         self, scope: Scope, receive: Receive, send: Send, *, rel: str, wrapped: bool
@@ -125,9 +144,12 @@ class Gate:
             return
         await self.app(scope, receive, self._decorate(send, decision))
 
-    def _decorate(self, send: Send, decision: Decision) -> Send:
-        extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
-        extra.append((b"x-api-version", API_VERSION.encode()))
+    def _decorate(self, send: Send, decision: Decision | None) -> Send:
+        """Add the rate-limit headers (API requests) and the Date; count the status."""
+        extra = []
+        if decision is not None:
+            extra += [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
+            extra.append((b"x-api-version", API_VERSION.encode()))
         # The emulator's own clock (a manual one in tests), like created_at and
         # X-Ratelimit-Reset, so that a client can relate the three.
         extra.append((b"date", email.utils.formatdate(self.state.now(), usegmt=True).encode()))

@@ -1,11 +1,13 @@
 """Media for the emulator: write small sample videos and probe uploaded files with PyAV.
 
-Two jobs, both pure functions over files:
+Its jobs, all pure functions over files:
 
 - :func:`make_sample_video` writes an H.264 + AAC MP4 with coloured scenes and a ``mov_text``
   subtitle track, so tests, the demo and notebooks never need committed binary media;
 - :func:`probe` reads what the emulator needs from an upload (container metadata, the subtitle
-  lines, and one mean colour per time step) without loading the file into memory.
+  lines, and one mean colour per time step) without loading the file into memory;
+- :func:`probe_streams` reads the container and stream facts of any media file (audio and
+  images too), and :func:`png_bytes` draws the solid-colour PNGs served as thumbnails.
 
 Example:
     >>> from tl_integrations.emulator.media import make_sample_video, probe
@@ -14,15 +16,19 @@ Example:
     ['hello']
 """
 
-from ._media_types import COLOURS, MediaError, MediaInfo, Utterance
-from ._probe import probe
+from ._media_types import COLOURS, MediaError, MediaInfo, StreamFacts, Utterance
+from ._png import png_bytes
+from ._probe import probe, probe_streams
 from ._sample_video import make_sample_video
 
 __all__ = [
     "COLOURS",
     "MediaError",
     "MediaInfo",
+    "StreamFacts",
     "Utterance",
     "make_sample_video",
+    "png_bytes",
     "probe",
+    "probe_streams",
 ]

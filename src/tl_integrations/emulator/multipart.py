@@ -19,7 +19,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from .apierror import ApiError
+from .backend.errors import Invalid
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -125,7 +125,7 @@ class _Collector:
     def on_headers_finished(self) -> None:
         _, options = parse_options_header(self.disposition)
         if b"name" not in options:
-            raise ApiError(400, "parameter_invalid", "A form part has no name.")
+            raise Invalid(None, "A form part has no name.")
         self.name = options[b"name"].decode("utf-8", "replace")
         if b"filename" in options:
             fd, path = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-")
@@ -137,17 +137,17 @@ class _Collector:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.part is None:
             if len(self.data) + end - start > _MAX_FIELD_BYTES:
-                raise ApiError(400, "parameter_invalid", f"The field {self.name!r} is too long.")
+                raise Invalid(self.name, f"The field {self.name!r} is too long.")
             self.data += data[start:end]
             return
         assert self.handle is not None
         self.part.size += end - start
         if self.part.size > self.max_file_bytes:
-            raise ApiError(
-                400,
-                "video_filesize_too_large",
+            raise Invalid(
+                self.name,
                 f"The file {self.part.filename!r} is too large: the limit is "
                 f"{self.max_file_bytes} bytes and the upload exceeded it.",
+                code="video_filesize_too_large",
             )
         self.handle.write(data[start:end])
 
@@ -166,7 +166,7 @@ async def parse_form(request: Request, *, tmp_dir: Path, max_file_bytes: int) ->
     """Parse a multipart (or urlencoded) body, streaming file parts to ``tmp_dir``.
 
     Raises:
-        ApiError: 400 on a malformed body or a file larger than ``max_file_bytes``.
+        Invalid: On a malformed body or a file larger than ``max_file_bytes``.
 
     Example:
         >>> form = await parse_form(  # doctest: +SKIP
@@ -179,7 +179,7 @@ async def parse_form(request: Request, *, tmp_dir: Path, max_file_bytes: int) ->
             form.fields.setdefault(key, []).append(str(value))
         return form
     if ctype != b"multipart/form-data" or b"boundary" not in params:
-        raise ApiError(400, "parameter_invalid", "The request body must be multipart/form-data.")
+        raise Invalid(None, "The request body must be multipart/form-data.")
     collector = _Collector(form, tmp_dir=tmp_dir, max_file_bytes=max_file_bytes)
     parser = MultipartParser(params[b"boundary"], _callbacks(collector))
     try:
@@ -191,7 +191,7 @@ async def parse_form(request: Request, *, tmp_dir: Path, max_file_bytes: int) ->
         collector.close()
         form.cleanup()
         if isinstance(exc, FormParserError):
-            raise ApiError(400, "parameter_invalid", "The multipart body is malformed.") from exc
+            raise Invalid(None, "The multipart body is malformed.") from exc
         raise
     return form
 

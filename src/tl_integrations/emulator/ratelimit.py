@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from .config import RateLimits
 __all__ = ["Decision", "RateLimiter", "category_of"]
 
 _EMBED_PATHS = ("/embed", "/embed/tasks", "/embed-v2", "/embed-v2/tasks")
+_INDEXED_ASSETS = re.compile(r"^/indexes/[^/]+/indexed-assets$")
 
 
 def category_of(method: str, path: str) -> str:
@@ -20,14 +22,18 @@ def category_of(method: str, path: str) -> str:
     Example:
         >>> category_of("POST", "/tasks"), category_of("GET", "/tasks")
         ('tasks', 'default')
-        >>> category_of("POST", "/embed-v2")
-        'embed'
+        >>> category_of("POST", "/embed-v2"), category_of("POST", "/indexes/x/indexed-assets")
+        ('embed', 'tasks')
+        >>> category_of("POST", "/assets"), category_of("POST", "/assets/multipart-uploads")
+        ('assets', 'default')
     """
     if method != "POST":
         return "default"
     path = path.rstrip("/")
-    if path == "/tasks":
+    if path == "/tasks" or _INDEXED_ASSETS.match(path):
         return "tasks"
+    if path == "/assets":
+        return "assets"
     if path in _EMBED_PATHS:
         return "embed"
     if path in ("/search", "/analyze"):

@@ -9,18 +9,76 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import semantics
 from .media import MediaInfo
-from .store import SegmentSet
 
-__all__ = ["build_segments", "clip_bounds", "index_bounds", "scene_bounds", "segment_text"]
+__all__ = [
+    "SegmentSet",
+    "build_segments",
+    "clip_bounds",
+    "index_bounds",
+    "scene_bounds",
+    "segment_text",
+]
 
 MIN_LAST_CLIP_S = 2.0
 _CLIP_SCOPE = "clip"
+
+
+@dataclass
+class SegmentSet:
+    """Segment vectors of one video: a float32 matrix plus parallel per-row attributes.
+
+    Example:
+        >>> s = SegmentSet.empty(dim=4)
+        >>> s.vectors.shape, len(s)
+        ((0, 4), 0)
+    """
+
+    vectors: NDArray[np.float32]
+    start_s: NDArray[np.float64]
+    end_s: NDArray[np.float64]
+    option: list[str]
+    scope: list[str]
+
+    @classmethod
+    def empty(cls, *, dim: int) -> SegmentSet:
+        """A set with no rows."""
+        zero = np.zeros(0, np.float64)
+        return cls(np.zeros((0, dim), np.float32), zero, zero.copy(), [], [])
+
+    def __len__(self) -> int:
+        return len(self.option)
+
+    def rows(self, *, options: list[str] | None = None, scope: str | None = None) -> list[int]:
+        """Indices of rows with one of ``options`` (all when None) and the given scope."""
+        return [
+            i
+            for i in range(len(self))
+            if (options is None or self.option[i] in options)
+            and (scope is None or self.scope[i] == scope)
+        ]
+
+    def only(self, option: str) -> SegmentSet:
+        """The rows of one option, as a new set.
+
+        Example:
+            >>> SegmentSet.empty(dim=2).only("fused").vectors.shape
+            (0, 2)
+        """
+        keep = [i for i, o in enumerate(self.option) if o == option]
+        return SegmentSet(
+            self.vectors[keep],
+            self.start_s[keep],
+            self.end_s[keep],
+            [option] * len(keep),
+            [self.scope[i] for i in keep],
+        )
 
 
 def clip_bounds(start_s: float, end_s: float, *, clip_length_s: float) -> list[tuple[float, float]]:

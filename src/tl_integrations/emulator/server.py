@@ -165,13 +165,14 @@ class Emulator:
     # ------------------------------------------------------------------ controls
 
     def stats(self) -> dict[str, Any]:
-        """Request counts by route, statuses, faults, uploads and bytes received."""
+        """Request counts by route, statuses, faults, uploads, chunks and bytes received."""
         state = self._app().emulator
         with state.lock:
             return state.stats.to_dict()
 
     def reset(self) -> None:
-        """Forget every index, video, task, media file and stat; restore configured faults."""
+        """Forget every asset, upload, index, video, task, media file and stat; restore the
+        configured faults."""
         self._app().emulator.reset()
 
     def set_faults(

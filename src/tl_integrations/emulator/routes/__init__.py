@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import analyze, control, embed, embed_v2, indexes, search, tasks, videos
+from . import (
+    analyze,
+    assets,
+    control,
+    embed,
+    embed_v2,
+    indexes,
+    search,
+    storage,
+    tasks,
+    uploads,
+    videos,
+)
 
-__all__ = ["api_routes", "control_routes"]
+__all__ = ["api_routes", "control_routes", "storage_routes"]
 
 
 def api_routes() -> list[BaseRoute]:
@@ -16,7 +28,18 @@ def api_routes() -> list[BaseRoute]:
         >>> any(getattr(r, "path", "") == "/tasks" for r in api_routes())
         True
     """
-    modules = (indexes, videos, tasks, embed, embed_v2, search, analyze)
+    # uploads before assets: "/assets/multipart-uploads" is not an asset id.
+    modules = (
+        indexes,
+        videos,
+        tasks,
+        uploads,
+        assets,
+        embed,
+        embed_v2,
+        search,
+        analyze,
+    )
     return [route for module in modules for route in module.routes]
 
 
@@ -28,3 +51,13 @@ def control_routes() -> list[BaseRoute]:
         True
     """
     return list(control.routes)
+
+
+def storage_routes() -> list[BaseRoute]:
+    """The presigned chunk URLs of multipart uploads (relative to ``/_upload``).
+
+    Example:
+        >>> [getattr(r, "path", "") for r in storage_routes()]
+        ['/{upload_id}/{chunk_index:int}']
+    """
+    return list(storage.routes)

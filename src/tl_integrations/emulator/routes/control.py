@@ -1,8 +1,10 @@
 """Control endpoints under ``/_emulator`` (not part of the TwelveLabs API).
 
 ``GET stats``, ``POST reset``, ``GET``/``POST faults``, ``GET``/``POST clock`` (advance a
-:class:`ManualClock`), and ``GET media/{video_id}`` (the file behind ``hls.video_url``).
-They need the API key only when the emulator was started with one.
+:class:`ManualClock`), ``GET media/{id}`` (the file of a video or an asset: ``hls.video_url``,
+an asset's ``hls.manifest_url`` and the multipart ``url``) and ``GET thumbnails/{id}.png``
+(an asset's ``thumbnail.representative_url``). They need the API key only when the emulator
+was started with one, except ``media`` and ``thumbnails``, whose URLs the API hands out.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ..apierror import ApiError, JSONResponse, not_found
+from ..apierror import JSONResponse
+from ..backend.errors import Invalid, NotFound
 from ..config import Faults, ManualClock
-from .common import json_body, state_of
+from ..media import png_bytes
+from .params import json_body, state_of
 
 __all__ = ["routes"]
 
@@ -54,7 +58,7 @@ async def set_faults(request: Request) -> Response:
         else:
             faults = Faults.from_mapping(body.get("faults") or {})
     except (ValueError, TypeError) as exc:
-        raise ApiError(400, "parameter_invalid", f"Bad faults: {exc}") from exc
+        raise Invalid(None, f"Bad faults: {exc}") from exc
     seed = body.get("seed")
     state.set_faults(faults, seed=int(seed) if seed is not None else None)
     return JSONResponse(_faults_json(state.faults.faults, state.faults.seed))
@@ -66,25 +70,33 @@ async def clock(request: Request) -> Response:
     if request.method == "POST":
         body = await json_body(request)
         if not isinstance(state.config.clock, ManualClock):
-            raise ApiError(400, "parameter_invalid", "This emulator runs on the wall clock.")
+            raise Invalid(None, "This emulator runs on the wall clock.")
         try:
             state.config.clock.advance(float(body.get("advance_s", 0.0)))
         except (TypeError, ValueError) as exc:
-            raise ApiError(400, "parameter_invalid", f"Bad advance_s: {exc}") from exc
+            raise Invalid("advance_s", f"Bad advance_s: {exc}") from exc
     return JSONResponse(
         {"now_s": state.now(), "manual": isinstance(state.config.clock, ManualClock)}
     )
 
 
 async def media(request: Request) -> Response:
-    """``GET /_emulator/media/{video_id}``: the uploaded file (range requests supported)."""
-    state = state_of(request)
-    with state.lock:
-        video = state.store.videos.get(request.path_params["video_id"])
-        path = state.persistence.root / video.media_path if video and video.media_path else None
+    """``GET /_emulator/media/{owner_id}``: the file of a video or an asset (range requests
+    supported)."""
+    owner_id = request.path_params["owner_id"]
+    path = state_of(request).backend.media_file(owner_id)
     if path is None or not path.is_file():
-        raise not_found("video", request.path_params["video_id"])
+        raise NotFound("media file", owner_id)
     return FileResponse(path)
+
+
+async def thumbnail(request: Request) -> Response:
+    """``GET /_emulator/thumbnails/{asset_id}.png``: a PNG of the asset's main colour."""
+    asset_id = request.path_params["asset_id"]
+    rgb = state_of(request).backend.thumbnail_rgb(asset_id)
+    if rgb is None:
+        raise NotFound("thumbnail", asset_id)
+    return Response(png_bytes(rgb), media_type="image/png")
 
 
 routes = [
@@ -93,5 +105,6 @@ routes = [
     Route("/faults", get_faults, methods=["GET"]),
     Route("/faults", set_faults, methods=["POST"]),
     Route("/clock", clock, methods=["GET", "POST"]),
-    Route("/media/{video_id}", media, methods=["GET"]),
+    Route("/media/{owner_id}", media, methods=["GET"]),
+    Route("/thumbnails/{asset_id}.png", thumbnail, methods=["GET"]),
 ]

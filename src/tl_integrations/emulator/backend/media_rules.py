@@ -1,6 +1,6 @@
 """The media rules: probe an upload and check it against the configured limits.
 
-Each failure is an :class:`ApiError` carrying the API's error code and a message that states
+Each failure is an :class:`Invalid` carrying the API's error code and a message that states
 the rule and the value found.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .apierror import ApiError
-from .config import MediaLimits
-from .media import MediaError, MediaInfo, probe
+from ..config import MediaLimits
+from ..media import MediaError, MediaInfo, probe
+from .errors import Invalid
 
 __all__ = ["check_media", "probe_media"]
 
@@ -21,18 +21,18 @@ def probe_media(path: Path, *, filename: str) -> MediaInfo:
     Example:
         >>> probe_media(Path("notes.txt"), filename="notes.txt")  # doctest: +SKIP
         Traceback (most recent call last):
-        ApiError: 400 video_file_broken: ...
+        Invalid: The video file 'notes.txt' is broken or not a video: ...
     """
     try:
         return probe(path, filename=filename)
     except MediaError as exc:
-        raise ApiError(
-            400, exc.code, f"The video file {filename!r} is broken or not a video: {exc}"
+        raise Invalid(
+            None, f"The video file {filename!r} is broken or not a video: {exc}", code=exc.code
         ) from exc
 
 
-def _fail(code: str, message: str) -> ApiError:
-    return ApiError(400, code, message)
+def _fail(code: str, message: str) -> Invalid:
+    return Invalid(None, message, code=code)
 
 
 def check_media(info: MediaInfo, limits: MediaLimits, *, picture: bool = True) -> None:
@@ -46,7 +46,7 @@ def check_media(info: MediaInfo, limits: MediaLimits, *, picture: bool = True) -
     Example:
         >>> check_media(info, MediaLimits(min_duration_s=20.0))  # doctest: +SKIP
         Traceback (most recent call last):
-        ApiError: 400 video_duration_too_short: ...
+        Invalid: The video is too short; ...
     """
     _check_duration(info, limits)
     if info.size_bytes > limits.max_file_size_bytes:

@@ -1,4 +1,5 @@
-"""Task timing: stage durations fixed at creation, statuses computed lazily from the clock.
+"""Timing of everything that takes time: stage durations fixed at creation, statuses
+computed lazily from the clock.
 
 Pure functions; the clock value is passed in, so a test drives time by hand.
 """
@@ -6,17 +7,22 @@ Pure functions; the clock value is passed in, so a test drives time by hand.
 from __future__ import annotations
 
 import random
+from typing import Protocol
 
-from .config import Stage, StageModel
-from .store import EmbedTaskRec, IndexTaskRec
+from ..config import Stage, StageModel
+from .records import AssetRec, EmbedTaskRec, UploadRec
 
 __all__ = [
     "INDEX_STAGES",
+    "Staged",
+    "asset_status",
     "embed_status",
     "index_status",
+    "plan_asset_s",
     "plan_embedding_s",
     "plan_index_stages",
     "task_rng",
+    "upload_status",
 ]
 
 INDEX_STAGES = ("validating", "pending", "queued", "indexing")
@@ -74,10 +80,34 @@ def plan_embedding_s(
     )
 
 
-def index_status(task: IndexTaskRec, *, now_s: float) -> tuple[str, float]:
+class Staged(Protocol):
+    """Anything indexed: an indexing task, or the video (indexed asset) it makes.
+
+    Example:
+        >>> from tl_integrations.emulator.backend.records import VideoRec
+        >>> video = VideoRec("v", "a", "i", 0.0, "", None, durations_s=[1.0, 1.0, 1.0, 1.0])
+        >>> index_status(video, now_s=10.0)
+        ('ready', 4.0)
+    """
+
+    @property
+    def created_at(self) -> float:
+        """When indexing started."""
+
+    @property
+    def durations_s(self) -> list[float]:
+        """Durations of validating, pending, queued and indexing."""
+
+    @property
+    def fail_stage(self) -> str | None:
+        """The stage at whose end indexing fails, if it does."""
+
+
+def index_status(task: Staged, *, now_s: float) -> tuple[str, float]:
     """The task's status at ``now_s`` and the time it entered that status (``updated_at``).
 
     Example:
+        >>> from tl_integrations.emulator.backend.records import IndexTaskRec
         >>> t = IndexTaskRec("t", "v", "i", 100.0, [1.0, 1.0, 1.0, 2.0])
         >>> index_status(t, now_s=100.5), index_status(t, now_s=103.5), index_status(t, now_s=200)
         (('validating', 100.0), ('indexing', 103.0), ('ready', 105.0))
@@ -90,6 +120,55 @@ def index_status(task: IndexTaskRec, *, now_s: float) -> tuple[str, float]:
         if stage == task.fail_stage:
             return "failed", entered
     return "ready", entered
+
+
+def plan_asset_s(
+    model: StageModel, *, media_duration_s: float, speed: float, rng: random.Random
+) -> float:
+    """Processing time (seconds) of one asset once its bytes are in.
+
+    Example:
+        >>> plan_asset_s(StageModel(jitter=0.0), media_duration_s=100.0, speed=2.0,
+        ...              rng=random.Random(0))
+        1.0
+    """
+    return _scaled(model.asset, video_s=media_duration_s, speed=speed, jitter=model.jitter, rng=rng)
+
+
+def upload_status(upload: UploadRec, *, now_s: float) -> str:
+    """``completed`` once every chunk is reported, ``expired`` after the deadline, else
+    ``active``.
+
+    Example:
+        >>> u = UploadRec("u", "a", "f", "video", 10, 4, 3, 0.0, 100.0, "x")
+        >>> upload_status(u, now_s=50.0), upload_status(u, now_s=101.0)
+        ('active', 'expired')
+    """
+    if upload.completed_at is not None:
+        return "completed"
+    return "expired" if now_s > upload.expires_at else "active"
+
+
+def asset_status(
+    asset: AssetRec, *, now_s: float, upload: UploadRec | None = None
+) -> tuple[str, float]:
+    """(status, since when) of an asset: ``processing`` until its bytes are in and checked,
+    then ``ready`` or ``failed``; an asset whose upload session expired has ``failed``.
+
+    Example:
+        >>> a = AssetRec("a", "direct", "video", "a.mp4", "video/mp4", 10.0, processing_s=2.0,
+        ...              ready_from=10.0)
+        >>> asset_status(a, now_s=11.0), asset_status(a, now_s=12.0)
+        (('processing', 10.0), ('ready', 12.0))
+    """
+    if asset.ready_from is None:
+        if upload is not None and upload_status(upload, now_s=now_s) == "expired":
+            return "failed", upload.expires_at
+        return "processing", asset.created_at
+    done_at = asset.ready_from + asset.processing_s
+    if now_s < done_at:
+        return "processing", asset.created_at
+    return ("failed" if asset.error else "ready"), done_at
 
 
 def embed_status(task: EmbedTaskRec, *, now_s: float) -> tuple[str, float]:

@@ -19,7 +19,7 @@ from urllib.request import url2pathname
 import anyio.to_thread
 import httpx
 
-from .apierror import ApiError
+from .errors import Invalid
 
 __all__ = ["decode_base64", "fetch_url", "is_loopback_host"]
 
@@ -43,11 +43,11 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def _too_large(name: str, max_bytes: int) -> ApiError:
-    return ApiError(
-        400,
-        "video_filesize_too_large",
+def _too_large(name: str, max_bytes: int) -> Invalid:
+    return Invalid(
+        None,
         f"The file {name!r} is too large: the limit is {max_bytes} bytes.",
+        code="video_filesize_too_large",
     )
 
 
@@ -67,7 +67,7 @@ async def fetch_url(
     """Copy the media at ``url`` to a new file in ``dest_dir``; return (path, filename).
 
     Raises:
-        ApiError: 400 for a non-local URL, a missing file, an HTTP error or a too-large file.
+        Invalid: For a non-local URL, a missing file, an HTTP error or a too-large file.
 
     Example:
         >>> path, name = await fetch_url("file:///tmp/a.mp4", dest_dir=Path("/tmp"),
@@ -78,18 +78,16 @@ async def fetch_url(
         return await _copy_local(Path(url2pathname(parsed.path)), dest_dir, max_bytes, field)
     if parsed.scheme in ("http", "https") and is_loopback_host(parsed.hostname):
         return await _download(url.strip(), dest_dir, max_bytes, field)
-    raise ApiError(
-        400,
-        "parameter_invalid",
+    raise Invalid(
+        field,
         f"The emulator has no internet access: {field} must be a file:// URL or an http(s) "
         f"URL on a loopback host (localhost, 127.0.0.1, ::1); got {url!r}.",
-        details={"field": field},
     )
 
 
 def _copy_file(source: Path, dest_dir: Path, max_bytes: int, field: str) -> Path:
     if not source.is_file():
-        raise ApiError(400, "parameter_invalid", f"The {field} {str(source)!r} names no file.")
+        raise Invalid(field, f"The {field} {str(source)!r} names no file.")
     if source.stat().st_size > max_bytes:
         raise _too_large(source.name, max_bytes)
     target = _new_file(dest_dir)
@@ -108,16 +106,14 @@ async def _download(url: str, dest_dir: Path, max_bytes: int, field: str) -> tup
     try:
         async with client, client.stream("GET", url) as response:
             if response.status_code != 200:
-                raise ApiError(
-                    400,
-                    "parameter_invalid",
-                    f"Could not fetch {field} {url!r}: HTTP {response.status_code}.",
+                raise Invalid(
+                    field, f"Could not fetch {field} {url!r}: HTTP {response.status_code}."
                 )
             await _save_stream(response, target, max_bytes, _url_filename(url))
     except httpx.HTTPError as exc:
         target.unlink(missing_ok=True)
         message = f"Could not fetch {field} {url!r}: {exc}."
-        raise ApiError(400, "parameter_invalid", message) from exc
+        raise Invalid(field, message) from exc
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -138,7 +134,7 @@ def decode_base64(data: str, *, dest_dir: Path, max_bytes: int, name: str = "med
     """Decode a base64 string (a ``data:`` URL prefix is allowed) into a new file.
 
     Raises:
-        ApiError: 400 when the text is not base64 or decodes to more than ``max_bytes``.
+        Invalid: When the text is not base64 or decodes to more than ``max_bytes``.
 
     Example:
         >>> path = decode_base64("aGVsbG8=", dest_dir=Path("/tmp"), max_bytes=100)  # doctest: +SKIP
@@ -151,7 +147,7 @@ def decode_base64(data: str, *, dest_dir: Path, max_bytes: int, name: str = "med
     try:
         raw = base64.b64decode(payload, validate=False)
     except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, "parameter_invalid", f"The {name} is not valid base64.") from exc
+        raise Invalid(name, f"The {name} is not valid base64.") from exc
     target = _new_file(dest_dir)
     target.write_bytes(raw)
     return target

@@ -2,10 +2,12 @@
 
 ::
 
-    <root>/state.json          indexes, videos, tasks, embedding tasks, id counter
+    <root>/state.json          indexes, assets, upload sessions, videos, tasks, embedding
+                               tasks, id counter
     <root>/vectors/<id>.npz    segment vectors of a video or an embedding task
-    <root>/media/<id><ext>     uploaded media
-    <root>/uploads/            uploads in progress (emptied at start)
+    <root>/media/<id><ext>     uploaded media (named by the asset, or by the embedding task)
+    <root>/multipart/<id>.part multipart uploads in progress (kept across restarts)
+    <root>/uploads/            request bodies in progress (emptied at start)
 
 Every file is written to a temporary name in the same directory and moved into place with
 ``os.replace``, so a crash never leaves a half-written state behind.
@@ -24,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from .store import SegmentSet
+from ..segments import SegmentSet
 
 __all__ = ["Persistence", "atomic_write"]
 
@@ -65,7 +67,8 @@ class Persistence:
         self.media_dir = root / "media"
         self.uploads_dir = root / "uploads"
         self.vectors_dir = root / "vectors"
-        for d in (self.media_dir, self.uploads_dir, self.vectors_dir):
+        self.parts_dir = root / "multipart"
+        for d in (self.media_dir, self.uploads_dir, self.vectors_dir, self.parts_dir):
             d.mkdir(parents=True, exist_ok=True)
         for leftover in self.uploads_dir.iterdir():
             with contextlib.suppress(OSError):
@@ -127,16 +130,20 @@ class Persistence:
         with contextlib.suppress(FileNotFoundError):
             (self.vectors_dir / f"{owner_id}.npz").unlink()
 
-    def store_media(self, upload: Path, *, owner_id: str, filename: str) -> Path:
-        """Move an upload into ``media/`` under its owner's id (keeps the extension)."""
-        target = self.media_dir / f"{owner_id}{Path(filename).suffix.lower()[:8]}"
+    def store_media(self, upload: Path, *, owner_id: str, extension: str) -> Path:
+        """Move an upload into ``media/`` under its owner's id, with a file extension."""
+        target = self.media_dir / f"{owner_id}{extension.lower()[:8]}"
         os.replace(upload, target)
         return target
 
+    def relative(self, path: Path) -> str:
+        """A stored file's path relative to the data directory (what records keep)."""
+        return str(path.relative_to(self.root))
+
     def clear(self) -> None:
-        """Delete every record, vector and media file (the directory stays)."""
+        """Delete every record, vector, media file and partial upload (the directory stays)."""
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()
-        for d in (self.media_dir, self.vectors_dir):
+        for d in (self.media_dir, self.vectors_dir, self.parts_dir):
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True, exist_ok=True)
