@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
@@ -49,10 +49,11 @@ class TwelveLabsVideoLoader(BaseLoader):
     id, kind and start), so loading again replaces entries in a vector store.
 
     Args:
-        videos: one input or many; checked here, before anything is sent.
+        videos: one input or many (paths, directories, glob patterns, URLs,
+            ``"video:<id>"``); checked here, before anything is sent.
         index_id: an existing index. Give this or ``index_name``, not both.
         index_name: an index to get, or create with the client's default models.
-        content: any of ``"transcript"``, ``"summary"``, ``"chapters"``.
+        content: any of ``"transcript"``, ``"summary"``, ``"chapters"``, ``"segments"``.
         chunk_s: transcript window length in seconds; utterances are never cut.
         summary_prompt / chapters_prompt: the prompts sent to ``analyze``.
         client / async_client: clients to use (left open); by default one is made per run.
@@ -69,6 +70,12 @@ class TwelveLabsVideoLoader(BaseLoader):
             (``"validating"`` ... ``"ready"``), ``"reading"``, then ``"done"`` or
             ``"failed"`` (details in ``IngestOptions``). Its exceptions end the load and
             propagate. Not pickled.
+        recursive: a directory input includes its subdirectories' videos.
+        upload: ``"assets"`` (today's path: asset, then indexed asset; resumable chunks for
+            large files) or ``"tasks"`` (the older one-step ``/tasks``).
+        pegasus_model: the model of summaries, chapters and segments.
+        segment_definitions: what ``"segments"`` looks for (``SegmentDefinition`` objects
+            or dicts); each segment becomes a Document whose text is its description.
 
     Raises:
         InvalidRequestError: bad options (both or neither index option, unknown content...).
@@ -114,6 +121,10 @@ class TwelveLabsVideoLoader(BaseLoader):
         on_error: OnError = "raise",
         show_progress: bool = False,
         on_status: OnStatus | None = None,
+        recursive: bool = False,
+        upload: Literal["assets", "tasks"] = "assets",
+        pegasus_model: str = "pegasus1.5",
+        segment_definitions: Sequence[Any] | None = None,
     ) -> None:
         self.options = IngestOptions(
             index_id=index_id,
@@ -127,8 +138,11 @@ class TwelveLabsVideoLoader(BaseLoader):
             on_error=on_error,
             show_progress=show_progress,
             on_status=on_status,
+            upload=upload,
+            pegasus_model=pegasus_model,
+            segment_definitions=tuple(segment_definitions) if segment_definitions else None,
         )
-        self.videos = [source.source for source in resolve_inputs(videos)]
+        self.videos = [source.source for source in resolve_inputs(videos, recursive=recursive)]
         self.client = client
         self.async_client = async_client
         self.api_key = _secret(api_key)
