@@ -37,6 +37,8 @@ PUBLIC = {
         "RateLimitError",
         "RetryPolicy",
         "SearchClip",
+        "SearchFilter",
+        "SearchImage",
         "ServerError",
         "SystemMetadata",
         "Task",

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ._resources.analyze import AnalyzeResult
     from ._resources.embed import EmbeddingTask
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
-    from ._resources.search import SearchClip
+    from ._resources.search import SearchClip, SearchFilter, SearchImage
     from ._resources.tasks import Task
     from ._resources.videos import SystemMetadata, Utterance, Video
     from ._retrying import RetryPolicy
@@ -71,6 +71,8 @@ _LAZY = {
     "Video": "._resources.videos",
     "Utterance": "._resources.videos",
     "SearchClip": "._resources.search",
+    "SearchFilter": "._resources.search",
+    "SearchImage": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
     "Waiting": "._resources",
@@ -112,6 +114,8 @@ __all__ = [
     "RateLimitError",
     "RetryPolicy",
     "SearchClip",
+    "SearchFilter",
+    "SearchImage",
     "ServerError",
     "SystemMetadata",
     "Task",
