@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ._resources import AsyncWaiting, Waiting
     from ._resources.analyze import AnalyzeResult
     from ._resources.embed import EmbeddingTask
+    from ._resources.entities import BulkEntities, Entity, EntityCollection
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
     from ._resources.search import SearchClip, SearchFilter, SearchImage
     from ._resources.tasks import Task
@@ -75,6 +76,9 @@ _LAZY = {
     "SearchImage": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
+    "Entity": "._resources.entities",
+    "EntityCollection": "._resources.entities",
+    "BulkEntities": "._resources.entities",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
     "VideoEmbedding": "._embed.vectors",
@@ -97,9 +101,12 @@ __all__ = [
     "AsyncWaiting",
     "AuthenticationError",
     "BadRequestError",
+    "BulkEntities",
     "ConflictError",
     "EmbeddingDecodeError",
     "EmbeddingTask",
+    "Entity",
+    "EntityCollection",
     "Index",
     "IndexModel",
     "IngestError",

@@ -127,6 +127,7 @@ class FakeSearchAPI:
     entities: dict[str, dict[str, Any]] = field(default_factory=dict)
     entity_ready_after_s: float = 5.0
     analyses: list[dict[str, Any]] = field(default_factory=list)
+    lose_answers: list[tuple[str, str]] = field(default_factory=list)
     _sessions: dict[str, list[list[dict[str, Any]]]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -226,7 +227,11 @@ class FakeSearchAPI:
         for method, pattern, route in self._routes():
             match = re.fullmatch(pattern, path)
             if match and request.method == method:
-                return route(request, *match.groups())
+                response = route(request, *match.groups())
+                if (method, path) in self.lose_answers:  # handled, then the answer is lost
+                    self.lose_answers.remove((method, path))
+                    raise httpx.ReadTimeout("the answer was lost", request=request)
+                return response
         return _json(404, {"code": "not_found", "message": f"no route {request.method} {path}"})
 
     def _routes(self) -> list[tuple[str, str, Callable[..., httpx.Response]]]:
