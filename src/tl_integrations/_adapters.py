@@ -12,7 +12,9 @@ they hold a client. This module is the one place that decides:
   adapters that hold one (the embedding models): settings, clients, and pickles that carry
   the settings only;
 - **what a vector store keeps of a video segment**: :func:`segment_records` describes each
-  segment once (id, text, metadata), so LangChain Documents and LlamaIndex nodes agree.
+  segment once (id, text, metadata), so LangChain Documents and LlamaIndex nodes agree;
+  given the video's transcript, a segment's text is what was said in it
+  (:func:`spoken_in`).
 
 The sync client is made once and closed when its owner is garbage collected (no leaked
 sockets). An ``httpx.AsyncClient`` belongs to the event loop it first ran on, so unless one
@@ -32,7 +34,7 @@ import contextlib
 import os
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -49,6 +51,7 @@ __all__ = [
     "AdapterClients",
     "ClientHolder",
     "SegmentRecord",
+    "TimedLine",
     "api_key_from_env",
     "async_client_for",
     "base_url_from_env",
@@ -57,6 +60,7 @@ __all__ = [
     "rows",
     "segment_records",
     "source_name",
+    "spoken_in",
 ]
 
 API_KEY_ENV = "TWELVELABS_API_KEY"
@@ -335,6 +339,28 @@ def row(vector: NDArray[np.float32]) -> list[float]:
 _NAMESPACE = uuid.UUID("5b0f4a51-6c1e-4c8e-9d4f-7a1e0c2b9e11")
 
 
+TimedLine = Sequence[Any]
+"""A transcript line ``(start_s, end_s, text, ...)``: :class:`~tl_integrations.Utterance`
+(``client.videos.retrieve(..., transcription=True)``), an asset transcript's
+``TranscriptLine``, or a plain tuple."""
+
+
+def spoken_in(lines: Iterable[TimedLine], start_s: float, end_s: float) -> str:
+    """What was said between ``start_s`` and ``end_s``: the lines overlapping it, joined.
+
+    A line that straddles the boundary belongs to both sides (it was said in both clips).
+
+    Example:
+        >>> lines = [(0.0, 2.5, "Hello all"), (2.5, 6.0, "today: bread"), (7, 9, "bye")]
+        >>> spoken_in(lines, 2.0, 6.5)
+        'Hello all today: bread'
+        >>> spoken_in(lines, 6.0, 7.0)
+        ''
+    """
+    said = [str(line[2]).strip() for line in lines if line[0] < end_s and line[1] > start_s]
+    return " ".join(text for text in said if text)
+
+
 @dataclass(frozen=True)
 class SegmentRecord:
     """What a vector store keeps for one segment (its vector stays in the VideoEmbedding).
@@ -342,7 +368,8 @@ class SegmentRecord:
     Attributes:
         id: a stable UUID string (from source, task id and row).
         row: the row of the segment in ``VideoEmbedding.vectors``.
-        text: a short human-readable description.
+        text: what was said in the segment when a transcript was given, else a short
+            description (``"talk.mp4, 0:06.0-0:12.0 (visual, clip)"``).
         metadata: ``source``, ``task_id``, ``model_name``, ``start_s``, ``end_s``,
             ``option``, ``scope``, ``segment`` (the row).
 
@@ -377,9 +404,18 @@ def _clock(seconds: float) -> str:
 
 
 def segment_records(
-    ve: VideoEmbedding, *, source: str | os.PathLike[str] | None = None
+    ve: VideoEmbedding,
+    *,
+    source: str | os.PathLike[str] | None = None,
+    transcript: Iterable[TimedLine] | None = None,
 ) -> list[SegmentRecord]:
     """Describe every segment of ``ve``, in row order.
+
+    Args:
+        ve: the segments.
+        source: the path or URL the video came from (default: its embedding task).
+        transcript: the video's timed lines; a segment's text is then what was said in it
+            (a segment without speech keeps its description).
 
     Example:
         >>> ve = VideoEmbedding.from_arrays([[1.0, 0.0]], start_s=[0], end_s=[6],
@@ -387,8 +423,11 @@ def segment_records(
         >>> record = segment_records(ve, source="talk.mp4")[0]
         >>> record.text, record.metadata["end_s"]
         ('talk.mp4, 0:00.0-0:06.0 (visual, clip)', 6.0)
+        >>> segment_records(ve, transcript=[(1.0, 4.0, "Welcome to the kitchen")])[0].text
+        'Welcome to the kitchen'
     """
     name = source_name(ve, source)
+    lines = list(transcript) if transcript is not None else []
     starts, ends = ve.start_s.tolist(), ve.end_s.tolist()
     options, scopes = ve.options.tolist(), ve.scopes.tolist()
     records = []
@@ -404,7 +443,10 @@ def segment_records(
             "scope": str(scope),
             "segment": index,
         }
-        text = f"{name}, {_clock(start)}-{_clock(end)} ({option}, {scope})"
+        text = (
+            spoken_in(lines, start, end)
+            or f"{name}, {_clock(start)}-{_clock(end)} ({option}, {scope})"
+        )
         key = f"{name}|{ve.task_id}|{index}"
         records.append(SegmentRecord(str(uuid.uuid5(_NAMESPACE, key)), index, text, metadata))
     return records
