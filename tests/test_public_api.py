@@ -58,6 +58,7 @@ PUBLIC = {
     },
     "tl_integrations.langchain": {
         "TwelveLabsEmbeddings",
+        "TwelveLabsRetriever",
         "TwelveLabsVideoLoader",
         "add_video_embedding",
         "qdrant_vector_store",

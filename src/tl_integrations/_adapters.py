@@ -11,6 +11,13 @@ they hold a client. This module is the one place that decides:
   adapter object's lifetime, and :class:`AdapterClients` is the pydantic base of the
   adapters that hold one (the embedding models): settings, clients, and pickles that carry
   the settings only;
+- **how adapter logic calls the client, once for sync and async**: a :data:`Plan` is a
+  generator that yields :class:`ClientCall` (a public client method to call), :class:`AllOf`
+  (several, side by side) and :class:`Callback` steps; :func:`run_plan` runs it on a
+  :class:`~tl_integrations.TwelveLabs` and :func:`arun_plan` on an
+  :class:`~tl_integrations.AsyncTwelveLabs`, whose methods have the same names. The
+  retrievers and the agent tools are written once this way (the client's own "flows, not
+  twins", one level up);
 - **what a vector store keeps of a video segment**: :func:`segment_records` describes each
   segment once (id, text, metadata), so LangChain Documents and LlamaIndex nodes agree;
   given the video's transcript, a segment's text is what was said in it
@@ -30,13 +37,23 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
 import os
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,20 +61,27 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from ._client import AsyncTwelveLabs, TwelveLabs
 from ._embed.vectors import VideoEmbedding
+from ._errors import TwelveLabsError
 
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "AdapterClients",
+    "AllOf",
+    "Callback",
+    "ClientCall",
     "ClientHolder",
+    "Plan",
     "SegmentRecord",
     "TimedLine",
     "api_key_from_env",
+    "arun_plan",
     "async_client_for",
     "base_url_from_env",
     "client_for",
     "row",
     "rows",
+    "run_plan",
     "segment_records",
     "source_name",
     "spoken_in",
@@ -65,6 +89,8 @@ __all__ = [
 
 API_KEY_ENV = "TWELVELABS_API_KEY"
 BASE_URL_ENV = "TWELVELABS_BASE_URL"
+T = TypeVar("T")
+_LOOKUPS_AT_ONCE = 8
 
 
 def api_key_from_env() -> SecretStr | None:
@@ -308,6 +334,165 @@ class AdapterClients(BaseModel):
             return self.base_url
         injected = self.client or self.async_client
         return None if injected is None else injected.base_url
+
+
+# --- plans: adapter logic written once for both clients --------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientCall:
+    """Call ``fn(client)``, a public client method; ``collect`` gathers an iterator's items.
+
+    On an async client the call's awaitable is awaited (and an async iterator drained), so
+    one lambda serves both: ``ClientCall(lambda c: c.videos.retrieve(i, v))``.
+
+    Example:
+        >>> ClientCall(lambda c: c.indexes.list(), collect=True).collect
+        True
+    """
+
+    fn: Callable[[Any], Any]
+    collect: bool = False
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Make several calls side by side; the results come in order, and a call that failed
+    with a :class:`~tl_integrations.TwelveLabsError` gives that error as its result.
+
+    Example:
+        >>> len(AllOf((ClientCall(lambda c: 1), ClientCall(lambda c: 2))).calls)
+        2
+    """
+
+    calls: tuple[ClientCall, ...]
+
+
+@dataclass(frozen=True)
+class Callback:
+    """Call a user callback ``fn(*args)``; an awaitable result is awaited on the async path.
+
+    Example:
+        >>> Callback(print, ("ready",)).args
+        ('ready',)
+    """
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+
+Plan = Generator[ClientCall | AllOf | Callback, Any, T]
+"""Adapter logic: yields steps, receives their results (an error is thrown into it)."""
+
+
+def _sync_call(call: ClientCall, client: TwelveLabs) -> Any:
+    value = call.fn(client)
+    return list(value) if call.collect else value
+
+
+def _sync_one(call: ClientCall, client: TwelveLabs) -> Any:
+    try:
+        return _sync_call(call, client)
+    except TwelveLabsError as error:
+        return error
+
+
+def _sync_step(step: Any, client: TwelveLabs) -> Any:
+    if isinstance(step, ClientCall):
+        return _sync_call(step, client)
+    if isinstance(step, Callback):
+        return step.fn(*step.args)
+    if isinstance(step, AllOf):
+        if len(step.calls) <= 1:
+            return [_sync_one(call, client) for call in step.calls]
+        workers = min(_LOOKUPS_AT_ONCE, len(step.calls))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tl-adapter") as pool:
+            return list(pool.map(lambda call: _sync_one(call, client), step.calls))
+    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+
+
+def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
+    """Run ``plan`` on a sync client (an :class:`AllOf` on a small thread pool).
+
+    Example:
+        >>> def plan() -> Plan[str]:
+        ...     name = yield ClientCall(lambda c: c.base_url)
+        ...     return name
+        >>> with TwelveLabs(api_key="tlk_x") as client:
+        ...     run_plan(plan(), client)
+        'https://api.twelvelabs.io/v1.3'
+    """
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = plan.throw(error) if error is not None else plan.send(answer)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        answer, error = None, None
+        try:
+            answer = _sync_step(step, client)
+        except Exception as exc:  # thrown into the plan, which decides
+            error = exc
+
+
+async def _async_call(call: ClientCall, client: AsyncTwelveLabs) -> Any:
+    value = call.fn(client)
+    if call.collect:
+        return [item async for item in value]
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _async_one(call: ClientCall, client: AsyncTwelveLabs) -> Any:
+    try:
+        return await _async_call(call, client)
+    except TwelveLabsError as error:
+        return error
+
+
+async def _async_step(step: Any, client: AsyncTwelveLabs) -> Any:
+    if isinstance(step, ClientCall):
+        return await _async_call(step, client)
+    if isinstance(step, Callback):
+        value = step.fn(*step.args)
+        return await value if inspect.isawaitable(value) else value
+    if isinstance(step, AllOf):
+        gate = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+
+        async def one(call: ClientCall) -> Any:
+            async with gate:
+                return await _async_one(call, client)
+
+        return list(await asyncio.gather(*(one(call) for call in step.calls)))
+    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+
+
+async def arun_plan(plan: Plan[T], client: AsyncTwelveLabs) -> T:
+    """Run ``plan`` on an async client (an :class:`AllOf` concurrently, at most 8 at once).
+
+    Example:
+        >>> def plan() -> Plan[str]:
+        ...     return (yield ClientCall(lambda c: c.base_url))
+        >>> async def main() -> str:
+        ...     async with AsyncTwelveLabs(api_key="tlk_x") as client:
+        ...         return await arun_plan(plan(), client)
+        >>> asyncio.run(main())
+        'https://api.twelvelabs.io/v1.3'
+    """
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = plan.throw(error) if error is not None else plan.send(answer)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        answer, error = None, None
+        try:
+            answer = await _async_step(step, client)
+        except Exception as exc:  # thrown into the plan, which decides
+            error = exc
 
 
 def rows(matrix: NDArray[np.float32]) -> list[list[float]]:
