@@ -59,6 +59,7 @@ PUBLIC = {
     "tl_integrations.langchain": {
         "TwelveLabsEmbeddings",
         "TwelveLabsRetriever",
+        "TwelveLabsToolkit",
         "TwelveLabsVideoLoader",
         "add_video_embedding",
         "qdrant_vector_store",

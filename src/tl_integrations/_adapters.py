@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import itertools
 import os
 import uuid
 import weakref
@@ -341,7 +342,8 @@ class AdapterClients(BaseModel):
 
 @dataclass(frozen=True)
 class ClientCall:
-    """Call ``fn(client)``, a public client method; ``collect`` gathers an iterator's items.
+    """Call ``fn(client)``, a public client method; ``collect`` gathers an iterator's items
+    (at most ``limit`` of them: the iterator is closed there, so no further page is read).
 
     On an async client the call's awaitable is awaited (and an async iterator drained), so
     one lambda serves both: ``ClientCall(lambda c: c.videos.retrieve(i, v))``.
@@ -353,6 +355,7 @@ class ClientCall:
 
     fn: Callable[[Any], Any]
     collect: bool = False
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -387,7 +390,16 @@ Plan = Generator[ClientCall | AllOf | Callback, Any, T]
 
 def _sync_call(call: ClientCall, client: TwelveLabs) -> Any:
     value = call.fn(client)
-    return list(value) if call.collect else value
+    if not call.collect:
+        return value
+    if call.limit is None:
+        return list(value)
+    try:
+        return list(itertools.islice(value, call.limit))
+    finally:
+        close = getattr(value, "close", None)
+        if callable(close):
+            close()
 
 
 def _sync_one(call: ClientCall, client: TwelveLabs) -> Any:
@@ -439,9 +451,19 @@ def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
 
 async def _async_call(call: ClientCall, client: AsyncTwelveLabs) -> Any:
     value = call.fn(client)
-    if call.collect:
-        return [item async for item in value]
-    return await value if inspect.isawaitable(value) else value
+    if not call.collect:
+        return await value if inspect.isawaitable(value) else value
+    items: list[Any] = []
+    try:
+        async for item in value:
+            items.append(item)
+            if call.limit is not None and len(items) >= call.limit:
+                break
+    finally:
+        close = getattr(value, "aclose", None)
+        if call.limit is not None and callable(close):
+            await close()
+    return items
 
 
 async def _async_one(call: ClientCall, client: AsyncTwelveLabs) -> Any:

@@ -28,6 +28,7 @@ from ._errors import InvalidRequestError
 from ._resources.search import (
     DEFAULT_SEARCH_OPTIONS,
     FilterLike,
+    ImageLike,
     SearchClip,
     SearchQuery,
     filter_terms,
@@ -67,7 +68,7 @@ def clock(seconds: float) -> str:
 
 
 def moment_text(
-    query: str,
+    query: str | None,
     transcription: str | None,
     transcript: Iterable[TimedLine],
     *,
@@ -85,8 +86,9 @@ def moment_text(
     said = (transcription or "").strip() or spoken_in(transcript, start_s, end_s)
     if said:
         return said
+    what = repr(query) if query else "the image"
     return (
-        f"{filename}, {clock(start_s)}-{clock(end_s)}: a moment matching {query!r} in "
+        f"{filename}, {clock(start_s)}-{clock(end_s)}: a moment matching {what} in "
         "picture or sound (nothing is said)"
     )
 
@@ -218,16 +220,18 @@ class SearchSettings:
 
 
 def find_moments(
-    query: str,
+    query: str | None,
     index: IndexRef,
     settings: SearchSettings,
     *,
     k: int,
     filter: FilterLike | None = None,
+    images: Sequence[ImageLike] | None = None,
 ) -> Plan[list[Moment]]:
     """Search, look each video up once, and make the ``k`` best clips into moments.
 
-    ``filter`` (if given) replaces the settings' filter for this search.
+    ``filter`` (if given) replaces the settings' filter for this search; ``images`` make it
+    an image (or, with ``query``, a composed) search.
     """
     terms = filter_terms(filter if filter is not None else settings.filter)
     settings.check(k=k, filter=terms)
@@ -236,6 +240,7 @@ def find_moments(
         lambda c: c.search.query(
             index_id=index_id,
             query_text=query,
+            images=images,
             search_options=settings.search_options,
             transcription_options=settings.transcription_options,
             operator=settings.operator,
@@ -268,7 +273,7 @@ def _lookup(index_id: str, video_id: str, transcription: bool) -> ClientCall:
 
 
 def _moment(
-    query: str, index_id: str, clip: SearchClip, video: Video | None, position: int
+    query: str | None, index_id: str, clip: SearchClip, video: Video | None, position: int
 ) -> Moment:
     filename = (video.system_metadata.filename if video else None) or f"video {clip.video_id}"
     rank = clip.rank or position

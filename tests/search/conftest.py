@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from search_fakes import FakeSearchAPI, Twin
@@ -51,6 +52,7 @@ class Indexed:
     index_name: str
     kitchen: str  # video ids
     garden: str
+    media: Path  # the folder holding kitchen.mp4 and garden.mp4
 
 
 @pytest.fixture(scope="session")
@@ -96,4 +98,4 @@ def indexed(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Ind
             )
         ]
     assert all(ids)
-    return Indexed(emulator, index.id, name, str(ids[0]), str(ids[1]))
+    return Indexed(emulator, index.id, name, str(ids[0]), str(ids[1]), root)
