@@ -67,6 +67,8 @@ PUBLIC = {
     },
     "tl_integrations.llama_index": {
         "TwelveLabsEmbedding",
+        "TwelveLabsRetriever",
+        "TwelveLabsToolSpec",
         "TwelveLabsVideoReader",
         "video_segments_to_nodes",
     },

@@ -7,9 +7,9 @@ import pickle
 from typing import Any
 
 import pytest
-from conftest import Indexed
 from langchain_core.documents import Document
 from langchain_tests.integration_tests import RetrieversIntegrationTests
+from search_emulator import Indexed
 from search_fakes import API_KEY, FakeSearchAPI
 
 from tl_integrations import InvalidRequestError, SearchFilter

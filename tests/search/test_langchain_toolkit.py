@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Indexed, emulator_async_client, emulator_client
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
 from langchain_tests.integration_tests import ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
+from search_emulator import Indexed, emulator_async_client, emulator_client
 from search_fakes import FakeSearchAPI
 
 from tl_integrations import InvalidRequestError

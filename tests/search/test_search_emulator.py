@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import Indexed, emulator_async_client, emulator_client
+from search_emulator import Indexed, emulator_async_client, emulator_client
 
 from tl_integrations import SearchFilter
 
