@@ -80,6 +80,7 @@ __all__ = [
     "async_client_for",
     "base_url_from_env",
     "client_for",
+    "holder_for",
     "row",
     "rows",
     "run_plan",
@@ -250,6 +251,29 @@ class ClientHolder:
             self._own = None
 
 
+def holder_for(
+    *,
+    api_key: str | SecretStr | None,
+    base_url: str | None,
+    client: TwelveLabs | None = None,
+    async_client: AsyncTwelveLabs | None = None,
+) -> ClientHolder:
+    """A :class:`ClientHolder` for a plain (non-pydantic) adapter: key and base URL fall back
+    to ``TWELVELABS_API_KEY`` and ``TWELVELABS_BASE_URL``, as for every adapter.
+
+    Example:
+        >>> holder_for(api_key=SecretStr("k"), base_url="http://h:1/v1.3").sync().base_url
+        'http://h:1/v1.3'
+    """
+    key = api_key if api_key is not None else api_key_from_env()
+    return ClientHolder(
+        api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
+        base_url=base_url if base_url is not None else base_url_from_env(),
+        client=client,
+        async_client=async_client,
+    )
+
+
 class AdapterClients(BaseModel):
     """Pydantic base of the adapters that hold clients: settings in, clients out, safe pickles.
 
@@ -388,6 +412,14 @@ Plan = Generator[ClientCall | AllOf | Callback, Any, T]
 """Adapter logic: yields steps, receives their results (an error is thrown into it)."""
 
 
+def _resume(plan: Plan[Any], answer: Any, error: BaseException | None) -> tuple[bool, Any]:
+    """Give the plan its answer (or error): ``(False, next step)`` or ``(True, result)``."""
+    try:
+        return False, (plan.throw(error) if error is not None else plan.send(answer))
+    except StopIteration as stop:
+        return True, stop.value
+
+
 def _sync_call(call: ClientCall, client: TwelveLabs) -> Any:
     value = call.fn(client)
     if not call.collect:
@@ -437,11 +469,9 @@ def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
     answer: Any = None
     error: BaseException | None = None
     while True:
-        try:
-            step = plan.throw(error) if error is not None else plan.send(answer)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+        done, step = _resume(plan, answer, error)
+        if done:
+            return cast(T, step)
         answer, error = None, None
         try:
             answer = _sync_step(step, client)
@@ -505,11 +535,9 @@ async def arun_plan(plan: Plan[T], client: AsyncTwelveLabs) -> T:
     answer: Any = None
     error: BaseException | None = None
     while True:
-        try:
-            step = plan.throw(error) if error is not None else plan.send(answer)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+        done, step = _resume(plan, answer, error)
+        if done:
+            return cast(T, step)
         answer, error = None, None
         try:
             answer = await _async_step(step, client)

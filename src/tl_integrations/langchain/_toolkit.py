@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, BaseToolkit
@@ -83,7 +83,7 @@ class TwelveLabsToolkit(AdapterClients, BaseToolkit):
     confirm: Confirm | None = Field(default=None, exclude=True, repr=False)
     index_timeout_s: float = Field(default=DEFAULT_INDEX_TIMEOUT_S, gt=0)
     options: tuple[str, ...] | None = None
-    operator: str | None = None
+    operator: Literal["or", "and"] | None = None
     filter: dict[str, Any] | None = None
 
     _logic: VideoTools = PrivateAttr()
@@ -98,7 +98,7 @@ class TwelveLabsToolkit(AdapterClients, BaseToolkit):
             raise InvalidRequestError(f"unknown tools {unknown}; choose from {sorted(known)}")
         settings = SearchSettings(
             **({"search_options": self.options} if self.options else {}),
-            operator=self.operator,  # type: ignore[arg-type]
+            operator=self.operator,
             filter=self.filter,
         )
         self._logic = VideoTools(

@@ -10,7 +10,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import SecretStr
 
-from .._adapters import ClientHolder, api_key_from_env, arun_plan, base_url_from_env, run_plan
+from .._adapters import arun_plan, holder_for, run_plan
 from .._resources.search import DEFAULT_SEARCH_OPTIONS, FilterLike, SearchFilter
 from .._retrieval import IndexRef, Moment, SearchSettings, find_moments
 
@@ -82,12 +82,8 @@ class TwelveLabsRetriever(BaseRetriever):
         )
         self._settings.check(k=k, filter=self._settings.filter)
         self.k = k
-        key = api_key if api_key is not None else api_key_from_env()
-        self._holder = ClientHolder(
-            api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
-            base_url=base_url if base_url is not None else base_url_from_env(),
-            client=client,
-            async_client=async_client,
+        self._holder = holder_for(
+            api_key=api_key, base_url=base_url, client=client, async_client=async_client
         )
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 

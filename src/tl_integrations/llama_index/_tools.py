@@ -8,7 +8,7 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.tools.types import ToolMetadata
 from pydantic import SecretStr
 
-from .._adapters import ClientHolder, api_key_from_env, arun_plan, base_url_from_env, run_plan
+from .._adapters import arun_plan, holder_for, run_plan
 from .._errors import InvalidRequestError
 from .._video_tools import (
     DEFAULT_INDEX_TIMEOUT_S,
@@ -76,12 +76,8 @@ class TwelveLabsToolSpec(BaseToolSpec):
             confirm=confirm,
             index_timeout_s=index_timeout_s,
         )
-        key = api_key if api_key is not None else api_key_from_env()
-        self._holder = ClientHolder(
-            api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
-            base_url=base_url if base_url is not None else base_url_from_env(),
-            client=client,
-            async_client=async_client,
+        self._holder = holder_for(
+            api_key=api_key, base_url=base_url, client=client, async_client=async_client
         )
         self.spec_functions: list[SPEC_FUNCTION_TYPE] = [
             (spec.name, f"a{spec.name}")
