@@ -262,8 +262,10 @@ def holder_for(
     to ``TWELVELABS_API_KEY`` and ``TWELVELABS_BASE_URL``, as for every adapter.
 
     Example:
-        >>> holder_for(api_key=SecretStr("k"), base_url="http://h:1/v1.3").sync().base_url
-        'http://h:1/v1.3'
+        >>> holder = holder_for(api_key=SecretStr("k"), base_url="http://127.0.0.1:9/v1.3")
+        >>> holder.sync().base_url
+        'http://127.0.0.1:9/v1.3'
+        >>> holder.close()
     """
     key = api_key if api_key is not None else api_key_from_env()
     return ClientHolder(
