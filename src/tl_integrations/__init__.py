@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from ._resources import AsyncWaiting, Waiting
     from ._resources.analyze import AnalyzeResult
     from ._resources.embed import EmbeddingTask
+    from ._resources.entities import BulkEntities, Entity, EntityCollection
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
-    from ._resources.search import SearchClip
+    from ._resources.search import SearchClip, SearchFilter, SearchImage
     from ._resources.tasks import Task
     from ._resources.videos import SystemMetadata, Utterance, Video
     from ._retrying import RetryPolicy
@@ -71,8 +72,13 @@ _LAZY = {
     "Video": "._resources.videos",
     "Utterance": "._resources.videos",
     "SearchClip": "._resources.search",
+    "SearchFilter": "._resources.search",
+    "SearchImage": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
+    "Entity": "._resources.entities",
+    "EntityCollection": "._resources.entities",
+    "BulkEntities": "._resources.entities",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
     "VideoEmbedding": "._embed.vectors",
@@ -95,9 +101,12 @@ __all__ = [
     "AsyncWaiting",
     "AuthenticationError",
     "BadRequestError",
+    "BulkEntities",
     "ConflictError",
     "EmbeddingDecodeError",
     "EmbeddingTask",
+    "Entity",
+    "EntityCollection",
     "Index",
     "IndexModel",
     "IngestError",
@@ -112,6 +121,8 @@ __all__ = [
     "RateLimitError",
     "RetryPolicy",
     "SearchClip",
+    "SearchFilter",
+    "SearchImage",
     "ServerError",
     "SystemMetadata",
     "Task",

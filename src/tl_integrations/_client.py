@@ -32,6 +32,12 @@ from ._resources import AsyncWaiting, Waiting
 from ._resources.analyze import Analyze, AsyncAnalyze
 from ._resources.assets import Assets, AsyncAssets
 from ._resources.embed import AsyncEmbed, Embed
+from ._resources.entities import (
+    AsyncEntities,
+    AsyncEntityCollections,
+    Entities,
+    EntityCollections,
+)
 from ._resources.indexed_assets import (
     AsyncIndexedAssets,
     AsyncIndexing,
@@ -308,8 +314,8 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
             cluster); every attempt waits for its go-ahead.
 
     Attributes:
-        indexes, tasks (alias ``task``), videos, assets, search, analyze, embed: the
-            resources.
+        indexes, tasks (alias ``task``), videos, assets, search, analyze, embed,
+            entity_collections (with ``.entities``): the resources.
 
     Raises:
         InvalidRequestError: no key or a malformed one, or an insecure base URL.
@@ -342,6 +348,8 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         self.search = Search(self)
         self.analyze = Analyze(self)
         self.embed = Embed(self)
+        self.entity_collections = EntityCollections(self)
+        self.entity_collections.entities = Entities(self)
 
     def _run(self, flow: Flow[T]) -> T:
         return self._driver.run(flow)
@@ -418,6 +426,8 @@ class AsyncTwelveLabs(_Client[httpx.AsyncClient, Callable[[float], Awaitable[Non
         self.search = AsyncSearch(self)
         self.analyze = AsyncAnalyze(self)
         self.embed = AsyncEmbed(self)
+        self.entity_collections = AsyncEntityCollections(self)
+        self.entity_collections.entities = AsyncEntities(self)
 
     async def _run(self, flow: Flow[T]) -> T:
         return await self._driver.run(flow)
