@@ -49,6 +49,11 @@ PUBLIC = {
         "VideoEmbedding",
         "VideoIngest",
         "Waiting",
+        "WebhookEvent",
+        "WebhookVerificationError",
+        "AnalyzeTaskEvent",
+        "IndexTaskEvent",
+        "verify_webhook",
         "__version__",
     },
     "tl_integrations.langchain": {

@@ -38,6 +38,7 @@ from ._errors import (
     TaskFailedError,
     TaskTimeoutError,
     TwelveLabsError,
+    WebhookVerificationError,
 )
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from ._resources.tasks import Task
     from ._resources.videos import SystemMetadata, Utterance, Video
     from ._retrying import RetryPolicy
+    from ._webhooks import AnalyzeTaskEvent, IndexTaskEvent, WebhookEvent, verify_webhook
 
 __version__ = "0.1.0"
 
@@ -83,6 +85,10 @@ _LAZY = {
     "AsyncVideoIngest": "._ingest",
     "IngestError": "._ingest",
     "IngestFailure": "._ingest",
+    "WebhookEvent": "._webhooks",
+    "IndexTaskEvent": "._webhooks",
+    "AnalyzeTaskEvent": "._webhooks",
+    "verify_webhook": "._webhooks",
 }
 
 __all__ = [
@@ -90,6 +96,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "AnalyzeResult",
+    "AnalyzeTaskEvent",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
     "AsyncWaiting",
@@ -100,6 +107,7 @@ __all__ = [
     "EmbeddingTask",
     "Index",
     "IndexModel",
+    "IndexTaskEvent",
     "IngestError",
     "IngestFailure",
     "InvalidRequestError",
@@ -124,7 +132,10 @@ __all__ = [
     "VideoEmbedding",
     "VideoIngest",
     "Waiting",
+    "WebhookEvent",
+    "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]
 
 
