@@ -50,6 +50,8 @@ PUBLIC = {
         "VideoIngest",
         "Waiting",
         "WebhookEvent",
+        "WebhookReceiver",
+        "WebhookServer",
         "WebhookVerificationError",
         "AnalyzeTaskEvent",
         "IndexTaskEvent",

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ._engine import Job
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
+    from ._receiver import WebhookReceiver, WebhookServer
     from ._resources import AsyncWaiting, Waiting
     from ._resources.analyze import AnalyzeResult
     from ._resources.embed import EmbeddingTask
@@ -85,6 +86,8 @@ _LAZY = {
     "AsyncVideoIngest": "._ingest",
     "IngestError": "._ingest",
     "IngestFailure": "._ingest",
+    "WebhookReceiver": "._receiver",
+    "WebhookServer": "._receiver",
     "WebhookEvent": "._webhooks",
     "IndexTaskEvent": "._webhooks",
     "AnalyzeTaskEvent": "._webhooks",
@@ -133,6 +136,8 @@ __all__ = [
     "VideoIngest",
     "Waiting",
     "WebhookEvent",
+    "WebhookReceiver",
+    "WebhookServer",
     "WebhookVerificationError",
     "__version__",
     "verify_webhook",
