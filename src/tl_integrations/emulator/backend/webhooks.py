@@ -78,6 +78,7 @@ class Delivery:
     reorder: bool = False
     withdrawn: bool = False
     in_flight: bool = False
+    faults: tuple[str, ...] = ()
 
 
 class Webhooks:
@@ -145,14 +146,18 @@ class Webhooks:
 
     def _draw_faults(self, delivery: Delivery, rng: random.Random) -> None:
         faults = self._faults()
-        drop, duplicate, delay, reorder = (rng.random() for _ in range(4))
-        if drop < faults.webhook_drop:
+        draws = {name: rng.random() for name in ("drop", "duplicate", "delay", "reorder")}
+        drawn = [
+            name for name, draw in draws.items() if draw < getattr(faults, f"webhook_{name}")
+        ]
+        delivery.faults = tuple(drawn)
+        if "drop" in drawn:
             delivery.dropped = True
             delivery.last_error = "dropped (emulator fault webhook_drop)"
-        delivery.duplicate = duplicate < faults.webhook_duplicate
-        if delay < faults.webhook_delay:
+        delivery.duplicate = "duplicate" in drawn
+        if "delay" in drawn:
             delivery.due_s += faults.webhook_delay_s
-        delivery.reorder = reorder < faults.webhook_reorder
+        delivery.reorder = "reorder" in drawn
 
     def publish_indexing(self, video: VideoRec, index: IndexRec) -> str | None:
         """The ``index.task.ready`` / ``index.task.failed`` event of a video being indexed,
@@ -232,9 +237,14 @@ class Webhooks:
         return [record]
 
     def event(self, event_id: str) -> Delivery | None:
-        """One event by id (for tests and the dispatcher)."""
+        """One event by id."""
         with self._lock:
             return self._events.get(event_id)
+
+    def deliveries(self, subject_id: str) -> list[Delivery]:
+        """The events about one job, oldest first (``faults`` names what was drawn)."""
+        with self._lock:
+            return [self._events[e] for e in self._by_subject.get(subject_id, ())]
 
     def next_due_s(self) -> float | None:
         """When the next queued event is due (emulator time), None when none is."""
