@@ -3,11 +3,12 @@
 :class:`WebhookDispatcher` runs one background thread that watches the emulator's clock and
 hands every due event (see ``backend/webhooks.py``) to a small pool of senders, so a slow
 or unreachable receiver never holds up the others, and never an API request: requests only
-publish events. The clock may be the wall clock, a fast virtual one, or a
-:class:`~tl_integrations.emulator.ManualClock`; the thread looks at it every few
-milliseconds while events are waiting and the clock moves (less often when it stands
-still), and :meth:`WebhookDispatcher.flush` sends what is due at once (``Emulator.advance``
-calls it, so a test that advances the clock sees the deliveries done when it returns).
+publish events. The clock may be the wall clock, a fast virtual one (a benchmark's), or a
+:class:`~tl_integrations.emulator.ManualClock`: the thread measures how fast it runs
+against the wall clock and sleeps until the next event's moment (looking again at least
+every :data:`MAX_WAIT_S`, and every :data:`IDLE_WAIT_S` while the clock stands still), and
+:meth:`WebhookDispatcher.flush` sends what is due at once (``Emulator.advance`` calls it, so
+a test that advances the clock sees the deliveries done when it returns).
 
 Each POST carries ``TL-Signature: t=<emulator unix seconds>,v1=<hex HMAC-SHA256 of
 "<t>.<body>">`` and the event as its JSON body, as the API sends them.
@@ -35,18 +36,18 @@ import httpx
 
 from .backend.webhooks import Delivery, Webhooks
 
-__all__ = ["SIGNATURE_HEADER", "WebhookDispatcher", "signature"]
+__all__ = ["SIGNATURE_HEADER", "WebhookDispatcher", "pause_s", "signature"]
 
 SIGNATURE_HEADER = "TL-Signature"
 SENDERS = 4
 """Deliveries in flight at once."""
 TIMEOUT_S = 10.0
 """A receiver that has not answered within this many (wall) seconds has failed."""
-TICK_S = 0.005
-"""How often (wall seconds) the clock is looked at while events wait and it moves: a fast
-virtual clock (a benchmark's) gives no way to know when an event falls due but to look."""
-IDLE_TICK_S = 0.05
-"""The same while the clock stands still (a manual clock between advances)."""
+MAX_WAIT_S = 0.25
+"""The longest the thread sleeps (wall seconds) before looking at the clock again: a clock
+may change speed, or be set back, under it."""
+IDLE_WAIT_S = 0.05
+"""How often it looks while the clock stands still (a manual clock between advances)."""
 
 
 def signature(body: bytes, secret: str, *, timestamp: int) -> str:
@@ -99,6 +100,7 @@ class WebhookDispatcher:
         """Start the watching thread (idempotent; nothing runs without a webhook URL)."""
         if self._thread is not None or not self.webhooks.enabled:
             return self
+        self._client()  # made now: a first client costs tens of ms (TLS set-up), not a lag
         self._stopping = False
         self._thread = threading.Thread(target=self._watch, name="tl-emulator-webhooks")
         self._thread.daemon = True
@@ -189,24 +191,32 @@ class WebhookDispatcher:
         with self._wake:
             self._wake.notify_all()
 
-    def _pause_s(self, now: float, next_due: float | None, *, moved: bool) -> float | None:
-        """How long to wait before looking again (None: until an event is published)."""
-        if next_due is None:
-            return None
-        if self.clock is time.time:  # the wall clock says exactly when
-            return min(next_due - now, 1.0)
-        return TICK_S if moved else IDLE_TICK_S
-
     def _watch(self) -> None:
-        last_seen = self.clock()
+        last = (self.clock(), time.monotonic())
         while True:
             with self._wake:
                 if self._stopping:
                     return
-                now = self.clock()
+                now, wall = self.clock(), time.monotonic()
                 next_due = self.webhooks.next_due_s()
                 if next_due is None or next_due > now:
-                    self._wake.wait(timeout=self._pause_s(now, next_due, moved=now != last_seen))
-                    last_seen = now
+                    rate = (now - last[0]) / (wall - last[1]) if wall > last[1] else 0.0
+                    self._wake.wait(timeout=pause_s(now, next_due, rate=rate))
+                    last = (now, wall)
                     continue
             self._dispatch()
+
+
+def pause_s(now: float, next_due: float | None, *, rate: float) -> float | None:
+    """How long (wall seconds) to sleep before the next event is due, the clock running
+    ``rate`` clock seconds per wall second; None: until something is published.
+
+    Example:
+        >>> pause_s(100.0, 110.0, rate=50.0), pause_s(100.0, 101.0, rate=0.0)
+        (0.2, 0.05)
+    """
+    if next_due is None:
+        return None
+    if rate <= 0:  # standing still (or set back): look again soon
+        return IDLE_WAIT_S
+    return min(max(0.0, (next_due - now) / rate), MAX_WAIT_S)

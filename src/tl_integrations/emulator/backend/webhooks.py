@@ -147,9 +147,7 @@ class Webhooks:
     def _draw_faults(self, delivery: Delivery, rng: random.Random) -> None:
         faults = self._faults()
         draws = {name: rng.random() for name in ("drop", "duplicate", "delay", "reorder")}
-        drawn = [
-            name for name, draw in draws.items() if draw < getattr(faults, f"webhook_{name}")
-        ]
+        drawn = [name for name, draw in draws.items() if draw < getattr(faults, f"webhook_{name}")]
         delivery.faults = tuple(drawn)
         if "drop" in drawn:
             delivery.dropped = True
