@@ -51,6 +51,11 @@ class FakeAPI:
         if path.startswith("/tasks/"):
             job_id = path.rsplit("/", 1)[1]
             return httpx.Response(200, json={"_id": job_id, "status": self.status[job_id]})
+        if path.startswith("/assets/"):
+            job_id = path.rsplit("/", 1)[1]
+            reads = sum(r == f"GET {path}" for r in self.requests)
+            status = "ready" if reads > 3 else "processing"  # ready at the fourth look
+            return httpx.Response(200, json={"_id": job_id, "status": status})
         if path.startswith("/analyze/tasks/"):
             job_id = path.rsplit("/", 1)[1]
             body = {"task_id": job_id, "status": self.status[job_id]}
@@ -200,6 +205,15 @@ def test_a_lost_event_never_hangs_a_wait(
     assert client.clock() >= EVENT_FALLBACK_POLL_S  # found by the slow fallback round
     # the first look and the fallback round; t0 (its event in) is never read
     assert api.requests == ["GET /tasks/t1", "GET /tasks/t1"]
+
+
+def test_jobs_that_get_no_events_are_polled_at_their_usual_pace(
+    api: FakeAPI, client: TwelveLabs
+) -> None:
+    # Assets send no webhooks: a receiver must not slow their waits to the fallback pace.
+    assert client.assets.wait("a1").status == "ready"
+    assert api.requests == ["GET /assets/a1"] * 4
+    assert client.clock() < EVENT_FALLBACK_POLL_S / 4
 
 
 def test_a_sleeping_wait_wakes_on_an_event(api: FakeAPI, receiver: WebhookReceiver) -> None:

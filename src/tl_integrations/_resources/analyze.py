@@ -693,6 +693,7 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
     """
 
     noun: ClassVar[str] = "analysis task"
+    evented: ClassVar[bool] = True  # analyze.task.* webhooks
     failed: ClassVar[frozenset[str]] = frozenset({"failed", "canceled"})
     pending: ClassVar[tuple[str, ...]] = ("queued", "pending", "processing")
 

@@ -138,6 +138,7 @@ class IndexedAssetKind(TaskKind[IndexedAsset]):
     """
 
     noun: ClassVar[str] = "indexed asset"
+    evented: ClassVar[bool] = True  # index.task.* webhooks (named by its own id)
     pending: ClassVar[tuple[str, ...]] = ("validating", "pending", "queued", "indexing")
 
     def retrieve(self, job_id: str) -> Request:

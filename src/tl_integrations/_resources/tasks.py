@@ -142,6 +142,7 @@ class IndexingTasks(TaskKind[Task]):
     """
 
     noun: ClassVar[str] = "task"
+    evented: ClassVar[bool] = True  # index.task.* webhooks
     pending: ClassVar[tuple[str, ...]] = (
         "uploading",
         "validating",
