@@ -239,6 +239,20 @@ def test_delivery_faults_drop_duplicate_and_delay(video: Path) -> None:
         assert len(made.sink.raw) == 1
 
 
+def test_a_restarted_emulator_still_sends_the_events_to_come(tmp_path: Path, video: Path) -> None:
+    clock = ManualClock(start_s=START)
+    sink = Sink(clock)
+    config = {"clock": clock, "seed": 5, "data_dir": tmp_path / "data", "webhook_secret": SECRET}
+    with sink.serve() as server:
+        with Emulator(webhook_url=server.url, **config) as emu:
+            made = Rig(sink, emu)
+            task_id = made.task(video)
+            made.http.close()
+        with Emulator(webhook_url=server.url, **config) as again:
+            again.advance(600.0)
+    assert [b["data"]["id"] for b in sink.bodies()] == [task_id]
+
+
 def test_the_dispatcher_thread_sends_on_a_running_clock_too(video: Path) -> None:
     arrived = threading.Event()
     receiver = WebhookReceiver(SECRET, on_event=lambda _e: arrived.set())

@@ -60,6 +60,7 @@ class Backend:
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
         self.search = Search(self.store, self.videos)
         self.analysis = Analysis(self.store, asset_info=self._asset_info)
+        self.videos.resume_webhooks()  # a restarted emulator still sends what is to come
 
     def _asset_info(self, ref: AssetRef) -> MediaInfo:
         """The media information of a ready asset, or of a ready video: emulators before

@@ -288,6 +288,19 @@ class Videos:
             self.webhooks.publish_indexing(video, index)
         return video
 
+    def resume_webhooks(self) -> None:
+        """Publish again the events of videos still being indexed (after a restart: the
+        event queue lives in memory, the records on disk)."""
+        if self.webhooks is None or not self.webhooks.enabled:
+            return
+        with self.store.lock:
+            videos = list(self.store.records.videos.values())
+            running = [v for v in videos if self.view(v).status not in ("ready", "failed")]
+            for video in running:
+                index = self.store.records.indexes.get(video.index_id)
+                if index is not None:
+                    self.webhooks.publish_indexing(video, index)
+
     # ------------------------------------------------------------------ reading
 
     def _video(self, index_id: str, video_id: str, *, ready_only: bool) -> VideoRec:
