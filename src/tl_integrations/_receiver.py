@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import socket
 import threading
 import time
@@ -51,6 +50,7 @@ from ._webhooks import (
     DEFAULT_TOLERANCE_S,
     Headers,
     WebhookEvent,
+    check_tolerance,
     resolve_secret,
     verify_webhook,
 )
@@ -111,14 +111,10 @@ class WebhookReceiver:
         remembered: int = DEFAULT_REMEMBERED,
     ) -> None:
         self.__secret = resolve_secret(secret)
-        if isinstance(tolerance_s, bool) or not isinstance(tolerance_s, (int, float)):
-            raise InvalidRequestError(f"tolerance_s must be seconds > 0, got {tolerance_s!r}")
-        if not 0 < tolerance_s < math.inf:
-            raise InvalidRequestError(f"tolerance_s must be seconds > 0, got {tolerance_s!r}")
+        self.tolerance_s = check_tolerance(tolerance_s)
         for name, value in (("max_body_bytes", max_body_bytes), ("remembered", remembered)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidRequestError(f"{name} must be an int >= 1, got {value!r}")
-        self.tolerance_s = float(tolerance_s)
         self.clock = clock or time.time
         self.on_event = on_event
         self.max_body_bytes = max_body_bytes

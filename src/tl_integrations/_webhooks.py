@@ -45,6 +45,7 @@ __all__ = [
     "AnalyzeTaskEvent",
     "IndexTaskEvent",
     "WebhookEvent",
+    "check_tolerance",
     "resolve_secret",
     "sign_webhook",
     "verify_webhook",
@@ -232,6 +233,23 @@ def resolve_secret(secret: str | bytes | None) -> bytes:
     return value
 
 
+def check_tolerance(tolerance_s: object) -> float:
+    """A replay window must be a finite number of seconds > 0.
+
+    Raises:
+        InvalidRequestError: it is not.
+
+    Example:
+        >>> check_tolerance(300)
+        300.0
+    """
+    if isinstance(tolerance_s, bool) or not isinstance(tolerance_s, (int, float)):
+        raise InvalidRequestError(f"tolerance_s must be seconds > 0, got {tolerance_s!r}")
+    if not 0 < tolerance_s < math.inf:
+        raise InvalidRequestError(f"tolerance_s must be seconds > 0, got {tolerance_s!r}")
+    return float(tolerance_s)
+
+
 def sign_webhook(body: bytes | str, secret: str | bytes, *, timestamp: int) -> str:
     """The ``TL-Signature`` header value of ``body`` signed at ``timestamp`` (unix seconds).
 
@@ -283,10 +301,7 @@ def verify_webhook(
         tl_integrations.WebhookVerificationError: the request has no TL-Signature header; ...
     """
     key = resolve_secret(secret)
-    if isinstance(tolerance_s, bool) or not isinstance(tolerance_s, (int, float)):
-        raise InvalidRequestError(f"tolerance_s must be seconds > 0, got {tolerance_s!r}")
-    if not (0 < tolerance_s < math.inf):
-        raise InvalidRequestError(f"tolerance_s must be seconds > 0, got {tolerance_s!r}")
+    check_tolerance(tolerance_s)
     raw = body.encode() if isinstance(body, str) else bytes(body)
     timestamp, signatures = _parse_signature(_header(headers, SIGNATURE_HEADER))
     expected = _digest(key, timestamp, raw)

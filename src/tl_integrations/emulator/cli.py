@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults",
         default="",
         help='fault probabilities, e.g. "500=0.1,503=0.05,429=0.05,drop=0.01,lost=0.01,'
-        'latency=0.05,fail=0.1" (latency_s=SECONDS sets the added latency)',
+        'latency=0.05,fail=0.1" (latency_s=SECONDS sets the added latency); for webhook '
+        "deliveries webhook_drop, webhook_duplicate, webhook_delay (webhook_delay_s=SECONDS) "
+        "and webhook_reorder",
     )
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of tasks that fail")
     p.add_argument(
