@@ -54,6 +54,13 @@ PUBLIC = {
         "VideoEmbedding",
         "VideoIngest",
         "Waiting",
+        "WebhookEvent",
+        "WebhookReceiver",
+        "WebhookServer",
+        "WebhookVerificationError",
+        "AnalyzeTaskEvent",
+        "IndexTaskEvent",
+        "verify_webhook",
         "__version__",
     },
     "tl_integrations.langchain": {

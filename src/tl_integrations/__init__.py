@@ -38,6 +38,7 @@ from ._errors import (
     TaskFailedError,
     TaskTimeoutError,
     TwelveLabsError,
+    WebhookVerificationError,
 )
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ._engine import Job
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
+    from ._receiver import WebhookReceiver, WebhookServer
     from ._resources import AsyncWaiting, Waiting
     from ._resources.analyze import AnalyzeResult
     from ._resources.embed import EmbeddingTask
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from ._resources.tasks import Task
     from ._resources.videos import SystemMetadata, Utterance, Video
     from ._retrying import RetryPolicy
+    from ._webhooks import AnalyzeTaskEvent, IndexTaskEvent, WebhookEvent, verify_webhook
 
 __version__ = "0.1.0"
 
@@ -89,6 +92,12 @@ _LAZY = {
     "AsyncVideoIngest": "._ingest",
     "IngestError": "._ingest",
     "IngestFailure": "._ingest",
+    "WebhookReceiver": "._receiver",
+    "WebhookServer": "._receiver",
+    "WebhookEvent": "._webhooks",
+    "IndexTaskEvent": "._webhooks",
+    "AnalyzeTaskEvent": "._webhooks",
+    "verify_webhook": "._webhooks",
 }
 
 __all__ = [
@@ -96,6 +105,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "AnalyzeResult",
+    "AnalyzeTaskEvent",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
     "AsyncWaiting",
@@ -109,6 +119,7 @@ __all__ = [
     "EntityCollection",
     "Index",
     "IndexModel",
+    "IndexTaskEvent",
     "IngestError",
     "IngestFailure",
     "InvalidRequestError",
@@ -135,7 +146,12 @@ __all__ = [
     "VideoEmbedding",
     "VideoIngest",
     "Waiting",
+    "WebhookEvent",
+    "WebhookReceiver",
+    "WebhookServer",
+    "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]
 
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._engine import WaitMany
+from ._engine import EventSource, WaitMany
 from ._errors import InvalidRequestError
 from ._flows import AsyncDriver, Context, Flow, SyncDriver
 from ._polling import PollPolicy, check_timeout
@@ -180,6 +180,15 @@ def _check_size(max_response_bytes: int) -> int:
     return max_response_bytes
 
 
+def _check_events(events: object) -> EventSource | None:
+    if events is None or isinstance(events, EventSource):
+        return events
+    raise InvalidRequestError(
+        "events must be a tl_integrations.WebhookReceiver (or another object with "
+        f"subscribe() and latest()), got {type(events).__name__}"
+    )
+
+
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 SleepT = TypeVar("SleepT")
 
@@ -209,6 +218,7 @@ class _Client(Generic[HttpT, SleepT]):
         sleep: SleepT | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         budget: RequestBudget | None = None,
+        events: EventSource | None = None,
     ) -> None:
         self._config = resolve_config(api_key, base_url, allow_insecure=allow_insecure)
         timeout = check_timeout(timeout_s)
@@ -222,6 +232,7 @@ class _Client(Generic[HttpT, SleepT]):
             timeout_s=timeout,
             owner=self,
             budget=budget,
+            events=_check_events(events),
         )
         transport = {
             "base_url": self._config.base_url,
@@ -252,7 +263,19 @@ class _Client(Generic[HttpT, SleepT]):
             "retry_policy": self._ctx.retry,
             "clock": self._ctx.clock,
             "budget": self._ctx.budget,
+            "events": self._ctx.events,
         }
+
+    @property
+    def events(self) -> EventSource | None:
+        """Where job events arrive without polling (a webhook receiver), or None.
+
+        Example:
+            >>> TwelveLabs(api_key="tlk_example").events is None
+            True
+        """
+        events: EventSource | None = self._ctx.events
+        return events
 
     @property
     def base_url(self) -> str:
@@ -312,6 +335,10 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         max_response_bytes: the largest response body read, decoded (default 512 MiB).
         budget: a request budget shared with other clients (for example across a Ray
             cluster); every attempt waits for its go-ahead.
+        events: a :class:`~tl_integrations.WebhookReceiver` (or another event source):
+            waits then finish jobs from webhook events without requests, and poll only
+            every minute as a safety net. The default ``sleep`` is cut short by an event;
+            an injected one is not.
 
     Attributes:
         indexes, tasks (alias ``task``), videos, assets, search, analyze, embed,

@@ -44,6 +44,7 @@ from .._resources.analyze import (
     analysis_body,
     create_analysis,
     segmentation_body,
+    with_result,
 )
 from .._resources.assets import AssetCreation, find_by_metadata, plan_upload, upload_asset
 from .._resources.indexed_assets import (
@@ -588,6 +589,8 @@ class _Run:
         for task in tasks.values():
             if task.failed:
                 raise task.kind.failure(task)
+        for task in tasks.values():
+            yield from with_result(task, self.ctx)  # a webhook event carried no result
         return tasks
 
     def _analysis_body(self, kind: str) -> dict[str, Any]:

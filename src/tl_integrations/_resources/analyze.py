@@ -25,11 +25,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Hashable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -58,6 +59,7 @@ __all__ = [
     "SegmentField",
     "analyze_flow",
     "video_context",
+    "with_result",
 ]
 
 DEFAULT_PEGASUS = "pegasus1.5"
@@ -366,7 +368,7 @@ def analyze_flow(
     window = body.get("end_time", duration or 0.0) - body.get("start_time", 0.0)
     if duration is not None and window > SYNC_LIMIT_S:
         task = yield from create(AnalysisCreation(body), ctx)
-        done: AnalysisTask = yield from wait(task, ctx, timeout_s=timeout_s)
+        done: AnalysisTask = yield from _waited(task, ctx, timeout_s, None)
         return done.result(ask.response_format)
     reply = yield from send(
         Request("POST", "/analyze", json={**body, "stream": False}, retry="always"), ctx
@@ -642,6 +644,12 @@ class AnalysisTask(Job):
             InvalidRequestError: the task is not ready.
         """
         result = self.raw.get("result")
+        if self.ready and not isinstance(result, dict):
+            raise InvalidRequestError(
+                f"analysis task {self.id} is ready but its result was not read (a webhook "
+                "event finished it, and events carry no result): read it with "
+                "client.analyze.tasks.retrieve(task)"
+            )
         if not self.ready or not isinstance(result, dict):
             raise InvalidRequestError(
                 f"analysis task {self.id} is {self.status!r}; wait for it first"
@@ -685,6 +693,7 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
     """
 
     noun: ClassVar[str] = "analysis task"
+    evented: ClassVar[bool] = True  # analyze.task.* webhooks
     failed: ClassVar[frozenset[str]] = frozenset({"failed", "canceled"})
     pending: ClassVar[tuple[str, ...]] = ("queued", "pending", "processing")
 
@@ -713,6 +722,27 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
         """One task of a list page."""
         return AnalysisTask.from_api(item)
 
+    def from_event(self, data: Mapping[str, Any], like: AnalysisTask | None) -> AnalysisTask | None:
+        """The task as an ``analyze.task.*`` event tells it (status, error, video source):
+        one that ends costs no request. Events carry no result; :func:`with_result` reads
+        it where it is needed."""
+        job_id, status = data.get("id"), data.get("status")
+        if not isinstance(job_id, str) or not isinstance(status, str) or not status:
+            return None
+        told = {key: data[key] for key in ("custom_id", "video_source", "error") if key in data}
+        if like is None:
+            return AnalysisTask.from_api({"task_id": job_id, "status": status, **told})
+        raw = {**like.raw, **told, "status": status}
+        raw.pop("result", None)  # never a stale result under a new status
+        source, custom_id = told.get("video_source"), told.get("custom_id")
+        return dataclasses.replace(
+            like,
+            status=status,
+            custom_id=custom_id if isinstance(custom_id, str) else like.custom_id,
+            video_source=source if isinstance(source, dict) else like.video_source,
+            raw=raw,
+        )
+
 
 ANALYSIS_TASKS = AnalysisTasks()
 
@@ -734,6 +764,35 @@ class AnalysisCreation(Creation[AnalysisTask]):
     def created(self, reply: Reply) -> AnalysisTask:
         """The task answered (``{task_id, status}``)."""
         return AnalysisTask.from_api(reply.json())
+
+
+def with_result(task: AnalysisTask, ctx: Context) -> Flow[AnalysisTask]:
+    """The task with its result: a ready task that a webhook event finished (events carry
+    no result) is read once; any other is returned as it is.
+
+    Example:
+        >>> from tl_integrations._flows import SyncDriver
+        >>> SyncDriver(transport=None).run(with_result(AnalysisTask("t1", "failed"), None)).status
+        'failed'
+    """
+    if not task.ready or isinstance(task.raw.get("result"), dict):
+        return task
+    fresh: AnalysisTask = yield from fetch(ANALYSIS_TASKS, task.id, ctx)
+    task.update_from(fresh)
+    return task
+
+
+def _waited(
+    job: str | AnalysisTask,
+    ctx: Context,
+    timeout_s: float | None,
+    on_update: Callable[[AnalysisTask], object] | None,
+) -> Flow[AnalysisTask]:
+    done: AnalysisTask = yield from wait(
+        job, ctx, locate=_read_task, timeout_s=timeout_s, on_update=on_update
+    )
+    finished: AnalysisTask = yield from with_result(done, ctx)
+    return finished
 
 
 def cache_key(body: Mapping[str, Any]) -> str:
@@ -828,7 +887,7 @@ def _segments(
     reuse: bool,
 ) -> Flow[list[Segment]]:
     task = yield from create_analysis(video, body, ctx, uploader, reuse=reuse)
-    done: AnalysisTask = yield from wait(task, ctx, timeout_s=timeout_s)
+    done: AnalysisTask = yield from _waited(task, ctx, timeout_s, None)
     return done.segments()
 
 
@@ -864,6 +923,10 @@ def uploader_of(client: Any) -> Uploader:
 class AnalysisTaskResource(JobResource[AnalysisTask]):
     """``client.analyze.tasks``: asynchronous analyses (general or segmentation).
 
+    With a webhook receiver attached (``TwelveLabs(events=receiver)``), ``wait_many``
+    yields tasks finished by their events, without their result (events carry none):
+    ``retrieve(task)`` reads it. ``wait`` reads it for you.
+
     Example:
         >>> task = client.analyze.tasks.create(asset, prompt="Summarise")  # doctest: +SKIP
         >>> client.analyze.tasks.wait(task).result().text  # doctest: +SKIP
@@ -871,6 +934,30 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
 
     def _locator(self) -> Locate:
         return _read_task
+
+    def wait(
+        self,
+        job: str | AnalysisTask,
+        *,
+        timeout_s: float | None = None,
+        on_update: Callable[[AnalysisTask], object] | None = None,
+    ) -> AnalysisTask:
+        """Wait for one task until it is ready (returned, with its result) or failed or
+        canceled (raised), within ``timeout_s``.
+
+        With a webhook receiver attached the task ends on its event, and a ready one is
+        then read once for its result (events carry none).
+
+        Raises:
+            TaskFailedError: the task failed or was canceled, with the server's reason.
+            TaskTimeoutError: the deadline passed; call again to resume.
+
+        Example:
+            >>> client.analyze.tasks.wait(task, timeout_s=600).result().text  # doctest: +SKIP
+            'Two hosts review a phone...'
+        """
+        self._known(job)
+        return self._client._run(_waited(job, self._ctx, timeout_s, on_update))
 
     def create(
         self,

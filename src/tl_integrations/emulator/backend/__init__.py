@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import EmulatorConfig
+from ..config import EmulatorConfig, Faults
 from ..media import MediaInfo
 from .analysis import Analysis
 from .assets import Assets
@@ -22,6 +22,7 @@ from .store import Store
 from .tasks import Tasks
 from .uploads import Uploads
 from .videos import Videos
+from .webhooks import Webhooks
 
 __all__ = ["Backend", "Conflict", "EmulatorError", "Forbidden", "Invalid", "NotFound"]
 
@@ -32,6 +33,7 @@ class Backend:
     Args:
         config: The emulator's settings.
         fail_share: The current share of tasks the ``fail`` fault fails.
+        faults: The current faults (webhook deliveries draw theirs from them).
 
     Example:
         >>> backend = Backend(EmulatorConfig(seed=1))
@@ -42,17 +44,23 @@ class Backend:
     """
 
     def __init__(
-        self, config: EmulatorConfig, *, fail_share: Callable[[], float] = lambda: 0.0
+        self,
+        config: EmulatorConfig,
+        *,
+        fail_share: Callable[[], float] = lambda: 0.0,
+        faults: Callable[[], Faults] = Faults,
     ) -> None:
         self.store = Store(config, fail_share=fail_share)
+        self.webhooks = Webhooks(self.store, faults=faults)
         self.assets = Assets(self.store)
         self.uploads = Uploads(self.store, self.assets)
-        self.videos = Videos(self.store, self.assets)
+        self.videos = Videos(self.store, self.assets, self.webhooks)
         self.indexes = Indexes(self.store, self.videos)
         self.tasks = Tasks(self.store, self.assets, self.videos)
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
         self.search = Search(self.store, self.videos)
         self.analysis = Analysis(self.store, asset_info=self._asset_info)
+        self.videos.resume_webhooks()  # a restarted emulator still sends what is to come
 
     def _asset_info(self, ref: AssetRef) -> MediaInfo:
         """The media information of a ready asset, or of a ready video: emulators before
@@ -103,6 +111,7 @@ class Backend:
         """Forget every record, media file, vector, upload and search session."""
         self.store.reset()
         self.search.reset()
+        self.webhooks.reset()
 
     def close(self) -> None:
         """Release the temporary data directory (when no ``data_dir`` was configured)."""
