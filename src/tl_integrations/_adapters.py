@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import itertools
 import os
@@ -58,11 +59,11 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from ._client import AsyncTwelveLabs, TwelveLabs
 from ._embed.vectors import VideoEmbedding
-from ._errors import TwelveLabsError
+from ._errors import InvalidRequestError, TwelveLabsError
 
 __all__ = [
     "API_KEY_ENV",
@@ -79,8 +80,10 @@ __all__ = [
     "arun_plan",
     "async_client_for",
     "base_url_from_env",
+    "checked_options",
     "client_for",
     "holder_for",
+    "options_error",
     "row",
     "rows",
     "run_plan",
@@ -92,6 +95,7 @@ __all__ = [
 API_KEY_ENV = "TWELVELABS_API_KEY"
 BASE_URL_ENV = "TWELVELABS_BASE_URL"
 T = TypeVar("T")
+ClientT = TypeVar("ClientT", TwelveLabs, AsyncTwelveLabs)
 _LOOKUPS_AT_ONCE = 8
 
 
@@ -174,6 +178,69 @@ async def async_client_for(
         yield owned
 
 
+def options_error(owner: str, exc: ValidationError) -> InvalidRequestError:
+    """The project's error for an adapter's bad options, one clause per problem.
+
+    Every adapter refuses bad options with :class:`~tl_integrations.InvalidRequestError`,
+    whether the framework validates them with pydantic or Python checks the signature. The
+    API key's value is never repeated.
+
+    Example:
+        >>> from pydantic import BaseModel, PositiveInt
+        >>> class Opts(BaseModel):
+        ...     k: PositiveInt = 1
+        >>> try:
+        ...     Opts(k=0)
+        ... except ValidationError as exc:
+        ...     print(options_error("Retriever", exc))
+        Retriever: k: Input should be greater than 0 (got 0)
+    """
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "options"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown option {where!r}; check its spelling")
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = "not shown" if "key" in where else repr(error.get("input"))
+        problems.append(f"{where}: {message} (got {shown})")
+    return InvalidRequestError(f"{owner}: " + "; ".join(problems))
+
+
+def checked_options(init: Callable[..., None]) -> Callable[..., None]:
+    """Make an adapter's ``__init__`` refuse unknown or missing options with the project's
+    error (rather than Python's ``TypeError``), as the pydantic adapters do.
+
+    Example:
+        >>> class Tool:
+        ...     @checked_options
+        ...     def __init__(self, *, k: int = 1) -> None:
+        ...         self.k = k
+        >>> Tool(kk=2)
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: Tool: unknown option 'kk'; check its spelling
+    """
+    signature = inspect.signature(init)
+    params = signature.parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+    @functools.wraps(init)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        unknown = [name for name in kwargs if name not in params]
+        if unknown and not open_ended:
+            names = ", ".join(repr(name) for name in unknown)
+            raise InvalidRequestError(f"{owner}: unknown option {names}; check its spelling")
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            raise InvalidRequestError(f"{owner}: {exc}") from None
+        init(self, *args, **kwargs)
+
+    return checked
+
+
 class ClientHolder:
     """Hands out clients for an adapter object (see the module docstring).
 
@@ -212,7 +279,7 @@ class ClientHolder:
         if self._client is not None:
             return self._client
         if self._own is None:
-            own = TwelveLabs(api_key=self._api_key, base_url=self._base_url)
+            own = self._built(TwelveLabs)
             weakref.finalize(self, own.close)
             self._own = own
         return self._own
@@ -232,13 +299,20 @@ class ClientHolder:
             yield self._async_client
             return
         # With only a sync client injected, its twin carries the same key, server and policies.
-        fresh = (
-            self._client.twin()
-            if self._client is not None
-            else AsyncTwelveLabs(api_key=self._api_key, base_url=self._base_url)
-        )
+        fresh = self._client.twin() if self._client is not None else self._built(AsyncTwelveLabs)
         async with fresh as client:
             yield client
+
+    def _built(self, factory: Callable[..., ClientT]) -> ClientT:
+        try:
+            return factory(api_key=self._api_key, base_url=self._base_url)
+        except InvalidRequestError as exc:
+            if self._api_key is not None:
+                raise
+            raise InvalidRequestError(
+                f"{exc}. Keys are not serialized: an adapter loaded from JSON or a pickle "
+                f"needs {API_KEY_ENV} set where it runs"
+            ) from None
 
     def close(self) -> None:
         """Close the sync client built here (never an injected one).
@@ -303,6 +377,12 @@ class AdapterClients(BaseModel):
     client: TwelveLabs | None = Field(default=None, exclude=True, repr=False)
     async_client: AsyncTwelveLabs | None = Field(default=None, exclude=True, repr=False)
     _holder: ClientHolder | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise options_error(type(self).__name__, exc) from None
 
     def _clients(self) -> ClientHolder:
         if self._holder is None:

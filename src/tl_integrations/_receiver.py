@@ -375,12 +375,16 @@ class WebhookServer:
         """
         if self._thread is not None:
             return self
+        from ._extras import install_hint
+
         try:
             import uvicorn
         except ImportError as exc:
-            raise ImportError(
-                "serving webhooks needs uvicorn: pip install 'tl-integrations[emulator]' "
-                "(or mount the WebhookReceiver, a plain ASGI app, in your own server)"
+            raise ModuleNotFoundError(
+                f"serving webhooks needs uvicorn, which is not installed: "
+                f"{install_hint('emulator')}; or mount the WebhookReceiver, a plain ASGI app, "
+                "in your own server",
+                name="uvicorn",
             ) from exc
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .._extras import install_hint
 from .backend import Settings, UsageError, emulator_poll_policy
 from .output import Console, StatusBoard, format_duration, render_table
 
@@ -696,7 +697,7 @@ def command(args: argparse.Namespace, settings: Settings, console: Console) -> i
     needed = ["langchain_core"] + ([] if settings.api_key else ["av", "starlette", "uvicorn"])
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
-        raise UsageError(f"the demo needs {', '.join(missing)}: pip install 'tl-integrations[all]'")
+        raise UsageError(f"the demo needs {', '.join(missing)}: {install_hint('all')}")
     return run(
         console,
         api_key=settings.api_key,

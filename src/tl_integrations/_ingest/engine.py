@@ -384,7 +384,7 @@ class _Run:
             if made is None:
                 made = yield from create(creation, self.ctx)
             asset = yield from wait(made, self.ctx, timeout_s=self.options.timeout_s)
-        self.progress.set(source.source, "indexing")
+        self.progress.set(source.source, "submitting")
         creation_ia = IndexedAssetCreation(self.index_id, asset.id, user_metadata=metadata)
         job: IndexedAsset = yield from create(creation_ia, self.ctx)
         self.created.add(job.id)
@@ -673,7 +673,9 @@ def _journal_of(owner: Any) -> UploadJournal:
 
 
 def _timed_out(task: Job, timeout_s: float | None) -> TaskTimeoutError:
-    return TaskTimeoutError(task.id, last_status=task.status, timeout_s=timeout_s)
+    return TaskTimeoutError(
+        task.id, last_status=task.status, timeout_s=timeout_s, noun=task.kind.noun
+    )
 
 
 def _ingest(

@@ -79,7 +79,8 @@ class IngestOptions:
     - ``"hashing"``: computing a local file's SHA-256.
     - ``"looking up"``: asking the index for a video (or a running task) with that
       content, or for the video named by ``"video:<id>"``.
-    - ``"uploading"``: creating the indexing task (sending the file, or the URL).
+    - ``"uploading"``: sending the file (or the URL): as an asset, or with the task.
+    - ``"submitting"``: asking the index to index the uploaded asset (``upload="assets"``).
     - the task's statuses as polled: ``"validating"``, ``"pending"``, ``"queued"``,
       ``"indexing"``, ``"ready"`` (any other status the server sends is passed on too).
       Polling samples them, so a short stage may be missed. A reused video has none.

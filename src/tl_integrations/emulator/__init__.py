@@ -15,20 +15,23 @@ Serve it from a shell with ``python -m tl_integrations.emulator --port 8765``.
 
 from __future__ import annotations
 
-from .app import create_app
-from .cli import main
-from .config import (
-    EmulatorConfig,
-    Faults,
-    ManualClock,
-    MediaLimits,
-    RateLimits,
-    Stage,
-    StageModel,
-    UploadLimits,
-)
-from .media import make_sample_video
-from .server import Emulator
+from .._extras import needs_extra
+
+with needs_extra("emulator", "tl_integrations.emulator"):
+    from .app import create_app
+    from .cli import main
+    from .config import (
+        EmulatorConfig,
+        Faults,
+        ManualClock,
+        MediaLimits,
+        RateLimits,
+        Stage,
+        StageModel,
+        UploadLimits,
+    )
+    from .media import make_sample_video
+    from .server import Emulator
 
 __all__ = [
     "Emulator",

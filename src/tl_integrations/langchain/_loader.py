@@ -11,7 +11,7 @@ from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 from pydantic import SecretStr
 
-from .._adapters import async_client_for, client_for
+from .._adapters import async_client_for, checked_options, client_for
 from .._ingest import (
     DEFAULT_CHAPTERS_PROMPT,
     DEFAULT_SUMMARY_PROMPT,
@@ -102,6 +102,7 @@ class TwelveLabsVideoLoader(BaseLoader):
         talk.mp4 done
     """
 
+    @checked_options
     def __init__(
         self,
         videos: VideoInput | Iterable[VideoInput],

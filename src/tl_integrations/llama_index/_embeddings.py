@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from .._adapters import AdapterClients, row, rows
 from .._embed.params import resolve_model
@@ -39,6 +39,11 @@ class TwelveLabsEmbedding(AdapterClients, BaseEmbedding):
         >>> "secret-key" in repr(m) or "secret-key" in m.to_json()
         False
     """
+
+    # Unknown options are refused (a misspelt one would otherwise be silently ignored).
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True, protected_namespaces=("pydantic_model_",), extra="forbid"
+    )
 
     model_name: str = "marengo3.0"
     max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_validator
 from llama_index.core.readers.base import BasePydanticReader
 from llama_index.core.schema import Document
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .._adapters import async_client_for, client_for
+from .._adapters import async_client_for, client_for, options_error
 from .._ingest import (
     DEFAULT_CHAPTERS_PROMPT,
     DEFAULT_SUMMARY_PROMPT,
@@ -87,6 +87,9 @@ class TwelveLabsVideoReader(BasePydanticReader):
         ('talks', False)
     """
 
+    # Unknown options are refused (a misspelt one would otherwise be silently ignored).
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
     is_remote: bool = True
     index_id: str | None = Field(default=None, description="An existing index id.")
     index_name: str | None = Field(default=None, description="An index got or created by name.")
@@ -119,7 +122,10 @@ class TwelveLabsVideoReader(BasePydanticReader):
     ) -> None:
         if data.get("api_key") is None and os.environ.get(API_KEY_ENV):
             data["api_key"] = os.environ[API_KEY_ENV]
-        super().__init__(**data)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise options_error(type(self).__name__, exc) from None
         self._client = client
         self._async_client = async_client
         self._options()  # checks the combination now, with our own error type
