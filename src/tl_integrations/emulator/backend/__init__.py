@@ -12,9 +12,12 @@ from pathlib import Path
 from ..config import EmulatorConfig
 from ..media import MediaInfo
 from .analysis import Analysis
+from .analysis_tasks import AnalysisTasks
 from .assets import Assets
+from .batches import Batches
 from .embeddings import Embeddings
 from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound
+from .idempotency import IdempotencyKeys
 from .indexes import Indexes
 from .ingest import AssetRef
 from .search import Search
@@ -52,7 +55,10 @@ class Backend:
         self.tasks = Tasks(self.store, self.assets, self.videos)
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
         self.search = Search(self.store, self.videos)
-        self.analysis = Analysis(self.store, asset_info=self._asset_info)
+        self.analysis = Analysis(self.store, assets=self.assets, asset_info=self._asset_info)
+        self.idempotency = IdempotencyKeys(self.store)
+        self.analysis_tasks = AnalysisTasks(self.store, self.analysis, self.idempotency)
+        self.batches = Batches(self.store, self.analysis, self.analysis_tasks, self.idempotency)
 
     def _asset_info(self, ref: AssetRef) -> MediaInfo:
         """The media information of a ready asset, or of a ready video: emulators before
@@ -100,9 +106,11 @@ class Backend:
             return red, green, blue
 
     def reset(self) -> None:
-        """Forget every record, media file, vector, upload and search session."""
+        """Forget every record, media file, vector, upload, search session and key in use."""
         self.store.reset()
         self.search.reset()
+        self.idempotency.reset()
+        self.analysis_tasks.reset()
 
     def close(self) -> None:
         """Release the temporary data directory (when no ``data_dir`` was configured)."""
