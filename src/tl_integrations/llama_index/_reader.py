@@ -24,7 +24,9 @@ from .._ingest import (
     VideoIngest,
     VideoInput,
     VideoRecord,
+    with_text_field,
 )
+from .._resources.analyze import SegmentDefinition
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
@@ -39,6 +41,7 @@ EXCLUDED_METADATA_KEYS = (
     "video_id",
     "index_id",
     "task_id",
+    "asset_id",
     "start_s",
     "end_s",
     "duration_s",
@@ -46,14 +49,19 @@ EXCLUDED_METADATA_KEYS = (
 
 
 class TwelveLabsVideoReader(BasePydanticReader):
-    """Read videos into LlamaIndex Documents: transcript windows, a summary, chapters.
+    """Read videos into LlamaIndex Documents: transcript windows, a summary, chapters,
+    segments.
 
     Same behaviour as the LangChain ``TwelveLabsVideoLoader``: inputs are local paths,
     ``http(s)`` URLs or ``"video:<id>"``; files are uploaded at most once (SHA-256 in the
     video's ``user_metadata``); Documents come as each video becomes ready, with flat metadata
-    (``source``, ``video_id``, ``index_id``, ``task_id``, ``filename``, ``duration_s``,
-    ``content_kind``, ``start_s``/``end_s``, ``chapter_title``) and a stable ``id_``. Ids and
-    timings are excluded from the embedding and LLM text.
+    (``source``, ``video_id``, ``index_id``, ``asset_id`` or ``task_id``, ``filename``,
+    ``duration_s``, ``content_kind``, ``start_s``/``end_s``, ``chapter_title``, and for
+    segments ``segment`` plus one key per field you defined) and a stable ``id_``. Ids and
+    timings are excluded from the embedding and LLM text. A segment's text is its
+    ``description``; ``segment_definitions`` (``SegmentDefinition`` objects or dicts, kept as
+    dicts) say what to find, ``pegasus_model`` which Pegasus answers. Analyses are cached
+    with the video's asset: reading again pays for none of them twice.
 
     The API key is a ``SecretStr`` (default: ``TWELVELABS_API_KEY``) excluded from
     ``to_dict``/``to_json``/``model_dump`` and from pickles. Pass ``client=``/``async_client=``
@@ -82,6 +90,10 @@ class TwelveLabsVideoReader(BasePydanticReader):
     chunk_s: float = Field(default=30.0, description="Transcript window length, seconds.")
     summary_prompt: str = DEFAULT_SUMMARY_PROMPT
     chapters_prompt: str = DEFAULT_CHAPTERS_PROMPT
+    segment_definitions: tuple[dict[str, Any], ...] | None = Field(
+        default=None, description="What 'segments' finds (default: each scene)."
+    )
+    pegasus_model: str = "pegasus1.5"
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     base_url: str | None = None
     max_concurrency: int = 4
@@ -112,6 +124,15 @@ class TwelveLabsVideoReader(BasePydanticReader):
     @classmethod
     def _one_kind(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("segment_definitions", mode="before")
+    @classmethod
+    def _wire_definitions(cls, value: Any) -> Any:
+        # Kept as dicts, so that the reader serialises (SegmentDefinition objects are not).
+        if value is None or isinstance(value, (str, bytes)):
+            return value
+        items = (value,) if isinstance(value, (dict, SegmentDefinition)) else value
+        return tuple(with_text_field(d) for d in items)
 
     @classmethod
     def class_name(cls) -> str:
@@ -172,6 +193,8 @@ class TwelveLabsVideoReader(BasePydanticReader):
             chunk_s=self.chunk_s,
             summary_prompt=self.summary_prompt,
             chapters_prompt=self.chapters_prompt,
+            segment_definitions=self.segment_definitions,
+            pegasus_model=self.pegasus_model,
             max_concurrency=self.max_concurrency,
             timeout_s=self.timeout_s,
             on_error=self.on_error,
