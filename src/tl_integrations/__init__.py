@@ -47,7 +47,17 @@ if TYPE_CHECKING:
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
     from ._resources import AsyncWaiting, Waiting
-    from ._resources.analyze import AnalyzeResult
+    from ._resources.analyze import (
+        AnalysisBatch,
+        AnalysisTask,
+        AnalyzeResult,
+        AnalyzeStream,
+        BatchItem,
+        BatchResult,
+        Segment,
+        SegmentDefinition,
+        SegmentField,
+    )
     from ._resources.embed import EmbeddingTask
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
     from ._resources.search import SearchClip
@@ -72,6 +82,14 @@ _LAZY = {
     "Utterance": "._resources.videos",
     "SearchClip": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
+    "AnalyzeStream": "._resources.analyze",
+    "AnalysisTask": "._resources.analyze",
+    "AnalysisBatch": "._resources.analyze",
+    "BatchItem": "._resources.analyze",
+    "BatchResult": "._resources.analyze",
+    "Segment": "._resources.analyze",
+    "SegmentDefinition": "._resources.analyze",
+    "SegmentField": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
@@ -89,12 +107,17 @@ __all__ = [
     "DEFAULT_MODELS",
     "APIConnectionError",
     "APIStatusError",
+    "AnalysisBatch",
+    "AnalysisTask",
     "AnalyzeResult",
+    "AnalyzeStream",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
     "AsyncWaiting",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchResult",
     "ConflictError",
     "EmbeddingDecodeError",
     "EmbeddingTask",
@@ -112,6 +135,9 @@ __all__ = [
     "RateLimitError",
     "RetryPolicy",
     "SearchClip",
+    "Segment",
+    "SegmentDefinition",
+    "SegmentField",
     "ServerError",
     "SystemMetadata",
     "Task",

@@ -831,6 +831,12 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
             for status in self.pending
         ]
 
+    def finished_listing(self, group: Hashable) -> Request | None:
+        """The newest ready tasks: where tasks that left the pending lists usually are."""
+        return Request(
+            "GET", "/analyze/tasks", params={"status": "ready", "page_limit": PAGE_LIMIT_MAX}
+        )
+
     def parse_item(self, item: Any, group: Hashable) -> AnalysisTask:
         """One task of a list page."""
         return AnalysisTask.from_api(item)
@@ -1502,6 +1508,11 @@ class AnalysisBatches(TaskKind[AnalysisBatch]):
         """One list of every unfinished batch (the filter takes several statuses)."""
         params = {"status": self.pending, "page_limit": PAGE_LIMIT_MAX}
         return [Request("GET", "/analyze/batches", params=params)]
+
+    def finished_listing(self, group: Hashable) -> Request | None:
+        """The newest ended batches (the filter takes every end status at once)."""
+        params = {"status": tuple(sorted(self.terminal)), "page_limit": PAGE_LIMIT_MAX}
+        return Request("GET", "/analyze/batches", params=params)
 
     def parse_item(self, item: Any, group: Hashable) -> AnalysisBatch:
         """One batch of a list page."""
