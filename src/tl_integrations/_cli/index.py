@@ -94,6 +94,9 @@ def _ingest(
         timeout_s=args.timeout,
         on_error="skip",
         on_status=watch,
+        # This command reports indexing tasks and resumes them (`tl-integrations wait <id>`):
+        # it keeps the one-step /tasks path that makes them.
+        upload="tasks",
     )
     records: list[VideoRecord] = []
     failures: list[IngestFailure] = []

@@ -588,7 +588,16 @@ class _Run:
             tasks = {kind: latest.get(task.id, task) for kind, task in tasks.items()}
         for task in tasks.values():
             if task.failed:
-                raise task.kind.failure(task)
+                # Name the video: the task itself only knows its asset.
+                raise TaskFailedError(
+                    task.id,
+                    video_id=video.id,
+                    index_id=self.index_id,
+                    filename=video.system_metadata.filename,
+                    reason=task.failure_reason,
+                    task=task,
+                    noun=task.kind.noun,
+                )
         return tasks
 
     def _analysis_body(self, kind: str) -> dict[str, Any]:

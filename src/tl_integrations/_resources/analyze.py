@@ -799,11 +799,14 @@ class AnalysisTask(Job):
 
 
 class AnalysisTasks(TaskKind[AnalysisTask]):
-    """The task kind of analysis tasks: pending ones are listed by status.
+    """The task kind of analysis tasks: tasks of one asset are listed together (one
+    request covers every status); others by status.
 
     Example:
         >>> [r.params["status"] for r in ANALYSIS_TASKS.listings("tasks", ["a", "b"])]
         ['queued', 'pending', 'processing']
+        >>> [r.params for r in ANALYSIS_TASKS.listings(("asset", "a1"), ["t1", "t2"])]
+        [{'asset_id': 'a1', 'page_limit': 50}]
     """
 
     noun: ClassVar[str] = "analysis task"
@@ -819,11 +822,16 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
         return AnalysisTask.from_api(reply.json())
 
     def group(self, job: AnalysisTask) -> Hashable | None:
-        """All pending analysis tasks of the account are listed together."""
-        return "tasks"
+        """The tasks of one asset (whatever their status) are listed with one request; the
+        others with one list per pending status."""
+        asset_id = (job.video_source or {}).get("asset_id")
+        return ("asset", asset_id) if isinstance(asset_id, str) and asset_id else "tasks"
 
     def listings(self, group: Hashable, ids: Sequence[str]) -> list[Request]:
-        """One list per pending status (the list filter takes one status)."""
+        """The asset's tasks, or one list per pending status (the filter takes one)."""
+        if isinstance(group, tuple):
+            params = {"asset_id": group[1], "page_limit": PAGE_LIMIT_MAX}
+            return [Request("GET", "/analyze/tasks", params=params)]
         return [
             Request(
                 "GET", "/analyze/tasks", params={"status": status, "page_limit": PAGE_LIMIT_MAX}
@@ -832,7 +840,10 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
         ]
 
     def finished_listing(self, group: Hashable) -> Request | None:
-        """The newest ready tasks: where tasks that left the pending lists usually are."""
+        """The newest ready tasks: where tasks that left the pending lists usually are (an
+        asset's list already shows its ended tasks)."""
+        if isinstance(group, tuple):
+            return None
         return Request(
             "GET", "/analyze/tasks", params={"status": "ready", "page_limit": PAGE_LIMIT_MAX}
         )
@@ -860,8 +871,13 @@ class AnalysisCreation(Creation[AnalysisTask]):
         )
 
     def created(self, reply: Reply) -> AnalysisTask:
-        """The task answered (``{task_id, status}``)."""
-        return AnalysisTask.from_api(reply.json())
+        """The task answered (``{task_id, status}``), knowing the video it was asked about
+        (so that waits list it with the other tasks of its asset)."""
+        task = AnalysisTask.from_api(reply.json())
+        video = (self.request.json or {}).get("video")
+        if task.video_source is None and isinstance(video, dict):
+            task.video_source = dict(video)
+        return task
 
 
 def cache_key(body: Mapping[str, Any]) -> str:
