@@ -934,3 +934,26 @@ def test_speed_scales_analysis_time(media: dict[str, Path]) -> None:
         assert status_of(http, task_id) == "processing"
         clock.advance(0.01)
         assert status_of(http, task_id) == "ready"
+
+
+def test_tasks_batches_and_keys_survive_a_restart(tmp_path: Path, media: dict[str, Path]) -> None:
+    clock, data = ManualClock(), tmp_path / "data"
+    body = {"video": None, "prompt": "Summarise", "custom_id": "kept"}
+    with (
+        Emulator(clock=clock, data_dir=data) as first,
+        httpx.Client(base_url=first.base_url, headers={"x-api-key": "k"}) as http,
+    ):
+        asset = upload(first, http, media["beach"])
+        body["video"] = source(asset)
+        task_id = created_task(http, body, **{"Idempotency-Key": "restart"})
+        batch_id = http.post("/analyze/batches", json=batch(asset, "one")).json()["batch_id"]
+    with (
+        Emulator(clock=clock, data_dir=data) as again,
+        httpx.Client(base_url=again.base_url, headers={"x-api-key": "k"}) as http,
+    ):
+        assert status_of(http, task_id) == "queued"  # the clock has not moved
+        replay = http.post("/analyze/tasks", json=body, headers={"Idempotency-Key": "restart"})
+        assert replay.json()["task_id"] == task_id
+        done = finished(again, http, task_id)
+        assert (done["status"], done["custom_id"]) == ("ready", "kept")
+        assert http.get(f"/analyze/batches/{batch_id}").json()["status"] == "completed"

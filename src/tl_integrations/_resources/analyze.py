@@ -852,6 +852,24 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
         """One task of a list page."""
         return AnalysisTask.from_api(item)
 
+    def from_event(self, data: Mapping[str, Any], like: AnalysisTask | None) -> AnalysisTask | None:
+        """The task an ``analyze.task.failed`` / ``.canceled`` webhook describes; None for
+        ``analyze.task.ready``, whose event has no result (the wait reads the task).
+
+        Example:
+            >>> event = {"id": "t1", "status": "canceled", "error": {"message": "stop"}}
+            >>> ANALYSIS_TASKS.from_event(event, None).failure_reason
+            'stop'
+            >>> ANALYSIS_TASKS.from_event({"id": "t1", "status": "ready"}, None) is None
+            True
+        """
+        if data.get("status") not in self.failed or not isinstance(data.get("id"), str):
+            return None
+        keys = ("status", "custom_id", "video_source", "error", "created_at")
+        return AnalysisTask.from_api(
+            {"task_id": data["id"], **{k: data[k] for k in keys if k in data}}
+        )
+
 
 ANALYSIS_TASKS = AnalysisTasks()
 
