@@ -41,6 +41,7 @@ ROOT = HERE.parent
 BENCHMARKS: dict[str, str] = {
     "decode": "Embedding decode (1,000 x 1,024)",
     "wait_many": "Waiting for many tasks",
+    "webhooks": "Waiting with webhooks",
     "upload": "Upload",
     "bulk": "Bulk ingestion",
     "import": "Import",

@@ -38,6 +38,7 @@ from ._errors import (
     TaskFailedError,
     TaskTimeoutError,
     TwelveLabsError,
+    WebhookVerificationError,
 )
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ._engine import Job
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
+    from ._receiver import WebhookReceiver, WebhookServer
     from ._resources import AsyncWaiting, Waiting
     from ._resources.analyze import (
         AnalysisBatch,
@@ -59,11 +61,13 @@ if TYPE_CHECKING:
         SegmentField,
     )
     from ._resources.embed import EmbeddingTask
+    from ._resources.entities import BulkEntities, Entity, EntityCollection
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
-    from ._resources.search import SearchClip
+    from ._resources.search import SearchClip, SearchFilter, SearchImage
     from ._resources.tasks import Task
     from ._resources.videos import SystemMetadata, Utterance, Video
     from ._retrying import RetryPolicy
+    from ._webhooks import AnalyzeTaskEvent, IndexTaskEvent, WebhookEvent, verify_webhook
 
 __version__ = "0.1.0"
 
@@ -81,6 +85,8 @@ _LAZY = {
     "Video": "._resources.videos",
     "Utterance": "._resources.videos",
     "SearchClip": "._resources.search",
+    "SearchFilter": "._resources.search",
+    "SearchImage": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
     "AnalyzeStream": "._resources.analyze",
     "AnalysisTask": "._resources.analyze",
@@ -91,6 +97,9 @@ _LAZY = {
     "SegmentDefinition": "._resources.analyze",
     "SegmentField": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
+    "Entity": "._resources.entities",
+    "EntityCollection": "._resources.entities",
+    "BulkEntities": "._resources.entities",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
     "VideoEmbedding": "._embed.vectors",
@@ -101,6 +110,12 @@ _LAZY = {
     "AsyncVideoIngest": "._ingest",
     "IngestError": "._ingest",
     "IngestFailure": "._ingest",
+    "WebhookReceiver": "._receiver",
+    "WebhookServer": "._receiver",
+    "WebhookEvent": "._webhooks",
+    "IndexTaskEvent": "._webhooks",
+    "AnalyzeTaskEvent": "._webhooks",
+    "verify_webhook": "._webhooks",
 }
 
 __all__ = [
@@ -111,6 +126,7 @@ __all__ = [
     "AnalysisTask",
     "AnalyzeResult",
     "AnalyzeStream",
+    "AnalyzeTaskEvent",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
     "AsyncWaiting",
@@ -118,11 +134,15 @@ __all__ = [
     "BadRequestError",
     "BatchItem",
     "BatchResult",
+    "BulkEntities",
     "ConflictError",
     "EmbeddingDecodeError",
     "EmbeddingTask",
+    "Entity",
+    "EntityCollection",
     "Index",
     "IndexModel",
+    "IndexTaskEvent",
     "IngestError",
     "IngestFailure",
     "InvalidRequestError",
@@ -135,6 +155,8 @@ __all__ = [
     "RateLimitError",
     "RetryPolicy",
     "SearchClip",
+    "SearchFilter",
+    "SearchImage",
     "Segment",
     "SegmentDefinition",
     "SegmentField",
@@ -150,7 +172,12 @@ __all__ = [
     "VideoEmbedding",
     "VideoIngest",
     "Waiting",
+    "WebhookEvent",
+    "WebhookReceiver",
+    "WebhookServer",
+    "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]
 
 

@@ -11,8 +11,17 @@ they hold a client. This module is the one place that decides:
   adapter object's lifetime, and :class:`AdapterClients` is the pydantic base of the
   adapters that hold one (the embedding models): settings, clients, and pickles that carry
   the settings only;
+- **how adapter logic calls the client, once for sync and async**: a :data:`Plan` is a
+  generator that yields :class:`ClientCall` (a public client method to call), :class:`AllOf`
+  (several, side by side) and :class:`Callback` steps; :func:`run_plan` runs it on a
+  :class:`~tl_integrations.TwelveLabs` and :func:`arun_plan` on an
+  :class:`~tl_integrations.AsyncTwelveLabs`, whose methods have the same names. The
+  retrievers and the agent tools are written once this way (the client's own "flows, not
+  twins", one level up);
 - **what a vector store keeps of a video segment**: :func:`segment_records` describes each
-  segment once (id, text, metadata), so LangChain Documents and LlamaIndex nodes agree.
+  segment once (id, text, metadata), so LangChain Documents and LlamaIndex nodes agree;
+  given the video's transcript, a segment's text is what was said in it
+  (:func:`spoken_in`).
 
 The sync client is made once and closed when its owner is garbage collected (no leaked
 sockets). An ``httpx.AsyncClient`` belongs to the event loop it first ran on, so unless one
@@ -28,13 +37,24 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
+import itertools
 import os
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,25 +62,37 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from ._client import AsyncTwelveLabs, TwelveLabs
 from ._embed.vectors import VideoEmbedding
+from ._errors import TwelveLabsError
 
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "AdapterClients",
+    "AllOf",
+    "Callback",
+    "ClientCall",
     "ClientHolder",
+    "Plan",
     "SegmentRecord",
+    "TimedLine",
     "api_key_from_env",
+    "arun_plan",
     "async_client_for",
     "base_url_from_env",
     "client_for",
+    "holder_for",
     "row",
     "rows",
+    "run_plan",
     "segment_records",
     "source_name",
+    "spoken_in",
 ]
 
 API_KEY_ENV = "TWELVELABS_API_KEY"
 BASE_URL_ENV = "TWELVELABS_BASE_URL"
+T = TypeVar("T")
+_LOOKUPS_AT_ONCE = 8
 
 
 def api_key_from_env() -> SecretStr | None:
@@ -219,6 +251,31 @@ class ClientHolder:
             self._own = None
 
 
+def holder_for(
+    *,
+    api_key: str | SecretStr | None,
+    base_url: str | None,
+    client: TwelveLabs | None = None,
+    async_client: AsyncTwelveLabs | None = None,
+) -> ClientHolder:
+    """A :class:`ClientHolder` for a plain (non-pydantic) adapter: key and base URL fall back
+    to ``TWELVELABS_API_KEY`` and ``TWELVELABS_BASE_URL``, as for every adapter.
+
+    Example:
+        >>> holder = holder_for(api_key=SecretStr("k"), base_url="http://127.0.0.1:9/v1.3")
+        >>> holder.sync().base_url
+        'http://127.0.0.1:9/v1.3'
+        >>> holder.close()
+    """
+    key = api_key if api_key is not None else api_key_from_env()
+    return ClientHolder(
+        api_key=key.get_secret_value() if isinstance(key, SecretStr) else key,
+        base_url=base_url if base_url is not None else base_url_from_env(),
+        client=client,
+        async_client=async_client,
+    )
+
+
 class AdapterClients(BaseModel):
     """Pydantic base of the adapters that hold clients: settings in, clients out, safe pickles.
 
@@ -306,6 +363,190 @@ class AdapterClients(BaseModel):
         return None if injected is None else injected.base_url
 
 
+# --- plans: adapter logic written once for both clients --------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientCall:
+    """Call ``fn(client)``, a public client method; ``collect`` gathers an iterator's items
+    (at most ``limit`` of them: the iterator is closed there, so no further page is read).
+
+    On an async client the call's awaitable is awaited (and an async iterator drained), so
+    one lambda serves both: ``ClientCall(lambda c: c.videos.retrieve(i, v))``.
+
+    Example:
+        >>> ClientCall(lambda c: c.indexes.list(), collect=True).collect
+        True
+    """
+
+    fn: Callable[[Any], Any]
+    collect: bool = False
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Make several calls side by side; the results come in order, and a call that failed
+    with a :class:`~tl_integrations.TwelveLabsError` gives that error as its result.
+
+    Example:
+        >>> len(AllOf((ClientCall(lambda c: 1), ClientCall(lambda c: 2))).calls)
+        2
+    """
+
+    calls: tuple[ClientCall, ...]
+
+
+@dataclass(frozen=True)
+class Callback:
+    """Call a user callback ``fn(*args)``; an awaitable result is awaited on the async path.
+
+    Example:
+        >>> Callback(print, ("ready",)).args
+        ('ready',)
+    """
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+
+Plan = Generator[ClientCall | AllOf | Callback, Any, T]
+"""Adapter logic: yields steps, receives their results (an error is thrown into it)."""
+
+
+def _resume(plan: Plan[Any], answer: Any, error: BaseException | None) -> tuple[bool, Any]:
+    """Give the plan its answer (or error): ``(False, next step)`` or ``(True, result)``."""
+    try:
+        return False, (plan.throw(error) if error is not None else plan.send(answer))
+    except StopIteration as stop:
+        return True, stop.value
+
+
+def _sync_call(call: ClientCall, client: TwelveLabs) -> Any:
+    value = call.fn(client)
+    if not call.collect:
+        return value
+    if call.limit is None:
+        return list(value)
+    try:
+        return list(itertools.islice(value, call.limit))
+    finally:
+        close = getattr(value, "close", None)
+        if callable(close):
+            close()
+
+
+def _sync_one(call: ClientCall, client: TwelveLabs) -> Any:
+    try:
+        return _sync_call(call, client)
+    except TwelveLabsError as error:
+        return error
+
+
+def _sync_step(step: Any, client: TwelveLabs) -> Any:
+    if isinstance(step, ClientCall):
+        return _sync_call(step, client)
+    if isinstance(step, Callback):
+        return step.fn(*step.args)
+    if isinstance(step, AllOf):
+        if len(step.calls) <= 1:
+            return [_sync_one(call, client) for call in step.calls]
+        workers = min(_LOOKUPS_AT_ONCE, len(step.calls))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tl-adapter") as pool:
+            return list(pool.map(lambda call: _sync_one(call, client), step.calls))
+    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+
+
+def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
+    """Run ``plan`` on a sync client (an :class:`AllOf` on a small thread pool).
+
+    Example:
+        >>> def plan() -> Plan[str]:
+        ...     name = yield ClientCall(lambda c: c.base_url)
+        ...     return name
+        >>> with TwelveLabs(api_key="tlk_x") as client:
+        ...     run_plan(plan(), client)
+        'https://api.twelvelabs.io/v1.3'
+    """
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        done, step = _resume(plan, answer, error)
+        if done:
+            return cast(T, step)
+        answer, error = None, None
+        try:
+            answer = _sync_step(step, client)
+        except Exception as exc:  # thrown into the plan, which decides
+            error = exc
+
+
+async def _async_call(call: ClientCall, client: AsyncTwelveLabs) -> Any:
+    value = call.fn(client)
+    if not call.collect:
+        return await value if inspect.isawaitable(value) else value
+    items: list[Any] = []
+    try:
+        async for item in value:
+            items.append(item)
+            if call.limit is not None and len(items) >= call.limit:
+                break
+    finally:
+        close = getattr(value, "aclose", None)
+        if call.limit is not None and callable(close):
+            await close()
+    return items
+
+
+async def _async_one(call: ClientCall, client: AsyncTwelveLabs) -> Any:
+    try:
+        return await _async_call(call, client)
+    except TwelveLabsError as error:
+        return error
+
+
+async def _async_step(step: Any, client: AsyncTwelveLabs) -> Any:
+    if isinstance(step, ClientCall):
+        return await _async_call(step, client)
+    if isinstance(step, Callback):
+        value = step.fn(*step.args)
+        return await value if inspect.isawaitable(value) else value
+    if isinstance(step, AllOf):
+        gate = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+
+        async def one(call: ClientCall) -> Any:
+            async with gate:
+                return await _async_one(call, client)
+
+        return list(await asyncio.gather(*(one(call) for call in step.calls)))
+    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+
+
+async def arun_plan(plan: Plan[T], client: AsyncTwelveLabs) -> T:
+    """Run ``plan`` on an async client (an :class:`AllOf` concurrently, at most 8 at once).
+
+    Example:
+        >>> def plan() -> Plan[str]:
+        ...     return (yield ClientCall(lambda c: c.base_url))
+        >>> async def main() -> str:
+        ...     async with AsyncTwelveLabs(api_key="tlk_x") as client:
+        ...         return await arun_plan(plan(), client)
+        >>> asyncio.run(main())
+        'https://api.twelvelabs.io/v1.3'
+    """
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        done, step = _resume(plan, answer, error)
+        if done:
+            return cast(T, step)
+        answer, error = None, None
+        try:
+            answer = await _async_step(step, client)
+        except Exception as exc:  # thrown into the plan, which decides
+            error = exc
+
+
 def rows(matrix: NDArray[np.float32]) -> list[list[float]]:
     """A matrix as lists of floats, what the frameworks' embedding interfaces want.
 
@@ -335,6 +576,28 @@ def row(vector: NDArray[np.float32]) -> list[float]:
 _NAMESPACE = uuid.UUID("5b0f4a51-6c1e-4c8e-9d4f-7a1e0c2b9e11")
 
 
+TimedLine = Sequence[Any]
+"""A transcript line ``(start_s, end_s, text, ...)``: :class:`~tl_integrations.Utterance`
+(``client.videos.retrieve(..., transcription=True)``), an asset transcript's
+``TranscriptLine``, or a plain tuple."""
+
+
+def spoken_in(lines: Iterable[TimedLine], start_s: float, end_s: float) -> str:
+    """What was said between ``start_s`` and ``end_s``: the lines overlapping it, joined.
+
+    A line that straddles the boundary belongs to both sides (it was said in both clips).
+
+    Example:
+        >>> lines = [(0.0, 2.5, "Hello all"), (2.5, 6.0, "today: bread"), (7, 9, "bye")]
+        >>> spoken_in(lines, 2.0, 6.5)
+        'Hello all today: bread'
+        >>> spoken_in(lines, 6.0, 7.0)
+        ''
+    """
+    said = [str(line[2]).strip() for line in lines if line[0] < end_s and line[1] > start_s]
+    return " ".join(text for text in said if text)
+
+
 @dataclass(frozen=True)
 class SegmentRecord:
     """What a vector store keeps for one segment (its vector stays in the VideoEmbedding).
@@ -342,7 +605,8 @@ class SegmentRecord:
     Attributes:
         id: a stable UUID string (from source, task id and row).
         row: the row of the segment in ``VideoEmbedding.vectors``.
-        text: a short human-readable description.
+        text: what was said in the segment when a transcript was given, else a short
+            description (``"talk.mp4, 0:06.0-0:12.0 (visual, clip)"``).
         metadata: ``source``, ``task_id``, ``model_name``, ``start_s``, ``end_s``,
             ``option``, ``scope``, ``segment`` (the row).
 
@@ -377,9 +641,18 @@ def _clock(seconds: float) -> str:
 
 
 def segment_records(
-    ve: VideoEmbedding, *, source: str | os.PathLike[str] | None = None
+    ve: VideoEmbedding,
+    *,
+    source: str | os.PathLike[str] | None = None,
+    transcript: Iterable[TimedLine] | None = None,
 ) -> list[SegmentRecord]:
     """Describe every segment of ``ve``, in row order.
+
+    Args:
+        ve: the segments.
+        source: the path or URL the video came from (default: its embedding task).
+        transcript: the video's timed lines; a segment's text is then what was said in it
+            (a segment without speech keeps its description).
 
     Example:
         >>> ve = VideoEmbedding.from_arrays([[1.0, 0.0]], start_s=[0], end_s=[6],
@@ -387,8 +660,11 @@ def segment_records(
         >>> record = segment_records(ve, source="talk.mp4")[0]
         >>> record.text, record.metadata["end_s"]
         ('talk.mp4, 0:00.0-0:06.0 (visual, clip)', 6.0)
+        >>> segment_records(ve, transcript=[(1.0, 4.0, "Welcome to the kitchen")])[0].text
+        'Welcome to the kitchen'
     """
     name = source_name(ve, source)
+    lines = list(transcript) if transcript is not None else []
     starts, ends = ve.start_s.tolist(), ve.end_s.tolist()
     options, scopes = ve.options.tolist(), ve.scopes.tolist()
     records = []
@@ -404,7 +680,10 @@ def segment_records(
             "scope": str(scope),
             "segment": index,
         }
-        text = f"{name}, {_clock(start)}-{_clock(end)} ({option}, {scope})"
+        text = (
+            spoken_in(lines, start, end)
+            or f"{name}, {_clock(start)}-{_clock(end)} ({option}, {scope})"
+        )
         key = f"{name}|{ve.task_id}|{index}"
         records.append(SegmentRecord(str(uuid.uuid5(_NAMESPACE, key)), index, text, metadata))
     return records

@@ -292,6 +292,9 @@ class TaskKind(Generic[J]):
             including ones this library does not know).
         pending: the known non-terminal statuses (used in list filters).
         slow: statuses during which the work scales with the media's duration.
+        evented: the API sends a webhook when one of these jobs ends (see
+            :meth:`from_event`); with an event source attached, waits for such jobs poll
+            only as a slow safety net. Other kinds are polled at their usual pace.
 
     Example:
         >>> TaskKind().retrieve("t1")
@@ -305,6 +308,7 @@ class TaskKind(Generic[J]):
     failed: ClassVar[frozenset[str]] = frozenset({"failed"})
     pending: ClassVar[tuple[str, ...]] = ()
     slow: ClassVar[frozenset[str]] = frozenset({"indexing", "processing"})
+    evented: ClassVar[bool] = False
 
     @property
     def terminal(self) -> frozenset[str]:
@@ -414,7 +418,8 @@ def wait(
     state = PollState(
         job_id=job_id, policy=policy or ctx.poll, clock=ctx.clock, timeout_s=timeout_s, noun=noun
     )
-    if ctx.events is not None and on_check is None:
+    known = kind or (ref.kind if isinstance(ref, Job) else None)
+    if ctx.events is not None and on_check is None and (known is None or known.evented):
         # Events finish the job without polling; WaitMany knows how to listen for them.
         many = WaitMany([ref], ctx, locate=read, timeout_s=timeout_s, on_update=on_update)
         finished, _ = yield from emitted(many.flow())
@@ -701,20 +706,28 @@ class WaitMany:
                     except DeadlinePassed:
                         raise self._timeout() from None
                     if full:
+                        listening = events is not None and self._all_evented()
                         next_round = self._ctx.clock() + (
-                            0.0 if events is None else EVENT_FALLBACK_POLL_S
+                            EVENT_FALLBACK_POLL_S if listening else 0.0
                         )
                 for job in finished:
                     yield Emit(job)
                 if self.pending_ids():
-                    if events is None:
-                        yield Sleep(self._next_delay_s(), wake=self.wake)
+                    if events is None or not self._all_evented():
+                        # Jobs that get no events (or not known yet) are polled as usual.
+                        wake = self.wake if events is None else heard
+                        yield Sleep(self._next_delay_s(), wake=wake)
                     else:
                         until_round = max(0.0, next_round - self._ctx.clock())
                         yield Sleep(self._clip(until_round), wake=heard)
         finally:
             if stop is not None:
                 stop()
+
+    def _all_evented(self) -> bool:
+        """Whether every pending job is known and of a kind whose end comes as an event."""
+        with self._lock:
+            return all(job is not None and job.kind.evented for job in self._pending.values())
 
     def _from_events(self, events: EventSource) -> list[Job]:
         """Absorb what the events say; a job whose event is not enough is read next round."""

@@ -60,6 +60,18 @@ def test_wait_many_bench_sees_every_task_with_each_client() -> None:
         assert row["p95 lag (emu s)"] is not None
 
 
+def test_webhooks_bench_sees_every_job_by_polling_and_by_events() -> None:
+    result = _smoke("webhooks")
+    (n,) = result["params"]["sizes"]
+    clients = [row["client"] for row in result["rows"]]
+    assert clients == ["ours: wait_many, polling", "ours: wait_many, webhooks"]
+    for row in result["rows"]:
+        assert row["jobs seen"] == n
+        assert row["p95 lag (emu s)"] is not None
+    polling, webhooks = result["rows"]
+    assert webhooks["requests"] < polling["requests"]
+
+
 def test_upload_bench_sends_the_whole_file_with_each_client() -> None:
     result = _smoke("upload")
     size = result["params"]["size_mb"] * 1024 * 1024

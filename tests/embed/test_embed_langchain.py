@@ -117,25 +117,60 @@ def test_embed_video_and_documents(
     assert len(query) == 512
 
 
-@pytest.mark.parametrize("kind", ["in-memory", "qdrant-memory", "qdrant-path"])
-def test_a_text_query_finds_the_right_segment(
+def _store(kind: str, emb: TwelveLabsEmbeddings, tmp_path: Path) -> Any:
+    if kind == "in-memory":
+        return InMemoryVectorStore(emb)
+    if kind == "chroma":
+        import chromadb
+        from langchain_chroma import Chroma
+
+        client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
+        return Chroma(
+            client=client,
+            collection_name="segments",
+            embedding_function=emb,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+    location = {"path": tmp_path / "qdrant"} if kind == "qdrant-path" else {}
+    return qdrant_vector_store(emb, collection_name="segments", **location)
+
+
+@pytest.mark.parametrize("kind", ["in-memory", "qdrant-memory", "qdrant-path", "chroma"])
+def test_a_text_query_finds_the_right_segment_and_what_was_said_in_it(
     scenes_embedding: tuple[TwelveLabsEmbeddings, VideoEmbedding], kind: str, tmp_path: Path
 ) -> None:
     emb, ve = scenes_embedding
-    if kind == "in-memory":
-        store: Any = InMemoryVectorStore(emb)
-    else:
-        location = {"path": tmp_path / "qdrant"} if kind == "qdrant-path" else {}
-        store = qdrant_vector_store(emb, collection_name="segments", **location)
-    ids = add_video_embedding(store, ve, source="scenes.mp4")
-    assert add_video_embedding(store, ve, source="scenes.mp4") == ids  # upsert, no duplicates
+    store = _store(kind, emb, tmp_path)
+    ids = add_video_embedding(store, ve, source="scenes.mp4", transcript=SCENES)
+    again = add_video_embedding(store, ve, source="scenes.mp4", transcript=SCENES)
+    assert again == ids  # upsert, no duplicates
+    assert len(store.similarity_search_by_vector(emb.embed_query("x"), k=50)) == len(ve)
     for start, _end, text in SCENES:
         (hit,) = store.similarity_search_by_vector(emb.embed_query(text), k=1)
         assert hit.metadata["start_s"] == pytest.approx(start)
         assert hit.metadata["source"] == "scenes.mp4"
         assert hit.metadata["task_id"] == ve.task_id
-    if kind != "in-memory":
+        assert hit.page_content == text  # the segment's words, not a label
+    if kind.startswith("qdrant"):
         store.client.close()
+
+
+def test_segment_text_comes_from_the_indexed_videos_transcript(
+    scenes_embedding: tuple[TwelveLabsEmbeddings, VideoEmbedding], emu: EmulatorHarness
+) -> None:
+    # The whole path a user takes: index the video, read its transcript, store the segments.
+    _, ve = scenes_embedding
+    with emu.client() as client:
+        index = client.indexes.create("segment-text")
+        task = client.tasks.create_and_wait(index_id=index.id, file=emu.videos["scenes"])
+        video = client.videos.retrieve(index.id, str(task.video_id), transcription=True)
+    assert video.transcription
+    docs = video_segments_to_documents(ve, source="scenes.mp4", transcript=video.transcription)
+    said = {start: text for start, _, text in SCENES}
+    assert len(docs) == len(ve)
+    assert all(d.page_content == said[d.metadata["start_s"]] for d in docs)
+    silent = video_segments_to_documents(ve, transcript=[])
+    assert silent[0].page_content.endswith("0:00.0-0:06.0 (visual, clip)")
 
 
 async def test_async_paths(emu: EmulatorHarness) -> None:

@@ -107,3 +107,18 @@ def test_nodes_hide_bookkeeping_from_the_llm() -> None:
     assert node.metadata["source"] == "twelvelabs-embedding-task:t1"
     assert "task_id" in node.excluded_llm_metadata_keys
     assert video_segments_to_nodes(ve)[0].node_id == node.node_id  # stable ids
+
+
+def test_node_text_is_what_was_said_in_the_segment() -> None:
+    ve = VideoEmbedding.from_arrays(
+        [[1.0, 0.0], [0.0, 1.0]],
+        start_s=[0, 6],
+        end_s=[6, 12],
+        options=["visual", "visual"],
+        scopes=["clip", "clip"],
+        model_name="marengo3.0",
+        task_id="t1",
+    )
+    nodes = video_segments_to_nodes(ve, source="a.mp4", transcript=SCENES[:1])
+    assert nodes[0].text == SCENES[0][2]
+    assert nodes[1].text == "a.mp4, 0:06.0-0:12.0 (visual, clip)"  # no speech: the label

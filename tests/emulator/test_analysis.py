@@ -899,27 +899,6 @@ def test_analysis_creates_share_the_analyze_rate_limit() -> None:
         assert http.get("/analyze/tasks").status_code == 200
 
 
-def test_watchers_hear_each_task_end_once(server: Emulator, http: httpx.Client, beach: str) -> None:
-    # The hook the webhook deliveries use: the backend service of analysis tasks itself.
-    assert server.app is not None
-    tasks = server.app.emulator.backend.analysis_tasks
-    heard: list[tuple[str, str]] = []
-    stop = tasks.watch(lambda ended: heard.append((ended.task_id, ended.status)))
-    try:
-        ready = created_task(http, {"video": source(beach), "prompt": "Hi"})
-        canceled = created_task(http, {"video": source(beach), "prompt": "Hi"})
-        mine = {ready, canceled}
-        http.post(f"/analyze/tasks/{canceled}/cancel")
-        assert [h for h in heard if h[0] in mine] == [(canceled, "canceled")]
-        server.advance(600.0)
-        assert ready in [e.task_id for e in tasks.sweep()]  # a delivery loop's own sweep
-        assert ready not in [e.task_id for e in tasks.sweep()]
-        status_of(http, ready)
-        assert [h for h in heard if h[0] in mine] == [(canceled, "canceled"), (ready, "ready")]
-    finally:
-        stop()
-
-
 def test_speed_scales_analysis_time(media: dict[str, Path]) -> None:
     clock = ManualClock()
     stages = StageModel(jitter=0.0)

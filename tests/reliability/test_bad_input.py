@@ -230,10 +230,10 @@ CASES: dict[str, Case] = {
         r"no such file: '.*no-such\.mp4'; check the path",
         True,
     ),
-    "the loader given a directory": Case(
+    "the loader given a folder with no videos": Case(
         _loader("a folder.mp4"),
         InvalidVideoError,
-        r"is not a regular file; pass a video file",
+        r"holds no video files \(\.mp4, \.mov, \.mkv\.\.\.\); pass recursive=True",
         True,
     ),
     "the loader given an empty file": Case(

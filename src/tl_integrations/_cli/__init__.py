@@ -1,4 +1,5 @@
-"""The ``tl-integrations`` command line: index, wait, embed, search, emulator and demo.
+"""The ``tl-integrations`` command line: index, wait, embed, search, webhooks, emulator and
+demo.
 
 ``main(argv)`` parses, runs one command and returns the exit status: 0 success, 1 some
 inputs failed (each named on its own line), 2 usage error. Errors are one line on stderr;
@@ -161,6 +162,7 @@ _COMMANDS = {
     "wait": ("index", "run_wait"),
     "embed": ("vectors", "run_embed"),
     "search": ("vectors", "run_search"),
+    "webhooks": ("webhooks", "run_webhooks"),
     "demo": ("demo", "command"),
 }
 

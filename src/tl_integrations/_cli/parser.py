@@ -33,6 +33,7 @@ examples:
   tl-integrations embed talk.mp4 --model marengo3.0 -o talk.npz
   tl-integrations wait 6650a1b2c3d4e5f601234567 --timeout 600
   tl-integrations emulator --port 8765
+  TWELVELABS_WEBHOOK_SECRET=... tl-integrations webhooks --port 8000
 
 exit status: 0 success, 1 some inputs failed (each is named), 2 usage error.
 """
@@ -77,6 +78,21 @@ examples:
   TWELVELABS_BASE_URL=http://127.0.0.1:8765/v1.3 TWELVELABS_API_KEY=any tl-integrations ...
 """
 
+_WEBHOOKS_EPILOG = """\
+Register http://<your public host>:PORT/ as the webhook URL in the TwelveLabs dashboard
+(through a tunnel such as `ngrok http PORT` when this machine is not reachable), and give
+the secret it shows through TWELVELABS_WEBHOOK_SECRET (preferred: other users of this
+machine can read command lines) or --secret. Every verified event is printed; forged,
+stale and malformed requests are refused and counted.
+
+With the local emulator:
+  tl-integrations emulator --webhook-url http://127.0.0.1:8000/ --webhook-secret whsec_local
+
+examples:
+  TWELVELABS_WEBHOOK_SECRET=whsec_... tl-integrations webhooks --port 8000
+  tl-integrations webhooks --port 8000 --count 1 --json
+"""
+
 _DEMO_EPILOG = """\
 Without an API key the demo runs offline against the embedded emulator in well under a
 minute. With a key it uses the real API (and asks first, since that spends credits).
@@ -105,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_global_flags(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_index, _add_wait, _add_embed, _add_search, _add_demo):
+    for add in (_add_index, _add_wait, _add_embed, _add_search, _add_webhooks, _add_demo):
         add(commands)
     for command in commands.choices.values():
         _add_global_flags(command, suppress=True)
@@ -277,6 +293,29 @@ def _add_search(commands: _Commands) -> None:
         dest="options",
         help="search option, repeatable (default: visual and audio)",
     )
+
+
+def _add_webhooks(commands: _Commands) -> None:
+    cmd = _command(
+        commands,
+        "webhooks",
+        usage="[--port PORT] [--host HOST] [--secret SECRET] [--count N] [options]",
+        summary="receive TwelveLabs webhooks and print each verified event",
+        epilog=_WEBHOOKS_EPILOG,
+    )
+    cmd.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)"
+    )
+    cmd.add_argument(
+        "--port", type=_int_range(0, 65535), default=8000, help="port (default: 8000; 0: any)"
+    )
+    cmd.add_argument(
+        "--secret",
+        default=None,
+        metavar="SECRET",
+        help="the webhook secret (default: $TWELVELABS_WEBHOOK_SECRET)",
+    )
+    cmd.add_argument("--count", type=_int_range(1, 10**9), metavar="N", help="exit after N events")
 
 
 def _add_demo(commands: _Commands) -> None:

@@ -45,6 +45,7 @@ from .._resources.analyze import (
     create_analysis,
     reader_of,
     segmentation_body,
+    with_result,
 )
 from .._resources.assets import AssetCreation, find_by_metadata, plan_upload, upload_asset
 from .._resources.indexed_assets import (
@@ -598,6 +599,8 @@ class _Run:
                     task=task,
                     noun=task.kind.noun,
                 )
+        for task in tasks.values():
+            yield from with_result(task, self.ctx)  # a webhook event carried no result
         return tasks
 
     def _analysis_body(self, kind: str) -> dict[str, Any]:

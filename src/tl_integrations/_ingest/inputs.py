@@ -15,7 +15,7 @@ from typing import Any, Literal, Union
 
 from .._errors import InvalidRequestError, InvalidVideoError
 from .._resources.analyze import SegmentDefinition, SegmentField, segmentation_body
-from .._uploads import sha256_file, url_key
+from .._uploads import media_type_of, sha256_file, url_key
 from .content import (
     CONTENT_KINDS,
     DEFAULT_CHAPTERS_PROMPT,
@@ -270,13 +270,18 @@ class VideoSource:
     video_id: str | None = None
 
 
-def resolve_inputs(videos: VideoInput | Iterable[VideoInput]) -> list[VideoSource]:
+def resolve_inputs(
+    videos: VideoInput | Iterable[VideoInput], *, recursive: bool = False
+) -> list[VideoSource]:
     """Resolve and check every input up front; nothing is sent.
 
     Args:
-        videos: one input or many. An input is a local path (str or ``os.PathLike``), an
-            ``http(s)://`` URL of the raw media, or ``"video:<id>"`` for a video already in
-            the target index. Repeated inputs are kept once.
+        videos: one input or many. An input is a local path (str or ``os.PathLike``), a
+            directory (its video files, by extension, sorted; hidden files skipped), a glob
+            pattern (``"talks/*.mp4"``, ``"**/*.mov"``), an ``http(s)://`` URL of the raw
+            media, or ``"video:<id>"`` for a video already in the target index. Repeated
+            inputs are kept once.
+        recursive: a directory includes the video files of its subdirectories too.
 
     Returns:
         The inputs in order, without repeats.
@@ -293,8 +298,49 @@ def resolve_inputs(videos: VideoInput | Iterable[VideoInput]) -> list[VideoSourc
     items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     if not items:
         raise InvalidRequestError("no videos given; pass a path, a URL or 'video:<id>'")
-    resolved = [_resolve_one(item) for item in items]
+    expanded = [name for item in items for name in _expand(item, recursive=recursive)]
+    resolved = [_resolve_one(item) for item in expanded]
     return list({source.source: source for source in resolved}.values())
+
+
+def _expand(item: VideoInput, *, recursive: bool) -> list[VideoInput]:
+    """A directory or a glob as the video files it names; any other input as it is."""
+    if not isinstance(item, (str, os.PathLike)):
+        return [item]
+    name = os.fspath(item)
+    if name.startswith(VIDEO_PREFIX) or "://" in name:
+        return [item]
+    path = Path(name).expanduser()
+    if path.is_dir():
+        pattern = "**/*" if recursive else "*"
+        found = _videos_in(path.glob(pattern), root=path)
+        if not found:
+            raise InvalidVideoError(
+                f"directory {name!r} holds no video files (.mp4, .mov, .mkv...)"
+                + ("" if recursive else "; pass recursive=True to look in its subdirectories"),
+                path=name,
+            )
+        return [str(p) for p in found]
+    if not path.exists() and any(ch in name for ch in "*?["):
+        base = Path(name).expanduser()
+        anchor = Path(base.anchor or ".")
+        relative = str(base.relative_to(anchor)) if base.is_absolute() else name
+        found = _videos_in(anchor.glob(relative), root=anchor)
+        if not found:
+            raise InvalidVideoError(f"no video files match {name!r}", path=name)
+        return [str(p) for p in found]
+    return [item]
+
+
+def _videos_in(paths: Iterable[Path], *, root: Path) -> list[Path]:
+    keep = []
+    for path in paths:
+        parts = path.relative_to(root).parts if path.is_relative_to(root) else path.parts
+        if any(part.startswith(".") for part in parts) or not path.is_file():
+            continue
+        if media_type_of(path.name) == "video":
+            keep.append(path)
+    return sorted(keep)
 
 
 def _resolve_one(item: VideoInput) -> VideoSource:

@@ -25,12 +25,13 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Hashable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -69,6 +70,7 @@ __all__ = [
     "analyze_flow",
     "reader_of",
     "video_context",
+    "with_result",
 ]
 
 logger = logging.getLogger("tl_integrations")
@@ -434,7 +436,7 @@ def analyze_flow(
                 raise
             logger.debug("the video is over the synchronous limit: analysing it in a task")
     task = yield from create(AnalysisCreation(body), ctx)
-    done: AnalysisTask = yield from wait(task, ctx, timeout_s=timeout_s)
+    done: AnalysisTask = yield from _waited(task, ctx, timeout_s, None)
     return done.result(ask.response_format)
 
 
@@ -764,6 +766,12 @@ class AnalysisTask(Job):
             InvalidRequestError: the task is not ready.
         """
         result = self.raw.get("result")
+        if self.ready and not isinstance(result, dict):
+            raise InvalidRequestError(
+                f"analysis task {self.id} is ready but its result was not read (a webhook "
+                "event finished it, and events carry no result): read it with "
+                "client.analyze.tasks.retrieve(task)"
+            )
         if not self.ready or not isinstance(result, dict):
             raise InvalidRequestError(
                 f"analysis task {self.id} is {self.status!r}; wait for it first"
@@ -810,6 +818,7 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
     """
 
     noun: ClassVar[str] = "analysis task"
+    evented: ClassVar[bool] = True  # analyze.task.* webhooks
     failed: ClassVar[frozenset[str]] = frozenset({"failed", "canceled"})
     pending: ClassVar[tuple[str, ...]] = ("queued", "pending", "processing")
 
@@ -853,21 +862,24 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
         return AnalysisTask.from_api(item)
 
     def from_event(self, data: Mapping[str, Any], like: AnalysisTask | None) -> AnalysisTask | None:
-        """The task an ``analyze.task.failed`` / ``.canceled`` webhook describes; None for
-        ``analyze.task.ready``, whose event has no result (the wait reads the task).
-
-        Example:
-            >>> event = {"id": "t1", "status": "canceled", "error": {"message": "stop"}}
-            >>> ANALYSIS_TASKS.from_event(event, None).failure_reason
-            'stop'
-            >>> ANALYSIS_TASKS.from_event({"id": "t1", "status": "ready"}, None) is None
-            True
-        """
-        if data.get("status") not in self.failed or not isinstance(data.get("id"), str):
+        """The task as an ``analyze.task.*`` event tells it (status, error, video source):
+        one that ends costs no request. Events carry no result; :func:`with_result` reads
+        it where it is needed."""
+        job_id, status = data.get("id"), data.get("status")
+        if not isinstance(job_id, str) or not isinstance(status, str) or not status:
             return None
-        keys = ("status", "custom_id", "video_source", "error", "created_at")
-        return AnalysisTask.from_api(
-            {"task_id": data["id"], **{k: data[k] for k in keys if k in data}}
+        told = {key: data[key] for key in ("custom_id", "video_source", "error") if key in data}
+        if like is None:
+            return AnalysisTask.from_api({"task_id": job_id, "status": status, **told})
+        raw = {**like.raw, **told, "status": status}
+        raw.pop("result", None)  # never a stale result under a new status
+        source, custom_id = told.get("video_source"), told.get("custom_id")
+        return dataclasses.replace(
+            like,
+            status=status,
+            custom_id=custom_id if isinstance(custom_id, str) else like.custom_id,
+            video_source=source if isinstance(source, dict) else like.video_source,
+            raw=raw,
         )
 
 
@@ -896,6 +908,36 @@ class AnalysisCreation(Creation[AnalysisTask]):
         if task.video_source is None and isinstance(video, dict):
             task.video_source = dict(video)
         return task
+
+
+def with_result(task: AnalysisTask, ctx: Context) -> Flow[AnalysisTask]:
+    """The task with its result: a ready task that a webhook event finished (events carry
+    no result), or that a list or a replayed create showed, is read once; any other is
+    returned as it is.
+
+    Example:
+        >>> from tl_integrations._flows import SyncDriver
+        >>> SyncDriver(transport=None).run(with_result(AnalysisTask("t1", "failed"), None)).status
+        'failed'
+    """
+    if not task.ready or isinstance(task.raw.get("result"), dict):
+        return task
+    fresh: AnalysisTask = yield from fetch(ANALYSIS_TASKS, task.id, ctx)
+    task.update_from(fresh)
+    return task
+
+
+def _waited(
+    job: str | AnalysisTask,
+    ctx: Context,
+    timeout_s: float | None,
+    on_update: Callable[[AnalysisTask], object] | None,
+) -> Flow[AnalysisTask]:
+    done: AnalysisTask = yield from wait(
+        job, ctx, locate=reader_of(ANALYSIS_TASKS), timeout_s=timeout_s, on_update=on_update
+    )
+    finished: AnalysisTask = yield from with_result(done, ctx)
+    return finished
 
 
 def cache_key(body: Mapping[str, Any]) -> str:
@@ -1034,17 +1076,10 @@ def create_analysis(
         if asset_id:
             found = yield from cached_task(asset_id, body["custom_id"], ctx)
             if found is not None:
-                return (yield from _with_result(found, ctx))
+                # Listed or replayed tasks may show ready without their result.
+                return (yield from with_result(found, ctx))
     task: AnalysisTask = yield from create(AnalysisCreation(body), ctx)
-    return (yield from _with_result(task, ctx))
-
-
-def _with_result(task: AnalysisTask, ctx: Context) -> Flow[AnalysisTask]:
-    """The task with its result: a replayed create (or a list) may show it ready without."""
-    if task.ready and not isinstance(task.raw.get("result"), dict):
-        fresh: AnalysisTask = yield from fetch(ANALYSIS_TASKS, task.id, ctx)
-        return fresh
-    return task
+    return (yield from with_result(task, ctx))
 
 
 def _segments(
@@ -1056,7 +1091,7 @@ def _segments(
     reuse: bool,
 ) -> Flow[list[Segment]]:
     task = yield from create_analysis(video, body, ctx, uploader, reuse=reuse)
-    done: AnalysisTask = yield from wait(task, ctx, timeout_s=timeout_s)
+    done: AnalysisTask = yield from _waited(task, ctx, timeout_s, None)
     return done.segments()
 
 
@@ -1103,6 +1138,10 @@ def uploader_of(client: Any) -> Uploader:
 class AnalysisTaskResource(JobResource[AnalysisTask]):
     """``client.analyze.tasks``: asynchronous analyses (general or segmentation).
 
+    With a webhook receiver attached (``TwelveLabs(events=receiver)``), ``wait_many``
+    yields tasks finished by their events, without their result (events carry none):
+    ``retrieve(task)`` reads it. ``wait`` reads it for you.
+
     Example:
         >>> task = client.analyze.tasks.create(asset, prompt="Summarise")  # doctest: +SKIP
         >>> client.analyze.tasks.wait(task).result().text  # doctest: +SKIP
@@ -1110,6 +1149,30 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
 
     def _locator(self) -> Locate:
         return reader_of(ANALYSIS_TASKS)
+
+    def wait(
+        self,
+        job: str | AnalysisTask,
+        *,
+        timeout_s: float | None = None,
+        on_update: Callable[[AnalysisTask], object] | None = None,
+    ) -> AnalysisTask:
+        """Wait for one task until it is ready (returned, with its result) or failed or
+        canceled (raised), within ``timeout_s``.
+
+        With a webhook receiver attached the task ends on its event, and a ready one is
+        then read once for its result (events carry none).
+
+        Raises:
+            TaskFailedError: the task failed or was canceled, with the server's reason.
+            TaskTimeoutError: the deadline passed; call again to resume.
+
+        Example:
+            >>> client.analyze.tasks.wait(task, timeout_s=600).result().text  # doctest: +SKIP
+            'Two hosts review a phone...'
+        """
+        self._known(job)
+        return self._client._run(_waited(job, self._ctx, timeout_s, on_update))
 
     def create(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 import uvicorn
@@ -36,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults",
         default="",
         help='fault probabilities, e.g. "500=0.1,503=0.05,429=0.05,drop=0.01,lost=0.01,'
-        'latency=0.05,fail=0.1" (latency_s=SECONDS sets the added latency)',
+        'latency=0.05,fail=0.1" (latency_s=SECONDS sets the added latency); for webhook '
+        "deliveries webhook_drop, webhook_duplicate, webhook_delay (webhook_delay_s=SECONDS) "
+        "and webhook_reorder",
     )
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of tasks that fail")
     p.add_argument(
@@ -50,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="marengo3.0",
         help="models POST /indexes accepts, comma-separated (default marengo3.0, as today; "
         "add marengo2.7 or pegasus1.2 to make indexes like older accounts have)",
+    )
+    p.add_argument(
+        "--webhook-url",
+        default=None,
+        help="POST signed webhook events (index.task.*, analyze.task.*) to this URL",
+    )
+    p.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="the secret events are signed with (default: $TWELVELABS_WEBHOOK_SECRET)",
     )
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     return p
@@ -74,6 +87,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         failure_rate=args.failure_rate,
         media_validation=args.media_validation,
         index_models=tuple(m.strip() for m in args.index_models.split(",") if m.strip()),
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret or os.environ.get("TWELVELABS_WEBHOOK_SECRET"),
     )
 
 
@@ -93,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"TwelveLabs emulator: base_url http://{host}:{port}{API_PREFIX}", flush=True)
+    if config.webhook_url:
+        print(f"TwelveLabs emulator: webhooks to {config.webhook_url}", flush=True)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),

@@ -206,7 +206,14 @@ _FAULT_KEYS = {
     "latency": "latency",
     "latency_s": "latency_s",
     "fail": "fail",
+    "webhook_drop": "webhook_drop",
+    "webhook_duplicate": "webhook_duplicate",
+    "webhook_delay": "webhook_delay",
+    "webhook_delay_s": "webhook_delay_s",
+    "webhook_reorder": "webhook_reorder",
 }
+# Settings that are durations, not probabilities.
+_FAULT_SECONDS = ("latency_s", "webhook_delay_s")
 
 
 @dataclass(frozen=True)
@@ -219,6 +226,12 @@ class Faults:
     then close the connection instead of answering, as when a response is lost on the way
     back; ``latency``: add ``latency_s`` seconds before answering; ``fail``: share of new
     tasks that fail.
+
+    Webhook deliveries draw from their own generator (seeded, keyed by event, so the same
+    seed gives the same fate to the same event whatever the order of requests):
+    ``webhook_drop``: the event is never sent; ``webhook_duplicate``: it is sent twice;
+    ``webhook_delay``: it is sent ``webhook_delay_s`` emulator seconds late;
+    ``webhook_reorder``: it is held back until the next event due has been sent.
 
     Example:
         >>> Faults.parse("500=0.1,drop=0.02,fail=0.5").p500
@@ -236,14 +249,20 @@ class Faults:
     latency: float = 0.0
     latency_s: float = 0.5
     fail: float = 0.0
+    webhook_drop: float = 0.0
+    webhook_duplicate: float = 0.0
+    webhook_delay: float = 0.0
+    webhook_delay_s: float = 30.0
+    webhook_reorder: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name != "latency_s" and not 0.0 <= value <= 1.0:
+            if f.name not in _FAULT_SECONDS and not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault probability {f.name}={value} is not within [0, 1]")
-        if self.latency_s < 0:
-            raise ValueError(f"latency_s must be >= 0, got {self.latency_s}")
+        for name in _FAULT_SECONDS:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
@@ -299,6 +318,14 @@ class EmulatorConfig:
         index_models: The models ``POST /indexes`` accepts: today's API takes
             ``marengo3.0`` only. Add retired ones (``marengo2.7``, ``pegasus1.2``) to make
             indexes like those an account created before they were retired.
+        webhook_url: Where to POST signed webhook events (``index.task.*`` when indexing
+            ends, ``analyze.task.*`` when an analysis ends), as the API does for the URL
+            registered in its dashboard; None sends none.
+        webhook_secret: The secret events are signed with (``TL-Signature``); never shown
+            in a ``repr``.
+        webhook_attempts: Deliveries of one event before giving up; a failed one (no
+            answer, or not 2xx) is retried after 1, 2, 4 ... (at most 300) seconds of the
+            emulator's clock.
 
     Example:
         >>> cfg = EmulatorConfig(speed=50.0, seed=7, clock=ManualClock())
@@ -320,8 +347,18 @@ class EmulatorConfig:
     faults: Faults = field(default_factory=Faults)
     search_page_ttl_s: float = 3600.0
     index_models: tuple[str, ...] = ("marengo3.0",)
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_attempts: int = 8
 
     def __post_init__(self) -> None:
+        if self.webhook_url is not None:
+            if not self.webhook_url.startswith(("http://", "https://")):
+                raise ValueError(f"webhook_url must be an http(s) URL, got {self.webhook_url!r}")
+            if not self.webhook_secret:
+                raise ValueError("webhook_url needs a webhook_secret to sign events with")
+        if self.webhook_attempts < 1:
+            raise ValueError(f"webhook_attempts must be >= 1, got {self.webhook_attempts}")
         if not self.speed > 0:
             raise ValueError(f"speed must be > 0, got {self.speed}")
         if not 0.0 <= self.failure_rate <= 1.0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
@@ -56,7 +56,8 @@ class TwelveLabsVideoLoader(BaseLoader):
     analysis tasks and cached with it: a second load pays for none of them again.
 
     Args:
-        videos: one input or many; checked here, before anything is sent.
+        videos: one input or many (paths, directories, glob patterns, URLs,
+            ``"video:<id>"``); checked here, before anything is sent.
         index_id: an existing index. Give this or ``index_name``, not both.
         index_name: an index to get, or create with the client's default models.
         content: any of ``"transcript"``, ``"summary"``, ``"chapters"``, ``"segments"``.
@@ -79,6 +80,9 @@ class TwelveLabsVideoLoader(BaseLoader):
             (``"validating"`` ... ``"ready"``), ``"reading"``, then ``"done"`` or
             ``"failed"`` (details in ``IngestOptions``). Its exceptions end the load and
             propagate. Not pickled.
+        recursive: a directory input includes its subdirectories' videos.
+        upload: ``"assets"`` (today's path: asset, then indexed asset; resumable chunks for
+            large files) or ``"tasks"`` (the older one-step ``/tasks``).
 
     Raises:
         InvalidRequestError: bad options (both or neither index option, unknown content...).
@@ -126,6 +130,8 @@ class TwelveLabsVideoLoader(BaseLoader):
         on_error: OnError = "raise",
         show_progress: bool = False,
         on_status: OnStatus | None = None,
+        recursive: bool = False,
+        upload: Literal["assets", "tasks"] = "assets",
     ) -> None:
         self.options = IngestOptions(
             index_id=index_id,
@@ -141,8 +147,9 @@ class TwelveLabsVideoLoader(BaseLoader):
             on_error=on_error,
             show_progress=show_progress,
             on_status=on_status,
+            upload=upload,
         )
-        self.videos = [source.source for source in resolve_inputs(videos)]
+        self.videos = [source.source for source in resolve_inputs(videos, recursive=recursive)]
         self.client = client
         self.async_client = async_client
         self.api_key = _secret(api_key)

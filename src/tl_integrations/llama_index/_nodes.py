@@ -12,10 +12,11 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from llama_index.core.schema import TextNode
 
-from .._adapters import segment_records
+from .._adapters import TimedLine, segment_records
 from .._embed.vectors import VideoEmbedding
 
 __all__ = ["video_segments_to_nodes"]
@@ -25,11 +26,16 @@ _HIDDEN = ["task_id", "model_name", "segment", "option", "scope"]
 
 
 def video_segments_to_nodes(
-    ve: VideoEmbedding, *, source: str | os.PathLike[str] | None = None
+    ve: VideoEmbedding,
+    *,
+    source: str | os.PathLike[str] | None = None,
+    transcript: Iterable[TimedLine] | None = None,
 ) -> list[TextNode]:
     """One ``TextNode`` per segment with ``embedding`` set, ready for ``VectorStoreIndex``.
 
-    Each node's text is a short description of the segment; its metadata holds ``source``,
+    Each node's text is what was said in the segment when ``transcript`` (the video's
+    timed lines, e.g. ``client.videos.retrieve(..., transcription=True).transcription``) is
+    given and anything was, else a short description; its metadata holds ``source``,
     ``task_id``, ``model_name``, ``start_s``, ``end_s``, ``option``, ``scope`` and
     ``segment`` (the row in ``ve.vectors``). Ids are stable across calls.
 
@@ -49,5 +55,5 @@ def video_segments_to_nodes(
             excluded_embed_metadata_keys=list(_HIDDEN),
             excluded_llm_metadata_keys=list(_HIDDEN),
         )
-        for record in segment_records(ve, source=source)
+        for record in segment_records(ve, source=source, transcript=transcript)
     ]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_validator
 from llama_index.core.readers.base import BasePydanticReader
@@ -24,6 +24,7 @@ from .._ingest import (
     VideoIngest,
     VideoInput,
     VideoRecord,
+    resolve_inputs,
     with_text_field,
 )
 from .._resources.analyze import SegmentDefinition
@@ -45,6 +46,16 @@ EXCLUDED_METADATA_KEYS = (
     "start_s",
     "end_s",
     "duration_s",
+)
+# What SimpleDirectoryReader adds as ``extra_info`` about the file: kept, never embedded.
+FILE_METADATA_KEYS = (
+    "file_path",
+    "file_name",
+    "file_type",
+    "file_size",
+    "creation_date",
+    "last_modified_date",
+    "last_accessed_date",
 )
 
 
@@ -101,6 +112,8 @@ class TwelveLabsVideoReader(BasePydanticReader):
     on_error: OnError = "raise"
     show_progress: bool = False
     on_status: OnStatus | None = Field(default=None, exclude=True, repr=False)
+    recursive: bool = Field(default=False, description="Directories include subdirectories.")
+    upload: Literal["assets", "tasks"] = "assets"
 
     _client: TwelveLabs | None = PrivateAttr(default=None)
     _async_client: AsyncTwelveLabs | None = PrivateAttr(default=None)
@@ -144,8 +157,17 @@ class TwelveLabsVideoReader(BasePydanticReader):
         """Inputs of the last run that produced no Documents, with reasons."""
         return self._failures
 
-    def lazy_load_data(self, videos: VideoInput | Iterable[VideoInput]) -> Iterator[Document]:
+    def lazy_load_data(
+        self,
+        videos: VideoInput | Iterable[VideoInput],
+        extra_info: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> Iterator[Document]:
         """Yield Documents video by video, as each becomes ready.
+
+        ``videos`` may hold directories and glob patterns (see ``recursive``). As a
+        ``SimpleDirectoryReader`` file extractor it gets one file and its ``extra_info``,
+        which is merged into every Document's metadata (and kept out of the embedded text).
 
         Raises:
             InvalidVideoError / InvalidRequestError: a bad input, before anything is sent.
@@ -153,34 +175,59 @@ class TwelveLabsVideoReader(BasePydanticReader):
         """
         self._failures = []
         key, options = self._key(), self._options()
+        sources = resolve_inputs(videos, recursive=self.recursive)
         with client_for(self._client, api_key=key, base_url=self.base_url) as client:
-            for record in VideoIngest(client, options).run(videos, failures=self._failures):
-                yield from _documents(record)
+            for record in VideoIngest(client, options).run(
+                [s.source for s in sources], failures=self._failures
+            ):
+                yield from _documents(record, extra_info)
 
     # The base class declares a coroutine returning an iterable; a native async generator is
     # what a caller streaming Documents from an event loop actually wants.
     async def alazy_load_data(  # type: ignore[override]
-        self, videos: VideoInput | Iterable[VideoInput]
+        self,
+        videos: VideoInput | Iterable[VideoInput],
+        extra_info: Mapping[str, Any] | None = None,
+        **_: Any,
     ) -> AsyncIterator[Document]:
         """The natively async :meth:`lazy_load_data`: an async iterator, no threads."""
         self._failures = []
         key, options = self._key(), self._options()
+        sources = resolve_inputs(videos, recursive=self.recursive)
         async with async_client_for(
             self._async_client, api_key=key, base_url=self.base_url, sync_client=self._client
         ) as client:
             async for record in AsyncVideoIngest(client, options).run(
-                videos, failures=self._failures
+                [s.source for s in sources], failures=self._failures
             ):
-                for document in _documents(record):
+                for document in _documents(record, extra_info):
                     yield document
 
-    def load_data(self, videos: VideoInput | Iterable[VideoInput]) -> list[Document]:
-        """All Documents of ``videos`` in a list (see :meth:`lazy_load_data`)."""
-        return list(self.lazy_load_data(videos))
+    def load_data(
+        self,
+        videos: VideoInput | Iterable[VideoInput],
+        extra_info: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> list[Document]:
+        """All Documents of ``videos`` in a list (see :meth:`lazy_load_data`).
 
-    async def aload_data(self, videos: VideoInput | Iterable[VideoInput]) -> list[Document]:
+        Example:
+            >>> from llama_index.core import SimpleDirectoryReader
+            >>> reader = TwelveLabsVideoReader(index_name="talks")
+            >>> folder = SimpleDirectoryReader(  # doctest: +SKIP
+            ...     input_dir="videos", file_extractor={".mp4": reader})
+            >>> docs = folder.load_data()  # doctest: +SKIP
+        """
+        return list(self.lazy_load_data(videos, extra_info, **kwargs))
+
+    async def aload_data(
+        self,
+        videos: VideoInput | Iterable[VideoInput],
+        extra_info: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> list[Document]:
         """All Documents of ``videos`` in a list, natively async (works in a running loop)."""
-        return [document async for document in self.alazy_load_data(videos)]
+        return [d async for d in self.alazy_load_data(videos, extra_info, **kwargs)]
 
     def _key(self) -> str | None:
         return None if self.api_key is None else self.api_key.get_secret_value()
@@ -200,6 +247,7 @@ class TwelveLabsVideoReader(BasePydanticReader):
             on_error=self.on_error,
             show_progress=self.show_progress,
             on_status=self.on_status,
+            upload=self.upload,
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -215,12 +263,14 @@ class TwelveLabsVideoReader(BasePydanticReader):
         return state
 
 
-def _documents(record: VideoRecord) -> Iterator[Document]:
+def _documents(record: VideoRecord, extra_info: Mapping[str, Any] | None) -> Iterator[Document]:
+    extra = dict(extra_info or {})
+    excluded = [*EXCLUDED_METADATA_KEYS, *(k for k in extra if k in FILE_METADATA_KEYS)]
     for doc_id, text, metadata in record.items():
         yield Document(
             text=text,
             id_=doc_id,
-            metadata=metadata,
-            excluded_embed_metadata_keys=list(EXCLUDED_METADATA_KEYS),
-            excluded_llm_metadata_keys=list(EXCLUDED_METADATA_KEYS),
+            metadata={**extra, **metadata},
+            excluded_embed_metadata_keys=excluded,
+            excluded_llm_metadata_keys=excluded,
         )

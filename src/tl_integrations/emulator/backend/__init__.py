@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import EmulatorConfig
+from ..config import EmulatorConfig, Faults
 from ..media import MediaInfo
 from .analysis import Analysis
 from .analysis_tasks import AnalysisTasks
@@ -25,6 +25,7 @@ from .store import Store
 from .tasks import Tasks
 from .uploads import Uploads
 from .videos import Videos
+from .webhooks import Webhooks
 
 __all__ = ["Backend", "Conflict", "EmulatorError", "Forbidden", "Invalid", "NotFound"]
 
@@ -35,6 +36,7 @@ class Backend:
     Args:
         config: The emulator's settings.
         fail_share: The current share of tasks the ``fail`` fault fails.
+        faults: The current faults (webhook deliveries draw theirs from them).
 
     Example:
         >>> backend = Backend(EmulatorConfig(seed=1))
@@ -45,20 +47,29 @@ class Backend:
     """
 
     def __init__(
-        self, config: EmulatorConfig, *, fail_share: Callable[[], float] = lambda: 0.0
+        self,
+        config: EmulatorConfig,
+        *,
+        fail_share: Callable[[], float] = lambda: 0.0,
+        faults: Callable[[], Faults] = Faults,
     ) -> None:
         self.store = Store(config, fail_share=fail_share)
+        self.webhooks = Webhooks(self.store, faults=faults)
         self.assets = Assets(self.store)
         self.uploads = Uploads(self.store, self.assets)
-        self.videos = Videos(self.store, self.assets)
+        self.videos = Videos(self.store, self.assets, self.webhooks)
         self.indexes = Indexes(self.store, self.videos)
         self.tasks = Tasks(self.store, self.assets, self.videos)
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
         self.search = Search(self.store, self.videos)
         self.analysis = Analysis(self.store, assets=self.assets, asset_info=self._asset_info)
         self.idempotency = IdempotencyKeys(self.store)
-        self.analysis_tasks = AnalysisTasks(self.store, self.analysis, self.idempotency)
+        self.analysis_tasks = AnalysisTasks(
+            self.store, self.analysis, self.idempotency, self.webhooks
+        )
         self.batches = Batches(self.store, self.analysis, self.analysis_tasks, self.idempotency)
+        self.videos.resume_webhooks()  # a restarted emulator still sends what is to come
+        self.analysis_tasks.resume_webhooks()
 
     def _asset_info(self, ref: AssetRef) -> MediaInfo:
         """The media information of a ready asset, or of a ready video: emulators before
@@ -110,7 +121,7 @@ class Backend:
         self.store.reset()
         self.search.reset()
         self.idempotency.reset()
-        self.analysis_tasks.reset()
+        self.webhooks.reset()
 
     def close(self) -> None:
         """Release the temporary data directory (when no ``data_dir`` was configured)."""

@@ -5,15 +5,15 @@ walks ``queued -> pending -> processing -> ready | failed`` on the clock, its pr
 time scaled by the analysed window; ``canceled`` ends it from any non-terminal status.
 Statuses are computed on every read, so no worker runs.
 
-Task ends (ready, failed, canceled) are published to :meth:`AnalysisTasks.watch`
-callbacks (the webhook deliveries use them): each end once, noticed by :meth:`sweep`,
-which every call of this service runs and which a delivery loop may run on its own.
+Its ``analyze.task.*`` webhook event is published when it is created, due at its planned
+end (see ``webhooks.py``); a cancel withdraws it and publishes ``canceled`` instead. Tasks
+made by a batch send none, as the API says.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from .lifecycle import analysis_status, plan_analysis_stages, task_rng
 from .queries import Page, PageRequest, Sort, paginate
 from .records import AnalysisTaskRec
 from .store import Store
+from .webhooks import Webhooks
 
 __all__ = [
     "STATUSES",
@@ -33,10 +34,7 @@ __all__ = [
     "AnalysisTaskFilter",
     "AnalysisTaskView",
     "AnalysisTasks",
-    "TaskEnded",
 ]
-
-logger = logging.getLogger("tl_integrations.emulator")
 
 STATUSES = ("queued", "pending", "processing", "ready", "failed", "canceled")
 TERMINAL = ("ready", "failed", "canceled")
@@ -93,40 +91,6 @@ class AnalysisTaskView:
 
 
 @dataclass(frozen=True)
-class TaskEnded:
-    """A task reached a terminal status (what an ``analyze.task.*`` webhook reports).
-
-    Tasks made by a batch carry ``batch_id``; the API sends them no per-task webhooks.
-
-    Example:
-        >>> TaskEnded(view).status  # doctest: +SKIP
-        'ready'
-    """
-
-    view: AnalysisTaskView
-
-    @property
-    def task_id(self) -> str:
-        """The task's id."""
-        return self.view.rec.id
-
-    @property
-    def status(self) -> str:
-        """``ready``, ``failed`` or ``canceled``."""
-        return self.view.status
-
-    @property
-    def at_s(self) -> float:
-        """When it ended (the emulator's clock)."""
-        return self.view.status_at
-
-    @property
-    def batch_id(self) -> str | None:
-        """The batch that made it, if one did."""
-        return self.view.rec.batch_id
-
-
-@dataclass(frozen=True)
 class AnalysisTaskFilter:
     """The filters of ``GET /analyze/tasks`` (each takes one value).
 
@@ -166,6 +130,7 @@ class AnalysisTasks:
         store: The records.
         analysis: Finds media and builds answers.
         keys: The ``Idempotency-Key`` records.
+        webhooks: Where the tasks' ``analyze.task.*`` events are published (None: none).
 
     Example:
         >>> view, replayed = await tasks.create(body, idempotency_key="k1",
@@ -174,12 +139,17 @@ class AnalysisTasks:
         ('queued', False)
     """
 
-    def __init__(self, store: Store, analysis: Analysis, keys: IdempotencyKeys) -> None:
+    def __init__(
+        self,
+        store: Store,
+        analysis: Analysis,
+        keys: IdempotencyKeys,
+        webhooks: Webhooks | None = None,
+    ) -> None:
         self.store = store
         self.analysis = analysis
         self.keys = keys
-        self._listeners: list[Callable[[TaskEnded], None]] = []
-        self._published: set[str] = set()
+        self.webhooks = webhooks
 
     # ------------------------------------------------------------------ creating
 
@@ -275,7 +245,43 @@ class AnalysisTasks:
             deadline_s=deadline_s,
         )
         store.records.analysis_tasks[task_id] = rec
+        self._publish_end(rec)
         return rec
+
+    def _publish_end(self, rec: AnalysisTaskRec) -> None:
+        """Schedule the task's end event, due when its planned end comes (batch tasks send
+        none; a batch's expiry or cancel ends them, not a webhook)."""
+        if self.webhooks is None or rec.batch_id is not None:
+            return
+        status, ended_at, _ = analysis_status(rec, now_s=math.inf)
+        self._publish(rec, status, ended_at)
+
+    def _publish(self, rec: AnalysisTaskRec, status: str, at_s: float) -> None:
+        assert self.webhooks is not None
+        error = (rec.error or {"message": TASK_FAILED}) if status == "failed" else None
+        self.webhooks.publish_analysis(
+            rec.id,
+            status=status,
+            at_s=at_s,
+            created_at_s=rec.created_at,
+            custom_id=rec.custom_id,
+            video_source=rec.video_source,
+            error_message=None if error is None else error.get("message"),
+        )
+
+    def resume_webhooks(self) -> None:
+        """Publish again the end events of tasks still running (after a restart: the event
+        queue lives in memory, the records on disk)."""
+        if self.webhooks is None or not self.webhooks.enabled:
+            return
+        with self.store.lock:
+            for rec in self.store.records.analysis_tasks.values():
+                if self.view(rec).status not in TERMINAL:
+                    self._publish_end(rec)
+
+    def webhook_records(self, task_id: str) -> list[dict[str, Any]] | None:
+        """The task's ``webhooks`` field (None when no webhook URL is configured)."""
+        return None if self.webhooks is None else self.webhooks.records(task_id)
 
     # ------------------------------------------------------------------ reading
 
@@ -296,7 +302,6 @@ class AnalysisTasks:
         Raises:
             NotFound: When there is no such task.
         """
-        self.sweep()
         with self.store.lock:
             return self.view(self._task(task_id))
 
@@ -313,7 +318,6 @@ class AnalysisTasks:
             Invalid: For an unknown status or mode.
         """
         flt.check()
-        self.sweep()
         with self.store.lock:
             views = [self.view(t) for t in self.store.records.analysis_tasks.values()]
             found = [v for v in views if flt.matches(v)]
@@ -347,8 +351,11 @@ class AnalysisTasks:
                     code="task_not_cancelable",
                 )
             rec.canceled_at, rec.cancel_code = self.store.now(), "user_canceled"
+            if self.webhooks is not None:
+                # Its planned ready (or failed) will never come: canceled comes now.
+                self.webhooks.withdraw(task_id)
+                self._publish(rec, "canceled", rec.canceled_at)
             self.store.save()
-        self.sweep()
         return self.get(task_id)
 
     def stop(self, recs: Iterable[AnalysisTaskRec], *, code: str, waiting_only: bool) -> None:
@@ -383,64 +390,8 @@ class AnalysisTasks:
         """Remove task records (call under the lock; the caller saves)."""
         for task_id in task_ids:
             self.store.records.analysis_tasks.pop(task_id, None)
-            self._published.discard(task_id)
-
-    # ------------------------------------------------------------------ ends
-
-    def watch(self, callback: Callable[[TaskEnded], None]) -> Callable[[], None]:
-        """Call ``callback`` once for every task that ends from now on (also for tasks of
-        batches; those carry ``batch_id``). Returns the function that stops it.
-
-        Example:
-            >>> stop = backend.analysis_tasks.watch(print)  # doctest: +SKIP
-            >>> stop()  # doctest: +SKIP
-        """
-        with self.store.lock:
-            self._listeners.append(callback)
-            if len(self._listeners) == 1:
-                # Tasks that ended before anyone watched are not news.
-                self._published |= {
-                    r.id
-                    for r in self.store.records.analysis_tasks.values()
-                    if self.view(r).status in TERMINAL
-                }
-
-        def stop() -> None:
-            with self.store.lock:
-                if callback in self._listeners:
-                    self._listeners.remove(callback)
-
-        return stop
-
-    def sweep(self) -> tuple[TaskEnded, ...]:
-        """Publish every task end not published yet, in the order they happened.
-
-        Runs on every call of this service; a webhook delivery loop calls it to hear of
-        tasks that end while no request comes in.
-        """
-        with self.store.lock:
-            if not self._listeners:
-                return ()
-            ended = [
-                TaskEnded(view)
-                for view in map(self.view, self.store.records.analysis_tasks.values())
-                if view.status in TERMINAL and view.rec.id not in self._published
-            ]
-            ended.sort(key=lambda e: e.at_s)
-            self._published |= {e.task_id for e in ended}
-            listeners = list(self._listeners)
-        for event in ended:
-            for listener in listeners:
-                try:
-                    listener(event)
-                except Exception:  # a listener's bug must not break the API
-                    logger.exception("analysis task listener failed on %s", event.task_id)
-        return tuple(ended)
-
-    def reset(self) -> None:
-        """Forget what was published (the records go with the store's)."""
-        with self.store.lock:
-            self._published.clear()
+            if self.webhooks is not None:
+                self.webhooks.withdraw(task_id)
 
 
 def _request_params(ask: Ask) -> dict[str, Any]:

@@ -265,7 +265,6 @@ class Batches:
         Raises:
             NotFound: When there is no such batch, or it is over 30 days old.
         """
-        self.tasks.sweep()
         with self.store.lock:
             return self.view(self._batch(batch_id))
 

@@ -25,6 +25,7 @@ from .media_rules import check_media
 from .queries import Page, PageRequest, Range, Sort, TimeRange, metadata_matches, paginate
 from .records import AssetRec, IndexRec, VideoRec
 from .store import Store, fate_key
+from .webhooks import Webhooks
 
 __all__ = [
     "EMBEDDING_OPTIONS",
@@ -201,9 +202,10 @@ class Videos:
         'validating'
     """
 
-    def __init__(self, store: Store, assets: Assets) -> None:
+    def __init__(self, store: Store, assets: Assets, webhooks: Webhooks | None = None) -> None:
         self.store = store
         self.assets = assets
+        self.webhooks = webhooks
 
     # ------------------------------------------------------------------ status
 
@@ -318,7 +320,22 @@ class Videos:
         )
         store.records.videos[video_id] = video
         store.save()
+        if self.webhooks is not None:
+            self.webhooks.publish_indexing(video, index)
         return video
+
+    def resume_webhooks(self) -> None:
+        """Publish again the events of videos still being indexed (after a restart: the
+        event queue lives in memory, the records on disk)."""
+        if self.webhooks is None or not self.webhooks.enabled:
+            return
+        with self.store.lock:
+            videos = list(self.store.records.videos.values())
+            running = [v for v in videos if self.view(v).status not in ("ready", "failed")]
+            for video in running:
+                index = self.store.records.indexes.get(video.index_id)
+                if index is not None:
+                    self.webhooks.publish_indexing(video, index)
 
     # ------------------------------------------------------------------ reading
 
@@ -458,6 +475,10 @@ class Videos:
     def forget(self, video: VideoRec) -> None:
         """Remove a video record with its vectors, and its file unless an asset keeps it."""
         store = self.store
+        if self.webhooks is not None and video.task_id is None:
+            # A legacy task outlives its video, and its event is the task's: only an
+            # indexed asset's own event goes with it.
+            self.webhooks.withdraw(video.id)
         with store.lock:
             del store.records.videos[video.id]
             store.drop_segments(video.id)

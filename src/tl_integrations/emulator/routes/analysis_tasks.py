@@ -36,11 +36,17 @@ def _listed_params(params: dict[str, Any]) -> dict[str, Any]:
     return listed
 
 
-def task_json(view: AnalysisTaskView, *, listed: bool = False) -> dict[str, Any]:
+def task_json(
+    view: AnalysisTaskView,
+    *,
+    listed: bool = False,
+    webhooks: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The ``AnalyzeTaskResponse`` object (``listed``: the shorter list form).
 
     ``custom_id`` is always present (null when unset); ``result`` only once ready;
-    ``error`` for failed and canceled tasks, and as a warning on a ready one.
+    ``error`` for failed and canceled tasks, and as a warning on a ready one; ``webhooks``
+    (the delivery of its event) only when a webhook URL is configured.
 
     Example:
         >>> task_json(view)["status"]  # doctest: +SKIP
@@ -62,6 +68,8 @@ def task_json(view: AnalysisTaskView, *, listed: bool = False) -> dict[str, Any]
         data["result"] = view.result
     if view.error is not None:
         data["error"] = view.error
+    if webhooks is not None:
+        data["webhooks"] = webhooks
     return data
 
 
@@ -81,8 +89,9 @@ async def create_task(request: Request) -> Response:
 
 async def get_task(request: Request) -> Response:
     """``GET /analyze/tasks/{task_id}``."""
-    view = backend_of(request).analysis_tasks.get(request.path_params["task_id"])
-    return JSONResponse(task_json(view))
+    tasks = backend_of(request).analysis_tasks
+    view = tasks.get(request.path_params["task_id"])
+    return JSONResponse(task_json(view, webhooks=tasks.webhook_records(view.rec.id)))
 
 
 def _one(request: Request, name: str) -> str | None:
@@ -101,8 +110,9 @@ async def list_tasks(request: Request) -> Response:
         asset_id=_one(request, "asset_id"),
         analysis_mode=_one(request, "analysis_mode"),
     )
-    page = backend_of(request).analysis_tasks.list(flt, page_request(request.query_params))
-    data = [task_json(v, listed=True) for v in page.items]
+    tasks = backend_of(request).analysis_tasks
+    page = tasks.list(flt, page_request(request.query_params))
+    data = [task_json(v, listed=True, webhooks=tasks.webhook_records(v.rec.id)) for v in page.items]
     return JSONResponse({"data": data, "page_info": page_info(page)})
 
 
