@@ -49,7 +49,17 @@ if TYPE_CHECKING:
     from ._polling import PollPolicy
     from ._receiver import WebhookReceiver, WebhookServer
     from ._resources import AsyncWaiting, Waiting
-    from ._resources.analyze import AnalyzeResult
+    from ._resources.analyze import (
+        AnalysisBatch,
+        AnalysisTask,
+        AnalyzeResult,
+        AnalyzeStream,
+        BatchItem,
+        BatchResult,
+        Segment,
+        SegmentDefinition,
+        SegmentField,
+    )
     from ._resources.embed import EmbeddingTask
     from ._resources.entities import BulkEntities, Entity, EntityCollection
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
@@ -78,6 +88,14 @@ _LAZY = {
     "SearchFilter": "._resources.search",
     "SearchImage": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
+    "AnalyzeStream": "._resources.analyze",
+    "AnalysisTask": "._resources.analyze",
+    "AnalysisBatch": "._resources.analyze",
+    "BatchItem": "._resources.analyze",
+    "BatchResult": "._resources.analyze",
+    "Segment": "._resources.analyze",
+    "SegmentDefinition": "._resources.analyze",
+    "SegmentField": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
     "Entity": "._resources.entities",
     "EntityCollection": "._resources.entities",
@@ -104,13 +122,18 @@ __all__ = [
     "DEFAULT_MODELS",
     "APIConnectionError",
     "APIStatusError",
+    "AnalysisBatch",
+    "AnalysisTask",
     "AnalyzeResult",
+    "AnalyzeStream",
     "AnalyzeTaskEvent",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
     "AsyncWaiting",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchResult",
     "BulkEntities",
     "ConflictError",
     "EmbeddingDecodeError",
@@ -134,6 +157,9 @@ __all__ = [
     "SearchClip",
     "SearchFilter",
     "SearchImage",
+    "Segment",
+    "SegmentDefinition",
+    "SegmentField",
     "ServerError",
     "SystemMetadata",
     "Task",

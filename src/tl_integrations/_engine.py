@@ -695,6 +695,11 @@ class WaitMany:
                         return
                     yield Until(self.wake)  # nothing to poll: wait for a job to join, or close()
                     continue
+                arrived = self._arrived_done()
+                for job in arrived:
+                    yield Emit(job)  # it can change no more: no request, whatever the deadline
+                if arrived:
+                    continue
                 finished = self._from_events(events) if events is not None else []
                 full = self._ctx.clock() >= next_round
                 if full or self._to_read:
@@ -723,6 +728,18 @@ class WaitMany:
         finally:
             if stop is not None:
                 stop()
+
+    def _arrived_done(self) -> list[Job]:
+        """Jobs handed in (or added) already finished: they are yielded as they are."""
+        finished: list[Job] = []
+        with self._lock:
+            for job_id, job in list(self._pending.items()):
+                if job is not None and job.done:
+                    del self._pending[job_id]
+                    self._finished.add(job_id)
+                    job._bind(self._ctx.owner)
+                    finished.append(job)
+        return finished
 
     def _all_evented(self) -> bool:
         """Whether every pending job is known and of a kind whose end comes as an event."""

@@ -13,7 +13,6 @@ from langchain_core.embeddings import FakeEmbeddings
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
-from pydantic import ValidationError
 
 from tl_integrations import InvalidRequestError, VideoEmbedding
 from tl_integrations.langchain import (
@@ -70,7 +69,7 @@ def test_the_key_stays_secret_and_clients_are_not_serialised(emu: EmulatorHarnes
 
 
 def test_unknown_models_are_refused() -> None:
-    with pytest.raises(ValidationError, match="unknown embedding model"):
+    with pytest.raises(InvalidRequestError, match="unknown embedding model"):
         TwelveLabsEmbeddings(api_key="k", model="text-embedding-3-small")
 
 

@@ -7,9 +7,8 @@ import pickle
 import pytest
 from embed_support import SCENES, EmulatorHarness
 from llama_index.core import VectorStoreIndex
-from pydantic import ValidationError
 
-from tl_integrations import VideoEmbedding
+from tl_integrations import InvalidRequestError, VideoEmbedding
 from tl_integrations.llama_index import TwelveLabsEmbedding, video_segments_to_nodes
 
 OFFLINE = "http://127.0.0.1:9/v1.3"
@@ -47,7 +46,7 @@ def test_pickling_drops_clients_but_keeps_settings() -> None:
 
 
 def test_unknown_model_is_refused() -> None:
-    with pytest.raises(ValidationError, match="unknown embedding model"):
+    with pytest.raises(InvalidRequestError, match="unknown embedding model"):
         TwelveLabsEmbedding(api_key="k", model_name="bge-small")
 
 

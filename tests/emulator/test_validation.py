@@ -87,7 +87,7 @@ def test_parameter_errors(http: httpx.Client, index_id: str, videos: dict[str, P
 def test_index_name_must_be_unique(http: httpx.Client) -> None:
     body = {
         "index_name": unique("dup"),
-        "models": [{"model_name": "marengo2.7", "model_options": ["visual"]}],
+        "models": [{"model_name": "marengo3.0", "model_options": ["visual"]}],
     }
     assert http.post("/indexes", json=body).status_code == 201
     r = http.post("/indexes", json=body)

@@ -44,7 +44,7 @@ __all__ = ["run_index", "run_wait"]
 # Errors that no other input would escape either: stop at once with one line.
 FATAL_ERRORS = (AuthenticationError, PermissionDeniedError, APIConnectionError)
 # Statuses that mean this run sent the input (rather than finding it indexed already).
-_SENT = ("uploading", "submitting")
+_SENT = ("uploading",)
 _STAGES = ("validating", "pending", "queued", "indexing")
 
 

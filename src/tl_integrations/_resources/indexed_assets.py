@@ -33,7 +33,7 @@ from .._engine import (
     job_id_of,
     wait,
 )
-from .._errors import InvalidRequestError, TwelveLabsError
+from .._errors import InvalidRequestError, TaskFailedError, TwelveLabsError
 from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
@@ -174,6 +174,17 @@ class IndexedAssetKind(TaskKind[IndexedAsset]):
     def parse_item(self, item: Any, group: Hashable) -> IndexedAsset:
         """One indexed asset of a list page."""
         return IndexedAsset.from_api(item, index_id=str(group))
+
+    def failure(self, job: IndexedAsset) -> TaskFailedError:
+        """A failed indexing, naming its file and index (the server's reason, if any)."""
+        return TaskFailedError(
+            job.id,
+            index_id=job.index_id,
+            filename=job.system_metadata.filename,
+            reason=job.failure_reason,
+            task=job,
+            noun=self.noun,
+        )
 
     def from_event(self, data: Mapping[str, Any], like: IndexedAsset | None) -> IndexedAsset | None:
         """The indexed asset as an ``index.task.*`` event tells it (the event's ``id`` is

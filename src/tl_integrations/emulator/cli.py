@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject bad media on create (sync, default) or fail the task later (async)",
     )
     p.add_argument(
+        "--index-models",
+        default="marengo3.0",
+        help="models POST /indexes accepts, comma-separated (default marengo3.0, as today; "
+        "add marengo2.7 or pegasus1.2 to make indexes like older accounts have)",
+    )
+    p.add_argument(
         "--webhook-url",
         default=None,
         help="POST signed webhook events (index.task.*, analyze.task.*) to this URL",
@@ -68,6 +74,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     Example:
         >>> config_from_args(build_parser().parse_args(["--speed", "10"])).speed
         10.0
+        >>> args = build_parser().parse_args(["--index-models", "marengo3.0,pegasus1.2"])
+        >>> config_from_args(args).index_models
+        ('marengo3.0', 'pegasus1.2')
     """
     return EmulatorConfig(
         speed=args.speed,
@@ -77,6 +86,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         faults=Faults.parse(args.faults),
         failure_rate=args.failure_rate,
         media_validation=args.media_validation,
+        index_models=tuple(m.strip() for m in args.index_models.split(",") if m.strip()),
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret or os.environ.get("TWELVELABS_WEBHOOK_SECRET"),
     )

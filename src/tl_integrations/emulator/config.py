@@ -24,6 +24,8 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
+#: Every model an index was ever made with (the emulator can serve each).
+INDEX_MODEL_NAMES = frozenset({"marengo3.0", "marengo2.7", "pegasus1.2", "pegasus1.5"})
 
 
 class ManualClock:
@@ -82,8 +84,11 @@ class Stage:
 
 @dataclass(frozen=True)
 class StageModel:
-    """Durations of the indexing stages, embedding tasks and asset processing, before
-    ``speed`` scaling.
+    """Durations of the indexing stages, embedding tasks, asset processing and analysis
+    tasks, before ``speed`` scaling.
+
+    An analysis task waits ``queued`` and ``pending`` (the indexing stages' values), then
+    works ``analysis``, which scales with the analysed window rather than the whole video.
 
     ``jitter`` spreads each duration by up to +/- that fraction, deterministically per task
     (derived from the seed and the task id).
@@ -99,6 +104,7 @@ class StageModel:
     indexing: Stage = field(default_factory=lambda: Stage(1.0, 0.1))
     embedding: Stage = field(default_factory=lambda: Stage(1.0, 0.05))
     asset: Stage = field(default_factory=lambda: Stage(1.0, 0.01))
+    analysis: Stage = field(default_factory=lambda: Stage(2.0, 0.02))
     jitter: float = 0.2
 
 
@@ -170,8 +176,8 @@ class RateLimits:
 
     Categories: ``tasks`` (POST /tasks and POST /indexes/{id}/indexed-assets), ``assets``
     (POST /assets), ``embed`` (POST /embed, /embed/tasks, /embed-v2, /embed-v2/tasks),
-    ``search`` (POST /search), ``analyze`` (POST /analyze) and ``default`` (every other
-    request).
+    ``search`` (POST /search), ``analyze`` (POST /analyze, /analyze/tasks and
+    /analyze/batches) and ``default`` (every other request).
 
     Example:
         >>> RateLimits(search=2).per_minute("search")
@@ -309,6 +315,9 @@ class EmulatorConfig:
         rate_limits: Requests per minute per category.
         faults: Injected faults.
         search_page_ttl_s: Lifetime of search page tokens.
+        index_models: The models ``POST /indexes`` accepts: today's API takes
+            ``marengo3.0`` only. Add retired ones (``marengo2.7``, ``pegasus1.2``) to make
+            indexes like those an account created before they were retired.
         webhook_url: Where to POST signed webhook events (``index.task.*`` when indexing
             ends, ``analyze.task.*`` when an analysis ends), as the API does for the URL
             registered in its dashboard; None sends none.
@@ -337,6 +346,7 @@ class EmulatorConfig:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     faults: Faults = field(default_factory=Faults)
     search_page_ttl_s: float = 3600.0
+    index_models: tuple[str, ...] = ("marengo3.0",)
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_attempts: int = 8
@@ -355,6 +365,11 @@ class EmulatorConfig:
             raise ValueError(f"failure_rate must be within [0, 1], got {self.failure_rate}")
         if self.media_validation not in ("sync", "async"):
             raise ValueError("media_validation must be 'sync' or 'async'")
+        if not self.index_models or not set(self.index_models) <= INDEX_MODEL_NAMES:
+            raise ValueError(
+                f"index_models must be some of {sorted(INDEX_MODEL_NAMES)}, "
+                f"got {self.index_models!r}"
+            )
 
     def with_overrides(self, **overrides: object) -> EmulatorConfig:
         """A copy with some fields replaced (``faults`` may be given as a spec string)."""

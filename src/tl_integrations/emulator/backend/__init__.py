@@ -12,9 +12,12 @@ from pathlib import Path
 from ..config import EmulatorConfig, Faults
 from ..media import MediaInfo
 from .analysis import Analysis
+from .analysis_tasks import AnalysisTasks
 from .assets import Assets
+from .batches import Batches
 from .embeddings import Embeddings
 from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound
+from .idempotency import IdempotencyKeys
 from .indexes import Indexes
 from .ingest import AssetRef
 from .search import Search
@@ -59,8 +62,14 @@ class Backend:
         self.tasks = Tasks(self.store, self.assets, self.videos)
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
         self.search = Search(self.store, self.videos)
-        self.analysis = Analysis(self.store, asset_info=self._asset_info)
+        self.analysis = Analysis(self.store, assets=self.assets, asset_info=self._asset_info)
+        self.idempotency = IdempotencyKeys(self.store)
+        self.analysis_tasks = AnalysisTasks(
+            self.store, self.analysis, self.idempotency, self.webhooks
+        )
+        self.batches = Batches(self.store, self.analysis, self.analysis_tasks, self.idempotency)
         self.videos.resume_webhooks()  # a restarted emulator still sends what is to come
+        self.analysis_tasks.resume_webhooks()
 
     def _asset_info(self, ref: AssetRef) -> MediaInfo:
         """The media information of a ready asset, or of a ready video: emulators before
@@ -108,9 +117,10 @@ class Backend:
             return red, green, blue
 
     def reset(self) -> None:
-        """Forget every record, media file, vector, upload and search session."""
+        """Forget every record, media file, vector, upload, search session and key in use."""
         self.store.reset()
         self.search.reset()
+        self.idempotency.reset()
         self.webhooks.reset()
 
     def close(self) -> None:

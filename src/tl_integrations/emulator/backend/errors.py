@@ -13,6 +13,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "Unprocessable",
     "invalid",
     "missing",
 ]
@@ -50,6 +51,21 @@ class Invalid(EmulatorError):
     """
 
     def __init__(self, field: str | None, message: str, *, code: str = "parameter_invalid") -> None:
+        super().__init__(message, code=code, field=field)
+
+
+class Unprocessable(EmulatorError):
+    """A well-formed request the API cannot act on (a JSON-schema keyword it does not
+    support, an ``Idempotency-Key`` reused for another request).
+
+    Example:
+        >>> Unprocessable("minLength is not supported", field="response_format").code
+        'parameter_unsupported'
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str = "parameter_unsupported"
+    ) -> None:
         super().__init__(message, code=code, field=field)
 
 

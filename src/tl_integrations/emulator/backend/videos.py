@@ -29,6 +29,7 @@ from .webhooks import Webhooks
 
 __all__ = [
     "EMBEDDING_OPTIONS",
+    "INDEXING_FAILED",
     "INDEX_CLIP_S",
     "INDEX_STATUSES",
     "SYSTEM_FIELDS",
@@ -36,6 +37,7 @@ __all__ = [
     "VideoFilter",
     "VideoView",
     "Videos",
+    "check_receives",
     "index_segments",
     "system_values",
 ]
@@ -82,6 +84,9 @@ def system_values(video: VideoRec) -> dict[str, float]:
     }
 
 
+INDEXING_FAILED = "The emulator failed this indexing on purpose (failure_rate or fail fault)."
+
+
 @dataclass(frozen=True)
 class VideoView:
     """A video with its status now: since when, and when indexing finished (if it has).
@@ -102,6 +107,13 @@ class VideoView:
     def updated_at(self) -> float:
         """When the video last changed (status or metadata)."""
         return max(self.status_at, self.rec.updated_at or 0.0)
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        """Why indexing failed (the media rule it broke, or the emulator's own draw)."""
+        if self.status != "failed":
+            return None
+        return self.rec.error or {"message": INDEXING_FAILED}
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,29 @@ class VideoFilter:
         return metadata_matches(video.user_metadata, self.metadata)
 
 
+def check_receives(index: IndexRec) -> None:
+    """Refuse new videos for an index without Marengo (an index made with Pegasus 1.2
+    only): Pegasus is no index model any more. On a Marengo + Pegasus 1.2 index new videos
+    are indexed with Marengo only.
+
+    Raises:
+        Invalid: For an index without a Marengo model.
+
+    Example:
+        >>> check_receives(IndexRec("i", "old", [{"model_name": "pegasus1.2",
+        ...                "model_options": ["visual"]}], [], 0.0, 0.0))
+        Traceback (most recent call last):
+        ...
+        tl_integrations.emulator.backend.errors.Invalid: The index 'old' has only Pegasus ...
+    """
+    if index.marengo is None:
+        raise Invalid(
+            "index_id",
+            f"The index {index.name!r} has only Pegasus 1.2, which no longer indexes videos; "
+            "index them into a marengo3.0 index and analyse their assets with Pegasus 1.5.",
+        )
+
+
 class Videos:
     """The videos (indexed assets) of every index.
 
@@ -204,6 +239,7 @@ class Videos:
         store = self.store
         with store.lock:
             index = store.index(index_id)
+            check_receives(index)
             asset = self.assets.ready(AssetRef(asset_id))
         if asset.kind != "video" or asset.info is None:
             raise Invalid(
