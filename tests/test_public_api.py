@@ -31,6 +31,7 @@ PUBLIC = {
         "InvalidVideoError",
         "Job",
         "MalformedResponseError",
+        "MediaEmbedding",
         "NotFoundError",
         "PermissionDeniedError",
         "PollPolicy",

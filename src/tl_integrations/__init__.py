@@ -42,7 +42,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._client import AsyncTwelveLabs, TwelveLabs
-    from ._embed.vectors import EmbeddingDecodeError, VideoEmbedding
+    from ._embed.vectors import EmbeddingDecodeError, MediaEmbedding, VideoEmbedding
     from ._engine import Job
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
@@ -75,6 +75,7 @@ _LAZY = {
     "EmbeddingTask": "._resources.embed",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
+    "MediaEmbedding": "._embed.vectors",
     "VideoEmbedding": "._embed.vectors",
     "EmbeddingDecodeError": "._embed.vectors",
     "PollPolicy": "._polling",
@@ -106,6 +107,7 @@ __all__ = [
     "InvalidVideoError",
     "Job",
     "MalformedResponseError",
+    "MediaEmbedding",
     "NotFoundError",
     "PermissionDeniedError",
     "PollPolicy",
