@@ -1098,7 +1098,8 @@ def validate_multi(
     """Check a ``multi_input`` request by the API's rules (§7.1), before anything is sent.
 
     ``media`` is a list, or a mapping from names (``<@name>`` in the text) to sources.
-    ``media_types`` gives the type of sources whose names do not tell (assets looked up).
+    ``media_types`` gives the type of sources whose names do not tell (an asset looked
+    up, an open file known to be an image); a name that tells wins.
 
     Raises:
         InvalidRequestError: a rule broken (count, references, mixing, documents...).
@@ -1129,7 +1130,7 @@ source has that name; pass media={'shirt': ...}
             )
     sources = []
     for i, (name, ref) in enumerate(pairs):
-        kind = (media_types or {}).get(i) or ref.media_type
+        kind = ref.media_type or (media_types or {}).get(i)
         if kind is None:
             raise InvalidRequestError(
                 f"cannot tell what {ref.shown} holds from its name; pass an Asset or a file "

@@ -103,15 +103,15 @@ def check_same_space(expected: str, got: str, *, what: str = "these vectors") ->
         >>> check_same_space("marengo3.0/512", "marengo3.5/512", what="the store")
         Traceback (most recent call last):
         ...
-        tl_integrations.InvalidRequestError: the store holds marengo3.0/512 vectors and these \
-are marengo3.5/512: vectors of different models or dimensions cannot be compared; keep one \
-store (and one query model) per space
+        tl_integrations.InvalidRequestError: the store is of the space marengo3.0/512 and \
+these vectors are marengo3.5/512: vectors of different models or dimensions cannot be \
+compared; keep one store (and one query model) per space
     """
     if expected != got:
         raise InvalidRequestError(
-            f"{what} holds {expected} vectors and these are {got}: vectors of different "
-            "models or dimensions cannot be compared; keep one store (and one query model) "
-            "per space"
+            f"{what} is of the space {expected} and these vectors are {got}: vectors of "
+            "different models or dimensions cannot be compared; keep one store (and one "
+            "query model) per space"
         )
 
 

@@ -931,7 +931,9 @@ def _image(
     ``multi_input`` of one source on 3.5 (the only form it takes there)."""
     if req is None:
         types = yield from _types_of(untyped_assets([image]), ctx)
-        req = _checked_image(validate_multi(model, None, [image], media_types=types, **checks))
+        req = _checked_image(
+            validate_multi(model, None, [image], media_types={0: "image", **types}, **checks)
+        )
     sources = yield from _sources_json(req)
     if model.sync_single:
         body = wire.v2_image_body(model, sources[0])
@@ -1929,7 +1931,9 @@ class Embed(Resource):
         }
         req = None
         if not untyped_assets([image]):
-            req = _checked_image(validate_multi(model, None, [image], **checks))
+            # A source whose name does not tell its type (an open file) is taken as an image.
+            guess: dict[int, Any] = {0: "image"}
+            req = _checked_image(validate_multi(model, None, [image], media_types=guess, **checks))
         return self._client._run(_image(model, image, checks, self._ctx, req=req))
 
     def multi(

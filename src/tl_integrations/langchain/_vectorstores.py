@@ -1,11 +1,16 @@
-"""Put a :class:`~tl_integrations.VideoEmbedding`'s precomputed vectors in a vector store.
+"""Put a :class:`~tl_integrations.MediaEmbedding`'s precomputed vectors in a vector store.
 
-Vector stores normally embed the text they are given; video segments already have vectors,
-so :func:`add_video_embedding` writes them as they are: into ``InMemoryVectorStore``, into a
-Qdrant collection (``langchain_qdrant.QdrantVectorStore``; embedded, no server needed, with
+Vector stores normally embed the text they are given; video segments (and sound clips,
+pages, chunks) already have vectors, so :func:`add_video_embedding` writes them as they
+are: into ``InMemoryVectorStore``, into a Qdrant collection
+(``langchain_qdrant.QdrantVectorStore``; embedded, no server needed, with
 :func:`qdrant_vector_store`), or into any store with an ``add_embeddings`` method (FAISS...).
 A text query embedded by :class:`~tl_integrations.langchain.TwelveLabsEmbeddings` then finds
 segments with ``store.similarity_search_by_vector(embeddings.embed_query("..."))``.
+
+Vectors of different spaces (Marengo 3.5 and 3.0, or two Matryoshka sizes) cannot be
+compared, so a store never gets both by accident: the store's query embeddings and the
+vectors already in it must be of the same space as the ones added.
 
 Example:
     >>> from langchain_core.vectorstores import InMemoryVectorStore
@@ -26,7 +31,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore, VectorStore
 
-from .._adapters import SegmentRecord, segment_records
+from .._adapters import SegmentRecord, check_space, segment_records
 from .._embed.vectors import VideoEmbedding
 from .._errors import InvalidRequestError
 
@@ -67,7 +72,8 @@ def add_video_embedding(
     Ids are stable (source, task, row): adding the same embedding again replaces it.
 
     Raises:
-        InvalidRequestError: the store's kind is not supported (no ``add_embeddings``).
+        InvalidRequestError: the store's kind is not supported (no ``add_embeddings``), or
+            its query embeddings or its vectors are of another space than ``ve``'s.
 
     Example:
         >>> from langchain_core.embeddings import FakeEmbeddings
@@ -76,6 +82,7 @@ def add_video_embedding(
         >>> store.similarity_search_by_vector([1.0, 0.0], k=1)[0].metadata["end_s"]
         6.0
     """
+    _check_store_space(store, ve)
     records = segment_records(ve, source=source)
     if isinstance(store, InMemoryVectorStore):
         _add_in_memory(store, ve, records)
@@ -109,6 +116,35 @@ def _add_in_memory(
             "text": r.text,
             "metadata": r.metadata,
         }
+
+
+def _check_store_space(store: VectorStore, ve: VideoEmbedding) -> None:
+    """The store's query model, then what it already holds, must be of ``ve``'s space."""
+    embeddings = getattr(store, "embeddings", None)  # duck-typed stores may have none
+    check_space(getattr(embeddings, "space", None), ve, what="the store's embeddings")
+    if isinstance(store, InMemoryVectorStore):
+        held = next(iter(store.store.values()), None)
+        metadata = held.get("metadata") if held is not None else None
+        check_space((metadata or {}).get("embedding_space"), ve, what="the store")
+    elif _is_qdrant(store):
+        _check_qdrant_space(store, ve)
+
+
+def _check_qdrant_space(store: Any, ve: VideoEmbedding) -> None:
+    client, name = store.client, store.collection_name
+    vectors = client.get_collection(name).config.params.vectors
+    size = getattr(vectors, "size", None)
+    if size is None and isinstance(vectors, dict):
+        size = getattr(vectors.get(store.vector_name), "size", None)
+    if size is not None and size != ve.dim:
+        raise InvalidRequestError(
+            f"the Qdrant collection {name!r} holds {size}-d vectors and these are {ve.space}; "
+            "keep one collection per model and dimension"
+        )
+    points, _ = client.scroll(name, limit=1, with_payload=True)
+    if points:
+        metadata = (points[0].payload or {}).get(store.metadata_payload_key) or {}
+        check_space(metadata.get("embedding_space"), ve, what="the collection")
 
 
 def _is_qdrant(store: VectorStore) -> bool:
