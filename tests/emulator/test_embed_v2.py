@@ -509,3 +509,31 @@ def test_document_vectors_survive_a_restart(tmp_path: Path, media: dict[str, Pat
     ):
         after = http.get(f"/embed-v2/tasks/{before['_id']}").json()
     assert after["data"] == before["data"]
+
+
+def test_async_validation_fails_tasks_instead_of_refusing_them(
+    tmp_path: Path, media: dict[str, Path]
+) -> None:
+    clock = ManualClock()
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"not a sound at all" * 100)
+    short = make_sample_audio(tmp_path / "short.wav", duration_s=2.0)
+    with (
+        Emulator(clock=clock, media_validation="async") as emu,
+        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
+    ):
+        failed = [
+            task(http, clock, "audio", {"media_source": b64(path)}) for path in (broken, short)
+        ]
+        strict = http.post(
+            "/embed-v2/tasks",
+            json={
+                "input_type": "audio",
+                "model_name": THREE_FIVE,
+                "audio": {"media_source": {"asset_id": "0" * 24}},
+            },
+        )
+    assert [t["status"] for t in failed] == ["failed", "failed"]
+    assert "cannot be read" in failed[0]["error"]["message"]
+    assert "too short" in failed[1]["error"]["message"]
+    assert strict.status_code == 404  # an unknown asset is still refused at once

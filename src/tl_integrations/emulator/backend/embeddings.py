@@ -73,6 +73,15 @@ _TOKENS = {"image": 256, "audio_s": 10, "video_s": 30, "page": 258}
 Source = LocalFile | RemoteUrl | Base64Data | AssetRef
 
 
+class _Unreadable(Invalid):
+    """A file sent with a request that cannot be read as its input type; a task created in
+    async validation mode fails with it instead of being refused."""
+
+    def __init__(self, cause: Invalid, named: dict[str, str]) -> None:
+        super().__init__(cause.field, cause.message, code=cause.code)
+        self.named = named
+
+
 @dataclass(frozen=True)
 class StoredMedia:
     """A medium the platform holds (an asset, or a video's file) as embeddings read it.
@@ -347,8 +356,23 @@ class Embeddings:
             return await anyio.to_thread.run_sync(
                 lambda: probe_as(upload.path, upload.filename, kind, upload.metadata())
             )
+        except Invalid as err:
+            raise _Unreadable(err, upload.metadata()) from err
         finally:
             upload.discard()
+
+    async def _read_for_task(
+        self, source: Source | None, kind: str, *, field: str
+    ) -> tuple[Probed | None, dict[str, str], str | None]:
+        """(medium, how the task names it, why it fails): in async validation mode a file
+        that cannot be read is created as a task that fails, as the API does."""
+        try:
+            media = await self._read(source, kind, field=field)
+        except _Unreadable as err:
+            if self.store.config.media_validation == "sync":
+                raise
+            return None, err.named, err.message
+        return media, media.named, None
 
     async def _read_asset(self, ref: AssetRef, kind: str) -> Probed:
         with self.store.lock:
@@ -566,10 +590,11 @@ class Embeddings:
         if any(s not in ("clip", "video") for s in scopes):
             raise invalid("video_embedding_scope", f"values must be clip or video, got {scopes}")
         kept_scopes = ["clip", *[s for s in scopes if s == "video"][:1]]
-        media = await self._read(source, "video", field="video_file")
-        error = self._media_error(media, picture=True)
-        if error is not None:
-            return self._register("v1", model_name, None, {"metadata": media.named}, error)
+        media, named, error = await self._read_for_task(source, "video", field="video_file")
+        if media is not None:
+            error = self._media_error(media, picture=True)
+        if media is None or error is not None:
+            return self._register("v1", model_name, None, {"metadata": named}, error)
         info = media.info
         assert info is not None
         window = _window_v1(info, start_s, end_s, clip)
@@ -622,14 +647,16 @@ class Embeddings:
             plan = rules.timed_plan(model, kind, spec, uncertainty=size.uncertainty)
         elif kind == "image":
             rules.image_plan(spec)
-        media = await self._read(source, kind, field=f"{kind}.media_source")
+        media, named, error = await self._read_for_task(source, kind, field=f"{kind}.media_source")
         params: dict[str, Any] = {
-            "metadata": {"input_type": kind, **media.named},
+            "metadata": {"input_type": kind, **named},
             "dimension": size.dimension,
             "uncertainty": size.uncertainty,
         }
         if model == "marengo3.5":
             params["metadata"]["embedding_dimension"] = size.dimension
+        if media is None:
+            return self._register("v2", model, None, params, error)
         if kind in ("video", "audio"):
             return await self._timed_task(model, kind, plan, media, params, spec)
         if kind == "image":
