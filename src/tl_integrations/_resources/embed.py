@@ -1530,7 +1530,9 @@ class EmbedTasks(JobResource[EmbeddingTask]):
     ) -> Iterator[EmbeddingTask]:
         """Iterate over embedding tasks (the API keeps 7 days), every page, newest first.
 
-        Without ``model_name`` both APIs are listed (Embed v2, then v1).
+        Without ``model_name`` both APIs are listed (Embed v2, then v1); a model name picks
+        its API only: ``marengo3.0`` and ``marengo3.5`` share Embed v2, whose listing holds
+        both (each task says its ``model_name``).
 
         Example:
             >>> [t.id for t in client.embed.tasks.list(status="ready")]  # doctest: +SKIP
