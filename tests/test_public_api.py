@@ -39,6 +39,7 @@ PUBLIC = {
         "InvalidVideoError",
         "Job",
         "MalformedResponseError",
+        "MediaEmbedding",
         "NotFoundError",
         "PermissionDeniedError",
         "PollPolicy",

@@ -43,7 +43,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._client import AsyncTwelveLabs, TwelveLabs
-    from ._embed.vectors import EmbeddingDecodeError, VideoEmbedding
+    from ._embed.vectors import EmbeddingDecodeError, MediaEmbedding, VideoEmbedding
     from ._engine import Job
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
@@ -102,6 +102,7 @@ _LAZY = {
     "BulkEntities": "._resources.entities",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
+    "MediaEmbedding": "._embed.vectors",
     "VideoEmbedding": "._embed.vectors",
     "EmbeddingDecodeError": "._embed.vectors",
     "PollPolicy": "._polling",
@@ -149,6 +150,7 @@ __all__ = [
     "InvalidVideoError",
     "Job",
     "MalformedResponseError",
+    "MediaEmbedding",
     "NotFoundError",
     "PermissionDeniedError",
     "PollPolicy",

@@ -426,6 +426,10 @@ def _indexed_asset(index_id: str, video_id: str) -> Callable[[Any], Any]:
     return lambda client: client.indexes.indexed_assets.retrieve(index_id, video_id)
 
 
+def _analysis(video: Any, question: str) -> Callable[[Any], Any]:
+    return lambda client: client.analyze(video, question)
+
+
 def ask_video(video_id: str, question: str, index: IndexRef | None = None) -> Plan[str]:
     """Pegasus' answer to ``question`` about a video of ``index`` (else of any index).
 
@@ -445,7 +449,7 @@ def ask_video(video_id: str, question: str, index: IndexRef | None = None) -> Pl
             video = yield ClientCall(_indexed_asset(index_id, video_id))
         except NotFoundError:
             continue
-        result = yield ClientCall(lambda c: c.analyze(video, question))
+        result = yield ClientCall(_analysis(video, question))
         return str(result.text)
     where = "its index" if index is not None else "any index"
     raise NotFoundError(

@@ -141,7 +141,8 @@ def test_embed_task_parameter_rules(http: httpx.Client, videos: dict[str, Path])
 
 
 def test_embed_v2_errors_are_wrapped(http: httpx.Client) -> None:
-    r = http.post("/embed-v2", json={"input_type": "image", "model_name": "marengo3.0"})
+    # Marengo 3.5 takes only multi_input on the synchronous endpoint.
+    r = http.post("/embed-v2", json={"input_type": "image", "model_name": "marengo3.5"})
     err = r.json()["error"]
     assert r.status_code == 400
     assert err["code"] == "VALIDATION_ERROR"

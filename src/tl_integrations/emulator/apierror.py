@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from .backend.errors import Conflict, EmulatorError, Forbidden, NotFound, Unprocessable
+from .backend.errors import Conflict, EmulatorError, Forbidden, NotFound, TooLarge, Unprocessable
 
 __all__ = ["ApiError", "JSONResponse", "api_error_of", "error_response"]
 
@@ -85,6 +85,7 @@ _STATUS_OF: tuple[tuple[type[EmulatorError], int], ...] = (
     (Conflict, 409),
     (Forbidden, 403),
     (Unprocessable, 422),
+    (TooLarge, 413),
 )
 
 

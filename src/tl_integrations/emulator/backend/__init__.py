@@ -15,8 +15,8 @@ from .analysis import Analysis
 from .analysis_tasks import AnalysisTasks
 from .assets import Assets
 from .batches import Batches
-from .embeddings import Embeddings
-from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound
+from .embeddings import Embeddings, StoredMedia
+from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound, TooLarge
 from .idempotency import IdempotencyKeys
 from .indexes import Indexes
 from .ingest import AssetRef
@@ -27,7 +27,15 @@ from .uploads import Uploads
 from .videos import Videos
 from .webhooks import Webhooks
 
-__all__ = ["Backend", "Conflict", "EmulatorError", "Forbidden", "Invalid", "NotFound"]
+__all__ = [
+    "Backend",
+    "Conflict",
+    "EmulatorError",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "TooLarge",
+]
 
 
 class Backend:
@@ -60,7 +68,7 @@ class Backend:
         self.videos = Videos(self.store, self.assets, self.webhooks)
         self.indexes = Indexes(self.store, self.videos)
         self.tasks = Tasks(self.store, self.assets, self.videos)
-        self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
+        self.embeddings = Embeddings(self.store, asset_media=self._asset_media)
         self.search = Search(self.store, self.videos)
         self.analysis = Analysis(self.store, assets=self.assets, asset_info=self._asset_info)
         self.idempotency = IdempotencyKeys(self.store)
@@ -84,6 +92,22 @@ class Backend:
         if info is None:
             raise Invalid(ref.field, f"The asset {ref.asset_id!r} is not a video or audio file.")
         return info
+
+    def _asset_media(self, ref: AssetRef) -> StoredMedia:
+        """The ready medium behind an asset id (or a video id, as for analysis), with its
+        stored file: embeddings read images and documents from it."""
+        root = self.store.persistence.root
+        if ref.asset_id in self.store.records.assets:
+            rec = self.assets.ready(ref)
+            path = root / rec.media_path if rec.media_path else None
+            return StoredMedia(rec.kind, rec.filename, path, rec.info)
+        try:
+            video = self.videos.find(ref.asset_id)
+        except NotFound:
+            raise NotFound("asset", ref.asset_id) from None
+        path = root / video.media_path if video.media_path else None
+        name = video.info.filename if video.info is not None else "video"
+        return StoredMedia("video", name, path, video.info)
 
     def media_file(self, owner_id: str) -> Path | None:
         """The stored file of an asset or a video (None when there is none).

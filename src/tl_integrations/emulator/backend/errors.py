@@ -13,6 +13,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "TooLarge",
     "Unprocessable",
     "invalid",
     "missing",
@@ -99,6 +100,18 @@ class Forbidden(EmulatorError):
         >>> Forbidden("expired", code="url_expired").message
         'expired'
     """
+
+
+class TooLarge(EmulatorError):
+    """A medium over a size or page limit of the synchronous embedding endpoint (413).
+
+    Example:
+        >>> TooLarge("File size (33.6 MB) exceeds maximum limit of 32 MB").code
+        'content_too_large'
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, code="content_too_large", field=field)
 
 
 def invalid(field: str, message: str) -> Invalid:

@@ -15,7 +15,7 @@ from typing import Any
 import anyio.to_thread
 
 from ..media import MediaInfo
-from ..segments import SegmentSet, build_segments, index_bounds
+from ..segments import AUDIO_MEANING, SegmentSet, build_segments, index_bounds
 from . import metadata
 from .assets import Assets
 from .errors import Invalid, NotFound, missing
@@ -62,6 +62,7 @@ def index_segments(info: MediaInfo, index: IndexRec) -> SegmentSet:
         scopes=["clip"],
         bounds=index_bounds(info, max_clip_s=INDEX_CLIP_S),
         window=(0.0, info.duration_s),
+        audio=AUDIO_MEANING.get(index.marengo or "", "speech"),
     )
 
 
