@@ -399,6 +399,10 @@ def wait(
         yield Sleep(state.next_delay_s(status=fresh.status, duration_s=fresh.duration_s))
 
 
+FINISHED_PAGES_MAX = 20
+"""A wait_many round reads at most this many pages of newly finished jobs; any job they do
+not show is read by itself."""
+
 LAST_LOOK_S = 2.0
 """A wait looks once more at its deadline; that last look may take this long at most."""
 
@@ -688,8 +692,11 @@ class WaitMany:
             gone = self._absorb_listing(ids, listed, finished)
             finished_request = kind.finished_listing(group)
             if len(gone) >= 2 and finished_request is not None:
+                # As many pages of the newest finished jobs as could hold those that left
+                # the pending listing: a burst of 500 finishing costs 10 requests, not 500.
+                pages_needed = min(-(-len(gone) // PAGE_LIMIT_MAX), FINISHED_PAGES_MAX)
                 recent = yield from collect(
-                    finished_request, ctx, f"{kind.noun} list", parse, max_pages=1
+                    finished_request, ctx, f"{kind.noun} list", parse, max_pages=pages_needed
                 )
                 gone = self._absorb_listing(gone, recent, finished)
             plan.singles.extend(gone)
