@@ -8,8 +8,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-pytest.importorskip("ray")
-
 from tl_integrations._transport import Request
 from tl_integrations.ray._budget import RateBook, RateFacts, _Holds, category_of, rate_facts
 
@@ -35,7 +33,9 @@ def test_the_first_request_of_a_category_goes_alone_until_the_limit_is_known() -
     book = RateBook(clock=clock)
     assert book.acquire("tasks", holding=False) == (0.0, True)
     wait_s, held = book.acquire("tasks", holding=False)
-    assert wait_s > 0 and not held  # waits for what the first one learns, holding nothing
+    # It waits for what the first one learns, holding nothing.
+    assert wait_s > 0
+    assert not held
     book.settle("tasks", 200, RateFacts(limit=60, remaining=59))
     assert book.acquire("tasks", holding=False) == (0.0, True)
     assert book.snapshot()["tasks"]["limit"] == 60

@@ -37,5 +37,26 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from ._budget import AsyncSharedBudget, SharedBudget
+from ._cluster import ClusterIndex, Connection
+from ._desk import RowReport
+from ._documents import DOCUMENT_COLUMNS, VideoDocuments
+from ._index import INDEXED_COLUMNS, IndexVideos
+from ._pipeline import IngestResult, done_sources, ingest_videos
+from ._segments import SEGMENT_COLUMNS, SegmentVectors
 
-__all__ = ["AsyncSharedBudget", "SharedBudget"]
+__all__ = [
+    "DOCUMENT_COLUMNS",
+    "INDEXED_COLUMNS",
+    "SEGMENT_COLUMNS",
+    "AsyncSharedBudget",
+    "ClusterIndex",
+    "Connection",
+    "IndexVideos",
+    "IngestResult",
+    "RowReport",
+    "SegmentVectors",
+    "SharedBudget",
+    "VideoDocuments",
+    "done_sources",
+    "ingest_videos",
+]
