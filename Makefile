@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench notebooks emulator clean
+.PHONY: demo test test-ray lint typecheck pytest bench notebooks emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Every Ray test, the heavy ones too: a two-node cluster on this machine (ray start), a
+# killed and restarted run. A few minutes.
+test-ray: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest tests/raydata -m 'ray_cluster or not ray_cluster'
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.run_all
