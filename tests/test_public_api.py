@@ -78,6 +78,7 @@ PUBLIC = {
         "VideoDocuments",
         "done_sources",
         "ingest_videos",
+        "worker_pool",
     },
 }
 

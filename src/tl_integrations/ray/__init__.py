@@ -16,9 +16,9 @@ Example:
     >>> from tl_integrations.ray import ClusterIndex, IndexVideos, VideoDocuments
     >>> index = ClusterIndex.open(index_name="talks")  # doctest: +SKIP
     >>> ds = ray.data.from_items([{"source": "s3://bucket/talk.mp4"}])  # doctest: +SKIP
-    >>> docs = (ds.map_batches(IndexVideos, fn_constructor_args=(index,), concurrency=4)
-    ...           .map_batches(VideoDocuments, fn_constructor_args=(index,), concurrency=2))
-    ... # doctest: +SKIP
+    >>> docs = (ds.map_batches(IndexVideos, fn_constructor_args=(index,), compute=worker_pool(4))
+    ...           .map_batches(VideoDocuments, fn_constructor_args=(index,),
+    ...                        compute=worker_pool(2)))  # doctest: +SKIP
     >>> docs.write_parquet("s3://bucket/docs")  # doctest: +SKIP
     >>> index.counts()  # doctest: +SKIP
     {'uploaded': 1, 'indexed': 1, 'skipped': 0, 'failed': 0}
@@ -42,6 +42,7 @@ from ._desk import RowReport
 from ._documents import DOCUMENT_COLUMNS, VideoDocuments
 from ._index import INDEXED_COLUMNS, IndexVideos
 from ._pipeline import IngestResult, done_sources, ingest_videos
+from ._pool import worker_pool
 from ._segments import SEGMENT_COLUMNS, SegmentVectors
 
 __all__ = [
@@ -59,4 +60,5 @@ __all__ = [
     "VideoDocuments",
     "done_sources",
     "ingest_videos",
+    "worker_pool",
 ]

@@ -102,7 +102,7 @@ class ClusterIndex:
         >>> import ray
         >>> index = ClusterIndex.open(index_name="talks")  # doctest: +SKIP
         >>> videos = ds.map_batches(IndexVideos, fn_constructor_args=(index,),
-        ...                         concurrency=4, batch_size=16)  # doctest: +SKIP
+        ...                         compute=worker_pool(4), batch_size=16)  # doctest: +SKIP
         >>> index.counts()  # doctest: +SKIP
         {'uploaded': 120, 'indexed': 130, 'skipped': 2, 'failed': 1}
     """

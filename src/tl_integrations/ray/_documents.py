@@ -9,7 +9,7 @@ no text, so no input silently disappears; so does a video with no text at all.
 Example:
     >>> docs = videos.map_batches(VideoDocuments, fn_constructor_args=(index,),
     ...                           fn_constructor_kwargs={"content": ("transcript",)},
-    ...                           concurrency=2)  # doctest: +SKIP
+    ...                           compute=worker_pool(2))  # doctest: +SKIP
     >>> docs.filter(lambda row: row["status"] == "ok").write_parquet("docs/")  # doctest: +SKIP
 """
 
@@ -81,7 +81,7 @@ class VideoDocuments:
 
     Example:
         >>> docs = videos.map_batches(VideoDocuments, fn_constructor_args=(index,),
-        ...                           concurrency=2)  # doctest: +SKIP
+        ...                           compute=worker_pool(2))  # doctest: +SKIP
         >>> docs.take(1)[0]["content_kind"]  # doctest: +SKIP
         'transcript'
     """

@@ -19,7 +19,7 @@ wrong key, a forbidden index), which stop the job at once.
 Example:
     >>> index = ClusterIndex.open(index_name="talks")  # doctest: +SKIP
     >>> videos = ds.map_batches(IndexVideos, fn_constructor_args=(index,),
-    ...                         batch_size=16, concurrency=4)  # doctest: +SKIP
+    ...                         batch_size=16, compute=worker_pool(4))  # doctest: +SKIP
     >>> videos.filter(lambda row: row["status"] == "failed").take(5)  # doctest: +SKIP
 """
 
@@ -145,10 +145,14 @@ class IndexVideos:
     ``content_key`` (the ``user_metadata`` pair that finds the video again). Each worker
     holds one client; all of them share the cluster's request budget and the index's desk.
 
+    A batch waits for its videos as a whole; give each worker several batches at once
+    (``compute=worker_pool(n)``) so that it prepares the next ones meanwhile. Concurrent
+    batches of one worker share its client and its ``max_concurrency`` slots.
+
     Args:
         index: the :class:`ClusterIndex` (made on the driver).
         source_column: the column holding paths, URLs, object-store URIs or ``video:<id>``.
-        max_concurrency: rows of a batch prepared (hashed, looked up, uploaded) at once.
+        max_concurrency: rows prepared (hashed, looked up, uploaded) at once, per worker.
         timeout_s: how long a batch waits for its indexing tasks; a row still pending then
             fails with a reason (its task keeps running, and a re-run picks it up).
         scratch_dir: where object-store files are copied while they are uploaded.
@@ -159,7 +163,7 @@ class IndexVideos:
 
     Example:
         >>> videos = ray.data.from_items([{"source": "s3://bucket/talk.mp4"}]).map_batches(
-        ...     IndexVideos, fn_constructor_args=(index,), batch_size=8, concurrency=2,
+        ...     IndexVideos, fn_constructor_args=(index,), batch_size=8, compute=worker_pool(2),
         ... )  # doctest: +SKIP
         >>> videos.take(1)[0]["status"]  # doctest: +SKIP
         'indexed'

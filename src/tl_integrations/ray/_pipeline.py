@@ -31,6 +31,7 @@ from ._budget import DEFAULT_WINDOW_S
 from ._cluster import ClusterIndex
 from ._documents import VideoDocuments
 from ._index import IndexVideos
+from ._pool import worker_pool
 from ._segments import SegmentVectors
 
 __all__ = ["IngestResult", "Output", "done_sources", "ingest_videos"]
@@ -147,7 +148,8 @@ def ingest_videos(
     embedding_options: Iterable[str] | None = None,
     workers: int = 2,
     batch_size: int = 8,
-    max_concurrency: int = 4,
+    batches_per_worker: int = 4,
+    max_concurrency: int = 8,
     num_cpus: float = 0.5,
     timeout_s: float | None = None,
     on_error: Literal["raise", "skip"] = "raise",
@@ -172,7 +174,10 @@ def ingest_videos(
         embedding_options: segment options to read (see :class:`SegmentVectors`).
         workers: actors per stage (each holds one client).
         batch_size: rows per batch; a batch's videos are waited for together.
-        max_concurrency: rows of a batch worked on at once, per worker.
+        batches_per_worker: batches one worker holds at once (see :func:`worker_pool`):
+            it prepares the next while the last waits for the index.
+        max_concurrency: rows worked on at once (hashed, looked up, uploaded, read), per
+            worker, whichever batch they belong to.
         num_cpus: CPUs reserved per worker (they mostly wait on the network).
         timeout_s: how long a batch waits for its indexing tasks.
         on_error: ``"raise"``: after every input is done, raise one ``IngestError`` if any
@@ -220,6 +225,7 @@ def ingest_videos(
             stage_options=_stage_options(output, content, chunk_s, embedding_options),
             workers=workers,
             batch_size=batch_size,
+            batches_per_worker=batches_per_worker,
             max_concurrency=max_concurrency,
             num_cpus=num_cpus,
             timeout_s=timeout_s,
@@ -253,6 +259,7 @@ def _run(
     stage_options: dict[str, Any],
     workers: int,
     batch_size: int,
+    batches_per_worker: int,
     max_concurrency: int,
     num_cpus: float,
     timeout_s: float | None,
@@ -262,11 +269,9 @@ def _run(
     if done:
         logger.info("%d source(s) already done in %s: not touched", len(done), path)
         ds = ds.map_batches(_NotDone(done, source_column), batch_format="pyarrow")
-    from ray.data import ActorPoolStrategy
-
     stage = {
         "batch_size": batch_size,
-        "compute": ActorPoolStrategy(size=workers),
+        "compute": worker_pool(workers, batches_per_worker=batches_per_worker),
         "num_cpus": num_cpus,
     }
     rows = ds.map_batches(

@@ -7,7 +7,7 @@ column of fixed size (float32), ready for a vector store or ``write_parquet``.
 
 Example:
     >>> vectors = videos.map_batches(SegmentVectors, fn_constructor_args=(index,),
-    ...                              concurrency=2)  # doctest: +SKIP
+    ...                              compute=worker_pool(2))  # doctest: +SKIP
     >>> vectors.schema()  # doctest: +SKIP
     Column   Type
     ...
@@ -98,7 +98,7 @@ class SegmentVectors:
     Example:
         >>> vectors = videos.map_batches(SegmentVectors, fn_constructor_args=(index,),
         ...                              fn_constructor_kwargs={"options": ("visual",)},
-        ...                              concurrency=2)  # doctest: +SKIP
+        ...                              compute=worker_pool(2))  # doctest: +SKIP
     """
 
     def __init__(
