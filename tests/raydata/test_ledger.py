@@ -36,3 +36,12 @@ def test_each_input_is_counted_once_with_its_latest_outcome() -> None:
     assert ledger.failures() == [("b.mp4", "too short"), ("d.mp4", "analysis failed")]
     ledger.report([RowReport("d.mp4", "read")])  # the retry succeeded
     assert ledger.counts()["failed"] == 1
+
+
+def test_a_new_run_counts_afresh_but_keeps_the_claims() -> None:
+    ledger = Ledger()
+    ledger.claim("tl_sha256:aa", "a.mp4")
+    ledger.report([RowReport("a.mp4", "indexed", uploaded=True)])
+    ledger.reset_counts()
+    assert ledger.counts() == {"uploaded": 0, "indexed": 0, "skipped": 0, "failed": 0}
+    assert ledger.claim("tl_sha256:aa", "b.mp4") == "a.mp4"

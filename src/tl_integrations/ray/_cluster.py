@@ -222,7 +222,8 @@ class ClusterIndex:
         return summary
 
     def counts(self) -> dict[str, int]:
-        """Inputs uploaded, indexed, skipped and failed so far (each counted once).
+        """Inputs uploaded, indexed, skipped and failed since :meth:`open` or the last
+        :meth:`reset_counts` (each input counted once, whatever Ray retried).
 
         Example:
             >>> index.counts()  # doctest: +SKIP
@@ -230,6 +231,19 @@ class ClusterIndex:
         """
         counts: dict[str, int] = self.summary()["counts"]
         return counts
+
+    def reset_counts(self) -> None:
+        """Count afresh from now (a new run of a pipeline on this index).
+
+        Claims are kept: an input already owned by another keeps being skipped.
+
+        Example:
+            >>> index.reset_counts(); index.counts()["uploaded"]  # doctest: +SKIP
+            0
+        """
+        import ray
+
+        ray.get(self.desk.reset_counts.remote())
 
     def report(self, reports: list[RowReport]) -> None:
         """Record outcomes of inputs at the desk (what the callables do after each batch).

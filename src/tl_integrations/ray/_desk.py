@@ -123,6 +123,14 @@ class Ledger:
                 elif item.status == "skipped":
                     self._skipped[item.source] = item.reason
 
+    def reset_counts(self) -> None:
+        """Count afresh (a new run on the same desk); claims and tasks made are kept."""
+        with self._lock:
+            self._uploaded.clear()
+            self._indexed.clear()
+            self._skipped.clear()
+            self._failed.clear()
+
     def counts(self) -> dict[str, int]:
         """Inputs uploaded, indexed (now or before), skipped and failed, each counted once."""
         with self._lock:
@@ -259,6 +267,10 @@ class DeskActor:
     def report(self, reports: list[RowReport]) -> None:
         """Record outcomes (see :meth:`Ledger.report`)."""
         self.ledger.report(reports)
+
+    def reset_counts(self) -> None:
+        """Count afresh (see :meth:`Ledger.reset_counts`)."""
+        self.ledger.reset_counts()
 
     def summary(self) -> dict[str, Any]:
         """Counts, failures, and what the shared wait cost."""

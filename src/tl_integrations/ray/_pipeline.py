@@ -165,7 +165,7 @@ def ingest_videos(
         ds: a Ray dataset with a column of sources (paths, URLs, ``s3://``-style URIs or
             ``video:<id>``).
         index_name / index_id / index: the index (by name, got or created; by id; or a
-            :class:`ClusterIndex` you opened, which is left open).
+            :class:`ClusterIndex` you opened, which is left open, and whose counts restart).
         output: ``"videos"`` (one row per input), ``"documents"`` or ``"segments"``.
         path: write the rows to this Parquet directory as they are made, and resume from
             what an earlier run wrote there; None keeps them in the returned dataset.
@@ -265,10 +265,12 @@ def _run(
     timeout_s: float | None,
     on_error: Literal["raise", "skip"],
 ) -> IngestResult:
+    index.reset_counts()  # this run's counts, also on an index that ran pipelines before
     done = done_sources(path, source_column=source_column) if path is not None else set()
     if done:
         logger.info("%d source(s) already done in %s: not touched", len(done), path)
-        ds = ds.map_batches(_NotDone(done, source_column), batch_format="pyarrow")
+        # No CPU of its own: the stages' actors may hold every CPU of a small cluster.
+        ds = ds.map_batches(_NotDone(done, source_column), batch_format="pyarrow", num_cpus=0)
     stage = {
         "batch_size": batch_size,
         "compute": worker_pool(workers, batches_per_worker=batches_per_worker),
