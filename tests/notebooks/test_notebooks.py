@@ -35,6 +35,7 @@ EXPECTED = [
     "03_llamaindex",
     "04_segment_vectors",
     "05_agent_tool",
+    "06_ray_scale",
 ]
 CELL_TIMEOUT_S = 120
 # Variables that would send a notebook to the real API (and spend credits) instead.
@@ -134,7 +135,7 @@ def problems(notebook: NotebookNode) -> list[str]:
     return found
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_six_notebooks_are_there() -> None:
     assert [path.stem for path in NOTEBOOKS] == EXPECTED
 
 
