@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import ray
 
-from tl_integrations import IngestError, TwelveLabs
+from tl_integrations import IngestError, NotFoundError, TwelveLabs
 from tl_integrations._transport import Request
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from tl_integrations.ray import ClusterIndex, SharedBudget, ingest_videos
@@ -199,6 +199,13 @@ def test_segment_vectors_are_a_fixed_size_float32_column(
     result.dataset.write_parquet(out)
     back = ray.data.read_parquet(out).take_all()
     assert np.stack([row["vector"] for row in back]).shape == (len(rows), 512)
+
+
+def test_opening_a_missing_index_fails_before_any_actor_is_left_behind(
+    emulator: Emulator,
+) -> None:
+    with pytest.raises(NotFoundError):
+        ClusterIndex.open(index_id="6650a1b2c3d4e5f601234567", **connection(emulator))  # type: ignore[arg-type]
 
 
 def test_a_429_reported_by_one_process_holds_back_every_other() -> None:

@@ -153,29 +153,30 @@ class ClusterIndex:
             raise InvalidRequestError("give index_id or index_name (one of them)")
         shared = SharedBudget.start(window_s=window_s, limits=limits) if budget is True else None
         chosen = budget if isinstance(budget, SharedBudget) else shared
-        connection = Connection(
-            base_url=base_url,
-            api_key=api_key,
-            budget=chosen,
-            poll_policy=poll_policy,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-        )
-        with connection.client() as client:
-            index = (
-                client.indexes.retrieve(index_id)
-                if index_id is not None
-                else client.indexes.get_or_create(str(index_name))
-            )
-            # Workers use the driver's server, whatever their own environment says.
-            connection = Connection(
-                base_url=client.base_url,
+
+        def connection_to(url: str | None) -> Connection:
+            return Connection(
+                base_url=url,
                 api_key=api_key,
                 budget=chosen,
                 poll_policy=poll_policy,
                 timeout_s=timeout_s,
                 max_retries=max_retries,
             )
+
+        try:
+            with connection_to(base_url).client() as client:
+                index = (
+                    client.indexes.retrieve(index_id)
+                    if index_id is not None
+                    else client.indexes.get_or_create(str(index_name))
+                )
+                # Workers use the driver's server, whatever their own environment says.
+                connection = connection_to(client.base_url)
+        except BaseException:
+            if shared is not None:
+                shared.close()
+            raise
         marengo = next((m for m in index.models if m.name in MODELS), None)
         desk = (
             ray.remote(DeskActor).options(num_cpus=0, max_restarts=0).remote(connection, index.id)
