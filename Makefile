@@ -35,10 +35,11 @@ pytest: $(VENV)/.installed-dev
 
 test: lint typecheck pytest
 
-# Every Ray test, the heavy ones too: a two-node cluster on this machine (ray start), a
-# killed and restarted run. A few minutes.
+# Every Ray test, the heavy ones too (marked ray_heavy, left out of make test): a two-node
+# cluster on this machine (ray start), a killed and restarted run, notebook 06 executed.
+# A few minutes.
 test-ray: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests/raydata -m 'ray_cluster or not ray_cluster'
+	$(BIN)/python -m pytest tests/raydata tests/notebooks -m 'ray_heavy or not ray_heavy' -k 'not notebook_runs or 06_ray'
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.run_all

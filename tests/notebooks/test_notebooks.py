@@ -154,8 +154,15 @@ def test_committed_notebook_has_clean_outputs(path: Path) -> None:
     assert problems(notebook) == []
 
 
+# Notebook 06 starts Ray and runs four pipelines (a minute): make test-ray runs it.
+RUNS = [
+    pytest.param(path, marks=pytest.mark.ray_heavy) if "ray" in path.stem else path
+    for path in NOTEBOOKS
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", RUNS, ids=lambda path: path.stem)
 def test_notebook_runs_on_the_emulator(path: Path) -> None:
     notebook = execute(path)  # raises on the first failing cell, naming it
     assert problems(notebook) == []

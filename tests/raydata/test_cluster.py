@@ -2,7 +2,7 @@
 index desk are shared across processes and nodes, and a killed run is finished by the next
 one without paying twice.
 
-Heavy (a cluster start, child drivers): marked ``ray_cluster``, left out of ``make test``,
+Heavy (a cluster start, child drivers): marked ``ray_heavy``, left out of ``make test``,
 run by ``make test-ray``. The cluster's processes are started in their own session and
 stopped by their process group when the module is done.
 """
@@ -34,7 +34,7 @@ from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, Rate
 
 from .conftest import LINES, SRC, posts
 
-pytestmark = pytest.mark.ray_cluster
+pytestmark = pytest.mark.ray_heavy
 
 RAY = str(Path(sys.executable).with_name("ray"))
 CHILD = Path(__file__).with_name("_cluster_child.py")
