@@ -135,6 +135,13 @@ def test_import_is_light() -> None:
     assert "ray" not in out[1]
 
 
+def test_a_missing_ray_extra_names_what_to_install() -> None:
+    code = "import sys; sys.modules['ray'] = None\nimport tl_integrations.ray"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "pip install 'tl-integrations[ray]'" in run.stderr
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     import tl_integrations
 
