@@ -163,3 +163,41 @@ def test_embed_with_an_option_the_model_lacks_is_a_usage_error(
     assert result.code == 2
     assert "smell" in result.err
     assert not out.exists()
+
+
+def test_embed_takes_sound_pictures_and_documents(cli: CLI, tmp_path: Path) -> None:
+    from tl_integrations import MediaEmbedding
+    from tl_integrations.emulator import make_sample_audio, make_sample_image, make_sample_pdf
+
+    sound = make_sample_audio(tmp_path / "tones.mp3", duration_s=8.0)
+    picture = make_sample_image(tmp_path / "flag.png", ["red", "blue"])
+    pages = make_sample_pdf(tmp_path / "slides.pdf", ["Saturn has rings.", "Jupiter has moons."])
+    expected = {sound: ("audio", 512), picture: ("image", 256), pages: ("document", 512)}
+    for source, (media, dim) in expected.items():
+        out = tmp_path / f"{source.stem}.npz"
+        sized = ["--model", "marengo3.5", "--dimension", "256"] if media == "image" else []
+        result = cli("embed", str(source), "-o", str(out), *sized, "--json")
+        assert result.code == 0, result.err
+        row = json.loads(result.out)["results"][0]
+        assert (row["media"], row["dim"]) == (media, dim)
+        loaded = MediaEmbedding.load(out)
+        assert loaded.input_type == media
+        assert loaded.vectors.shape[1] == dim
+    assert json.loads(cli("list", "assets", "--json").out)["results"] == []  # none left behind
+
+
+def test_embed_refuses_what_it_cannot_tell_or_use(cli: CLI, tmp_path: Path) -> None:
+    from tl_integrations.emulator import make_sample_image
+
+    odd = tmp_path / "data.bin"
+    odd.write_bytes(b"\0" * 16)
+    unknown = cli("embed", str(odd), "-o", str(tmp_path / "x.npz"))
+    assert unknown.code == 2
+    assert "add --media" in unknown.err
+    picture = make_sample_image(tmp_path / "flag.png", ["red"])
+    clipped = cli("embed", str(picture), "--clip-length", "4", "-o", str(tmp_path / "x.npz"))
+    assert clipped.code == 2
+    assert "a picture gives one vector" in clipped.err
+    sized = cli("embed", str(picture), "--dimension", "256", "-o", str(tmp_path / "x.npz"))
+    assert sized.code == 2  # marengo3.0 has one size
+    assert "marengo3.5" in sized.err

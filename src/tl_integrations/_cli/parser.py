@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 __all__ = ["EMBED_MODELS", "build_parser", "command_parser"]
 
-EMBED_MODELS = ("marengo3.0", "Marengo-retrieval-2.7")
+EMBED_MODELS = ("marengo3.0", "marengo3.5", "Marengo-retrieval-2.7")
 SEARCH_OPTIONS = ("visual", "audio", "transcription")
 
 _MAIN_EPILOG = """\
@@ -92,12 +92,16 @@ examples:
 """
 
 _EMBED_EPILOG = """\
-The output is a NumPy .npz file; load it with
-  tl_integrations.VideoEmbedding.load("talk.npz")
+A video, a sound file (.mp3, .wav...), a picture (.png, .jpg...) or a document (.pdf, .txt,
+.md), told apart by the extension (or --media). A local file goes up as an asset that is
+deleted once the vectors are read. The output is a NumPy .npz file; load it with
+  tl_integrations.MediaEmbedding.load("talk.npz")
 
 examples:
   tl-integrations embed talk.mp4 -o talk.npz
-  tl-integrations embed talk.mp4 --model Marengo-retrieval-2.7 --clip-length 4 -o talk.npz
+  tl-integrations embed talk.mp4 --model marengo3.5 --dimension 256 -o talk.npz
+  tl-integrations embed interview.mp3 --clip-length 4 -o interview.npz
+  tl-integrations embed slides.pdf -o slides.npz
 """
 
 _SEARCH_EPILOG = """\
@@ -331,25 +335,36 @@ def _add_embed(commands: _Commands) -> None:
     cmd = _command(
         commands,
         "embed",
-        usage="FILE_OR_URL -o OUT.npz [--model M] [options]",
-        summary="compute a video's segment vectors into an .npz file",
+        usage="FILE_OR_URL -o OUT.npz [--model M] [--dimension N] [options]",
+        summary="compute the vectors of a video, sound, picture or document into an .npz",
         epilog=_EMBED_EPILOG,
     )
-    cmd.add_argument("input", metavar="FILE_OR_URL", help="a video file or URL")
+    cmd.add_argument("input", metavar="FILE_OR_URL", help="a file or an http(s) URL")
     cmd.add_argument(
         "--model",
-        default="marengo3.0",
+        default=None,
         type=_model,
         metavar="M",
-        help=f"{' or '.join(EMBED_MODELS)} (default: marengo3.0)",
+        help=f"{', '.join(EMBED_MODELS)} (default: marengo3.0; documents: marengo3.5)",
+    )
+    cmd.add_argument(
+        "--dimension",
+        type=_int_range(1, 512),
+        metavar="N",
+        help="vector size, 1 to 512 (marengo3.5 only; default: 512)",
+    )
+    cmd.add_argument(
+        "--media",
+        choices=("video", "audio", "image", "document"),
+        help="what the input is (default: from its extension)",
     )
     cmd.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="file to write")
     cmd.add_argument(
         "--clip-length",
         type=_int_range(2, 10),
-        default=6,
+        default=None,
         metavar="S",
-        help="whole seconds per segment, 2 to 10 (default: 6)",
+        help="whole seconds per segment of a video or sound, 2 to 10 (default: the model's)",
     )
     cmd.add_argument(
         "--option",
@@ -359,7 +374,11 @@ def _add_embed(commands: _Commands) -> None:
         help="keep only this embedding option, repeatable (default: all the model has)",
     )
     cmd.add_argument(
-        "--video-scope", action="store_true", help="add one vector for the whole video"
+        "--whole",
+        "--video-scope",
+        dest="whole",
+        action="store_true",
+        help="add one vector for the whole video or sound",
     )
     cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
 

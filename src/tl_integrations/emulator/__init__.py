@@ -18,6 +18,8 @@ from __future__ import annotations
 from .._extras import needs_extra
 
 with needs_extra("emulator", "tl_integrations.emulator"):
+    from ._documents import make_sample_pdf
+    from ._sample_media import make_sample_audio, make_sample_image
     from .app import create_app
     from .cli import main
     from .config import (
@@ -45,5 +47,8 @@ __all__ = [
     "UploadLimits",
     "create_app",
     "main",
+    "make_sample_audio",
+    "make_sample_image",
+    "make_sample_pdf",
     "make_sample_video",
 ]
