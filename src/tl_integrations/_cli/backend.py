@@ -196,15 +196,8 @@ def emulator_poll_policy(speed: float) -> PollPolicy:
     """
     from .._polling import PollPolicy
 
-    real = PollPolicy()
-    speed = max(1.0, speed)  # a slowed-down emulator is polled like the real API
-    return PollPolicy(
-        initial_interval_s=max(_MIN_POLL_S, real.initial_interval_s / speed),
-        multiplier=real.multiplier,
-        max_interval_s=max(_MIN_POLL_S, real.max_interval_s / speed),
-        duration_ratio=real.duration_ratio / speed,
-        max_batch_interval_s=max(_MIN_POLL_S, real.max_batch_interval_s / speed),
-    )
+    # A slowed-down emulator (or a speed that is not a number) is polled like the real API.
+    return PollPolicy().faster(max(1.0, speed))
 
 
 @contextlib.contextmanager
