@@ -8,7 +8,8 @@ import re
 import pytest
 
 from tl_integrations._cli import main
-from tl_integrations._cli.demo import QUESTIONS, SAMPLES
+from tl_integrations._cli.demo import QUESTIONS
+from tl_integrations.emulator.media import SAMPLES
 
 
 def _answers(out: str) -> dict[str, str]:

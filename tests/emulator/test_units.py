@@ -32,6 +32,7 @@ def test_public_names_are_pinned() -> None:
         "create_app",
         "main",
         "make_sample_video",
+        "sample_videos",
     ]
     for name in emulator.__all__:
         assert getattr(emulator, name).__doc__
@@ -84,6 +85,7 @@ def test_package_import_stays_light() -> None:
         "routes.uploads",
         "routes.storage",
         "_png",
+        "_sample_video",
         "routes.params",
         "routes.shapes",
         "routes.search",

@@ -46,109 +46,19 @@ __all__ = [
     "DEMO_SPEED",
     "EXIT_REFUSED",
     "QUESTIONS",
-    "SAMPLES",
-    "SampleVideo",
     "command",
-    "make_videos",
     "run_demo",
 ]
 
 
-# --- media ---
+# --- questions ---
 
-Line = tuple[float, float, str]
-
-
-@dataclass(frozen=True)
-class SampleVideo:
-    """One sample video: a file name, its scene colours and its subtitle lines.
-
-    Example:
-        >>> SAMPLES[0].duration_s
-        12.0
-    """
-
-    filename: str
-    topic: str
-    scenes: tuple[str, ...]
-    subtitles: tuple[Line, ...]
-    duration_s: float = 12.0
-
-
-SAMPLES: tuple[SampleVideo, ...] = (
-    SampleVideo(
-        "cooking.mp4",
-        "cooking",
-        ("orange", "white", "red"),
-        (
-            (0.0, 3.0, "Welcome to the kitchen: today we make fresh tomato pasta."),
-            (3.0, 6.0, "Chop two ripe tomatoes and a clove of garlic."),
-            (6.0, 9.0, "Boil the pasta in salted water for nine minutes."),
-            (9.0, 12.0, "Toss it with the sauce and finish with fresh basil."),
-        ),
-    ),
-    SampleVideo(
-        "football.mp4",
-        "football",
-        ("green", "white", "blue"),
-        (
-            (0.0, 3.0, "Kick-off at the stadium, the home team plays in blue."),
-            (3.0, 6.0, "A long pass down the wing and a shot on goal!"),
-            (6.0, 9.0, "The goalkeeper saves it with a diving stop."),
-            (9.0, 12.0, "In the last minute a header from a corner wins the match."),
-        ),
-    ),
-    SampleVideo(
-        "astronomy.mp4",
-        "astronomy",
-        ("black", "yellow", "purple"),
-        (
-            (0.0, 3.0, "Tonight we look up at the night sky."),
-            (3.0, 6.0, "Saturn's rings are made of ice and rock."),
-            (6.0, 9.0, "Jupiter is the largest planet, its storm is bigger than Earth."),
-            (9.0, 12.0, "Through a small telescope you can see four of its moons."),
-        ),
-    ),
-)
-
+# What to ask the sample videos (tl_integrations.emulator.media.SAMPLES), one per video.
 QUESTIONS: tuple[str, ...] = (
     "How long should the pasta boil?",
     "Which planet has rings of ice and rock?",
     "Who wins the match in the last minute?",
 )
-
-
-def make_videos(
-    directory: Path,
-    *,
-    samples: Sequence[SampleVideo] = SAMPLES,
-    size: tuple[int, int] = (640, 360),
-    fps: float = 12.0,
-) -> list[Path]:
-    """Write the sample videos into ``directory`` (H.264 + AAC + subtitles); return paths.
-
-    Needs the ``emulator`` extra (PyAV).
-
-    Example:
-        >>> make_videos(Path("/tmp/demo"))  # doctest: +SKIP
-        [PosixPath('/tmp/demo/cooking.mp4'), ...]
-    """
-    from ..emulator import make_sample_video
-
-    paths = []
-    for seed, sample in enumerate(samples):
-        paths.append(
-            make_sample_video(
-                directory / sample.filename,
-                duration_s=sample.duration_s,
-                size=size,
-                fps=fps,
-                scenes=list(sample.scenes),
-                subtitles=list(sample.subtitles),
-                seed=seed,
-            )
-        )
-    return paths
 
 
 # --- backend ---
@@ -395,8 +305,10 @@ class Tally:
 
 def make_samples(show: Show, directory: Path, tally: Tally) -> list[Path]:
     """Step 1: write the three sample videos and list them."""
+    from ..emulator.media import SAMPLES, sample_videos
+
     show.step("Make three sample videos (coloured scenes, subtitles, a tone)")
-    paths = make_videos(directory)
+    paths = sample_videos(directory)
     for sample in SAMPLES:
         first_line = sample.subtitles[0][2]
         show.line(
@@ -587,7 +499,7 @@ def _say_where(show: Show, backend: DemoBackend) -> None:
 def _steps(show: Show, backend: DemoBackend, directory: Path, tally: Tally) -> None:
     paths = make_samples(show, directory, tally)
     documents = index_videos(show, backend, paths, tally)
-    show_documents(show, documents, filename=SAMPLES[0].filename)
+    show_documents(show, documents, filename=paths[0].name)
     store, embeddings = embed_videos(show, backend, paths, tally)
     ask_questions(show, backend, store, embeddings, tally)
 

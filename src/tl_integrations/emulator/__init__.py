@@ -1,9 +1,16 @@
 """A local TwelveLabs-compatible API server (extra ``emulator``: starlette, uvicorn, av).
 
+Our own client, with its polling scaled to the emulator's speed, and the sample videos::
+
+    from tl_integrations.emulator import Emulator, sample_videos
+
+    with Emulator(speed=5) as emulator, emulator.client() as client:
+        video = client.index(sample_videos("videos")[0], index_name="demo")
+
 The official ``twelvelabs`` SDK works against it unchanged::
 
     from twelvelabs import TwelveLabs
-    from tl_integrations.emulator import Emulator, make_sample_video
+    from tl_integrations.emulator import Emulator
 
     with Emulator(speed=100.0) as emu:
         client = TwelveLabs(api_key=emu.api_key, base_url=emu.base_url)
@@ -32,7 +39,7 @@ with needs_extra("emulator", "tl_integrations.emulator"):
         StageModel,
         UploadLimits,
     )
-    from .media import make_sample_video
+    from .media import make_sample_video, sample_videos
     from .server import Emulator
 
 __all__ = [
@@ -51,4 +58,5 @@ __all__ = [
     "make_sample_image",
     "make_sample_pdf",
     "make_sample_video",
+    "sample_videos",
 ]

@@ -4,6 +4,7 @@ Its jobs, all pure functions over files:
 
 - :func:`make_sample_video` writes an H.264 + AAC MP4 with coloured scenes and a ``mov_text``
   subtitle track, so tests, the demo and notebooks never need committed binary media;
+  :func:`sample_videos` writes the three :data:`SAMPLES` of the demo and the notebooks;
 - :func:`probe` reads what the emulator needs from an upload (container metadata, the subtitle
   lines, and one mean colour per time step) without loading the file into memory;
 - :func:`probe_streams` reads the container and stream facts of any media file (audio and
@@ -25,14 +26,16 @@ from ._media_types import COLOURS, MediaError, MediaInfo, Picture, StreamFacts, 
 from ._png import png_bytes
 from ._probe import probe, probe_audio, probe_picture, probe_streams
 from ._sample_media import make_sample_audio, make_sample_image
-from ._sample_video import make_sample_video
+from ._sample_video import SAMPLES, SampleVideo, make_sample_video, sample_videos
 
 __all__ = [
     "COLOURS",
+    "SAMPLES",
     "Document",
     "MediaError",
     "MediaInfo",
     "Picture",
+    "SampleVideo",
     "StreamFacts",
     "Utterance",
     "make_sample_audio",
@@ -45,4 +48,5 @@ __all__ = [
     "probe_picture",
     "probe_streams",
     "read_document",
+    "sample_videos",
 ]

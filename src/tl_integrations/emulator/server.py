@@ -7,13 +7,17 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from .app import EmulatorApp, create_app
 from .config import EmulatorConfig, Faults, ManualClock
 from .gate import API_PREFIX
+
+if TYPE_CHECKING:
+    from .._client import AsyncTwelveLabs, TwelveLabs
+    from .._polling import PollPolicy
 
 __all__ = ["Emulator", "bind_socket"]
 
@@ -161,6 +165,64 @@ class Emulator:
         if self.app is None:
             raise RuntimeError("the emulator is not running; call start() or use 'with'")
         return self.app
+
+    # ------------------------------------------------------------------ clients
+
+    def client(self, **options: Any) -> TwelveLabs:
+        """A :class:`~tl_integrations.TwelveLabs` client on this running emulator.
+
+        It has the emulator's key and base URL, and polls ``config.speed`` times more
+        often than on the real API (see :meth:`~tl_integrations.PollPolicy.faster`), since
+        its jobs are that much shorter. Close it (or use it in a ``with`` block); stopping
+        the emulator does not.
+
+        Args:
+            **options: other arguments of ``TwelveLabs`` (``timeout_s=``, ``sleep=``, and
+                ``poll_policy=`` to poll your own way).
+
+        Raises:
+            RuntimeError: the emulator is not running (call :meth:`start` first).
+
+        Example:
+            >>> with Emulator(speed=5).start() as emulator:  # doctest: +SKIP
+            ...     with emulator.client() as client:
+            ...         video = client.index("talk.mp4", index_name="talks")
+        """
+        from .._client import TwelveLabs
+
+        return TwelveLabs(**self._client_options(options))
+
+    def async_client(self, **options: Any) -> AsyncTwelveLabs:
+        """An :class:`~tl_integrations.AsyncTwelveLabs` client on this running emulator.
+
+        The same settings as :meth:`client`; close it with ``await client.aclose()`` (or use
+        ``async with``).
+
+        Example:
+            >>> async with Emulator(speed=5).start().async_client() as client:  # doctest: +SKIP
+            ...     index = await client.indexes.get_or_create("talks")
+        """
+        from .._client import AsyncTwelveLabs
+
+        return AsyncTwelveLabs(**self._client_options(options))
+
+    def _client_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        # The client is imported only here: the server side shares no code with it, and
+        # `import tl_integrations.emulator` stays free of it.
+        self._app()  # refuse before a client points at a port nobody listens on
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "poll_policy": self._poll_policy(),
+            **options,
+        }
+
+    def _poll_policy(self) -> PollPolicy | None:
+        if self.config.speed <= 1:
+            return None  # the client's own default, tuned for the real API
+        from .._polling import PollPolicy
+
+        return PollPolicy().faster(self.config.speed)
 
     # ------------------------------------------------------------------ controls
 
