@@ -78,6 +78,8 @@ def test_load_data_gives_documents_with_ids_metadata_and_exclusions(
             assert doc.metadata["video_id"] not in seen
             assert "start_s" not in seen
             assert "content_kind" in seen
+            if "chapter_title" in doc.metadata:  # the text's first line: read once, not twice
+                assert seen.count(doc.metadata["chapter_title"]) == 1
     assert reader.failures == []
 
 

@@ -36,7 +36,8 @@ __all__ = ["EXCLUDED_METADATA_KEYS", "TwelveLabsVideoReader"]
 
 API_KEY_ENV = "TWELVELABS_API_KEY"
 # Ids, timings and the local path help a citation, not the meaning: keep them out of the
-# embedded and LLM text (a temp path's words would otherwise sway the ranking).
+# embedded and LLM text (a temp path's words would otherwise sway the ranking). A chapter's
+# title is already the first line of its text: prepended again, it would be read twice.
 EXCLUDED_METADATA_KEYS = (
     "source",
     "video_id",
@@ -46,6 +47,7 @@ EXCLUDED_METADATA_KEYS = (
     "start_s",
     "end_s",
     "duration_s",
+    "chapter_title",
 )
 # What SimpleDirectoryReader adds as ``extra_info`` about the file: kept, never embedded.
 FILE_METADATA_KEYS = (
