@@ -31,6 +31,9 @@ def test_public_names_are_pinned() -> None:
         "UploadLimits",
         "create_app",
         "main",
+        "make_sample_audio",
+        "make_sample_image",
+        "make_sample_pdf",
         "make_sample_video",
         "sample_videos",
     ]
