@@ -17,13 +17,24 @@ from .embeddings import Embeddings
 from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound
 from .indexes import Indexes
 from .ingest import AssetRef
+from .persistence import DataDirError, DataDirInUse
+from .recovery import recover
 from .search import Search
 from .store import Store
 from .tasks import Tasks
 from .uploads import Uploads
 from .videos import Videos
 
-__all__ = ["Backend", "Conflict", "EmulatorError", "Forbidden", "Invalid", "NotFound"]
+__all__ = [
+    "Backend",
+    "Conflict",
+    "DataDirError",
+    "DataDirInUse",
+    "EmulatorError",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+]
 
 
 class Backend:
@@ -32,6 +43,10 @@ class Backend:
     Args:
         config: The emulator's settings.
         fail_share: The current share of tasks the ``fail`` fault fails.
+
+    Raises:
+        DataDirError: For a data directory that cannot be used or read back.
+        DataDirInUse: When another emulator uses the data directory.
 
     Example:
         >>> backend = Backend(EmulatorConfig(seed=1))
@@ -53,6 +68,12 @@ class Backend:
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
         self.search = Search(self.store, self.videos)
         self.analysis = Analysis(self.store, asset_info=self._asset_info)
+        if self.store.persistence.durable:
+            try:
+                recover(self.store, videos=self.videos, assets=self.assets)
+            except BaseException:
+                self.store.close()
+                raise
 
     def _asset_info(self, ref: AssetRef) -> MediaInfo:
         """The media information of a ready asset, or of a ready video: emulators before
@@ -78,9 +99,9 @@ class Backend:
         with self.store.lock:
             records = self.store.records
             owner = records.assets.get(owner_id) or records.videos.get(owner_id)
-            if owner is None or not owner.media_path:
+            if owner is None:
                 return None
-            return self.store.persistence.root / owner.media_path
+            return self.store.persistence.inside(owner.media_path)
 
     def thumbnail_rgb(self, asset_id: str) -> tuple[int, int, int] | None:
         """The colour of a ready asset's thumbnail (None without one).
