@@ -98,8 +98,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="session")
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(clock=clock, seed=1) as server:
+def emu(clock: ManualClock, media_dir: Path) -> Iterator[Emulator]:
+    # file:// URLs are read only from directories the emulator is told it may read.
+    with Emulator(clock=clock, seed=1, file_dirs=(media_dir,)) as server:
         yield server
 
 
