@@ -110,7 +110,7 @@ def test_an_unusable_data_dir_is_one_line(
 def _serve(data: Path) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "tl_integrations._cli", "emulator", "--port", "0"]
     return subprocess.Popen(
-        [*command, "--data-dir", str(data), "--log-level", "warning"],
+        [*command, "--data-dir", str(data)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -120,9 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--log-level",
         choices=_LOG_LEVELS,
-        default="info",
+        default="warning",
         metavar="LEVEL",
-        help=f"server log level: {', '.join(_LOG_LEVELS)} (default: info)",
+        help=f"server log level: {', '.join(_LOG_LEVELS)} (default: warning)",
     )
     return p
 
