@@ -52,7 +52,8 @@ def recover(store: Store, *, videos: Videos, assets: Assets) -> Recovered:
 
     Example:
         >>> backend = Backend(EmulatorConfig(data_dir="/tmp/emu"))  # doctest: +SKIP
-        >>> recover(backend.store, videos=backend.videos, assets=backend.assets).total
+        >>> recover(backend.store, videos=backend.videos,
+        ...         assets=backend.assets).total  # doctest: +SKIP
         0
     """
     records = store.records
