@@ -21,8 +21,8 @@ from ._common import work_dir
 from ._emu import EmulatorProcess
 
 _MEDIA_LOCK = threading.Lock()
-INDEX_MODELS = (("marengo3.0", ("visual", "audio")), ("pegasus1.2", ("visual", "audio")))
-"""The index models used everywhere (the client's defaults: Marengo plus Pegasus)."""
+INDEX_MODELS = (("marengo3.0", ("visual", "audio")),)
+"""The index models used everywhere (the client's default: Marengo only, as the API takes)."""
 
 
 def sample_video(*, duration_s: float = 4.0, fps: float = 5.0, seed: int = 0) -> Path:

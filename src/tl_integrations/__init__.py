@@ -38,22 +38,36 @@ from ._errors import (
     TaskFailedError,
     TaskTimeoutError,
     TwelveLabsError,
+    WebhookVerificationError,
 )
 
 if TYPE_CHECKING:
     from ._client import AsyncTwelveLabs, TwelveLabs
-    from ._embed.vectors import EmbeddingDecodeError, VideoEmbedding
+    from ._embed.vectors import EmbeddingDecodeError, MediaEmbedding, VideoEmbedding
     from ._engine import Job
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
+    from ._receiver import WebhookReceiver, WebhookServer
     from ._resources import AsyncWaiting, Waiting
-    from ._resources.analyze import AnalyzeResult
+    from ._resources.analyze import (
+        AnalysisBatch,
+        AnalysisTask,
+        AnalyzeResult,
+        AnalyzeStream,
+        BatchItem,
+        BatchResult,
+        Segment,
+        SegmentDefinition,
+        SegmentField,
+    )
     from ._resources.embed import EmbeddingTask
+    from ._resources.entities import BulkEntities, Entity, EntityCollection
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
-    from ._resources.search import SearchClip
+    from ._resources.search import SearchClip, SearchFilter, SearchImage
     from ._resources.tasks import Task
     from ._resources.videos import SystemMetadata, Utterance, Video
     from ._retrying import RetryPolicy
+    from ._webhooks import AnalyzeTaskEvent, IndexTaskEvent, WebhookEvent, verify_webhook
 
 __version__ = "0.1.0"
 
@@ -71,10 +85,24 @@ _LAZY = {
     "Video": "._resources.videos",
     "Utterance": "._resources.videos",
     "SearchClip": "._resources.search",
+    "SearchFilter": "._resources.search",
+    "SearchImage": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
+    "AnalyzeStream": "._resources.analyze",
+    "AnalysisTask": "._resources.analyze",
+    "AnalysisBatch": "._resources.analyze",
+    "BatchItem": "._resources.analyze",
+    "BatchResult": "._resources.analyze",
+    "Segment": "._resources.analyze",
+    "SegmentDefinition": "._resources.analyze",
+    "SegmentField": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
+    "Entity": "._resources.entities",
+    "EntityCollection": "._resources.entities",
+    "BulkEntities": "._resources.entities",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
+    "MediaEmbedding": "._embed.vectors",
     "VideoEmbedding": "._embed.vectors",
     "EmbeddingDecodeError": "._embed.vectors",
     "PollPolicy": "._polling",
@@ -83,35 +111,57 @@ _LAZY = {
     "AsyncVideoIngest": "._ingest",
     "IngestError": "._ingest",
     "IngestFailure": "._ingest",
+    "WebhookReceiver": "._receiver",
+    "WebhookServer": "._receiver",
+    "WebhookEvent": "._webhooks",
+    "IndexTaskEvent": "._webhooks",
+    "AnalyzeTaskEvent": "._webhooks",
+    "verify_webhook": "._webhooks",
 }
 
 __all__ = [
     "DEFAULT_MODELS",
     "APIConnectionError",
     "APIStatusError",
+    "AnalysisBatch",
+    "AnalysisTask",
     "AnalyzeResult",
+    "AnalyzeStream",
+    "AnalyzeTaskEvent",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
     "AsyncWaiting",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchResult",
+    "BulkEntities",
     "ConflictError",
     "EmbeddingDecodeError",
     "EmbeddingTask",
+    "Entity",
+    "EntityCollection",
     "Index",
     "IndexModel",
+    "IndexTaskEvent",
     "IngestError",
     "IngestFailure",
     "InvalidRequestError",
     "InvalidVideoError",
     "Job",
     "MalformedResponseError",
+    "MediaEmbedding",
     "NotFoundError",
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",
     "RetryPolicy",
     "SearchClip",
+    "SearchFilter",
+    "SearchImage",
+    "Segment",
+    "SegmentDefinition",
+    "SegmentField",
     "ServerError",
     "SystemMetadata",
     "Task",
@@ -124,7 +174,12 @@ __all__ = [
     "VideoEmbedding",
     "VideoIngest",
     "Waiting",
+    "WebhookEvent",
+    "WebhookReceiver",
+    "WebhookServer",
+    "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]
 
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._engine import WaitMany
+from ._engine import EventSource, WaitMany
 from ._errors import InvalidRequestError
 from ._flows import AsyncDriver, Context, Flow, SyncDriver
 from ._polling import PollPolicy, check_timeout
@@ -32,6 +32,12 @@ from ._resources import AsyncWaiting, Waiting
 from ._resources.analyze import Analyze, AsyncAnalyze
 from ._resources.assets import Assets, AsyncAssets
 from ._resources.embed import AsyncEmbed, Embed
+from ._resources.entities import (
+    AsyncEntities,
+    AsyncEntityCollections,
+    Entities,
+    EntityCollections,
+)
 from ._resources.indexed_assets import (
     AsyncIndexedAssets,
     AsyncIndexing,
@@ -174,6 +180,15 @@ def _check_size(max_response_bytes: int) -> int:
     return max_response_bytes
 
 
+def _check_events(events: object) -> EventSource | None:
+    if events is None or isinstance(events, EventSource):
+        return events
+    raise InvalidRequestError(
+        "events must be a tl_integrations.WebhookReceiver (or another object with "
+        f"subscribe() and latest()), got {type(events).__name__}"
+    )
+
+
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 SleepT = TypeVar("SleepT")
 
@@ -203,6 +218,7 @@ class _Client(Generic[HttpT, SleepT]):
         sleep: SleepT | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         budget: RequestBudget | None = None,
+        events: EventSource | None = None,
     ) -> None:
         self._config = resolve_config(api_key, base_url, allow_insecure=allow_insecure)
         timeout = check_timeout(timeout_s)
@@ -216,6 +232,7 @@ class _Client(Generic[HttpT, SleepT]):
             timeout_s=timeout,
             owner=self,
             budget=budget,
+            events=_check_events(events),
         )
         transport = {
             "base_url": self._config.base_url,
@@ -246,7 +263,19 @@ class _Client(Generic[HttpT, SleepT]):
             "retry_policy": self._ctx.retry,
             "clock": self._ctx.clock,
             "budget": self._ctx.budget,
+            "events": self._ctx.events,
         }
+
+    @property
+    def events(self) -> EventSource | None:
+        """Where job events arrive without polling (a webhook receiver), or None.
+
+        Example:
+            >>> TwelveLabs(api_key="tlk_example").events is None
+            True
+        """
+        events: EventSource | None = self._ctx.events
+        return events
 
     @property
     def base_url(self) -> str:
@@ -306,10 +335,14 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         max_response_bytes: the largest response body read, decoded (default 512 MiB).
         budget: a request budget shared with other clients (for example across a Ray
             cluster); every attempt waits for its go-ahead.
+        events: a :class:`~tl_integrations.WebhookReceiver` (or another event source):
+            waits then finish jobs from webhook events without requests, and poll only
+            every minute as a safety net. The default ``sleep`` is cut short by an event;
+            an injected one is not.
 
     Attributes:
-        indexes, tasks (alias ``task``), videos, assets, search, analyze, embed: the
-            resources.
+        indexes, tasks (alias ``task``), videos, assets, search, analyze, embed,
+            entity_collections (with ``.entities``): the resources.
 
     Raises:
         InvalidRequestError: no key or a malformed one, or an insecure base URL.
@@ -342,6 +375,8 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         self.search = Search(self)
         self.analyze = Analyze(self)
         self.embed = Embed(self)
+        self.entity_collections = EntityCollections(self)
+        self.entity_collections.entities = Entities(self)
 
     def _run(self, flow: Flow[T]) -> T:
         return self._driver.run(flow)
@@ -418,6 +453,8 @@ class AsyncTwelveLabs(_Client[httpx.AsyncClient, Callable[[float], Awaitable[Non
         self.search = AsyncSearch(self)
         self.analyze = AsyncAnalyze(self)
         self.embed = AsyncEmbed(self)
+        self.entity_collections = AsyncEntityCollections(self)
+        self.entity_collections.entities = AsyncEntities(self)
 
     async def _run(self, flow: Flow[T]) -> T:
         return await self._driver.run(flow)

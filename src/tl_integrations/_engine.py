@@ -43,10 +43,11 @@ from ._errors import (
     TwelveLabsError,
 )
 from ._flows import Call, Context, DeadlinePassed, Emit, Flow, Signal, Sleep, Until, emitted
-from ._paging import PAGE_LIMIT_MAX, collect
+from ._paging import PAGE_LIMIT_MAX, check_new_page, collect, more_pages
 from ._polling import TRANSIENT_ERRORS, PollPolicy, PollState
 from ._retrying import Outcome
-from ._transport import Reply, Request, may_have_arrived, send
+from ._transport import Reply, Request, may_have_arrived, send, send_json
+from ._wire import parse_page
 
 __all__ = [
     "EVENT_FALLBACK_POLL_S",
@@ -292,6 +293,9 @@ class TaskKind(Generic[J]):
             including ones this library does not know).
         pending: the known non-terminal statuses (used in list filters).
         slow: statuses during which the work scales with the media's duration.
+        evented: the API sends a webhook when one of these jobs ends (see
+            :meth:`from_event`); with an event source attached, waits for such jobs poll
+            only as a slow safety net. Other kinds are polled at their usual pace.
 
     Example:
         >>> TaskKind().retrieve("t1")
@@ -305,6 +309,7 @@ class TaskKind(Generic[J]):
     failed: ClassVar[frozenset[str]] = frozenset({"failed"})
     pending: ClassVar[tuple[str, ...]] = ()
     slow: ClassVar[frozenset[str]] = frozenset({"indexing", "processing"})
+    evented: ClassVar[bool] = False
 
     @property
     def terminal(self) -> frozenset[str]:
@@ -414,7 +419,8 @@ def wait(
     state = PollState(
         job_id=job_id, policy=policy or ctx.poll, clock=ctx.clock, timeout_s=timeout_s, noun=noun
     )
-    if ctx.events is not None and on_check is None:
+    known = kind or (ref.kind if isinstance(ref, Job) else None)
+    if ctx.events is not None and on_check is None and (known is None or known.evented):
         # Events finish the job without polling; WaitMany knows how to listen for them.
         many = WaitMany([ref], ctx, locate=read, timeout_s=timeout_s, on_update=on_update)
         finished, _ = yield from emitted(many.flow())
@@ -445,6 +451,10 @@ def wait(
             return fresh
         yield Sleep(state.next_delay_s(status=fresh.status, duration_s=fresh.duration_s))
 
+
+FINISHED_PAGES_MAX = 20
+"""A wait_many round reads at most this many pages of the newest finished jobs to find those
+that left the pending listing; any job they do not show is read by itself."""
 
 LAST_LOOK_S = 2.0
 """A wait looks once more at its deadline; that last look may take this long at most."""
@@ -690,6 +700,11 @@ class WaitMany:
                         return
                     yield Until(self.wake)  # nothing to poll: wait for a job to join, or close()
                     continue
+                arrived = self._arrived_done()
+                for job in arrived:
+                    yield Emit(job)  # it can change no more: no request, whatever the deadline
+                if arrived:
+                    continue
                 finished = self._from_events(events) if events is not None else []
                 full = self._ctx.clock() >= next_round
                 if full or self._to_read:
@@ -701,20 +716,40 @@ class WaitMany:
                     except DeadlinePassed:
                         raise self._timeout() from None
                     if full:
+                        listening = events is not None and self._all_evented()
                         next_round = self._ctx.clock() + (
-                            0.0 if events is None else EVENT_FALLBACK_POLL_S
+                            EVENT_FALLBACK_POLL_S if listening else 0.0
                         )
                 for job in finished:
                     yield Emit(job)
                 if self.pending_ids():
-                    if events is None:
-                        yield Sleep(self._next_delay_s(), wake=self.wake)
+                    if events is None or not self._all_evented():
+                        # Jobs that get no events (or not known yet) are polled as usual.
+                        wake = self.wake if events is None else heard
+                        yield Sleep(self._next_delay_s(), wake=wake)
                     else:
                         until_round = max(0.0, next_round - self._ctx.clock())
                         yield Sleep(self._clip(until_round), wake=heard)
         finally:
             if stop is not None:
                 stop()
+
+    def _arrived_done(self) -> list[Job]:
+        """Jobs handed in (or added) already finished: they are yielded as they are."""
+        finished: list[Job] = []
+        with self._lock:
+            for job_id, job in list(self._pending.items()):
+                if job is not None and job.done:
+                    del self._pending[job_id]
+                    self._finished.add(job_id)
+                    job._bind(self._ctx.owner)
+                    finished.append(job)
+        return finished
+
+    def _all_evented(self) -> bool:
+        """Whether every pending job is known and of a kind whose end comes as an event."""
+        with self._lock:
+            return all(job is not None and job.kind.evented for job in self._pending.values())
 
     def _from_events(self, events: EventSource) -> list[Job]:
         """Absorb what the events say; a job whose event is not enough is read next round."""
@@ -787,10 +822,9 @@ class WaitMany:
             gone = self._absorb_listing(ids, listed, finished)
             finished_request = kind.finished_listing(group)
             if len(gone) >= 2 and finished_request is not None:
-                recent = yield from collect(
-                    finished_request, ctx, f"{kind.noun} list", parse, max_pages=1
+                gone = yield from self._recently_finished(
+                    finished_request, ctx, f"{kind.noun} list", parse, gone, finished
                 )
-                gone = self._absorb_listing(gone, recent, finished)
             plan.singles.extend(gone)
         for job_id in plan.singles:
             job = yield from self._locate(job_id, ctx)
@@ -804,6 +838,32 @@ class WaitMany:
                 yield Call(self._on_update, (job,))
         finished.sort(key=lambda job: job.updated_at or "")
         return finished
+
+    def _recently_finished(
+        self,
+        request: Request,
+        ctx: Context,
+        what: str,
+        parse: Callable[[Any], Job],
+        gone: list[str],
+        finished: list[Job],
+    ) -> Flow[list[str]]:
+        """Read pages of the newest finished jobs until every job in ``gone`` (those that
+        left the pending listing) is found, or :data:`FINISHED_PAGES_MAX` pages were read;
+        return those still not found (they are read one by one).
+
+        A burst of 500 jobs finishing between two rounds costs about 10 requests, not 500.
+        """
+        page, previous = 1, None
+        while gone and page <= FINISHED_PAGES_MAX:
+            body = yield from send_json(request.page(page), ctx)
+            items, total_page = parse_page(body, what)
+            check_new_page(items, previous, page, what)
+            gone = self._absorb_listing(gone, [parse(item) for item in items], finished)
+            if not more_pages(items, page, total_page):
+                break
+            page, previous = page + 1, items
+        return gone
 
     def _absorb(self, job: Job, finished: list[Job]) -> None:
         job._bind(self._ctx.owner)

@@ -35,6 +35,7 @@ __all__ = [
     "TaskFailedError",
     "TaskTimeoutError",
     "TwelveLabsError",
+    "WebhookVerificationError",
 ]
 
 
@@ -356,6 +357,36 @@ def _rebuild_task_timeout(
     )
 
 
+class WebhookVerificationError(TwelveLabsError):
+    """A webhook request was refused: forged or missing signature, stale timestamp, or a
+    body that is not a TwelveLabs event.
+
+    Answer such a request with a 4xx and do nothing else with it. The message says what
+    was wrong and never contains the secret.
+
+    Attributes:
+        reason: ``"signature"`` (missing, malformed or not matching), ``"timestamp"``
+            (outside the tolerance window: a replay, or a clock far off) or ``"body"``
+            (signed correctly but not an event).
+
+    Example:
+        >>> err = WebhookVerificationError("TL-Signature does not match", reason="signature")
+        >>> err.reason, isinstance(err, TwelveLabsError)
+        ('signature', True)
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_webhook_error, (str(self), self.reason))
+
+
+def _rebuild_webhook_error(message: str, reason: str) -> WebhookVerificationError:
+    return WebhookVerificationError(message, reason=reason)
+
+
 # Users import these from ``tl_integrations``; tracebacks and reprs should say so too (and
 # pickles find them there).
 for _cls in (
@@ -374,5 +405,6 @@ for _cls in (
     ServerError,
     TaskFailedError,
     TaskTimeoutError,
+    WebhookVerificationError,
 ):
     _cls.__module__ = "tl_integrations"

@@ -480,14 +480,22 @@ class SyncLines:
         'SyncLines'
     """
 
-    def __init__(self, response: httpx.Response, transport: Transport) -> None:
+    def __init__(self, response: httpx.Response, transport: Transport, request: Request) -> None:
         self._response = response
         self._lines = response.iter_lines()
         self._cap = transport.max_response_bytes
+        self._request = request
 
     def next_line(self) -> str | None:
-        """The next line (without its end), or None at the end of the stream."""
-        line = next(self._lines, None)
+        """The next line (without its end), or None at the end of the stream.
+
+        Raises:
+            APIConnectionError: the connection broke mid-stream (what arrived was read).
+        """
+        try:
+            line = next(self._lines, None)
+        except httpx.TransportError as exc:
+            raise connection_error(exc, self._request) from exc
         if line is not None and len(line) > self._cap:
             raise MalformedResponseError("a streamed line is over the response size cap")
         return line
@@ -505,17 +513,24 @@ class AsyncLines:
         'AsyncLines'
     """
 
-    def __init__(self, response: httpx.Response, transport: Transport) -> None:
+    def __init__(self, response: httpx.Response, transport: Transport, request: Request) -> None:
         self._response = response
         self._lines = response.aiter_lines()
         self._cap = transport.max_response_bytes
+        self._request = request
 
     async def next_line(self) -> str | None:
-        """The next line, or None at the end of the stream."""
+        """The next line, or None at the end of the stream.
+
+        Raises:
+            APIConnectionError: the connection broke mid-stream (what arrived was read).
+        """
         try:
             line = await self._lines.__anext__()
         except StopAsyncIteration:
             return None
+        except httpx.TransportError as exc:
+            raise connection_error(exc, self._request) from exc
         if len(line) > self._cap:
             raise MalformedResponseError("a streamed line is over the response size cap")
         return line
@@ -554,7 +569,7 @@ class SyncTransport(Transport):
                 built = self.build(self.http, request, url, files, timeout_s, body)
                 response = self.http.send(built, stream=True, follow_redirects=False)
                 if request.stream and response.is_success:
-                    return self.streaming(response, request, SyncLines(response, self))
+                    return self.streaming(response, request, SyncLines(response, self, request))
                 try:
                     reading = _Reading(self, request, timeout_s, started)
                     reading.restart_clock_for_upload()
@@ -594,7 +609,7 @@ class AsyncTransport(Transport):
                 built = self.build(self.http, request, url, files, timeout_s, body)
                 response = await self.http.send(built, stream=True, follow_redirects=False)
                 if request.stream and response.is_success:
-                    return self.streaming(response, request, AsyncLines(response, self))
+                    return self.streaming(response, request, AsyncLines(response, self, request))
                 try:
                     reading = _Reading(self, request, timeout_s, started)
                     reading.restart_clock_for_upload()

@@ -60,6 +60,18 @@ def test_wait_many_bench_sees_every_task_with_each_client() -> None:
         assert row["p95 lag (emu s)"] is not None
 
 
+def test_webhooks_bench_sees_every_job_by_polling_and_by_events() -> None:
+    result = _smoke("webhooks")
+    (n,) = result["params"]["sizes"]
+    clients = [row["client"] for row in result["rows"]]
+    assert clients == ["ours: wait_many, polling", "ours: wait_many, webhooks"]
+    for row in result["rows"]:
+        assert row["jobs seen"] == n
+        assert row["p95 lag (emu s)"] is not None
+    polling, webhooks = result["rows"]
+    assert webhooks["requests"] < polling["requests"]
+
+
 def test_upload_bench_sends_the_whole_file_with_each_client() -> None:
     result = _smoke("upload")
     size = result["params"]["size_mb"] * 1024 * 1024
@@ -76,6 +88,19 @@ def test_bulk_bench_ingests_every_video_with_each_client() -> None:
     for row in result["rows"]:
         assert row["tasks ready"] == n
         assert row["uploads (POST /tasks)"] == n
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")
+@pytest.mark.filterwarnings("ignore:The minimum number of concurrent actors:UserWarning")
+def test_scale_bench_ingests_every_video_once_with_each_side() -> None:
+    result = _smoke("scale")
+    clients = [row["client"] for row in result["rows"]]
+    assert clients == ["SDK loop (sample)", "loader, one process", "Ray, 1 worker(s)"]
+    for row in result["rows"]:
+        assert row["duplicates"] == 0
+        assert row["lost"] == 0
+        assert row["errors"] == 0
+        assert row["requests/video"] >= 2  # at least an upload and a read
 
 
 def test_runner_renders_results_and_readme_block(tmp_path: Path) -> None:

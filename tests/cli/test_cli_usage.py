@@ -9,7 +9,7 @@ import pytest
 
 from tl_integrations._cli import main
 
-COMMANDS = ["index", "wait", "embed", "search", "demo"]
+COMMANDS = ["index", "wait", "embed", "search", "webhooks", "demo"]
 
 
 def test_main_help_lists_every_command_with_examples(capsys: pytest.CaptureFixture[str]) -> None:

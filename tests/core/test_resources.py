@@ -105,7 +105,7 @@ def test_search_follows_page_tokens_and_stops_at_max_results(twin: Twin) -> None
     assert clips[0].start_s == 0.0
     assert clips[0].end_s == 2.0
     fields, _ = parse_form(twin.api.requests[0])
-    assert fields["search_options"] == ["visual", "audio"]
+    assert fields["search_options"] == ["visual", "audio", "transcription"]
     assert fields["filter"] == ['{"x":1}']
     assert [r.method for r in twin.api.requests] == ["POST", "GET", "GET"]
 
@@ -126,7 +126,7 @@ def test_search_everything_and_group_by_video(twin: Twin) -> None:
 
 
 def test_analyze_sends_stream_false(twin: Twin) -> None:
-    result = twin.run(twin.client.analyze(ASSET, "What happens?", temperature=0.2, max_tokens=100))
+    result = twin.run(twin.client.analyze(ASSET, "What happens?", temperature=0.2, max_tokens=600))
     body = orjson.loads(twin.api.requests[-1].content)
     assert body["stream"] is False
     assert body["temperature"] == 0.2

@@ -76,7 +76,7 @@ def test_inputs_resolve_to_files_urls_and_video_ids(tmp_path: Path) -> None:
     ("name", "message"),
     [
         ("missing.mp4", "no such file"),
-        ("folder", "not a regular file"),
+        ("folder", "holds no video files"),
         ("empty.mp4", "is empty"),
     ],
 )

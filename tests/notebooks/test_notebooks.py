@@ -35,6 +35,8 @@ EXPECTED = [
     "03_llamaindex",
     "04_segment_vectors",
     "05_agent_tool",
+    "06_ray_scale",
+    "07_segments",
 ]
 CELL_TIMEOUT_S = 120
 # Variables that would send a notebook to the real API (and spend credits) instead.
@@ -134,7 +136,7 @@ def problems(notebook: NotebookNode) -> list[str]:
     return found
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_notebooks_are_there() -> None:
     assert [path.stem for path in NOTEBOOKS] == EXPECTED
 
 
@@ -153,8 +155,15 @@ def test_committed_notebook_has_clean_outputs(path: Path) -> None:
     assert problems(notebook) == []
 
 
+# Notebook 06 starts Ray and runs four pipelines (a minute): make test-ray runs it.
+RUNS = [
+    pytest.param(path, marks=pytest.mark.ray_heavy) if "ray" in path.stem else path
+    for path in NOTEBOOKS
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", RUNS, ids=lambda path: path.stem)
 def test_notebook_runs_on_the_emulator(path: Path) -> None:
     notebook = execute(path)  # raises on the first failing cell, naming it
     assert problems(notebook) == []

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pydantic
 import pytest
 
 from tl_integrations import (
@@ -187,10 +186,10 @@ CASES: dict[str, Case] = {
         r"unknown embedding model 'marengo9'; use one of 'Marengo-retrieval-2.7', 'marengo3.0'",
         True,
     ),
-    # A pydantic model reports a bad field the pydantic way (a ValueError), with our message.
+    # Adapters refuse bad options with the project's error, whatever validates them.
     "an unknown model for LangChain": Case(
         lambda c: TwelveLabsEmbeddings(model="marengo9", client=c.client),
-        pydantic.ValidationError,
+        InvalidRequestError,
         r"unknown embedding model 'marengo9'; use one of",
         True,
     ),
@@ -230,10 +229,10 @@ CASES: dict[str, Case] = {
         r"no such file: '.*no-such\.mp4'; check the path",
         True,
     ),
-    "the loader given a directory": Case(
+    "the loader given a folder with no videos": Case(
         _loader("a folder.mp4"),
         InvalidVideoError,
-        r"is not a regular file; pass a video file",
+        r"holds no video files \(\.mp4, \.mov, \.mkv\.\.\.\); pass recursive=True",
         True,
     ),
     "the loader given an empty file": Case(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._extras import install_hint
 from .output import Console
 
 if TYPE_CHECKING:
@@ -143,13 +144,21 @@ def connect(settings: Settings, console: Console) -> Iterator[Backend]:
         ...     backend.client.indexes.list()
     """
     if settings.uses_emulator:
+        from .cache import disk_usage, grown_notice
+
         state = settings.data_dir or default_data_dir()
         speed = settings.emulator_speed or CLI_EMULATOR_SPEED
-        with _embedded(state, speed=speed, console=console) as emulator:
-            console.notice(f"No API key set: using the embedded emulator (state in {state}).")
-            poll = emulator_poll_policy(speed)
-            with _client(emulator.api_key, emulator.base_url, poll=poll) as client:
-                yield Backend(client, emulator)
+        size_before = disk_usage(state)
+        try:
+            with _embedded(state, speed=speed, console=console) as emulator:
+                console.notice(f"No API key set: using the embedded emulator (state in {state}).")
+                poll = emulator_poll_policy(speed)
+                with _client(emulator.api_key, emulator.base_url, poll=poll) as client:
+                    yield Backend(client, emulator)
+        finally:
+            grown = grown_notice(state, size_before)  # also when the command failed midway
+            if grown is not None:
+                console.notice(grown)
         return
     if not settings.api_key:
         raise UsageError(
@@ -170,7 +179,7 @@ def _embedded(data_dir: Path, *, speed: float, console: Console) -> Iterator[Emu
     except ImportError as exc:
         raise UsageError(
             f"no API key is set and the embedded emulator needs its extra ({exc.name} is "
-            "missing): pip install 'tl-integrations[emulator]', or set TWELVELABS_API_KEY"
+            f"missing): {install_hint('emulator')}; or set TWELVELABS_API_KEY"
         ) from exc
     config = EmulatorConfig(speed=speed, data_dir=data_dir)
     while True:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .._extras import install_hint
 from .backend import Settings, UsageError, emulator_poll_policy
 from .output import Console, StatusBoard, format_duration, render_table
 
@@ -486,59 +487,44 @@ def embed_videos(
 
 def ask_questions(
     show: Show,
+    backend: DemoBackend,
     store: InMemoryVectorStore,
     embeddings: TwelveLabsEmbeddings,
-    documents: Sequence[Document],
     tally: Tally,
 ) -> None:
-    """Step 5: embed each question and print the best segments, with what is said there."""
-    show.step("Ask the videos (text query -> nearest video segments)")
-    spoken = _transcript_windows(documents)
+    """Step 5: ask the index with ``TwelveLabsRetriever`` (TwelveLabs search): the best
+    moments, with what is said there; then the same question to the vector store."""
+    from ..langchain import TwelveLabsRetriever
+
+    show.step("Ask the index with TwelveLabsRetriever (question -> moments, what is said)")
+    retriever = TwelveLabsRetriever(index_name=INDEX_NAME, k=2, client=backend.client)
     for question in QUESTIONS:
         show.line(f"Q: {question}")
-        hits = store.similarity_search_with_score_by_vector(embeddings.embed_query(question), k=12)
-        for rank, (meta, score) in enumerate(_distinct(hits)[:2], start=1):
-            where = f"{meta['source']:<14} {time_range(meta['start_s'], meta['end_s']):<11}"
-            show.line(
-                f"{where}  similarity {score:.2f}" + ("  <- best" if rank == 1 else ""), level=2
-            )
-            if rank == 1:
-                show.quote(_said(spoken, meta), level=3)
+        for document in retriever.invoke(question):
+            meta = document.metadata
+            best = "  <- best" if meta["rank"] == 1 else ""
+            where = f"{meta['filename']:<14} {time_range(meta['start_s'], meta['end_s']):<11}"
+            show.line(f"{where}  rank {meta['rank']}{best}", level=2)
+            if meta["rank"] == 1:
+                show.quote(document.page_content, level=3)
+    nearest = _nearest(store, embeddings, QUESTIONS[0])
+    show.wrapped(f"The segment vectors agree: the nearest to Q1 is {nearest}.")
     tally.step_s["questions"] = show.done(f"{len(QUESTIONS)} questions answered")
 
 
-def _transcript_windows(documents: Sequence[Document]) -> list[dict[str, Any]]:
-    return [
-        {**d.metadata, "text": d.page_content}
-        for d in documents
-        if d.metadata.get("content_kind") == "transcript"
-    ]
-
-
-def _distinct(hits: Sequence[tuple[Document, float]]) -> list[tuple[dict[str, Any], float]]:
-    # One video segment has a vector per option (visual, audio, transcription): show it once.
-    seen: set[tuple[Any, ...]] = set()
-    best = []
-    for document, score in hits:
-        meta = document.metadata
-        key = (meta["source"], meta["start_s"], meta["end_s"])
-        if key not in seen:
-            seen.add(key)
-            best.append((meta, score))
-    return best
-
-
-def _said(windows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
-    for window in windows:
-        same_video = window.get("filename") == meta["source"]
-        if same_video and window["start_s"] < meta["end_s"] and window["end_s"] > meta["start_s"]:
-            return str(window["text"])
-    return ""
+def _nearest(store: InMemoryVectorStore, embeddings: TwelveLabsEmbeddings, question: str) -> str:
+    """The store's nearest segment to ``question``, as file and time."""
+    hits = store.similarity_search_with_score_by_vector(embeddings.embed_query(question), k=1)
+    if not hits:
+        return "nothing (the store is empty)"
+    meta, score = hits[0][0].metadata, hits[0][1]
+    return f"{meta['source']} {time_range(meta['start_s'], meta['end_s'])} ({score:.2f})"
 
 
 # --- run ---
 
 EXIT_REFUSED = 2
+_REQUESTS_CHARS = 84  # the requests row's text, so that it fits 100 columns with its label
 _TOP_ROUTES = 3
 
 
@@ -603,7 +589,7 @@ def _steps(show: Show, backend: DemoBackend, directory: Path, tally: Tally) -> N
     documents = index_videos(show, backend, paths, tally)
     show_documents(show, documents, filename=SAMPLES[0].filename)
     store, embeddings = embed_videos(show, backend, paths, tally)
-    ask_questions(show, store, embeddings, documents, tally)
+    ask_questions(show, backend, store, embeddings, tally)
 
 
 def _summary(show: Show, backend: DemoBackend, tally: Tally, total_s: float) -> None:
@@ -631,10 +617,16 @@ def _request_rows(backend: DemoBackend) -> list[list[str]]:
     if stats is None:
         return [["requests", f"{backend.counter.total} to the TwelveLabs API"]]
     routes = sorted(stats["requests"].items(), key=lambda item: -item[1])
-    top = ", ".join(f"{_route(name)} {n}" for name, n in routes[:_TOP_ROUTES])
+    line = f"{stats['requests_total']} to the emulator:"
+    for name, n in routes[:_TOP_ROUTES]:
+        # The busiest routes, as many as fit on the line (route names vary in length).
+        longer = f"{line} {_route(name)} {n},"
+        if len(longer) + 4 > _REQUESTS_CHARS and line.endswith(","):
+            break
+        line = longer
     megabytes = stats["bytes_received"] / 1e6
     return [
-        ["requests", f"{stats['requests_total']} to the emulator: {top}, ..."],
+        ["requests", f"{line} ..."],
         ["uploads", f"{stats['uploads']} files, {megabytes:.1f} MB"],
     ]
 
@@ -696,7 +688,7 @@ def command(args: argparse.Namespace, settings: Settings, console: Console) -> i
     needed = ["langchain_core"] + ([] if settings.api_key else ["av", "starlette", "uvicorn"])
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
-        raise UsageError(f"the demo needs {', '.join(missing)}: pip install 'tl-integrations[all]'")
+        raise UsageError(f"the demo needs {', '.join(missing)}: {install_hint('all')}")
     return run(
         console,
         api_key=settings.api_key,

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import IO, Any, TextIO, cast
 
 import orjson
 
@@ -53,7 +53,9 @@ class Console:
         self.json_mode = json_mode
         self._stdout = stdout
         self._stderr = stderr
-        self._secrets = {s for s in secrets if s}
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add_secret(secret)
 
     @property
     def out(self) -> TextIO:
@@ -66,8 +68,22 @@ class Console:
         return self._stderr if self._stderr is not None else sys.stderr
 
     def add_secret(self, secret: str | None) -> None:
-        """Never print ``secret``: every later write replaces it with ``***``."""
-        if secret:
+        """Never print ``secret``: every later write replaces it with ``***``.
+
+        A secret shorter than 8 characters is not searched for: replacing every ``a`` of a
+        key ``"a"`` would mangle ids and words. Such a key is never printed in the first
+        place (commands print no keys); it is only not searched for in other text.
+
+        Example:
+            >>> import io
+            >>> console = Console(stdout=io.StringIO(), secrets=["a"])
+            >>> console.print("name")
+            >>> console.out.getvalue()
+            'name\\n'
+        """
+        from .._client import MIN_SCRUB_KEY_CHARS
+
+        if secret and len(secret) >= MIN_SCRUB_KEY_CHARS:
             self._secrets.add(secret)
 
     def scrub(self, text: str) -> str:
@@ -156,7 +172,8 @@ def render_table(
 
 
 INDEXING_STAGES = ("validating", "pending", "queued", "indexing", "ready")
-_MAX_LIVE_ROWS = 20
+ENDS = ("ready", "failed", "timed out")
+_MAX_ROWS = 20
 
 
 @dataclass
@@ -168,14 +185,24 @@ class _Row:
     detail: str = ""
     ended_s: float | None = None
 
+    @property
+    def state(self) -> str:
+        if self.ended_s is not None:
+            return self.history[-1]
+        return self.activity or (self.history[-1] if self.history else "waiting")
+
 
 class StatusBoard:
-    """Shows one line per task with its status moving through the indexing stages.
+    """Live progress of many inputs: what each one is doing, how many are where, bytes sent.
 
-    On a terminal the lines are redrawn in place; elsewhere (pipes, logs, tests) each task
-    prints one line when it finishes, listing the stages it went through. A status that is
-    not a stage (``"uploading"``, ``"reading"``...) is what the task is doing meanwhile: a
-    terminal shows it until the next stage, and it is left out of the finished line.
+    On a terminal it is a `rich <https://rich.readthedocs.io>`_ display that refreshes on
+    its own (so the clock moves even while nothing changes): an overall bar with the count
+    of inputs in each state, a byte bar while files upload, and (for up to 20 inputs) a
+    line per running input. Each input prints one line when it ends, listing the stages it
+    went through; elsewhere (pipes, logs, tests) those lines are all that is printed. A
+    status that is not a stage (``"uploading"``, ``"reading"``...) is what the input is
+    doing meanwhile: shown live, left out of the finished line. ``"ready"``, ``"failed"``
+    and ``"timed out"`` end an input.
 
     Example:
         >>> import io
@@ -198,78 +225,132 @@ class StatusBoard:
         stages: Sequence[str] = INDEXING_STAGES,
         to_stdout: bool = False,
         indent: int = 2,
+        noun: str = "videos",
     ) -> None:
         self._console = console
         self._to_stdout = to_stdout
         self._indent = " " * indent
+        self._noun = noun
         stream = console.out if to_stdout else console.err
         self._clock = clock
+        self._started_s = clock()
         self._stages = tuple(stages)
-        self._rows = {label: _Row(label, clock()) for label in labels}
+        self._rows = {label: _Row(label, self._started_s) for label in labels}
         self._width = max((len(label) for label in labels), default=0)
-        # Redrawing in place only works while every row fits on the screen.
-        fits = len(self._rows) <= _MAX_LIVE_ROWS
-        self._live = (fits and _is_live(stream)) if live is None else live
         self._unicode = _supports_unicode(stream)
-        self._drawn = 0
-        self._lock = threading.Lock()
-        if self._live:
-            self._redraw()
+        self._lock = threading.RLock()
+        self._bytes: dict[str, tuple[int, int]] = {}
+        self._live: Any = None
+        if _is_live(stream) if live is None else live:
+            self._start(stream)
+
+    def _start(self, stream: TextIO) -> None:
+        from rich.console import Console as RichConsole
+        from rich.live import Live
+
+        scrubbed = cast("IO[str]", _Scrubbed(stream, self._console.scrub))
+        rich_console = RichConsole(file=scrubbed, force_terminal=True, highlight=False)
+        self._live = Live(
+            get_renderable=self._frame,
+            console=rich_console,
+            refresh_per_second=4,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start()
 
     def update(self, label: str, status: str, *, detail: str = "") -> None:
-        """Record ``status`` for ``label``; a terminal status ends its clock (thread-safe)."""
+        """Record ``status`` for ``label``; an end status stops its clock (thread-safe)."""
         with self._lock:
             self._update(label, status, detail)
 
+    def sent(self, label: str, done: int, total: int) -> None:
+        """Record that ``done`` of ``total`` bytes of ``label`` have been uploaded."""
+        with self._lock:
+            self._bytes[label] = (done, total)
+
     def _update(self, label: str, status: str, detail: str) -> None:
         row = self._rows.setdefault(label, _Row(label, self._clock()))
-        if row.ended_s is not None and status not in ("ready", "failed"):
-            return  # a late report of an earlier status; the task is already done
-        if status not in self._stages and status != "failed":
-            if self._live and status != row.activity:
-                row.activity = status
-                self._redraw()
+        if row.ended_s is not None and status not in ENDS:
+            return  # a late report of an earlier status; the input is already done
+        if status not in self._stages and status not in ENDS:
+            row.activity = status
             return
-        had_activity, row.activity = bool(row.activity), ""
-        new_status = not row.history or row.history[-1] != status
-        changed = new_status or had_activity or (bool(detail) and detail != row.detail)
-        if new_status:
+        row.activity = ""
+        if not row.history or row.history[-1] != status:
             row.history.append(status)
         row.detail = detail or row.detail
-        if status in ("ready", "failed") and row.ended_s is None:
+        if status in ENDS and row.ended_s is None:
             row.ended_s = self._clock()
-            if not self._live:
-                self._console.write_raw(self._render(row) + "\n", to_stdout=self._to_stdout)
-        if self._live and changed:
-            self._redraw()
+            line = self._render(row)
+            if self._live is not None:
+                self._live.console.print(line, markup=False, highlight=False)
+            else:
+                self._console.write_raw(line + "\n", to_stdout=self._to_stdout)
+
+    def _frame(self) -> Any:
+        """The live display as it is now (rich calls this on every refresh)."""
+        from rich.filesize import decimal
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
+        with self._lock:
+            rows = list(self._rows.values())
+            counts: dict[str, int] = {}
+            for row in rows:
+                counts[row.state] = counts.get(row.state, 0) + 1
+            ended = sum(1 for row in rows if row.ended_s is not None)
+            sent = sum(done for done, _ in self._bytes.values())
+            size = sum(total for _, total in self._bytes.values())
+        grid = Table.grid(padding=(0, 2))
+        elapsed = format_duration(self._clock() - self._started_s)
+        states = " · ".join(f"{n} {state}" for state, n in counts.items())
+        bar = ProgressBar(total=max(len(rows), 1), completed=ended, width=30)
+        grid.add_row(f"{self._indent}{self._noun}", bar, f"{ended}/{len(rows)}", states, elapsed)
+        if size and sent < size:
+            upload = ProgressBar(total=size, completed=sent, width=30)
+            grid.add_row(f"{self._indent}upload", upload, f"{decimal(sent)}/{decimal(size)}")
+        running = [row for row in rows if row.ended_s is None]
+        for row in running[:_MAX_ROWS]:
+            grid.add_row(f"{self._indent}{row.label:<{self._width}}  {row.state}")
+        if len(running) > _MAX_ROWS:
+            grid.add_row(f"{self._indent}… and {len(running) - _MAX_ROWS} more")
+        return grid
 
     def close(self) -> None:
-        """Finish the display (prints nothing more in live mode)."""
-        self._drawn = 0
-
-    def _redraw(self) -> None:
-        up = f"\x1b[{self._drawn}F" if self._drawn else ""
-        lines = "".join("\x1b[2K" + self._render(row) + "\n" for row in self._rows.values())
-        self._console.write_raw(up + lines, to_stdout=self._to_stdout)
-        self._drawn = len(self._rows)
+        """End the live display (its last frame stays on screen)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
     def _render(self, row: _Row) -> str:
-        stage = row.history[-1] if row.history else ""
         elapsed = (row.ended_s if row.ended_s is not None else self._clock()) - row.started_s
-        if self._live:
-            middle = f"{self._bar(stage)} {row.activity or stage or 'starting':<10}"
-        else:
-            middle = (" → " if self._unicode else " -> ").join(row.history)
+        middle = (" → " if self._unicode else " -> ").join(row.history)
         label = f"{self._indent}{row.label:<{self._width}}"
         parts = [label, middle, format_duration(elapsed), row.detail]
         return "  ".join(p for p in parts if p).rstrip()
 
-    def _bar(self, status: str) -> str:
-        done = self._stages.index(status) + 1 if status in self._stages else 0
-        full, empty = ("■", "□") if self._unicode else ("#", ".")
-        if status == "failed":
-            return "[" + "x" * len(self._stages) + "]"
-        return "[" + full * done + empty * (len(self._stages) - done) + "]"
+
+class _Scrubbed:
+    """A stream that scrubs secrets from what rich writes to it."""
+
+    def __init__(self, stream: TextIO, scrub: Callable[[str], str]) -> None:
+        self._stream = stream
+        self._scrub = scrub
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self._scrub(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self._stream, "isatty", lambda: False)())
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
 
 
 def _is_live(stream: TextIO) -> bool:

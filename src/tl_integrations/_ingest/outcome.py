@@ -87,13 +87,7 @@ class Progress:
         self._lock = threading.Lock()
         self._bar: Any = None
         if enabled:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError as exc:
-                raise ImportError(
-                    "show_progress=True needs tqdm: pip install 'tl-integrations[langchain]'"
-                ) from exc
-            self._bar = tqdm(total=len(sources), desc="videos", unit="video")
+            self._bar = progress_bar(total=len(sources), desc="videos", unit="video")
 
     @classmethod
     def for_run(cls, sources: list[VideoSource], options: IngestOptions) -> Progress:
@@ -187,3 +181,31 @@ class Tally:
         """Raise :class:`IngestError` if ``on_error="raise"`` and anything failed."""
         if self.on_error == "raise" and self.failures:
             raise IngestError(self.failures)
+
+
+def progress_bar(**options: Any) -> Any:
+    """A tqdm bar: a widget in Jupyter when ``ipywidgets`` is installed, else text.
+
+    tqdm's automatic choice warns (``IProgress not found``) in a notebook without
+    ipywidgets; the text bar works there too, quietly.
+
+    Raises:
+        ModuleNotFoundError: tqdm is missing; the message names the ``pip install``.
+
+    Example:
+        >>> bar = progress_bar(total=2, disable=True); bar.update(1); bar.close()
+    """
+    import importlib.util
+
+    from .._extras import install_hint
+
+    if importlib.util.find_spec("tqdm") is None:
+        raise ModuleNotFoundError(
+            f"show_progress=True needs tqdm, which is not installed: {install_hint('langchain')}",
+            name="tqdm",
+        )
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(**options)

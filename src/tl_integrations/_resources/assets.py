@@ -97,6 +97,8 @@ class Asset(Job):
         media_duration_s: seconds of audio or video (once ready).
         hls / thumbnail: the streaming and thumbnail blocks, when asked for.
         technical_metadata: what the platform measured (codecs, frame size...).
+        reused: True when :meth:`Assets.upload` found this asset by the file's bytes and
+            sent nothing (so whoever deletes it may take it from someone else).
 
     Example:
         >>> Asset.from_api({"_id": "a1", "status": "failed",
@@ -113,6 +115,7 @@ class Asset(Job):
     hls: dict[str, Any] | None = None
     thumbnail: dict[str, Any] | None = None
     technical_metadata: dict[str, Any] | None = field(default=None, repr=False)
+    reused: bool = field(default=False, repr=False, compare=False)
 
     @property
     def kind(self) -> AssetKind:
@@ -456,6 +459,7 @@ def upload_asset(
         if on_progress is not None:
             yield Call(on_progress, (plan.size, plan.size))
         ready: Asset = yield from wait(existing, ctx, timeout_s=timeout_s)
+        ready.reused = True  # after the wait: a fresh read would reset it
         return ready
     metadata = {HASH_KEY: digest, **plan.user_metadata}
     if plan.multipart:

@@ -33,7 +33,7 @@ from .._engine import (
     job_id_of,
     wait,
 )
-from .._errors import InvalidRequestError, TwelveLabsError
+from .._errors import InvalidRequestError, TaskFailedError, TwelveLabsError
 from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
@@ -42,7 +42,7 @@ from .._wire import as_object, opt_list, opt_obj, opt_str, req_str
 from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
 from .assets import HASH_KEY, Asset, AssetCreation, find_by_metadata, plan_upload, upload_asset
 from .indexes import get_or_create_index, retrieve_index
-from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata
+from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata, from_indexing_event
 from .uploads import OnProgress
 from .videos import SystemMetadata, Utterance, Video, parse_utterances, retrieve_video
 
@@ -138,6 +138,7 @@ class IndexedAssetKind(TaskKind[IndexedAsset]):
     """
 
     noun: ClassVar[str] = "indexed asset"
+    evented: ClassVar[bool] = True  # index.task.* webhooks (named by its own id)
     pending: ClassVar[tuple[str, ...]] = ("validating", "pending", "queued", "indexing")
 
     def retrieve(self, job_id: str) -> Request:
@@ -173,6 +174,25 @@ class IndexedAssetKind(TaskKind[IndexedAsset]):
     def parse_item(self, item: Any, group: Hashable) -> IndexedAsset:
         """One indexed asset of a list page."""
         return IndexedAsset.from_api(item, index_id=str(group))
+
+    def failure(self, job: IndexedAsset) -> TaskFailedError:
+        """A failed indexing, naming its file and index (the server's reason, if any)."""
+        return TaskFailedError(
+            job.id,
+            index_id=job.index_id,
+            filename=job.system_metadata.filename,
+            reason=job.failure_reason,
+            task=job,
+            noun=self.noun,
+        )
+
+    def from_event(self, data: Mapping[str, Any], like: IndexedAsset | None) -> IndexedAsset | None:
+        """The indexed asset as an ``index.task.*`` event tells it (the event's ``id`` is
+        the indexed asset's, which is also its video's): the status (and duration) over
+        what was known, so one that ends costs no request."""
+        return from_indexing_event(
+            data, like, lambda obj: IndexedAsset.from_api(obj, index_id=None)
+        )
 
 
 INDEXED_ASSETS = IndexedAssetKind()

@@ -23,12 +23,13 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 
@@ -58,12 +59,15 @@ __all__ = [
     "TASKS",
     "UPLOAD_TOKEN_KEY",
     "AsyncTasks",
+    "IndexingEvent",
     "IndexingTasks",
     "Task",
     "TaskUpload",
     "Tasks",
     "check_user_metadata",
     "epoch_s",
+    "from_indexing_event",
+    "indexing_event",
 ]
 
 logger = logging.getLogger("tl_integrations")
@@ -138,6 +142,7 @@ class IndexingTasks(TaskKind[Task]):
     """
 
     noun: ClassVar[str] = "task"
+    evented: ClassVar[bool] = True  # index.task.* webhooks
     pending: ClassVar[tuple[str, ...]] = (
         "uploading",
         "validating",
@@ -179,6 +184,11 @@ class IndexingTasks(TaskKind[Task]):
         """One task of a list page."""
         return Task.from_api(item, index_id=str(group))
 
+    def from_event(self, data: Mapping[str, Any], like: Task | None) -> Task | None:
+        """The task as an ``index.task.*`` event tells it: the status (and duration) over
+        what was known, so a task that ends costs no request."""
+        return from_indexing_event(data, like, Task.from_api)
+
     def failure(self, job: Task) -> TaskFailedError:
         """The error for a failed task, with every detail the server gave."""
         return TaskFailedError(
@@ -192,6 +202,63 @@ class IndexingTasks(TaskKind[Task]):
 
 
 TASKS = IndexingTasks()
+
+
+@dataclass(frozen=True)
+class IndexingEvent:
+    """What an ``index.task.*`` event's data says about the task or indexed asset.
+
+    Example:
+        >>> indexing_event({"id": "t1", "status": "ready", "metadata": {"duration": 9}})
+        IndexingEvent(job_id='t1', status='ready', duration_s=9.0)
+    """
+
+    job_id: str
+    status: str
+    duration_s: float | None
+
+
+JobT = TypeVar("JobT", bound=Job)
+
+
+def from_indexing_event(
+    data: Mapping[str, Any], like: JobT | None, parse: Callable[[dict[str, Any]], JobT]
+) -> JobT | None:
+    """A job (task or indexed asset) as an ``index.task.*`` event tells it: ``like`` with
+    the event's status (and duration, when unknown); built by ``parse`` without ``like``.
+
+    Example:
+        >>> from_indexing_event({"id": "t1", "status": "failed"}, Task("t1", "indexing"),
+        ...                     Task.from_api).status
+        'failed'
+    """
+    event = indexing_event(data)
+    if event is None:
+        return None
+    if like is None:
+        meta = {"duration": event.duration_s}
+        return parse({"_id": event.job_id, "status": event.status, "system_metadata": meta})
+    changes: dict[str, Any] = {"status": event.status, "raw": {**like.raw, "status": event.status}}
+    system = getattr(like, "system_metadata", None)
+    if isinstance(system, SystemMetadata) and system.duration is None:
+        changes["system_metadata"] = dataclasses.replace(system, duration=event.duration_s)
+    return dataclasses.replace(like, **changes)
+
+
+def indexing_event(data: Mapping[str, Any]) -> IndexingEvent | None:
+    """The id, status and duration in an ``index.task.*`` event's data; None without an id
+    and a status (the job is then read instead).
+
+    Example:
+        >>> indexing_event({"id": "t1"}) is None
+        True
+    """
+    job_id, status, meta = data.get("id"), data.get("status"), data.get("metadata")
+    if not isinstance(job_id, str) or not isinstance(status, str) or not status:
+        return None
+    duration = meta.get("duration") if isinstance(meta, Mapping) else None
+    seconds = float(duration) if isinstance(duration, (int, float)) and duration >= 0 else None
+    return IndexingEvent(job_id, status, None if isinstance(duration, bool) else seconds)
 
 
 def _read_task(job_id: str, ctx: Context) -> Flow[Job]:

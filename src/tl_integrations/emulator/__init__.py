@@ -21,22 +21,27 @@ API key. A ``data_dir`` is used by one emulator at a time.
 
 from __future__ import annotations
 
-from .app import create_app
-from .backend.persistence import DataDirError, DataDirInUse
-from .cli import main
-from .config import (
-    EmulatorConfig,
-    Faults,
-    ManualClock,
-    MediaLimits,
-    RateLimits,
-    RequestLimits,
-    Stage,
-    StageModel,
-    UploadLimits,
-)
-from .media import make_sample_video
-from .server import Emulator
+from .._extras import needs_extra
+
+with needs_extra("emulator", "tl_integrations.emulator"):
+    from ._documents import make_sample_pdf
+    from ._sample_media import make_sample_audio, make_sample_image
+    from .app import create_app
+    from .backend.persistence import DataDirError, DataDirInUse
+    from .cli import main
+    from .config import (
+        EmulatorConfig,
+        Faults,
+        ManualClock,
+        MediaLimits,
+        RateLimits,
+        RequestLimits,
+        Stage,
+        StageModel,
+        UploadLimits,
+    )
+    from .media import make_sample_video
+    from .server import Emulator
 
 __all__ = [
     "DataDirError",
@@ -53,5 +58,8 @@ __all__ = [
     "UploadLimits",
     "create_app",
     "main",
+    "make_sample_audio",
+    "make_sample_image",
+    "make_sample_pdf",
     "make_sample_video",
 ]

@@ -101,6 +101,7 @@ def create_app(config: EmulatorConfig | None = None, **overrides: Any) -> Emulat
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        state.dispatcher.start()  # webhooks go out only while the server runs
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import os
 import signal
 import socket
 import sys
@@ -106,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         metavar="SPEC",
         help='fault probabilities, e.g. "500=0.1,503=0.05,429=0.05,drop=0.01,lost=0.01,'
-        'latency=0.05,fail=0.1" (latency_s=SECONDS sets the added latency)',
+        'latency=0.05,fail=0.1" (latency_s=SECONDS sets the added latency); for webhook '
+        "deliveries webhook_drop, webhook_duplicate, webhook_delay (webhook_delay_s=SECONDS) "
+        "and webhook_reorder",
     )
     p.add_argument(
         "--failure-rate", type=float, default=0.0, metavar="P", help="share of tasks that fail"
@@ -124,6 +127,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help=f"server log level: {', '.join(_LOG_LEVELS)} (default: warning)",
     )
+    p.add_argument(
+        "--index-models",
+        default="marengo3.0",
+        metavar="MODELS",
+        help="models POST /indexes accepts, comma-separated (default marengo3.0, as today; "
+        "add marengo2.7 or pegasus1.2 to make indexes like older accounts have)",
+    )
+    p.add_argument(
+        "--webhook-url",
+        default=None,
+        metavar="URL",
+        help="POST signed webhook events (index.task.*, analyze.task.*) to this URL",
+    )
+    p.add_argument(
+        "--webhook-secret",
+        default=None,
+        metavar="SECRET",
+        help="the secret events are signed with (default: $TWELVELABS_WEBHOOK_SECRET)",
+    )
     return p
 
 
@@ -136,6 +158,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     Example:
         >>> config_from_args(build_parser().parse_args(["--speed", "10"])).speed
         10.0
+        >>> args = build_parser().parse_args(["--index-models", "marengo3.0,pegasus1.2"])
+        >>> config_from_args(args).index_models
+        ('marengo3.0', 'pegasus1.2')
     """
     config = EmulatorConfig(
         speed=args.speed,
@@ -146,6 +171,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         media_validation=args.media_validation,
         allowed_hosts=tuple(args.allow_host),
         file_dirs=tuple(Path(d).expanduser() for d in args.allow_file_dir),
+        index_models=tuple(m.strip() for m in args.index_models.split(",") if m.strip()),
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret or os.environ.get("TWELVELABS_WEBHOOK_SECRET"),
     )
     return config if args.seed is None else config.with_overrides(seed=args.seed)
 
@@ -186,6 +214,8 @@ def _serve(args: argparse.Namespace, config: EmulatorConfig, warning: str | None
     app.emulator.backend.store.persistence.announce({"url": url})
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    if config.webhook_url:
+        print(f"TwelveLabs emulator: webhooks to {config.webhook_url}", flush=True)
     server = _Server(uvicorn_config(app, log_level=args.log_level), url=url)
     try:
         server.run(sockets=[sock])

@@ -30,6 +30,8 @@ __all__ = [
 
 Clock = Callable[[], float]
 _LAST_DATE_S = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+#: Every model an index was ever made with (the emulator can serve each).
+INDEX_MODEL_NAMES = frozenset({"marengo3.0", "marengo2.7", "pegasus1.2", "pegasus1.5"})
 
 
 class ManualClock:
@@ -99,8 +101,11 @@ class Stage:
 
 @dataclass(frozen=True)
 class StageModel:
-    """Durations of the indexing stages, embedding tasks and asset processing, before
-    ``speed`` scaling.
+    """Durations of the indexing stages, embedding tasks, asset processing and analysis
+    tasks, before ``speed`` scaling.
+
+    An analysis task waits ``queued`` and ``pending`` (the indexing stages' values), then
+    works ``analysis``, which scales with the analysed window rather than the whole video.
 
     ``jitter`` spreads each duration by up to +/- that fraction, deterministically per task
     (derived from the seed and the task id).
@@ -116,6 +121,7 @@ class StageModel:
     indexing: Stage = field(default_factory=lambda: Stage(1.0, 0.1))
     embedding: Stage = field(default_factory=lambda: Stage(1.0, 0.05))
     asset: Stage = field(default_factory=lambda: Stage(1.0, 0.01))
+    analysis: Stage = field(default_factory=lambda: Stage(2.0, 0.02))
     jitter: float = 0.2
 
 
@@ -187,8 +193,8 @@ class RateLimits:
 
     Categories: ``tasks`` (POST /tasks and POST /indexes/{id}/indexed-assets), ``assets``
     (POST /assets), ``embed`` (POST /embed, /embed/tasks, /embed-v2, /embed-v2/tasks),
-    ``search`` (POST /search), ``analyze`` (POST /analyze) and ``default`` (every other
-    request).
+    ``search`` (POST /search), ``analyze`` (POST /analyze, /analyze/tasks and
+    /analyze/batches) and ``default`` (every other request).
 
     Example:
         >>> RateLimits(search=2).per_minute("search")
@@ -217,10 +223,17 @@ _FAULT_KEYS = {
     "latency": "latency",
     "latency_s": "latency_s",
     "fail": "fail",
+    "webhook_drop": "webhook_drop",
+    "webhook_duplicate": "webhook_duplicate",
+    "webhook_delay": "webhook_delay",
+    "webhook_delay_s": "webhook_delay_s",
+    "webhook_reorder": "webhook_reorder",
 }
+# Settings that are durations, not probabilities.
+_FAULT_SECONDS = ("latency_s", "webhook_delay_s")
 
 
-_MAX_LATENCY_S = 600.0
+_MAX_FAULT_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -233,6 +246,12 @@ class Faults:
     then close the connection instead of answering, as when a response is lost on the way
     back; ``latency``: add ``latency_s`` seconds before answering; ``fail``: share of new
     tasks that fail.
+
+    Webhook deliveries draw from their own generator (seeded, keyed by event, so the same
+    seed gives the same fate to the same event whatever the order of requests):
+    ``webhook_drop``: the event is never sent; ``webhook_duplicate``: it is sent twice;
+    ``webhook_delay``: it is sent ``webhook_delay_s`` emulator seconds late;
+    ``webhook_reorder``: it is held back until the next event due has been sent.
 
     Example:
         >>> Faults.parse("500=0.1,drop=0.02,fail=0.5").p500
@@ -250,17 +269,24 @@ class Faults:
     latency: float = 0.0
     latency_s: float = 0.5
     fail: float = 0.0
+    webhook_drop: float = 0.0
+    webhook_duplicate: float = 0.0
+    webhook_delay: float = 0.0
+    webhook_delay_s: float = 30.0
+    webhook_reorder: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name != "latency_s" and not 0.0 <= value <= 1.0:
+            if f.name not in _FAULT_SECONDS and not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault probability {f.name}={value} is not within [0, 1]")
-        if not 0 <= self.latency_s <= _MAX_LATENCY_S:
-            # NaN fails this too: an endless or NaN sleep would stall every request.
-            raise ValueError(
-                f"latency_s must be within [0, {_MAX_LATENCY_S:g}] seconds, got {self.latency_s}"
-            )
+        for name in _FAULT_SECONDS:
+            value = getattr(self, name)
+            if not 0 <= value <= _MAX_FAULT_S:
+                # NaN fails this too: an endless or NaN sleep would stall every request.
+                raise ValueError(
+                    f"{name} must be within [0, {_MAX_FAULT_S:g}] seconds, got {value}"
+                )
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
@@ -385,6 +411,17 @@ class EmulatorConfig:
         file_dirs: Directories whose files ``file://`` media URLs may name. Empty (the
             default) refuses ``file://``: otherwise any request could read any file the
             emulator can.
+        index_models: The models ``POST /indexes`` accepts: today's API takes
+            ``marengo3.0`` only. Add retired ones (``marengo2.7``, ``pegasus1.2``) to make
+            indexes like those an account created before they were retired.
+        webhook_url: Where to POST signed webhook events (``index.task.*`` when indexing
+            ends, ``analyze.task.*`` when an analysis ends), as the API does for the URL
+            registered in its dashboard; None sends none.
+        webhook_secret: The secret events are signed with (``TL-Signature``); never shown
+            in a ``repr``.
+        webhook_attempts: Deliveries of one event before giving up; a failed one (no
+            answer, or not 2xx) is retried after 1, 2, 4 ... (at most 300) seconds of the
+            emulator's clock.
 
     Example:
         >>> cfg = EmulatorConfig(speed=50.0, seed=7, clock=ManualClock())
@@ -408,18 +445,34 @@ class EmulatorConfig:
     requests: RequestLimits = field(default_factory=RequestLimits)
     allowed_hosts: tuple[str, ...] = ()
     file_dirs: tuple[Path | str, ...] = ()
+    index_models: tuple[str, ...] = ("marengo3.0",)
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_attempts: int = 8
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be a whole number, got {self.seed!r}")
         if isinstance(self.allowed_hosts, str) or isinstance(self.file_dirs, (str, Path)):
             raise ValueError("allowed_hosts and file_dirs are sequences (a tuple of values)")
+        if self.webhook_url is not None:
+            if not self.webhook_url.startswith(("http://", "https://")):
+                raise ValueError(f"webhook_url must be an http(s) URL, got {self.webhook_url!r}")
+            if not self.webhook_secret:
+                raise ValueError("webhook_url needs a webhook_secret to sign events with")
+        if self.webhook_attempts < 1:
+            raise ValueError(f"webhook_attempts must be >= 1, got {self.webhook_attempts}")
         if not self.speed > 0:
             raise ValueError(f"speed must be > 0, got {self.speed}")
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ValueError(f"failure_rate must be within [0, 1], got {self.failure_rate}")
         if self.media_validation not in ("sync", "async"):
             raise ValueError("media_validation must be 'sync' or 'async'")
+        if not self.index_models or not set(self.index_models) <= INDEX_MODEL_NAMES:
+            raise ValueError(
+                f"index_models must be some of {sorted(INDEX_MODEL_NAMES)}, "
+                f"got {self.index_models!r}"
+            )
 
     def serves_host(self, host: str | None) -> bool:
         """Whether a request whose ``Host`` header names ``host`` (port and brackets

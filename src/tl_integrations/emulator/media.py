@@ -7,7 +7,11 @@ Its jobs, all pure functions over files:
 - :func:`probe` reads what the emulator needs from an upload (container metadata, the subtitle
   lines, and one mean colour per time step) without loading the file into memory;
 - :func:`probe_streams` reads the container and stream facts of any media file (audio and
-  images too), and :func:`png_bytes` draws the solid-colour PNGs served as thumbnails.
+  images too), and :func:`png_bytes` draws the solid-colour PNGs served as thumbnails;
+- :func:`probe_audio` reads a sound file's loudness and pitch over time, :func:`probe_picture`
+  an image's pixels, :func:`read_document` a PDF's pages or a text file;
+- :func:`make_sample_audio`, :func:`make_sample_image` and :func:`make_sample_pdf` write
+  small sound files, striped PNGs and PDFs for tests and notebooks.
 
 Example:
     >>> from tl_integrations.emulator.media import make_sample_video, probe
@@ -16,19 +20,29 @@ Example:
     ['hello']
 """
 
-from ._media_types import COLOURS, MediaError, MediaInfo, StreamFacts, Utterance
+from ._documents import Document, make_sample_pdf, read_document
+from ._media_types import COLOURS, MediaError, MediaInfo, Picture, StreamFacts, Utterance
 from ._png import png_bytes
-from ._probe import probe, probe_streams
+from ._probe import probe, probe_audio, probe_picture, probe_streams
+from ._sample_media import make_sample_audio, make_sample_image
 from ._sample_video import make_sample_video
 
 __all__ = [
     "COLOURS",
+    "Document",
     "MediaError",
     "MediaInfo",
+    "Picture",
     "StreamFacts",
     "Utterance",
+    "make_sample_audio",
+    "make_sample_image",
+    "make_sample_pdf",
     "make_sample_video",
     "png_bytes",
     "probe",
+    "probe_audio",
+    "probe_picture",
     "probe_streams",
+    "read_document",
 ]

@@ -322,7 +322,10 @@ class Emulator:
         self._app().emulator.set_faults(faults, seed=seed)
 
     def advance(self, seconds: float) -> None:
-        """Move the manual clock forward (tasks progress without sleeping)."""
+        """Move the manual clock forward (tasks progress without sleeping); the webhook
+        events that fall due are sent before it returns."""
         if self.clock is None:
             raise RuntimeError("advance() needs EmulatorConfig(clock=ManualClock())")
         self.clock.advance(seconds)
+        if self.app is not None:
+            self.app.emulator.dispatcher.flush()

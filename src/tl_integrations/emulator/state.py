@@ -1,4 +1,5 @@
-"""What one running emulator holds: the backend, and the server's limits, faults and stats.
+"""What one running emulator holds: the backend, and the server's limits, faults, stats and
+webhook dispatcher.
 
 Route handlers run on the server's event loop; ``Emulator`` methods (stats, reset,
 set_faults) run on the caller's thread; both take ``lock`` around mutations.
@@ -12,6 +13,7 @@ from typing import Any
 
 from .backend import Backend
 from .config import EmulatorConfig, Faults
+from .dispatch import WebhookDispatcher
 from .faults import FaultInjector
 from .ratelimit import RateLimiter
 
@@ -63,10 +65,13 @@ class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.faults = FaultInjector(config.faults, seed=config.seed)
-        self.backend = Backend(config, fail_share=lambda: self.faults.faults.fail)
+        self.backend = Backend(
+            config, fail_share=lambda: self.faults.faults.fail, faults=lambda: self.faults.faults
+        )
         self.lock = self.backend.store.lock
         self.limiter = RateLimiter(config.rate_limits, clock=config.clock)
         self.stats = Stats()
+        self.dispatcher = WebhookDispatcher(self.backend.webhooks, clock=config.clock)
 
     def now(self) -> float:
         """The emulator's time, seconds since the epoch."""
@@ -85,5 +90,7 @@ class EmulatorState:
         self.faults.set(faults, seed=self.config.seed if seed is None else seed)
 
     def close(self) -> None:
-        """Remove the temporary data directory (when no ``data_dir`` was configured)."""
+        """Stop sending webhooks; remove the temporary data directory (when no
+        ``data_dir`` was configured)."""
+        self.dispatcher.stop()
         self.backend.close()

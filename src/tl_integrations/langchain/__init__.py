@@ -1,4 +1,4 @@
-"""LangChain adapters: a video document loader, embeddings, and vector-store helpers.
+"""LangChain adapters: a video loader, a retriever, agent tools, embeddings, store helpers.
 
 Needs the ``langchain`` extra (``pip install 'tl-integrations[langchain]'``).
 
@@ -10,12 +10,19 @@ Example:
 
 from __future__ import annotations
 
-from ._embeddings import TwelveLabsEmbeddings
-from ._loader import TwelveLabsVideoLoader
-from ._vectorstores import add_video_embedding, qdrant_vector_store, video_segments_to_documents
+from .._extras import needs_extra
+
+with needs_extra("langchain", "tl_integrations.langchain"):
+    from ._embeddings import TwelveLabsEmbeddings
+    from ._loader import TwelveLabsVideoLoader
+    from ._retriever import TwelveLabsRetriever
+    from ._toolkit import TwelveLabsToolkit
+    from ._vectorstores import add_video_embedding, qdrant_vector_store, video_segments_to_documents
 
 __all__ = [
     "TwelveLabsEmbeddings",
+    "TwelveLabsRetriever",
+    "TwelveLabsToolkit",
     "TwelveLabsVideoLoader",
     "add_video_embedding",
     "qdrant_vector_store",

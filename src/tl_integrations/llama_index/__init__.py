@@ -1,4 +1,4 @@
-"""LlamaIndex adapters: a video reader, an embedding model, and segment nodes.
+"""LlamaIndex adapters: a video reader, a retriever, agent tools, embeddings, segment nodes.
 
 Needs the ``llama-index`` extra (``pip install 'tl-integrations[llama-index]'``).
 
@@ -10,8 +10,19 @@ Example:
 
 from __future__ import annotations
 
-from ._embeddings import TwelveLabsEmbedding
-from ._nodes import video_segments_to_nodes
-from ._reader import TwelveLabsVideoReader
+from .._extras import needs_extra
 
-__all__ = ["TwelveLabsEmbedding", "TwelveLabsVideoReader", "video_segments_to_nodes"]
+with needs_extra("llama-index", "tl_integrations.llama_index"):
+    from ._embeddings import TwelveLabsEmbedding
+    from ._nodes import video_segments_to_nodes
+    from ._reader import TwelveLabsVideoReader
+    from ._retriever import TwelveLabsRetriever
+    from ._tools import TwelveLabsToolSpec
+
+__all__ = [
+    "TwelveLabsEmbedding",
+    "TwelveLabsRetriever",
+    "TwelveLabsToolSpec",
+    "TwelveLabsVideoReader",
+    "video_segments_to_nodes",
+]

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import EmulatorConfig
+from ..config import EmulatorConfig, Faults
 from ..media import MediaInfo
 from .analysis import Analysis
+from .analysis_tasks import AnalysisTasks
 from .assets import Assets
-from .embeddings import Embeddings
-from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound
+from .batches import Batches
+from .embeddings import Embeddings, StoredMedia
+from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound, TooLarge
+from .idempotency import IdempotencyKeys
 from .indexes import Indexes
 from .ingest import AssetRef
 from .persistence import DataDirError, DataDirInUse
@@ -24,6 +27,7 @@ from .store import Store
 from .tasks import Tasks
 from .uploads import Uploads
 from .videos import Videos
+from .webhooks import Webhooks
 
 __all__ = [
     "Backend",
@@ -34,6 +38,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "TooLarge",
 ]
 
 
@@ -43,6 +48,7 @@ class Backend:
     Args:
         config: The emulator's settings.
         fail_share: The current share of tasks the ``fail`` fault fails.
+        faults: The current faults (webhook deliveries draw theirs from them).
 
     Raises:
         DataDirError: For a data directory that cannot be used or read back.
@@ -57,23 +63,36 @@ class Backend:
     """
 
     def __init__(
-        self, config: EmulatorConfig, *, fail_share: Callable[[], float] = lambda: 0.0
+        self,
+        config: EmulatorConfig,
+        *,
+        fail_share: Callable[[], float] = lambda: 0.0,
+        faults: Callable[[], Faults] = Faults,
     ) -> None:
         self.store = Store(config, fail_share=fail_share)
+        self.webhooks = Webhooks(self.store, faults=faults)
         self.assets = Assets(self.store)
         self.uploads = Uploads(self.store, self.assets)
-        self.videos = Videos(self.store, self.assets)
+        self.videos = Videos(self.store, self.assets, self.webhooks)
         self.indexes = Indexes(self.store, self.videos)
         self.tasks = Tasks(self.store, self.assets, self.videos)
-        self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
+        self.embeddings = Embeddings(self.store, asset_media=self._asset_media)
         self.search = Search(self.store, self.videos)
-        self.analysis = Analysis(self.store, asset_info=self._asset_info)
+        self.analysis = Analysis(self.store, assets=self.assets, asset_info=self._asset_info)
+        self.idempotency = IdempotencyKeys(self.store)
+        self.analysis_tasks = AnalysisTasks(
+            self.store, self.analysis, self.idempotency, self.webhooks
+        )
+        self.batches = Batches(self.store, self.analysis, self.analysis_tasks, self.idempotency)
         if self.store.persistence.durable:
             try:
+                # Before the webhooks resume: they announce what the records say.
                 recover(self.store, videos=self.videos, assets=self.assets)
             except BaseException:
                 self.store.close()
                 raise
+        self.videos.resume_webhooks()  # a restarted emulator still sends what is to come
+        self.analysis_tasks.resume_webhooks()
 
     def _asset_info(self, ref: AssetRef) -> MediaInfo:
         """The media information of a ready asset, or of a ready video: emulators before
@@ -88,6 +107,22 @@ class Backend:
         if info is None:
             raise Invalid(ref.field, f"The asset {ref.asset_id!r} is not a video or audio file.")
         return info
+
+    def _asset_media(self, ref: AssetRef) -> StoredMedia:
+        """The ready medium behind an asset id (or a video id, as for analysis), with its
+        stored file: embeddings read images and documents from it."""
+        root = self.store.persistence.root
+        if ref.asset_id in self.store.records.assets:
+            rec = self.assets.ready(ref)
+            path = root / rec.media_path if rec.media_path else None
+            return StoredMedia(rec.kind, rec.filename, path, rec.info)
+        try:
+            video = self.videos.find(ref.asset_id)
+        except NotFound:
+            raise NotFound("asset", ref.asset_id) from None
+        path = root / video.media_path if video.media_path else None
+        name = video.info.filename if video.info is not None else "video"
+        return StoredMedia("video", name, path, video.info)
 
     def media_file(self, owner_id: str) -> Path | None:
         """The stored file of an asset or a video (None when there is none).
@@ -121,9 +156,11 @@ class Backend:
             return red, green, blue
 
     def reset(self) -> None:
-        """Forget every record, media file, vector, upload and search session."""
+        """Forget every record, media file, vector, upload, search session and key in use."""
         self.store.reset()
         self.search.reset()
+        self.idempotency.reset()
+        self.webhooks.reset()
 
     def close(self) -> None:
         """Release the temporary data directory (when no ``data_dir`` was configured)."""

@@ -307,6 +307,15 @@ class Persistence:
         if not self.durable:
             return
 
+        document: dict[str, Any] = {}
+        if segments.documentary:  # pages, quadrants and chunks of a document's rows
+            document = {
+                "start_page": segments.start_page,
+                "end_page": segments.end_page,
+                "quadrant": np.asarray(segments.quadrant, dtype=str),
+                "chunk_index": segments.chunk_index,
+            }
+
         def write(handle: IO[bytes]) -> None:
             np.savez(
                 handle,
@@ -315,6 +324,7 @@ class Persistence:
                 end_s=segments.end_s,
                 option=np.asarray(segments.option, dtype=str),
                 scope=np.asarray(segments.scope, dtype=str),
+                **document,
             )
 
         atomic_write(self.vectors_dir / f"{owner_id}.npz", write)
@@ -332,12 +342,17 @@ class Persistence:
             try:
                 # An open handle of ours: np.load leaks its own when the archive is damaged.
                 with path.open("rb") as handle, np.load(handle) as z:
+                    document = "start_page" in z.files
                     found[path.stem] = SegmentSet(
                         z["vectors"].astype(np.float32),
                         z["start_s"],
                         z["end_s"],
                         [str(o) for o in z["option"]],
                         [str(s) for s in z["scope"]],
+                        z["start_page"] if document else None,
+                        z["end_page"] if document else None,
+                        [str(q) for q in z["quadrant"]] if document else None,
+                        z["chunk_index"] if document else None,
                     )
             except Exception as exc:  # numpy raises many kinds for a damaged archive
                 raise self.damaged(path, exc) from exc

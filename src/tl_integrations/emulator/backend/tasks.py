@@ -22,7 +22,7 @@ from .media_rules import check_media, probe_media
 from .queries import Page, PageRequest, Range, Sort, TimeRange, paginate
 from .records import IndexTaskRec, VideoRec
 from .store import Store
-from .videos import Videos, index_segments
+from .videos import Videos, check_receives, index_segments
 
 __all__ = ["TaskFilter", "TaskView", "Tasks"]
 
@@ -126,7 +126,8 @@ class Tasks:
         store = self.store
         try:
             index = store.index(index_id)
-        except NotFound:
+            check_receives(index)
+        except (NotFound, Invalid):
             discard(source)
             raise
         upload = await receive(store, source)

@@ -15,7 +15,7 @@ from typing import Any
 import anyio.to_thread
 
 from ..media import MediaInfo
-from ..segments import SegmentSet, build_segments, index_bounds
+from ..segments import AUDIO_MEANING, SegmentSet, build_segments, index_bounds
 from . import metadata
 from .assets import Assets
 from .errors import Invalid, NotFound, missing
@@ -25,9 +25,11 @@ from .media_rules import check_media
 from .queries import Page, PageRequest, Range, Sort, TimeRange, metadata_matches, paginate
 from .records import AssetRec, IndexRec, VideoRec
 from .store import Store, fate_key
+from .webhooks import Webhooks
 
 __all__ = [
     "EMBEDDING_OPTIONS",
+    "INDEXING_FAILED",
     "INDEX_CLIP_S",
     "INDEX_STATUSES",
     "SYSTEM_FIELDS",
@@ -35,6 +37,7 @@ __all__ = [
     "VideoFilter",
     "VideoView",
     "Videos",
+    "check_receives",
     "index_segments",
     "system_values",
 ]
@@ -59,6 +62,7 @@ def index_segments(info: MediaInfo, index: IndexRec) -> SegmentSet:
         scopes=["clip"],
         bounds=index_bounds(info, max_clip_s=INDEX_CLIP_S),
         window=(0.0, info.duration_s),
+        audio=AUDIO_MEANING.get(index.marengo or "", "speech"),
     )
 
 
@@ -81,6 +85,9 @@ def system_values(video: VideoRec) -> dict[str, float]:
     }
 
 
+INDEXING_FAILED = "The emulator failed this indexing on purpose (failure_rate or fail fault)."
+
+
 @dataclass(frozen=True)
 class VideoView:
     """A video with its status now: since when, and when indexing finished (if it has).
@@ -101,6 +108,13 @@ class VideoView:
     def updated_at(self) -> float:
         """When the video last changed (status or metadata)."""
         return max(self.status_at, self.rec.updated_at or 0.0)
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        """Why indexing failed (the media rule it broke, or the emulator's own draw)."""
+        if self.status != "failed":
+            return None
+        return self.rec.error or {"message": INDEXING_FAILED}
 
 
 @dataclass(frozen=True)
@@ -156,6 +170,29 @@ class VideoFilter:
         return metadata_matches(video.user_metadata, self.metadata)
 
 
+def check_receives(index: IndexRec) -> None:
+    """Refuse new videos for an index without Marengo (an index made with Pegasus 1.2
+    only): Pegasus is no index model any more. On a Marengo + Pegasus 1.2 index new videos
+    are indexed with Marengo only.
+
+    Raises:
+        Invalid: For an index without a Marengo model.
+
+    Example:
+        >>> check_receives(IndexRec("i", "old", [{"model_name": "pegasus1.2",
+        ...                "model_options": ["visual"]}], [], 0.0, 0.0))
+        Traceback (most recent call last):
+        ...
+        tl_integrations.emulator.backend.errors.Invalid: The index 'old' has only Pegasus ...
+    """
+    if index.marengo is None:
+        raise Invalid(
+            "index_id",
+            f"The index {index.name!r} has only Pegasus 1.2, which no longer indexes videos; "
+            "index them into a marengo3.0 index and analyse their assets with Pegasus 1.5.",
+        )
+
+
 class Videos:
     """The videos (indexed assets) of every index.
 
@@ -166,9 +203,10 @@ class Videos:
         'validating'
     """
 
-    def __init__(self, store: Store, assets: Assets) -> None:
+    def __init__(self, store: Store, assets: Assets, webhooks: Webhooks | None = None) -> None:
         self.store = store
         self.assets = assets
+        self.webhooks = webhooks
 
     # ------------------------------------------------------------------ status
 
@@ -202,6 +240,7 @@ class Videos:
         store = self.store
         with store.lock:
             index = store.index(index_id)
+            check_receives(index)
             asset = self.assets.ready(AssetRef(asset_id))
         if asset.kind != "video" or asset.info is None:
             raise Invalid(
@@ -283,7 +322,22 @@ class Videos:
         )
         store.records.videos[video_id] = video
         store.save()
+        if self.webhooks is not None:
+            self.webhooks.publish_indexing(video, index)
         return video
+
+    def resume_webhooks(self) -> None:
+        """Publish again the events of videos still being indexed (after a restart: the
+        event queue lives in memory, the records on disk)."""
+        if self.webhooks is None or not self.webhooks.enabled:
+            return
+        with self.store.lock:
+            videos = list(self.store.records.videos.values())
+            running = [v for v in videos if self.view(v).status not in ("ready", "failed")]
+            for video in running:
+                index = self.store.records.indexes.get(video.index_id)
+                if index is not None:
+                    self.webhooks.publish_indexing(video, index)
 
     # ------------------------------------------------------------------ reading
 
@@ -423,6 +477,10 @@ class Videos:
     def forget(self, video: VideoRec) -> None:
         """Remove a video record with its vectors, and its file unless an asset keeps it."""
         store = self.store
+        if self.webhooks is not None and video.task_id is None:
+            # A legacy task outlives its video, and its event is the task's: only an
+            # indexed asset's own event goes with it.
+            self.webhooks.withdraw(video.id)
         with store.lock:
             del store.records.videos[video.id]
             store.drop_segments(video.id)

@@ -30,6 +30,7 @@ __all__ = [
     "backend_of",
     "embed_task_filter",
     "form_of",
+    "idempotency_of",
     "json_body",
     "listed",
     "media_from_form",
@@ -112,6 +113,23 @@ async def form_of(request: Request, *, max_file_bytes: int | None = None) -> For
         state.stats.bytes_received += form.bytes_received
         state.stats.uploads += sum(len(parts) for parts in form.files.values())
     return form
+
+
+def idempotency_of(request: Request) -> tuple[str | None, str]:
+    """The request's ``Idempotency-Key`` (None without one) and the scope keys live in
+    (the API key).
+
+    Raises:
+        Invalid: For an empty key.
+
+    Example:
+        >>> idempotency_of(request)  # doctest: +SKIP
+        ('tl-3f2a...', 'tl-emulator-key')
+    """
+    key = request.headers.get("idempotency-key")
+    if key is not None and not key.strip():
+        raise invalid("Idempotency-Key", "must not be empty")
+    return key, request.headers.get("x-api-key", "")
 
 
 def as_bool(value: str | None, *, default: bool = False) -> bool:
