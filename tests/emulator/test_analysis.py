@@ -53,8 +53,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(clock=clock, seed=11) as emu:
+def server(clock: ManualClock, media: dict[str, Path]) -> Iterator[Emulator]:
+    # file:// URLs are read only from directories the emulator is told it may read.
+    with Emulator(clock=clock, seed=11, file_dirs=(media["beach"].parent,)) as emu:
         yield emu
 
 

@@ -38,8 +38,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(clock=clock, seed=8) as emu:
+def server(clock: ManualClock, media_dir: Path) -> Iterator[Emulator]:
+    # file:// URLs are read only from directories the emulator is told it may read.
+    with Emulator(clock=clock, seed=8, file_dirs=(media_dir,)) as emu:
         yield emu
 
 

@@ -7,6 +7,7 @@ import importlib
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,12 +21,15 @@ from tl_integrations.emulator.segments import clip_bounds
 
 def test_public_names_are_pinned() -> None:
     assert emulator.__all__ == [
+        "DataDirError",
+        "DataDirInUse",
         "Emulator",
         "EmulatorConfig",
         "Faults",
         "ManualClock",
         "MediaLimits",
         "RateLimits",
+        "RequestLimits",
         "Stage",
         "StageModel",
         "UploadLimits",
@@ -178,7 +182,7 @@ def test_cli_options() -> None:
     )
     cfg = config_from_args(args)
     assert (args.host, args.port) == ("0.0.0.0", 9)
-    assert (cfg.api_key, cfg.data_dir, cfg.speed, cfg.seed) == ("s", "/tmp/d", 5.0, 4)
+    assert (cfg.api_key, cfg.data_dir, cfg.speed, cfg.seed) == ("s", Path("/tmp/d"), 5.0, 4)
     assert (cfg.faults.p500, cfg.media_validation) == (0.1, "async")
     with pytest.raises(SystemExit):
         emulator.main(["--faults", "nope"])

@@ -107,7 +107,8 @@ def test_video_url_only_local(
     served = http.get(f"/tasks/{r.json()['_id']}").json()["hls"]["video_url"]
     r = http.post("/tasks", data={"index_id": index_id, "video_url": served})
     assert r.status_code == 200
-    r = http.post("/tasks", data={"index_id": index_id, "video_url": "file:///no/such/file.mp4"})
+    missing = (videos["beach"].parent / "missing.mp4").as_uri()
+    r = http.post("/tasks", data={"index_id": index_id, "video_url": missing})
     assert r.status_code == 400
     assert "names no file" in r.json()["message"]
 

@@ -154,8 +154,8 @@ CASES: dict[str, Case] = {
             index_id=c.index_id, video_url="https://videos.example.invalid/talk.mp4"
         ),
         BadRequestError,
-        r"400 parameter_invalid: .*no internet access: video_url must be a file:// URL or an "
-        r"http\(s\) URL on a loopback host",
+        r"400 parameter_invalid: .*no internet access: video_url must be an http\(s\) URL on "
+        r"a loopback host .*or a file:// URL in a directory it may read \(--allow-file-dir\)",
         False,
     ),
     "an invalid key": Case(

@@ -150,7 +150,7 @@ def connect(settings: Settings, console: Console) -> Iterator[Backend]:
         speed = settings.emulator_speed or CLI_EMULATOR_SPEED
         size_before = disk_usage(state)
         try:
-            with _embedded(state, speed=speed) as emulator:
+            with _embedded(state, speed=speed, console=console) as emulator:
                 console.notice(f"No API key set: using the embedded emulator (state in {state}).")
                 poll = emulator_poll_policy(speed)
                 with _client(emulator.api_key, emulator.base_url, poll=poll) as client:
@@ -170,18 +170,29 @@ def connect(settings: Settings, console: Console) -> Iterator[Backend]:
 
 
 @contextlib.contextmanager
-def _embedded(data_dir: Path, *, speed: float) -> Iterator[Emulator]:
+def _embedded(data_dir: Path, *, speed: float, console: Console) -> Iterator[Emulator]:
+    """Start the embedded emulator on ``data_dir``; while another command (or an emulator
+    server) uses that directory, wait for it: one emulator per directory, so that two
+    commands at once never write over each other's state."""
     try:
-        from ..emulator import Emulator, EmulatorConfig
+        from ..emulator import DataDirInUse, Emulator, EmulatorConfig
     except ImportError as exc:
         raise UsageError(
             f"no API key is set and the embedded emulator needs its extra ({exc.name} is "
             f"missing): {install_hint('emulator')}; or set TWELVELABS_API_KEY"
         ) from exc
-    data_dir.mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(speed=speed, data_dir=data_dir)
-    with Emulator(config=config) as emulator:
+    while True:
+        try:
+            emulator = Emulator(config=config).start()
+            break
+        except DataDirInUse as busy:
+            console.notice(f"Waiting: {busy} (Ctrl-C to give up).")
+            busy.wait()
+    try:
         yield emulator
+    finally:
+        emulator.stop()
 
 
 def emulator_poll_policy(speed: float) -> PollPolicy:

@@ -17,7 +17,13 @@ The official ``twelvelabs`` SDK works against it unchanged::
         index = client.indexes.create(index_name="demo", models=[
             {"model_name": "marengo3.0", "model_options": ["visual", "audio"]}])
 
-Serve it from a shell with ``python -m tl_integrations.emulator --port 8765``.
+Serve it from a shell with ``tl-integrations emulator --port 8765``.
+
+It is a test server, and keeps its doors shut by default: it answers loopback ``Host``
+names only, reads no local file by ``file://`` URL unless told which directories it may
+(``file_dirs``), signs the media links it hands out, caps request bodies and times out
+stalled connections (``RequestLimits``), and refuses to serve beyond loopback without an
+API key. A ``data_dir`` is used by one emulator at a time.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ with needs_extra("emulator", "tl_integrations.emulator"):
     from ._documents import make_sample_pdf
     from ._sample_media import make_sample_audio, make_sample_image
     from .app import create_app
+    from .backend.persistence import DataDirError, DataDirInUse
     from .cli import main
     from .config import (
         EmulatorConfig,
@@ -35,6 +42,7 @@ with needs_extra("emulator", "tl_integrations.emulator"):
         ManualClock,
         MediaLimits,
         RateLimits,
+        RequestLimits,
         Stage,
         StageModel,
         UploadLimits,
@@ -43,12 +51,15 @@ with needs_extra("emulator", "tl_integrations.emulator"):
     from .server import Emulator
 
 __all__ = [
+    "DataDirError",
+    "DataDirInUse",
     "Emulator",
     "EmulatorConfig",
     "Faults",
     "ManualClock",
     "MediaLimits",
     "RateLimits",
+    "RequestLimits",
     "Stage",
     "StageModel",
     "UploadLimits",

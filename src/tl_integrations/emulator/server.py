@@ -6,23 +6,135 @@ import asyncio
 import socket
 import threading
 import time
+import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import EmulatorApp, create_app
-from .config import EmulatorConfig, Faults, ManualClock
+from .config import EmulatorConfig, Faults, ManualClock, host_name, is_loopback
 from .gate import API_PREFIX
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
     from .._polling import PollPolicy
 
-__all__ = ["Emulator", "bind_socket"]
+__all__ = ["Emulator", "bind_socket", "exposure", "guarded_h11", "uvicorn_config"]
 
 DEFAULT_API_KEY = "tl-emulator-key"
 _START_TIMEOUT_S = 20.0
+_WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def exposure(config: EmulatorConfig, host: str) -> tuple[EmulatorConfig, str | None]:
+    """The settings to serve ``host`` with, and a warning when it reaches beyond loopback.
+
+    A non-loopback address serves its own name as ``Host`` too; a wildcard (``0.0.0.0``,
+    ``::``) serves any name unless ``allowed_hosts`` says which (the key guards it then).
+
+    Raises:
+        ValueError: For a non-loopback address without an API key: anyone who can reach
+            the machine could use (and reset) the emulator.
+
+    Example:
+        >>> exposure(EmulatorConfig(), "127.0.0.1")[1] is None
+        True
+        >>> cfg, warning = exposure(EmulatorConfig(api_key="k"), "0.0.0.0")
+        >>> cfg.allowed_hosts, warning.split(":")[0]
+        (('*',), 'WARNING')
+    """
+    name = host_name(host)
+    if is_loopback(name):
+        return config, None
+    if not config.api_key:
+        raise ValueError(
+            f"serving on {host!r} exposes the emulator beyond this machine, and without an "
+            "API key anyone who reaches it could use it: give an API key (--api-key), or "
+            "serve on 127.0.0.1"
+        )
+    allowed = config.allowed_hosts or (("*",) if name in _WILDCARDS else (name,))
+    hosts = "any Host name" if "*" in allowed else "the Host names " + ", ".join(allowed)
+    warning = (
+        f"WARNING: the emulator listens on {host}, beyond this machine; anyone who can reach "
+        f"it and knows the API key can use, change and reset it ({hosts} served). It is a "
+        "test server: keep it off untrusted networks."
+    )
+    return config.with_overrides(allowed_hosts=tuple(allowed)), warning
+
+
+def guarded_h11(header_timeout_s: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing a connection whose request head does not arrive in
+    ``header_timeout_s`` (counted from connecting, or from the end of the previous answer).
+
+    uvicorn times out idle kept-alive connections, but not one that connects and sends
+    nothing, or drips its headers a byte at a time: each such connection would be held
+    forever.
+
+    Example:
+        >>> issubclass(guarded_h11(30.0), H11Protocol)
+        True
+    """
+
+    class GuardedH11Protocol(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._watch()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._watch()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._watch()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._unwatch()
+            super().connection_lost(exc)
+
+        def _waiting_for_head(self) -> bool:
+            return self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+
+        def _watch(self) -> None:
+            if not self._waiting_for_head():
+                self._unwatch()
+            elif self._head_timer is None:
+                self._head_timer = self.loop.call_later(header_timeout_s, self._give_up)
+
+        def _unwatch(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _give_up(self) -> None:
+            self._head_timer = None
+            if self._waiting_for_head():
+                self.transport.close()
+
+    return GuardedH11Protocol
+
+
+def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.Config:
+    """How both the ``Emulator`` thread and the command line serve an app.
+
+    Example:
+        >>> uvicorn_config(create_app()).timeout_keep_alive
+        30
+    """
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        http=guarded_h11(app.emulator.config.requests.header_timeout_s),
+        lifespan="on",
+        timeout_keep_alive=30,
+        date_header=False,  # the gate sends the emulator's own Date
+    )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -37,9 +149,13 @@ def bind_socket(host: str, port: int) -> socket.socket:
         >>> sock.close()
     """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
@@ -81,29 +197,41 @@ class Emulator:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Emulator:
-        """Start serving (idempotent); returns ``self``."""
+        """Start serving (idempotent); returns ``self``.
+
+        Raises:
+            ValueError: For a host beyond loopback without an API key (see
+                :func:`exposure`; with a key it warns).
+            OSError: When the port cannot be bound.
+            DataDirError: For a data directory that cannot be used or read back.
+            DataDirInUse: When another emulator uses the data directory.
+        """
         if self._thread is not None:
             return self
+        self.config, warning = exposure(self.config, self.host)
+        if warning:
+            warnings.warn(warning, stacklevel=2)
         sock = bind_socket(self.host, self.port)
+        try:
+            self.app = create_app(self.config)
+        except BaseException:
+            sock.close()
+            raise
         self.port = sock.getsockname()[1]
-        self.app = create_app(self.config)
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            http="h11",
-            lifespan="on",
-            timeout_keep_alive=30,
-            date_header=False,  # the gate sends the emulator's own Date
-        )
-        self._server = uvicorn.Server(config)
+        self.app.emulator.backend.store.persistence.announce({"url": self.url})
+        self._server = uvicorn.Server(uvicorn_config(self.app))
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._serve(sock)),
             name=f"tl-emulator-{self.port}",
             daemon=True,
         )
         self._thread.start()
-        self._wait_started()
+        try:
+            self._wait_started()
+        except RuntimeError:
+            self.stop()
+            self.app.emulator.close()  # release the data directory the lifespan never had
+            raise
         return self
 
     async def _serve(self, sock: socket.socket) -> None:
@@ -234,7 +362,8 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget every asset, upload, index, video, task, media file and stat; restore the
-        configured faults."""
+        configured faults. In a data directory only the emulator's own files go (see
+        ``POST /_emulator/reset``)."""
         self._app().emulator.reset()
 
     def set_faults(

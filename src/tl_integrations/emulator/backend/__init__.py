@@ -20,6 +20,8 @@ from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound, TooLa
 from .idempotency import IdempotencyKeys
 from .indexes import Indexes
 from .ingest import AssetRef
+from .persistence import DataDirError, DataDirInUse
+from .recovery import recover
 from .search import Search
 from .store import Store
 from .tasks import Tasks
@@ -30,6 +32,8 @@ from .webhooks import Webhooks
 __all__ = [
     "Backend",
     "Conflict",
+    "DataDirError",
+    "DataDirInUse",
     "EmulatorError",
     "Forbidden",
     "Invalid",
@@ -45,6 +49,10 @@ class Backend:
         config: The emulator's settings.
         fail_share: The current share of tasks the ``fail`` fault fails.
         faults: The current faults (webhook deliveries draw theirs from them).
+
+    Raises:
+        DataDirError: For a data directory that cannot be used or read back.
+        DataDirInUse: When another emulator uses the data directory.
 
     Example:
         >>> backend = Backend(EmulatorConfig(seed=1))
@@ -76,6 +84,13 @@ class Backend:
             self.store, self.analysis, self.idempotency, self.webhooks
         )
         self.batches = Batches(self.store, self.analysis, self.analysis_tasks, self.idempotency)
+        if self.store.persistence.durable:
+            try:
+                # Before the webhooks resume: they announce what the records say.
+                recover(self.store, videos=self.videos, assets=self.assets)
+            except BaseException:
+                self.store.close()
+                raise
         self.videos.resume_webhooks()  # a restarted emulator still sends what is to come
         self.analysis_tasks.resume_webhooks()
 
@@ -119,9 +134,9 @@ class Backend:
         with self.store.lock:
             records = self.store.records
             owner = records.assets.get(owner_id) or records.videos.get(owner_id)
-            if owner is None or not owner.media_path:
+            if owner is None:
                 return None
-            return self.store.persistence.root / owner.media_path
+            return self.store.persistence.inside(owner.media_path)
 
     def thumbnail_rgb(self, asset_id: str) -> tuple[int, int, int] | None:
         """The colour of a ready asset's thumbnail (None without one).

@@ -322,20 +322,25 @@ class Assets:
 
     async def complete(self, asset_id: str, part: Path) -> None:
         """Take the assembled file of a finished multipart upload and start processing."""
+        await anyio.to_thread.run_sync(lambda: self.complete_now(asset_id, part))
+
+    def complete_now(self, asset_id: str, part: Path) -> None:
+        """:meth:`complete` in the caller's thread (also used at start, for an upload whose
+        last report came just before the emulator was killed)."""
         with self.store.lock:
             rec = self.store.records.assets.get(asset_id)
         if rec is None:  # deleted while its upload ran
-            await anyio.Path(part).unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
             return
         kind = detect_stored(rec)
         started = self.store.now()
-        found = await anyio.to_thread.run_sync(lambda: inspect_file(part, rec.filename, kind))
+        found = inspect_file(part, rec.filename, kind)
         with self.store.lock:
             settled = self.store.records.assets.get(asset_id) is rec
             if settled:
                 self._settle(rec, part, kind, found, started_at=started)
         if not settled:
-            await anyio.Path(part).unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
 
     def adopt(
         self, upload: Upload, *, asset_id: str, info: MediaInfo | None, error: str | None

@@ -59,7 +59,8 @@ class LocalFile:
 
 @dataclass(frozen=True)
 class RemoteUrl:
-    """Media to fetch from a URL (``file://`` or loopback ``http(s)``).
+    """Media to fetch from a URL (loopback ``http(s)``, or ``file://`` in an allowed
+    directory).
 
     Example:
         >>> RemoteUrl("file:///tmp/a.mp4", field="video_url").field
@@ -163,6 +164,7 @@ async def receive(
             dest_dir=store.persistence.uploads_dir,
             max_bytes=limits.max_file_size_bytes if max_bytes is None else max_bytes,
             field=source.field,
+            file_dirs=store.config.file_dirs,
         )
         return Upload(path, name, source.url)
     path = decode_base64(

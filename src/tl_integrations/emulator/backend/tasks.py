@@ -138,6 +138,8 @@ class Tasks:
         with store.lock:
             # Ids in this order, as before assets existed: the same seed gives the same ids.
             task_id, video_id, asset_id = store.new_id(), store.new_id(), store.new_id()
+            if segments is not None:  # before the records: see Videos.create
+                store.put_segments(video_id, segments)
             asset = self.assets.adopt(upload, asset_id=asset_id, info=info, error=broken)
             video = self.videos.start(
                 index,
@@ -160,8 +162,6 @@ class Tasks:
             )
             store.records.tasks[task_id] = task
             store.save()
-        if segments is not None:
-            store.put_segments(video_id, segments)
         return task
 
     async def _inspect(

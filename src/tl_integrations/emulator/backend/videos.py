@@ -254,7 +254,11 @@ class Videos:
             segments = await anyio.to_thread.run_sync(lambda: index_segments(info, index))
         with store.lock:
             video_id = store.new_id()
-            video = self.start(
+            if segments is not None:
+                # Vectors first, then the record that makes the video findable: a kill in
+                # between leaves a stray file (swept at start), never a video search misses.
+                store.put_segments(video_id, segments)
+            return self.start(
                 index,
                 video_id=video_id,
                 asset=asset,
@@ -263,9 +267,6 @@ class Videos:
                 stream=enable_stream,
                 plan_key=video_id,
             )
-        if segments is not None:
-            store.put_segments(video.id, segments)
-        return video
 
     def _rule_error(self, info: MediaInfo) -> dict[str, str] | None:
         """The media rule the video breaks (raised in sync mode, returned in async mode)."""

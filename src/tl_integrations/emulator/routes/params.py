@@ -20,7 +20,7 @@ from ..backend.errors import Invalid, invalid
 from ..backend.ingest import AssetRef, Base64Data, LocalFile, RemoteUrl
 from ..backend.queries import PageRequest, Range, Sort, TimeRange
 from ..ids import parse_time
-from ..multipart import Form, parse_form
+from ..multipart import Form, parse_form, read_limited
 from ..state import EmulatorState
 
 __all__ = [
@@ -72,12 +72,14 @@ async def json_body(request: Request) -> dict[str, Any]:
 
     Raises:
         Invalid: When the body is not a JSON object.
+        ApiError: 413 for a body over ``RequestLimits.json_bytes``.
 
     Example:
         >>> await json_body(request)  # doctest: +SKIP
         {'index_name': 'news', ...}
     """
-    raw = await request.body()
+    limit = state_of(request).config.requests.json_bytes
+    raw = await read_limited(request, max_bytes=limit, what="The JSON body", setting="json_bytes")
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as exc:
@@ -105,6 +107,7 @@ async def form_of(request: Request, *, max_file_bytes: int | None = None) -> For
         max_file_bytes=store.config.media.max_file_size_bytes
         if max_file_bytes is None
         else max_file_bytes,
+        limits=store.config.requests,
     )
     with state.lock:
         state.stats.bytes_received += form.bytes_received
