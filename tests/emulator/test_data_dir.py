@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import tl_integrations.emulator as emulator
-from tl_integrations.emulator import Emulator, ManualClock
+from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 KEY = "k"
 MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
@@ -286,3 +286,16 @@ def test_a_killed_holder_frees_the_directory(tmp_path: Path) -> None:
             child.wait(timeout=FAILSAFE_S)
     with Emulator(data_dir=data) as again:
         assert again.stats()["requests_total"] == 0
+
+
+def test_a_temporary_state_directory_goes_even_when_nobody_closes_it() -> None:
+    import gc
+
+    from tl_integrations.emulator.backend.store import Store
+
+    forgotten = Store(EmulatorConfig(seed=1))
+    root = forgotten.persistence.root
+    assert root.is_dir()
+    del forgotten
+    gc.collect()
+    assert not root.exists()  # tests and notebooks forget close(); /tmp must not fill up

@@ -11,8 +11,10 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,11 @@ class Store:
             else Path(str(config.data_dir))
         )
         self.persistence = Persistence(root, durable=not self._own_root)
+        # A temporary directory goes with its store even when nobody calls close(): at
+        # garbage collection or interpreter exit (tests and notebooks forget; /tmp does not).
+        self._cleanup = (
+            weakref.finalize(self, shutil.rmtree, root, True) if self._own_root else None
+        )
         self.ids = IdFactory(seed=config.seed)
         self.records = Records()
         # Signs the media and thumbnail URLs the API hands out (they work without the key,
@@ -214,6 +221,8 @@ class Store:
         ``data_dir`` configured)."""
         if self._own_root:
             self.persistence.remove()
+            if self._cleanup is not None:
+                self._cleanup.detach()  # removed already
         else:
             self.persistence.close()
 
