@@ -54,6 +54,7 @@ from ._transport import (
     AsyncTransport,
     RequestBudget,
     SyncTransport,
+    bound_every_read,
     is_loopback,
 )
 
@@ -323,12 +324,14 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         api_key: the API key; falls back to ``TWELVELABS_API_KEY``.
         base_url: the API base including the version; falls back to ``TWELVELABS_BASE_URL``,
             then ``https://api.twelvelabs.io/v1.3``.
-        timeout_s: bound on one request attempt as a whole, in seconds (connect is capped at
-            10 s; for an upload the bound starts when the server answers); None: no bound.
+        timeout_s: bound on one request attempt as a whole, in seconds, reads and all: a server
+            dripping or stalling cannot stretch it (connect is capped at 10 s; for an upload
+            the bound starts once the file is sent); None: no bound.
         max_retries: retries of a failed request (ignored when ``retry_policy`` is given).
         http_client: your own ``httpx.Client`` (proxies, ``httpx.MockTransport``); it is not
             closed by :meth:`close`, and its redirect setting is not used (the key never
-            follows a redirect to another host).
+            follows a redirect to another host). It is not modified either, so on it
+            ``timeout_s`` bounds each read and the body, not a server dripping its headers.
         allow_insecure: allow sending the key over plain ``http://`` to a non-loopback host.
         poll_policy / retry_policy: how to wait for jobs and retry requests.
         clock / sleep: monotonic seconds and the sleep function (inject them in tests).
@@ -358,6 +361,8 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
 
     def _new_http(self, timeout: httpx.Timeout) -> httpx.Client:
         http = httpx.Client(timeout=timeout)
+        # httpx bounds each read; timeout_s bounds the whole answer, headers included.
+        bound_every_read(http)
         # Scripts (like the official SDK's examples) often never close the client: release
         # the pool's sockets when the client is collected rather than leak them.
         weakref.finalize(self, http.close)

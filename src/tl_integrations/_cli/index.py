@@ -62,10 +62,13 @@ def run_index(args: argparse.Namespace, settings: Settings, console: Console) ->
     if report.failures:
         console.notice("Nothing was uploaded: fix the inputs named below and run again.")
         return report.emit(console)
+    from .._ingest.inputs import display_source
+
     started = time.monotonic()
     with connect(settings, console) as backend:
         run = _ingest(backend.client, sources, args, console)
     order = {source.source: n for n, source in enumerate(sources)}
+    order.update({display_source(source.source): n for n, source in enumerate(sources)})
     for record in sorted(run.records, key=lambda r: order.get(r.video.source, 0)):
         report.add(run.row(record))
     for failure in sorted(run.failures, key=lambda f: order.get(f.source, 0)):
@@ -144,6 +147,7 @@ def _ingest(
 ) -> _Run:
     """Run the ingest engine with a status board."""
     from .._ingest import IngestOptions, VideoIngest
+    from .._ingest.inputs import display_source
 
     labels = [source.source for source in sources]
     run = _Run(board=StatusBoard(labels, console=console))
@@ -166,9 +170,13 @@ def _ingest(
                 detail = "already indexed"
             board.update(source, "ready", detail=detail)
             run.records.append(record)
+        # A failure names a URL without its query (a signature is a credential): its row
+        # on the board is found by that name too.
+        rows = {display_source(label): label for label in labels}
         for failure in run.failures:
             timed_out = isinstance(failure.exception, TaskTimeoutError)
-            board.update(failure.source, "timed out" if timed_out else "failed")
+            label = rows.get(failure.source, failure.source)
+            board.update(label, "timed out" if timed_out else "failed")
     finally:
         board.close()
     return run
