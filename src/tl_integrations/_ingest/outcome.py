@@ -213,6 +213,8 @@ def progress_bar(**options: Any) -> Any:
     else:
         from tqdm.std import tqdm
     return tqdm(**options)
+
+
 def redacted(exc: BaseException, url: str) -> BaseException:
     """A copy of ``exc`` that quotes ``url`` without its query and user info.
 
