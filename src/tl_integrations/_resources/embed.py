@@ -1330,31 +1330,25 @@ def _one_of(first: Any, second: Any, *, names: str) -> Any:
     return first if first is not None else second
 
 
-def _timed_options(
-    input_type: str,
-    *,
-    clip_length_s: float | None,
-    segmentation: str | None,
-    min_clip_length_s: float | None,
-    options: Any,
-    scopes: Any,
-    start_s: float | None,
-    end_s: float | None,
-    embedding_dimension: int | None,
-    embedding_uncertainty: bool | None,
-) -> dict[str, Any]:
-    return {
-        "input_type": input_type,
-        "clip_length_s": clip_length_s,
-        "segmentation": segmentation,
-        "min_clip_length_s": min_clip_length_s,
-        "options": options,
-        "scopes": scopes,
-        "start_s": start_s,
-        "end_s": end_s,
-        "embedding_dimension": embedding_dimension,
-        "embedding_uncertainty": embedding_uncertainty,
-    }
+_TIMED_OPTIONS = (
+    "clip_length_s",
+    "segmentation",
+    "min_clip_length_s",
+    "options",
+    "scopes",
+    "start_s",
+    "end_s",
+    "embedding_dimension",
+    "embedding_uncertainty",
+)
+
+
+def _timed_plan(input_type: str, media: MediaInput, args: Mapping[str, Any]) -> TaskPlan:
+    """The plan of :meth:`Embed.video` / :meth:`Embed.audio` from their arguments (by name)."""
+    options = {name: args[name] for name in _TIMED_OPTIONS}
+    return TaskPlan.of(
+        resolve_model(args["model_name"]), media, {"input_type": input_type, **options}
+    )
 
 
 def _uploads(client: Any) -> Uploads:
@@ -1455,30 +1449,8 @@ class EmbedTasks(JobResource[EmbeddingTask]):
             ...                           spatial="quadrants").status  # doctest: +SKIP
             'processing'
         """
-        plan = TaskPlan.of(
-            resolve_model(model_name),
-            _legacy_media(media, video_file, video_url),
-            {
-                **_timed_options(
-                    input_type or ("video" if media is None else None),  # type: ignore[arg-type]
-                    clip_length_s=video_clip_length,
-                    segmentation=segmentation,
-                    min_clip_length_s=min_clip_length_s,
-                    options=embedding_options,
-                    scopes=_one_of(
-                        video_embedding_scope,
-                        embedding_scope,
-                        names="video_embedding_scope or embedding_scope",
-                    ),
-                    start_s=video_start_offset_sec,
-                    end_s=video_end_offset_sec,
-                    embedding_dimension=embedding_dimension,
-                    embedding_uncertainty=embedding_uncertainty,
-                ),
-                **_document_options(spatial, max_sentences, overlap_sentences),
-                "spelling": SDK_SPELLING,
-            },
-        )
+        given = locals()
+        plan = _plan_create(media, {name: given[name] for name in _CREATE_ARGS})
         flow = _create(plan, self._log, self._memory, _uploads(self._client), self._ctx)
         return self._client._run(flow)
 
@@ -1613,22 +1585,20 @@ def _plan_create(media: MediaInput | None, args: Mapping[str, Any]) -> TaskPlan:
     if "model_name" not in args:
         raise InvalidRequestError("model_name is required")
     options = {
-        **_timed_options(
-            args.get("input_type") or ("video" if media is None else None),  # type: ignore[arg-type]
-            clip_length_s=args.get("video_clip_length"),
-            segmentation=args.get("segmentation"),
-            min_clip_length_s=args.get("min_clip_length_s"),
-            options=args.get("embedding_options"),
-            scopes=_one_of(
-                args.get("video_embedding_scope"),
-                args.get("embedding_scope"),
-                names="video_embedding_scope or embedding_scope",
-            ),
-            start_s=args.get("video_start_offset_sec"),
-            end_s=args.get("video_end_offset_sec"),
-            embedding_dimension=args.get("embedding_dimension"),
-            embedding_uncertainty=args.get("embedding_uncertainty"),
+        "input_type": args.get("input_type") or ("video" if media is None else None),
+        "clip_length_s": args.get("video_clip_length"),
+        "segmentation": args.get("segmentation"),
+        "min_clip_length_s": args.get("min_clip_length_s"),
+        "options": args.get("embedding_options"),
+        "scopes": _one_of(
+            args.get("video_embedding_scope"),
+            args.get("embedding_scope"),
+            names="video_embedding_scope or embedding_scope",
         ),
+        "start_s": args.get("video_start_offset_sec"),
+        "end_s": args.get("video_end_offset_sec"),
+        "embedding_dimension": args.get("embedding_dimension"),
+        "embedding_uncertainty": args.get("embedding_uncertainty"),
         **_document_options(
             args.get("spatial"), args.get("max_sentences"), args.get("overlap_sentences")
         ),
@@ -1780,22 +1750,7 @@ class Embed(Resource):
         Example:
             >>> me = client.embed.video("talk.mp4", clip_length_s=4)  # doctest: +SKIP
         """
-        plan = TaskPlan.of(
-            resolve_model(model_name),
-            video,
-            _timed_options(
-                "video",
-                clip_length_s=clip_length_s,
-                segmentation=segmentation,
-                min_clip_length_s=min_clip_length_s,
-                options=options,
-                scopes=scopes,
-                start_s=start_s,
-                end_s=end_s,
-                embedding_dimension=embedding_dimension,
-                embedding_uncertainty=embedding_uncertainty,
-            ),
-        )
+        plan = _timed_plan("video", video, locals())
         return self._client._run(
             self._embed(
                 plan, options, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update
@@ -1832,22 +1787,7 @@ class Embed(Resource):
             >>> me.dim  # doctest: +SKIP
             256
         """
-        plan = TaskPlan.of(
-            resolve_model(model_name),
-            audio,
-            _timed_options(
-                "audio",
-                clip_length_s=clip_length_s,
-                segmentation=segmentation,
-                min_clip_length_s=min_clip_length_s,
-                options=options,
-                scopes=scopes,
-                start_s=start_s,
-                end_s=end_s,
-                embedding_dimension=embedding_dimension,
-                embedding_uncertainty=embedding_uncertainty,
-            ),
-        )
+        plan = _timed_plan("audio", audio, locals())
         return self._client._run(
             self._embed(
                 plan, options, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update
