@@ -22,11 +22,12 @@ from types import FrameType
 
 import uvicorn
 
+from .._serving import bind_socket
 from .app import create_app
 from .backend.persistence import DataDirError
 from .config import EmulatorConfig, Faults
 from .gate import API_PREFIX
-from .server import bind_socket, exposure, uvicorn_config
+from .server import exposure, uvicorn_config
 
 __all__ = ["build_parser", "config_from_args", "main"]
 

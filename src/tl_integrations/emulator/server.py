@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,6 +11,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .._serving import ServerThread, bind_socket
 from .app import EmulatorApp, create_app
 from .config import EmulatorConfig, Faults, ManualClock, host_name, is_loopback
 from .gate import API_PREFIX
@@ -22,7 +20,7 @@ if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
     from .._polling import PollPolicy
 
-__all__ = ["Emulator", "bind_socket", "exposure", "guarded_h11", "uvicorn_config"]
+__all__ = ["Emulator", "exposure", "guarded_h11", "uvicorn_config"]
 
 DEFAULT_API_KEY = "tl-emulator-key"
 _START_TIMEOUT_S = 20.0
@@ -137,28 +135,6 @@ def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.C
     )
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket with ``TCP_NODELAY`` (inherited by accepted connections).
-
-    Without it, uvicorn's separate header and body writes meet Nagle's algorithm and the
-    client's delayed ACK: about 40 ms per request instead of under 1 ms.
-
-    Example:
-        >>> sock = bind_socket("127.0.0.1", 0); sock.getsockname()[1] > 0
-        True
-        >>> sock.close()
-    """
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
 class Emulator:
     """A local TwelveLabs-compatible API for tests, notebooks and demos.
 
@@ -191,8 +167,7 @@ class Emulator:
         self.host = host
         self.port = port
         self.app: EmulatorApp | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -219,39 +194,19 @@ class Emulator:
             raise
         self.port = sock.getsockname()[1]
         self.app.emulator.backend.store.persistence.announce({"url": self.url})
-        self._server = uvicorn.Server(uvicorn_config(self.app))
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._serve(sock)),
-            name=f"tl-emulator-{self.port}",
-            daemon=True,
+        self._thread = ServerThread(
+            uvicorn.Server(uvicorn_config(self.app)), sock, f"tl-emulator-{self.port}"
         )
-        self._thread.start()
-        try:
-            self._wait_started()
-        except RuntimeError:
+        if not self._thread.start(timeout_s=_START_TIMEOUT_S):
             self.stop()
             self.app.emulator.close()  # release the data directory the lifespan never had
-            raise
+            raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
         return self
-
-    async def _serve(self, sock: socket.socket) -> None:
-        assert self._server is not None
-        await self._server.serve(sockets=[sock])
-
-    def _wait_started(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while self._server is not None and not self._server.started:
-            if self._thread is None or not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
-            time.sleep(0.005)
 
     def stop(self) -> None:
         """Stop serving and wait for the thread (idempotent)."""
-        if self._server is not None:
-            self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=_START_TIMEOUT_S)
-        self._server = None
+            self._thread.stop(timeout_s=_START_TIMEOUT_S)
         self._thread = None
 
     def __enter__(self) -> Emulator:
