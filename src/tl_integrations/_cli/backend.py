@@ -43,7 +43,6 @@ __all__ = [
 # Stage durations of the emulator are divided by this: statuses still visibly move, but a
 # short video is ready in about a second rather than the real API's minutes.
 CLI_EMULATOR_SPEED = 4.0
-_MIN_POLL_S = 0.02
 
 
 class UsageError(Exception):

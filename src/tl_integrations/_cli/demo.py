@@ -297,7 +297,7 @@ class Tally:
 
     videos: list[Path] = field(default_factory=list)
     video_s: float = 0.0
-    created_tasks: int = 0
+    newly_indexed: int = 0
     documents: Counter[str] = field(default_factory=Counter)
     embeddings: list[VideoEmbedding] = field(default_factory=list)
     step_s: dict[str, float] = field(default_factory=dict)
@@ -349,7 +349,7 @@ def index_videos(
     )
     documents = list(loader.lazy_load())
     board.close()
-    tally.created_tasks = len(uploaded)
+    tally.newly_indexed = len(uploaded)
     tally.documents = Counter(str(d.metadata["content_kind"]) for d in documents)
     kinds = ", ".join(f"{n} {kind}" for kind, n in tally.documents.items())
     tally.step_s["indexing"] = show.done(f"{len(documents)} Documents ({kinds})")
@@ -511,8 +511,9 @@ def _summary(show: Show, backend: DemoBackend, tally: Tally, total_s: float) -> 
     kinds = ", ".join(f"{n} {kind}" for kind, n in tally.documents.items())
     segments = sum(len(ve) for ve in tally.embeddings)
     dim = tally.embeddings[0].dim if tally.embeddings else 0
-    reused = len(tally.videos) - tally.created_tasks
-    tasks = f"{tally.created_tasks} indexing tasks, {len(tally.embeddings)} embedding tasks"
+    reused = len(tally.videos) - tally.newly_indexed
+    embedded = len(tally.embeddings)
+    tasks = f"{tally.newly_indexed} videos uploaded and indexed, {embedded} embedding tasks"
     rows = [
         ["videos", f"{len(tally.videos)} ({tally.video_s:.0f} s) in index {INDEX_NAME!r}"],
         ["tasks", tasks + (f"; {reused} videos already indexed" if reused else "")],
