@@ -43,6 +43,7 @@ import email.utils
 import io
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -108,6 +109,9 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def path_segment(value: object, name: str) -> str:
     """An id made safe for one URL path segment; ``name`` is the argument it came from.
 
@@ -124,7 +128,7 @@ def path_segment(value: object, name: str) -> str:
     """
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequestError(f"{name} must be a non-empty string, got {value!r}")
-    if value.strip() in (".", "..") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if value.strip() in (".", "..") or _CONTROL.search(value):
         raise InvalidRequestError(f"{name} must be an id, got {value!r}")
     return quote(value, safe="")
 
@@ -383,13 +387,14 @@ class Transport:
     def redirect(
         self, request: Request, reply: Reply, url: httpx.URL
     ) -> tuple[Request, httpx.URL] | None:
-        """Where to go next after a 3xx from ``url`` (None: return the 3xx as it is).
+        """Where to go next after a redirect status from ``url`` (None: return the 3xx as it
+        is). The caller checks the status first: most replies are not redirects.
 
         A request carrying a file is not redirected (its bytes would be sent twice). Another
         origin is followed without the key, and only over https or to this machine.
         """
         location = reply.headers.get("location")
-        if reply.status_code not in _REDIRECTS or not location or request.uploads:
+        if not location or request.uploads:
             return None
         target = httpx.URL(urljoin(str(url), location))
         if not _same_origin(target, self._origin) and not _safe_elsewhere(target):
@@ -738,7 +743,9 @@ class SyncTransport(Transport):
                 reply = self._once(request, url, bound)
             finally:
                 _BOUND.reset(token)
-            moved = None if reply.lines is not None else self.redirect(request, reply, url)
+            if reply.status_code not in _REDIRECTS or reply.lines is not None:
+                return reply
+            moved = self.redirect(request, reply, url)
             if moved is None:
                 return reply
             request, url = moved
@@ -794,7 +801,9 @@ class AsyncTransport(Transport):
                 reply = await self._once(request, url, bound)
             if scope.cancelled_caught:
                 raise bound.timeout(httpx.Request(request.method, url))
-            moved = None if reply.lines is not None else self.redirect(request, reply, url)
+            if reply.status_code not in _REDIRECTS or reply.lines is not None:
+                return reply
+            moved = self.redirect(request, reply, url)
             if moved is None:
                 return reply
             request, url = moved
@@ -1072,7 +1081,7 @@ def send(request: Request, ctx: Context) -> Flow[Reply]:
                 yield Call(ctx.budget.settle, (request, None, None))
             delay, error = attempts.after_transport_error(exc)
         else:
-            logger.debug("%s -> %d", request.label, reply.status_code)
+            logger.debug("%r -> %d", request, reply.status_code)
             if ctx.budget is not None:
                 yield Call(ctx.budget.settle, (request, reply.status_code, reply.headers))
             if reply.is_success:
