@@ -45,7 +45,7 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote, urljoin, urlsplit
@@ -144,7 +144,8 @@ class Request:
             are ``true``/``false``.
         json: a JSON body.
         form: form fields (multipart when ``files`` is not None, else urlencoded).
-        files: upload parts; ``{}`` forces multipart without a file.
+        files: upload parts, a mapping or (name, source) pairs when a name repeats (up to
+            ten ``query_media_file`` images); ``{}`` forces multipart without a file.
         body: a byte range of a local file sent as the raw body (multipart chunk PUTs).
         headers: extra headers (``Idempotency-Key``, a presigned URL's ``upload_headers``).
         retry: which failures may be retried (see :data:`RetryMode`).
@@ -162,7 +163,7 @@ class Request:
     params: Mapping[str, Any] | None = None
     json: Any = None
     form: Mapping[str, Any] | None = None
-    files: Mapping[str, UploadSource] | None = None
+    files: Mapping[str, UploadSource] | Sequence[tuple[str, UploadSource]] | None = None
     body: FileSlice | None = None
     headers: Mapping[str, str] | None = None
     retry: RetryMode = "auto"
@@ -181,7 +182,13 @@ class Request:
     @property
     def resendable(self) -> bool:
         """False when an upload is a non-seekable stream, which can be sent only once."""
-        return all(source.rewindable for source in (self.files or {}).values())
+        return all(source.rewindable for _, source in self.parts)
+
+    @property
+    def parts(self) -> list[tuple[str, UploadSource]]:
+        """The upload parts as (name, source) pairs; a name may repeat."""
+        files = self.files or ()
+        return list(files.items() if isinstance(files, Mapping) else files)
 
     @property
     def uploads(self) -> bool:
@@ -291,7 +298,7 @@ def _form(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _opened(request: Request) -> Iterator[dict[str, Any] | None]:
+def _opened(request: Request) -> Iterator[Any]:
     """Open every upload file of ``request`` for one attempt; close them afterwards."""
     if request.files is None:
         yield None
@@ -300,7 +307,7 @@ def _opened(request: Request) -> Iterator[dict[str, Any] | None]:
         yield _ForceMultipart()
         return
     with contextlib.ExitStack() as stack:
-        yield {name: stack.enter_context(src.opened()) for name, src in request.files.items()}
+        yield [(name, stack.enter_context(src.opened())) for name, src in request.parts]
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
@@ -356,7 +363,7 @@ class Transport:
         http: httpx.Client | httpx.AsyncClient,
         request: Request,
         url: httpx.URL,
-        files: dict[str, Any] | None,
+        files: Any,
         bound: AttemptBound,
         body: Any,
     ) -> httpx.Request:
