@@ -182,7 +182,7 @@ class Request:
     @property
     def resendable(self) -> bool:
         """False when an upload is a non-seekable stream, which can be sent only once."""
-        return all(source.rewindable for _, source in self.parts)
+        return not self.files or all(source.rewindable for _, source in self.parts)
 
     @property
     def parts(self) -> list[tuple[str, UploadSource]]:
