@@ -13,13 +13,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,7 +32,6 @@ from ._polling import PollPolicy, check_timeout
 from ._resources import AsyncWaiting, Waiting
 from ._resources.analyze import Analyze, AsyncAnalyze
 from ._resources.assets import Assets, AsyncAssets
-from ._resources.embed import AsyncEmbed, Embed
 from ._resources.entities import (
     AsyncEntities,
     AsyncEntityCollections,
@@ -49,6 +49,9 @@ from ._resources.search import AsyncSearch, Search
 from ._resources.tasks import AsyncTasks, Tasks
 from ._resources.videos import AsyncVideos, Videos
 from ._retrying import RetryPolicy
+
+if TYPE_CHECKING:
+    from ._resources.embed import AsyncEmbed, Embed
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     AsyncTransport,
@@ -379,9 +382,22 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         self.assets = Assets(self)
         self.search = Search(self)
         self.analyze = Analyze(self)
-        self.embed = Embed(self)
         self.entity_collections = EntityCollections(self)
         self.entity_collections.entities = Entities(self)
+
+    @functools.cached_property
+    def embed(self) -> Embed:
+        """``client.embed``: embeddings of text, video, audio, images and documents.
+
+        Made on first use: it brings numpy, which a client that never embeds need not load.
+
+        Example:
+            >>> client.embed.text("a red car", model_name="marengo3.5").dim  # doctest: +SKIP
+            512
+        """
+        from ._resources.embed import Embed
+
+        return Embed(self)
 
     def _run(self, flow: Flow[T]) -> T:
         return self._driver.run(flow)
@@ -457,9 +473,20 @@ class AsyncTwelveLabs(_Client[httpx.AsyncClient, Callable[[float], Awaitable[Non
         self.assets = AsyncAssets(self)
         self.search = AsyncSearch(self)
         self.analyze = AsyncAnalyze(self)
-        self.embed = AsyncEmbed(self)
         self.entity_collections = AsyncEntityCollections(self)
         self.entity_collections.entities = AsyncEntities(self)
+
+    @functools.cached_property
+    def embed(self) -> AsyncEmbed:
+        """``client.embed``, awaitable (see :attr:`TwelveLabs.embed`).
+
+        Example:
+            >>> (await client.embed.text("a red car")).dim  # doctest: +SKIP
+            512
+        """
+        from ._resources.embed import AsyncEmbed
+
+        return AsyncEmbed(self)
 
     async def _run(self, flow: Flow[T]) -> T:
         return await self._driver.run(flow)

@@ -623,18 +623,23 @@ class _Reading:
         self.response = response
         self.buffer = io.BytesIO()  # one growing copy, not a list of chunks joined into a second
         self.size = 0
+        # Only a compressed body can inflate; an identity body (or one an in-process
+        # transport hands over without counting downloaded bytes) is bounded by the cap.
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        self.compressed = encoding not in ("", "identity")
         transport.check_declared_size(response, request)
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.transport.max_response_bytes:
             raise self.transport.too_large(self.request, self.size)
-        downloaded = max(1, self.response.num_bytes_downloaded)
-        if self.size > _RATIO_FLOOR_BYTES and self.size > MAX_COMPRESSION_RATIO * downloaded:
-            raise MalformedResponseError(
-                f"{self.request.label}: the response inflates {self.size // downloaded}-fold "
-                f"({downloaded} bytes to {self.size}+); refusing a decompression bomb"
-            )
+        if self.compressed and self.size > _RATIO_FLOOR_BYTES:
+            downloaded = max(1, self.response.num_bytes_downloaded)
+            if self.size > MAX_COMPRESSION_RATIO * downloaded:
+                raise MalformedResponseError(
+                    f"{self.request.label}: the response inflates {self.size // downloaded}-fold "
+                    f"({downloaded} bytes to {self.size}+); refusing a decompression bomb"
+                )
         self.buffer.write(chunk)
         left = self.bound.left_s()
         if left is not None and left < 0:
