@@ -43,6 +43,7 @@ BENCHMARKS: dict[str, str] = {
     "wait_many": "Waiting for many tasks",
     "webhooks": "Waiting with webhooks",
     "upload": "Upload",
+    "multipart": "Multipart upload",
     "bulk": "Bulk ingestion",
     "scale": "Scale (1,000 videos, rate-limited)",
     "import": "Import",
