@@ -40,6 +40,7 @@ import httpx
 
 from ._common import Result, bench_main, python_exe, ratio, safe_div, target, times, work_dir
 from ._emu import EmulatorProcess
+from ._support import warm_page_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 1024**3
@@ -200,6 +201,7 @@ def _watch_dirs(path: Path, journal_home: Path) -> list[Path]:
 
 def _run_child(emu: EmulatorProcess, client: str, path: Path, journal_home: Path) -> dict[str, Any]:
     """One upload in a child process, watched; its measurements and the files it wrote."""
+    warm_page_cache(path)
     with _Watcher(_watch_dirs(path, journal_home), emu.pid) as watcher:
         proc = subprocess.run(
             _child_cmd(client, emu, path),
