@@ -349,6 +349,15 @@ def _journal_home(path: Path) -> Iterator[None]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+RESUME_WHY = (
+    "what is lost is the chunks in flight at the kill (up to max_concurrency = 5): those cut "
+    "off part way, and those the server stored whose ETag never reached the client, which the "
+    "API lists as 'pending, possibly uploaded' without a proof; any client sends them again. "
+    "Reporting the latter with a locally computed MD5 (the storage's part ETag), falling back "
+    "to sending them, would leave only the cut-off bytes; max_concurrency=2 bounds the loss too"
+)
+"""Why the resume target can miss (RESULTS.md prints it next to a miss)."""
+
 NOTES = (
     "Sparse file of zeros, 8 MiB chunks (the emulator's choice), 5 chunks at a time on both "
     "sides (both defaults). Time until every byte is stored: ours until its last chunk's "
@@ -419,6 +428,7 @@ def _result(
                 if again is None
                 else f"{resumed['bytes sent again'] / 1e6:.1f} MB = {again:.2f} chunks sent "
                 f"again; {resumed['chunks stored twice']:.0f} stored twice",
+                why=RESUME_WHY,
             ),
         ],
         "headline": [
