@@ -43,6 +43,7 @@ BENCHMARKS: dict[str, str] = {
     "wait_many": "Waiting for many tasks",
     "webhooks": "Waiting with webhooks",
     "upload": "Upload",
+    "multipart": "Multipart upload",
     "bulk": "Bulk ingestion",
     "scale": "Scale (1,000 videos, rate-limited)",
     "import": "Import",
@@ -53,7 +54,7 @@ TIMEOUT_S = 300.0
 """A benchmark still running after this long is stopped and reported as not run."""
 QUICK_TIMEOUT_S = 60.0
 """The same limit with ``--quick`` (tiny parameters finish in seconds)."""
-LONG_TIMEOUTS_S: dict[str, float] = {"scale": 1800.0}
+LONG_TIMEOUTS_S: dict[str, float] = {"scale": 1800.0, "multipart": 900.0}
 """Benchmarks that take longer than ``TIMEOUT_S`` by design (1,000 videos, four ways)."""
 
 DECODE_TARGETS = (

@@ -454,6 +454,8 @@ def upload_asset(
     wait until the asset is ready."""
     digest: str = yield Call(sha256_file, (plan.path,), blocking=True)
     existing = yield from find_by_metadata(ctx, plan.filename, HASH_KEY, digest)
+    if existing is not None and _interrupted_here(existing, journal, digest, base_url):
+        existing = None  # our own unfinished multipart upload: resumed below, not waited on
     if existing is not None and not existing.failed:
         logger.info("reusing asset %s for %s (same bytes)", existing.id, plan.path.name)
         if on_progress is not None:
@@ -504,6 +506,17 @@ def upload_asset(
         yield Call(on_progress, (plan.size, plan.size))
     asset: Asset = yield from wait(created, ctx, timeout_s=timeout_s)
     return asset
+
+
+def _interrupted_here(asset: Asset, journal: UploadJournal, digest: str, base_url: str) -> bool:
+    """True for the asset of a multipart upload this machine began and did not finish.
+
+    Such an asset carries the file's hash from the start, so it looks like a twin; but it
+    stays ``processing`` until its chunks arrive, which only a resumed upload sends. The
+    journal (deleted once an upload completes) tells the two apart.
+    """
+    entry = journal.load(digest, base_url)
+    return entry is not None and entry.get("asset_id") == asset.id
 
 
 # --- the resource --------------------------------------------------------------------------
