@@ -26,7 +26,7 @@ from tl_integrations import IngestFailure, TaskFailedError
 from tl_integrations._ingest import IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
-from .conftest import Media, VirtualTime, line_of, report, sync_client
+from .conftest import Media, VirtualTime, line_of, records_of, report, sync_client
 
 pytestmark = pytest.mark.slow
 
@@ -85,11 +85,6 @@ def media_server(media: Media) -> Iterator[tuple[str, Counter[str]]]:
     server.server_close()
 
 
-def _records(emu: Emulator) -> Any:
-    assert emu.app is not None
-    return emu.app.emulator.backend.store.records
-
-
 # -- URLs get the same lost-answer recovery as files ------------------------------------
 
 
@@ -106,8 +101,8 @@ def test_a_url_task_whose_answer_is_lost_is_made_once(
         index = client.indexes.create("url-task")
         task = client.tasks.create(index_id=index.id, video_url=url)
     assert transport.lost == 1
-    assert len(_records(emu).tasks) == 1
-    assert task.id in _records(emu).tasks
+    assert len(records_of(emu).tasks) == 1
+    assert task.id in records_of(emu).tasks
     assert downloads["/clip-03.mp4"] == 1
 
 
@@ -123,7 +118,7 @@ def test_a_url_asset_whose_answer_is_lost_is_made_once(
     ):
         asset = client.assets.create(url=url)
     assert transport.lost == 1
-    assert list(_records(emu).assets) == [asset.id]
+    assert list(records_of(emu).assets) == [asset.id]
     assert downloads["/clip-04.mp4"] == 1
 
 
@@ -149,8 +144,8 @@ def test_url_inputs_under_the_lost_fault_are_stored_once(
         assert [piece.text for piece in record.pieces] == [line_of(number)]
     assert emu.stats()["faults"].get("lost", 0) >= 2
     # Stored once: one fetch of each URL, one video per URL.
-    assert len(_records(emu).videos) == len(urls)
-    assert len(_records(emu).assets) == len(urls)
+    assert len(records_of(emu).videos) == len(urls)
+    assert len(records_of(emu).assets) == len(urls)
     fetched = [downloads[f"/clip-{n:02d}.mp4"] - before[f"/clip-{n:02d}.mp4"] for n in numbers]
     assert fetched == [1] * len(urls)
 
@@ -174,7 +169,7 @@ def test_url_inputs_whose_every_create_answer_is_lost_are_stored_once(
     assert sorted(r.video.source for r in records) == sorted(urls)
     creates = len(urls) * (2 if upload == "assets" else 1)  # an asset, then its indexing
     assert transport.lost == creates, "a create was sent again"
-    assert len(_records(emu).videos) == len(urls)
+    assert len(records_of(emu).videos) == len(urls)
     fetched = [downloads[f"/clip-{n:02d}.mp4"] - before[f"/clip-{n:02d}.mp4"] for n in numbers]
     assert fetched == [1] * len(urls)
 
@@ -204,7 +199,7 @@ def test_an_odd_file_name_is_found_after_a_lost_answer(
         asset = client.assets.upload(path)
     assert (tasks.lost, assets.lost) == (1, 1)
     assert emu.stats()["uploads"] == 2, "a file was uploaded again after its answer was lost"
-    assert task.id in _records(emu).tasks
+    assert task.id in records_of(emu).tasks
     assert asset.ready
 
 
@@ -227,7 +222,7 @@ def _same_named(media: Media, root: Path) -> dict[str, int]:
 
 def _content_of_job(emu: Emulator, job_id: str) -> str | None:
     """The tl_sha256 of the video a failed task or indexed asset was made for."""
-    records = _records(emu)
+    records = records_of(emu)
     task = records.tasks.get(job_id)
     video = records.videos.get(task.video_id if task is not None else job_id)
     return None if video is None else video.user_metadata.get("tl_sha256")
@@ -262,7 +257,7 @@ def test_same_named_files_each_get_their_own_outcome(
             f"{failure.source} was reported failed with the job of another input"
         )
     assert failures, "the seed should fail some inputs"
-    stored = Counter(v.user_metadata.get("tl_sha256") for v in _records(emu).videos.values())
+    stored = Counter(v.user_metadata.get("tl_sha256") for v in records_of(emu).videos.values())
     assert set(stored) == set(digests.values())
     assert set(stored.values()) == {1}, "a file was indexed twice"
     report(f"same names ({upload})", inputs=len(inputs), failed=len(failures))
