@@ -7,6 +7,7 @@ must still answer every input (the other run's upload is adopted, not repeated).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -20,13 +21,14 @@ from typing import Any
 import pytest
 
 from tl_integrations import IngestFailure
-from tl_integrations._ingest import IngestOptions, VideoIngest
+from tl_integrations._ingest import AsyncVideoIngest, IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 from .conftest import (
     SECRET_KEY,
     Media,
     VirtualTime,
+    async_client,
     line_of,
     records_of,
     report,
@@ -103,6 +105,31 @@ def test_two_loaders_on_one_client_upload_each_file_once(
     assert emu.stats()["uploads"] == len(inputs), "a file was uploaded by both loaders"
     _check_each_once(emu, inputs, upload)
     report(f"two loaders, one client ({upload})", inputs=len(inputs), uploads=len(inputs))
+
+
+@pytest.mark.parametrize("upload", ["assets", "tasks"])
+async def test_two_async_loaders_on_one_client_upload_each_file_once(
+    upload: str, emu: Emulator, vt: VirtualTime, media: Media
+) -> None:
+    """The second run waits for the first's claim on the event loop, not by blocking it:
+    were the loop blocked, the first run could never finish and let go."""
+    inputs = _inputs(media, 10)
+    options = IngestOptions(
+        index_name=f"async-overlap-{upload}",
+        content=("transcript",),
+        upload=upload,  # type: ignore[arg-type]
+        max_concurrency=10,
+    )
+    async with async_client(emu, vt) as client:
+
+        async def run() -> list[Any]:
+            return [record async for record in AsyncVideoIngest(client, options).run(inputs)]
+
+        results = await asyncio.wait_for(asyncio.gather(run(), run()), GUARD_S)
+    for records in results:
+        assert sorted(r.video.source for r in records) == sorted(inputs)
+    assert emu.stats()["uploads"] == len(inputs), "a file was uploaded by both loaders"
+    _check_each_once(emu, inputs, upload)
 
 
 @pytest.fixture
