@@ -533,6 +533,8 @@ def _list_request(
     filename: str | None,
     page_limit: int,
 ) -> Request:
+    if isinstance(asset_ids, str):  # a lone id would be sent one character at a time
+        raise InvalidRequestError(f"asset_ids takes a list of ids, got {asset_ids!r}")
     params = {
         "asset_ids": [path_segment(a, "asset_id") and a for a in asset_ids] if asset_ids else None,
         "asset_types": list(asset_types) if asset_types else None,
@@ -563,8 +565,22 @@ def _user_metadata(
     asset_id: str, method: Literal["PATCH", "PUT", "DELETE"], metadata: Any, ctx: Context
 ) -> Flow[None]:
     path = f"{ASSETS.retrieve(asset_id).path}/user-metadata"
-    body = None if method == "DELETE" else {"user_metadata": dict(metadata)}
+    body = None if method == "DELETE" else {"user_metadata": _checked_update(method, metadata)}
     yield from send(Request(method, path, json=body), ctx)
+
+
+def _checked_update(method: str, metadata: Any) -> dict[str, Any]:
+    """New user metadata, checked before sending: a merge (PATCH) may also hold None
+    values, which delete their keys; a replacement may not."""
+    if not isinstance(metadata, Mapping):
+        raise InvalidRequestError(
+            f"user_metadata must be a mapping of strings to values, got {metadata!r}"
+        )
+    deleted = {
+        k: v for k, v in metadata.items() if v is None and method == "PATCH" and isinstance(k, str)
+    }
+    kept = check_user_metadata({k: v for k, v in metadata.items() if k not in deleted})
+    return {**kept, **deleted}
 
 
 def _created(creation: AssetCreation, ctx: Context) -> Flow[Asset]:
