@@ -63,11 +63,14 @@ class EmuTwin:
         return list(iterable)
 
     def close(self) -> None:
+        # The HTTP client too: one passed in (http_client=) is not the client's to close.
         if isinstance(self.client, AsyncTwelveLabs):
             self.loop.run_until_complete(self.client.aclose())
+            self.loop.run_until_complete(self.client._http.aclose())
         else:
             assert isinstance(self.client, TwelveLabs)
             self.client.close()
+            self.client._http.close()
         self.loop.close()
 
 
