@@ -398,8 +398,15 @@ def check_media_file(file: str | os.PathLike[str], *, multipart: bool) -> pathli
 
 
 @dataclass(frozen=True)
-class _UploadPlan:
-    """A checked local file and how it will go up."""
+class UploadPlan:
+    """A checked local file and how it will go up (made by :func:`plan_upload`).
+
+    Example:
+        >>> plan = plan_upload("talk.mp4", filename=None, user_metadata=None, enable_hls=True,
+        ...                    enable_thumbnail=True, multipart_threshold_bytes=1)  # doctest: +SKIP
+        >>> plan.multipart  # doctest: +SKIP
+        True
+    """
 
     path: pathlib.Path
     size: int
@@ -419,7 +426,7 @@ def plan_upload(
     enable_hls: bool,
     enable_thumbnail: bool,
     multipart_threshold_bytes: int,
-) -> _UploadPlan:
+) -> UploadPlan:
     """Check a local file and decide direct or multipart (before any byte is sent)."""
     checked = check_media_file(path, multipart=True)
     size = checked.stat().st_size
@@ -428,7 +435,7 @@ def plan_upload(
     multipart = media in MULTIPART_LIMITS and (
         size > multipart_threshold_bytes or size > DIRECT_LIMITS[media]
     )
-    return _UploadPlan(
+    return UploadPlan(
         path=checked,
         size=size,
         media=media,
@@ -441,7 +448,7 @@ def plan_upload(
 
 
 def upload_asset(
-    plan: _UploadPlan,
+    plan: UploadPlan,
     ctx: Context,
     *,
     base_url: str,
