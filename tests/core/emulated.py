@@ -62,6 +62,12 @@ class EmuTwin:
             return self.loop.run_until_complete(drain())
         return list(iterable)
 
+    def finish(self, result: Any) -> Any:
+        """Run what a call returned to its end: a coroutine, or an (async) iterator."""
+        if hasattr(result, "__aiter__") or hasattr(result, "__next__"):
+            return self.collect(result)
+        return self.run(result)
+
     def close(self) -> None:
         # The HTTP client too: one passed in (http_client=) is not the client's to close.
         if isinstance(self.client, AsyncTwelveLabs):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -237,13 +236,4 @@ def test_wrong_arguments_are_refused_before_sending(
 ) -> None:
     live = nothing_sent
     with pytest.raises(InvalidRequestError, match=message):
-        _call(live, call, video)
-
-
-def _call(live: EmuTwin, call: Any, video: Path) -> None:
-    """Call, and run what the call returns (a coroutine or an iterator) to its end."""
-    result = call(live.client.assets, video)
-    if hasattr(result, "__aiter__") or hasattr(result, "__next__"):
-        live.collect(result)
-    else:
-        live.run(result)
+        live.finish(call(live.client.assets, video))
