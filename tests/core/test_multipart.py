@@ -237,3 +237,22 @@ def test_an_expired_session_starts_over_cleanly(
     (stored,) = stored_assets(live.emu)  # the stale asset is gone, not left failed
     assert (stored.id, stored.sha256) == (asset.id, sha256_of(video))
     assert live.emu.stats()["requests"]["POST /v1.3/assets/multipart-uploads"] == 2
+
+
+def test_a_crash_after_the_last_report_sends_nothing_again(
+    live: EmuTwin, video: Path, journal_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The journal outlives the upload, as when the process dies between the server's
+    # "complete" and the journal's removal.
+    monkeypatch.setattr(live.client.assets._journal, "forget", lambda *args: None)
+    first = live.run(live.client.assets.upload(video, **MULTIPART))
+    monkeypatch.undo()
+    assert len(list(journal_home.glob("*.json"))) == 1
+    chunks = live.emu.stats()["chunks"]
+
+    again = live.run(live.client.assets.upload(video, **MULTIPART))
+    assert (again.id, again.status) == (first.id, "ready")
+    assert live.emu.stats()["chunks"] == chunks
+    assert live.emu.stats()["requests"]["POST /v1.3/assets/multipart-uploads"] == 1
+    assert len(stored_assets(live.emu)) == 1
+    assert not list(journal_home.glob("*.json"))
