@@ -316,3 +316,38 @@ def test_a_lost_answer_on_indexed_asset_create_indexes_once(
     listed = client.run(client.api.indexes.indexed_assets.wait(made))
     assert listed.id == made.id
     assert _held(emu, video) == {"whole": 1, "other": 0, "videos": 2}
+
+
+def _is_report(request: httpx.Request) -> bool:
+    path = request.url.path
+    return (
+        request.method == "POST"
+        and path.startswith("/v1.3/assets/multipart-uploads/")
+        and not path.endswith("/presigned-urls")
+    )
+
+
+@pytest.mark.parametrize(
+    "should_lose",
+    [
+        _is_report,
+        lambda r: _is_report(r) and b'"chunk_index":80' in r.content,  # the completing one
+        lambda r: r.url.path.endswith("/presigned-urls"),
+    ],
+    ids=["first-report", "last-report", "presigned-urls"],
+)
+def test_lost_answers_within_a_session_lose_no_chunk(
+    emu: Emulator,
+    make_client: Callable[..., Client],
+    video: Path,
+    kind: str,
+    should_lose: Callable[[httpx.Request], bool],
+) -> None:
+    assert _chunks(video) == 80  # the last report names chunk 80
+    sync, async_, lost = _losing(should_lose)
+    client = make_client(sync() if kind == "sync" else async_())
+    asset = client.run(client.api.assets.upload(video, **CHUNKED))
+    assert len(lost) == 1
+    assert asset.status == "ready"
+    assert emu.stats()["chunks"] == _chunks(video)  # a lost report sends no chunk again
+    assert _held(emu, video) == {"whole": 1, "other": 0, "videos": 0}
