@@ -827,7 +827,7 @@ class WaitMany:
                 )
             plan.singles.extend(gone)
         for job_id in plan.singles:
-            job = yield from self._locate(job_id, ctx)
+            job = yield from self._read(job_id, ctx)
             self._absorb(job, finished)
             if not job.done and job.status not in job.kind.pending:
                 self._odd.add(job.id)
@@ -838,6 +838,23 @@ class WaitMany:
                 yield Call(self._on_update, (job,))
         finished.sort(key=lambda job: job.updated_at or "")
         return finished
+
+    def _read(self, job_id: str, ctx: Context) -> Flow[Job]:
+        """One job read alone. A known job is read by its own kind when its id is enough,
+        since one wait may hold several kinds (indexing and analysis tasks together) and
+        ``locate`` reads only the resource's own; others go through ``locate``."""
+        with self._lock:
+            known = self._pending.get(job_id)
+        if known is not None:
+            try:
+                known.kind.retrieve(job_id)
+            except (InvalidRequestError, NotImplementedError):  # read with more than an id
+                known = None
+        if known is None:
+            located: Job = yield from self._locate(job_id, ctx)
+            return located
+        job: Job = yield from fetch(known.kind, job_id, ctx, like=known)
+        return job
 
     def _recently_finished(
         self,
