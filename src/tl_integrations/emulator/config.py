@@ -82,8 +82,8 @@ class Stage:
 
 @dataclass(frozen=True)
 class StageModel:
-    """Durations of the indexing stages, embedding tasks and asset processing, before
-    ``speed`` scaling.
+    """Durations of the indexing stages, embedding tasks, asset processing and entity
+    processing (after each change of an entity's images), before ``speed`` scaling.
 
     ``jitter`` spreads each duration by up to +/- that fraction, deterministically per task
     (derived from the seed and the task id).
@@ -99,6 +99,7 @@ class StageModel:
     indexing: Stage = field(default_factory=lambda: Stage(1.0, 0.1))
     embedding: Stage = field(default_factory=lambda: Stage(1.0, 0.05))
     asset: Stage = field(default_factory=lambda: Stage(1.0, 0.01))
+    entity: Stage = field(default_factory=lambda: Stage(2.0, 0.0))
     jitter: float = 0.2
 
 

@@ -14,6 +14,7 @@ from ..media import MediaInfo
 from .analysis import Analysis
 from .assets import Assets
 from .embeddings import Embeddings
+from .entities import Entities
 from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound
 from .indexes import Indexes
 from .ingest import AssetRef
@@ -58,6 +59,7 @@ class Backend:
         self.indexes = Indexes(self.store, self.videos)
         self.tasks = Tasks(self.store, self.assets, self.videos)
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
+        self.entities = Entities(self.store, self.assets)
         self.search = Search(self.store, self.videos)
         self.analysis = Analysis(self.store, asset_info=self._asset_info)
         self.videos.resume_webhooks()  # a restarted emulator still sends what is to come

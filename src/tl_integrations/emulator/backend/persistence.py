@@ -3,7 +3,7 @@
 ::
 
     <root>/state.json          indexes, assets, upload sessions, videos, tasks, embedding
-                               tasks, id counter
+                               tasks, entity collections, entities, id counter
     <root>/vectors/<id>.npz    segment vectors of a video or an embedding task
     <root>/media/<id><ext>     uploaded media (named by the asset, or by the embedding task)
     <root>/multipart/<id>.part multipart uploads in progress (kept across restarts)

@@ -1,5 +1,6 @@
 """The emulator's records and their JSON forms: indexes, assets, upload sessions, videos
-(indexed assets), indexing tasks, embedding tasks and segment vectors.
+(indexed assets), indexing tasks, embedding tasks, entity collections, entities and segment
+vectors.
 
 Records hold facts fixed at creation (times, stage durations, whether a task fails); statuses
 are computed from them and the clock on every read (see ``lifecycle.py``), so nothing needs a
@@ -21,6 +22,8 @@ __all__ = [
     "AssetRec",
     "ChunkRec",
     "EmbedTaskRec",
+    "EntityCollectionRec",
+    "EntityRec",
     "GrantRec",
     "IndexRec",
     "IndexTaskRec",
@@ -247,7 +250,56 @@ class UploadRec:
         return self.total_size - self.chunk_size * (self.total_chunks - 1)
 
 
-Record = IndexRec | AssetRec | VideoRec | IndexTaskRec | EmbedTaskRec | UploadRec
+@dataclass
+class EntityCollectionRec:
+    """A named set of entities.
+
+    Example:
+        >>> EntityCollectionRec("c", "players", None, 0.0, 0.0).name
+        'players'
+    """
+
+    id: str
+    name: str
+    description: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class EntityRec:
+    """A person or thing defined by image assets, found by entity search once ready.
+
+    It is ``processing`` for ``processing_s`` from ``changed_at`` (its creation, or the last
+    change of its assets), then ``ready``; ``updated_at`` is the last edit of any kind.
+
+    Example:
+        >>> EntityRec("e", "c", "Ada", None, {}, ["a"], 0.0, 0.0, 0.0, 2.0).asset_ids
+        ['a']
+    """
+
+    id: str
+    collection_id: str
+    name: str
+    description: str | None
+    metadata: dict[str, Any]
+    asset_ids: list[str]
+    created_at: float
+    updated_at: float
+    changed_at: float
+    processing_s: float
+
+
+Record = (
+    IndexRec
+    | AssetRec
+    | VideoRec
+    | IndexTaskRec
+    | EmbedTaskRec
+    | UploadRec
+    | EntityCollectionRec
+    | EntityRec
+)
 
 
 def record_to_json(rec: Record) -> dict[str, Any]:
@@ -292,6 +344,8 @@ class Records:
     videos: dict[str, VideoRec] = field(default_factory=dict)
     tasks: dict[str, IndexTaskRec] = field(default_factory=dict)
     embed_tasks: dict[str, EmbedTaskRec] = field(default_factory=dict)
+    entity_collections: dict[str, EntityCollectionRec] = field(default_factory=dict)
+    entities: dict[str, EntityRec] = field(default_factory=dict)
     segments: dict[str, SegmentSet] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -304,6 +358,8 @@ class Records:
             "videos": [record_to_json(r) for r in self.videos.values()],
             "tasks": [record_to_json(r) for r in self.tasks.values()],
             "embed_tasks": [record_to_json(r) for r in self.embed_tasks.values()],
+            "entity_collections": [record_to_json(r) for r in self.entity_collections.values()],
+            "entities": [record_to_json(r) for r in self.entities.values()],
         }
 
     @classmethod
@@ -321,6 +377,11 @@ class Records:
         records.embed_tasks = {
             d["id"]: EmbedTaskRec(**_with_info(d)) for d in data.get("embed_tasks", [])
         }
+        # States saved before entities existed have neither key.
+        records.entity_collections = {
+            d["id"]: EntityCollectionRec(**d) for d in data.get("entity_collections", [])
+        }
+        records.entities = {d["id"]: EntityRec(**d) for d in data.get("entities", [])}
         return records
 
 

@@ -10,6 +10,7 @@ from . import (
     control,
     embed,
     embed_v2,
+    entities,
     indexes,
     search,
     storage,
@@ -39,6 +40,7 @@ def api_routes() -> list[BaseRoute]:
         embed_v2,
         search,
         analyze,
+        entities,
     )
     return [route for module in modules for route in module.routes]
 
