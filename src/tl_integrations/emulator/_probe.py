@@ -1,4 +1,5 @@
-"""Probe an uploaded file with PyAV: metadata, subtitle lines and colour samples."""
+"""Read media files with PyAV: metadata, subtitle lines, colour samples, and single pictures
+(an image's colours, a video's frame at some time)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ from numpy.typing import NDArray
 
 from ._media_types import MediaError, MediaInfo, StreamFacts, Utterance
 
-__all__ = ["probe", "probe_streams"]
+__all__ = ["frame_at", "picture_colours", "probe", "probe_streams"]
 
 _TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "webvtt", "ass", "ssa", "text"})
 # Above this many decoded pixels, probe samples keyframes only (a 2-hour file stays cheap).
 _SEQUENTIAL_PIXEL_BUDGET = 600_000_000
 _THUMB_WIDTH = 32
+_IMAGE_GRID = 4
+# Images that may hold several frames (their first one is the picture); other codecs with a
+# second frame are videos.
+_ANIMATED_IMAGE_CODECS = frozenset({"gif", "webp", "apng"})
 
 
 def probe(
@@ -318,3 +323,87 @@ def _mean_rgb(frame: Any) -> NDArray[np.float32]:
     small = frame.reformat(width=_THUMB_WIDTH, height=thumb_h, format="rgb24", interpolation="AREA")
     pixels = np.asarray(small.to_ndarray(), dtype=np.float32).reshape(-1, 3)
     return np.asarray(pixels.mean(axis=0) / 255.0, dtype=np.float32)
+
+
+def picture_colours(
+    path: str | os.PathLike[str], *, filename: str | None = None
+) -> NDArray[np.float32]:
+    """The mean colours of a 4 x 4 grid over a still image (16 RGB rows in [0, 1]).
+
+    Raises:
+        MediaError: When the file is not an image (not media at all, or a video or sound);
+            an animated GIF or WebP gives its first frame.
+
+    Example:
+        >>> picture_colours(tmp / "red.png").shape  # doctest: +SKIP
+        (16, 3)
+    """
+    name = filename if filename is not None else pathlib.Path(path).name
+    try:
+        with av.open(str(path), "r") as container:
+            if any(s.type == "audio" for s in container.streams):
+                raise MediaError(f"{name}: a video or a sound file, not a still image")
+            if not container.streams.video:
+                raise MediaError(f"{name}: the file holds no picture")
+            codec = container.streams.video[0].codec_context.name
+            frames = container.decode(video=0)
+            frame = next(frames, None)
+            if codec not in _ANIMATED_IMAGE_CODECS and next(frames, None) is not None:
+                raise MediaError(f"{name}: a video, not a still image")
+    except MediaError:
+        raise
+    except Exception as exc:  # PyAV raises many types on garbage; all mean "not an image"
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise MediaError(f"{name}: not a readable image ({reason})") from exc
+    if frame is None:
+        raise MediaError(f"{name}: not a readable image (no picture could be decoded)")
+    cells = frame.reformat(
+        width=_IMAGE_GRID, height=_IMAGE_GRID, format="rgb24", interpolation="AREA"
+    )
+    pixels = np.asarray(cells.to_ndarray(), dtype=np.float32).reshape(-1, 3)
+    return np.asarray(pixels / 255.0, dtype=np.float32)
+
+
+def frame_at(path: str | os.PathLike[str], at_s: float, *, width: int = 320) -> NDArray[np.uint8]:
+    """The video frame shown at ``at_s`` seconds, scaled to ``width`` pixels (RGB, 8-bit).
+
+    The time is clamped to the video; it counts from the first frame, as ``probe`` does.
+
+    Raises:
+        MediaError: When the file has no video stream or no frame can be decoded.
+
+    Example:
+        >>> frame_at(make_sample_video(tmp / "a.mp4"), 1.0, width=64).shape  # doctest: +SKIP
+        (36, 64, 3)
+    """
+    name = pathlib.Path(path).name
+    try:
+        with av.open(str(path), "r") as container:
+            video = _video_stream(container, name)
+            for other in container.streams:
+                if other is not video:
+                    other.discard = av.stream.Discard.all
+            origin_s = max(0.0, (container.start_time or 0) / 1e6)
+            frame = _frame_at(container, video, origin_s + max(0.0, at_s))
+    except MediaError:
+        raise
+    except Exception as exc:  # PyAV raises many types on garbage
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise MediaError(f"{name}: no frame at {at_s:g} s ({reason})") from exc
+    if frame is None:
+        raise MediaError(f"{name}: no frame at {at_s:g} s")
+    height = max(2, round(width * frame.height / max(frame.width, 1)))
+    small = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+    return np.asarray(small.to_ndarray(), dtype=np.uint8)
+
+
+def _frame_at(container: Any, video: Any, at_s: float) -> Any:
+    """The last frame starting at or before ``at_s`` (the first frame if none does)."""
+    time_base = video.time_base or Fraction(1, 1_000_000)
+    container.seek(int(at_s / time_base), stream=video, backward=True)
+    shown = None
+    for frame in container.decode(video):
+        if shown is not None and frame.time is not None and frame.time > at_s:
+            break
+        shown = frame
+    return shown

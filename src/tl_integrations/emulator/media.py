@@ -7,7 +7,9 @@ Its jobs, all pure functions over files:
 - :func:`probe` reads what the emulator needs from an upload (container metadata, the subtitle
   lines, and one mean colour per time step) without loading the file into memory;
 - :func:`probe_streams` reads the container and stream facts of any media file (audio and
-  images too), and :func:`png_bytes` draws the solid-colour PNGs served as thumbnails.
+  images too), and :func:`png_bytes` draws the solid-colour PNGs served as thumbnails;
+- :func:`picture_colours` reads the colours of a still image (a search query) and
+  :func:`frame_at` a video's frame at some time, which :func:`png_image` encodes.
 
 Example:
     >>> from tl_integrations.emulator.media import make_sample_video, probe
@@ -17,8 +19,8 @@ Example:
 """
 
 from ._media_types import COLOURS, MediaError, MediaInfo, StreamFacts, Utterance
-from ._png import png_bytes
-from ._probe import probe, probe_streams
+from ._png import png_bytes, png_image
+from ._probe import frame_at, picture_colours, probe, probe_streams
 from ._sample_video import make_sample_video
 
 __all__ = [
@@ -27,8 +29,11 @@ __all__ = [
     "MediaInfo",
     "StreamFacts",
     "Utterance",
+    "frame_at",
     "make_sample_video",
+    "picture_colours",
     "png_bytes",
+    "png_image",
     "probe",
     "probe_streams",
 ]
