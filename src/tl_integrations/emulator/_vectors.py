@@ -2,7 +2,9 @@
 
 A text and a video segment land in the same space: a segment is embedded from the subtitle words
 spoken in it and the names of its dominant colours, so a text query that names what a segment says
-ranks that segment first. The same input always gives the same float32 unit vector.
+ranks that segment first. An image is embedded from the names of its colours, and a clip's sound
+(besides speech) from what the emulator can tell of it: whether there is any. The same input
+always gives the same float32 unit vector.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from numpy.typing import NDArray
 
 from .media import COLOURS, MediaInfo, Utterance
 
-__all__ = ["embed_segment", "embed_text", "segment_colours", "segment_text", "tokenize"]
+__all__ = [
+    "colour_share",
+    "embed_picture",
+    "embed_segment",
+    "embed_text",
+    "segment_colours",
+    "segment_text",
+    "sound_description",
+    "tokenize",
+]
 
 _STOP_TEXT = (
     "a an the is are was were be been am of to and or in on at by for with as it its this that "
@@ -94,15 +105,60 @@ def embed_text(text: str, *, dim: int) -> NDArray[np.float32]:
 
 def _colour_vector(colours: NDArray[np.float32], dim: int) -> NDArray[np.float32]:
     """Colour statistics in the text space: the names of the nearest palette colours."""
-    samples = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
-    if not len(samples):
+    nearest = _palette_index(colours)
+    if not len(nearest):
         return np.zeros(dim, dtype=np.float32)
-    distances = ((samples[:, None, :] - PALETTE[None, :, :]) ** 2).sum(axis=2)
-    counts = np.bincount(distances.argmin(axis=1), minlength=len(PALETTE_NAMES))
+    counts = np.bincount(nearest, minlength=len(PALETTE_NAMES))
     total = np.zeros(dim, dtype=np.float32)
     for index in np.flatnonzero(counts):
         total += np.float32(counts[index]) * _word_vector(PALETTE_NAMES[index], dim)
     return _unit(total)
+
+
+def embed_picture(colours: NDArray[np.float32], *, dim: int) -> NDArray[np.float32]:
+    """Embed a picture (an image's colour samples) in the space of :func:`embed_text`: the
+    names of its nearest palette colours, weighted by how much of it each fills.
+
+    Example:
+        >>> red = np.full((16, 3), [0.85, 0.15, 0.15], np.float32)
+        >>> bool(embed_picture(red, dim=512) @ embed_text("red", dim=512) > 0.99)
+        True
+    """
+    vector = _colour_vector(colours, dim)
+    return vector if float(np.abs(vector).sum()) else embed_text("", dim=dim)
+
+
+def _palette_index(colours: NDArray[np.float32]) -> NDArray[np.intp]:
+    samples = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
+    distances = ((samples[:, None, :] - PALETTE[None, :, :]) ** 2).sum(axis=2)
+    return np.asarray(distances.argmin(axis=1), dtype=np.intp)
+
+
+def colour_share(colours: NDArray[np.float32], rgb: tuple[int, int, int]) -> float:
+    """The share of ``colours`` (samples in [0, 1]) nearest to the same palette colour as
+    ``rgb`` (8-bit): how much of a clip shows something of that colour.
+
+    Example:
+        >>> samples = np.array([[0.85, 0.15, 0.15]] * 3 + [[0.15, 0.27, 0.85]], np.float32)
+        >>> colour_share(samples, (200, 30, 30))
+        0.75
+    """
+    found = _palette_index(colours)
+    if not len(found):
+        return 0.0
+    wanted = _palette_index(np.asarray(rgb, dtype=np.float32)[None, :] / 255.0)[0]
+    return float(np.mean(found == wanted))
+
+
+def sound_description(*, has_audio: bool) -> str:
+    """What the emulator hears in a clip besides speech: it does not listen, so a file with
+    an audio track sounds like the steady tone of its sample videos, one without is silent.
+
+    Example:
+        >>> sound_description(has_audio=True), sound_description(has_audio=False)
+        ('a steady tone', 'silence')
+    """
+    return "a steady tone" if has_audio else "silence"
 
 
 def embed_segment(

@@ -2,7 +2,9 @@
 
 Segment rules follow the API: fixed clips of ``clip_length_s`` (2-10 s, default 6) from the
 window start, a last clip shorter than 2 s dropped; a ``video``/``asset`` scope row spans the
-whole window. Vectors come from ``semantics`` (subtitle words plus colour statistics).
+whole window. Vectors come from ``semantics``: subtitle words plus colour statistics for
+``visual``, the words alone for ``transcription``, and the sound besides speech for ``audio``
+(speech too on Marengo 2.7).
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ def segment_text(info: MediaInfo, start_s: float, end_s: float) -> str:
 
 
 def _option_vector(
-    option: str, info: MediaInfo, span: tuple[float, float], dim: int
+    option: str, info: MediaInfo, span: tuple[float, float], dim: int, *, speech_in_audio: bool
 ) -> NDArray[np.float32]:
     text = segment_text(info, *span)
     colours = semantics.segment_colours(info, start_s=span[0], end_s=span[1])
@@ -164,9 +166,11 @@ def _option_vector(
             else semantics.embed_segment(text="", colours=colours, dim=dim)
         )
     if option == "audio":
-        # No picture in the audio space; a silent file has only its (colour-free) silence.
-        spoken = text if info.has_audio else ""
-        return semantics.embed_segment(text=spoken, colours=colours[:0], dim=dim)
+        # No picture in the audio space. Marengo 3.0 hears only non-speech sound there (speech
+        # is the transcription option); Marengo 2.7 hears everything, words too.
+        sound = semantics.sound_description(has_audio=info.has_audio)
+        heard = f"{text} {sound}" if speech_in_audio and info.has_audio else sound
+        return semantics.embed_text(heard, dim=dim)
     return semantics.embed_segment(text=text, colours=colours, dim=dim)
 
 
@@ -195,6 +199,8 @@ def build_segments(
     spans = list(bounds) if _CLIP_SCOPE in scopes else []
     tail = [window] if video_scope in scopes else []
     labels = list(options) + (["fused"] if fused else [])
+    # Only Marengo 2.7 has the visual-text option, and only its audio includes speech.
+    speech_in_audio = "visual-text" in options
     rows: list[NDArray[np.float32]] = []
     start: list[float] = []
     end: list[float] = []
@@ -202,7 +208,7 @@ def build_segments(
     scope_col: list[str] = []
     for label in labels:
         for span, scope in [(s, _CLIP_SCOPE) for s in spans] + [(w, video_scope) for w in tail]:
-            rows.append(_vector(label, info, span, dim, options))
+            rows.append(_vector(label, info, span, dim, options, speech_in_audio))
             start.append(span[0])
             end.append(span[1])
             option_col.append(label)
@@ -214,12 +220,17 @@ def build_segments(
 
 
 def _vector(
-    label: str, info: MediaInfo, span: tuple[float, float], dim: int, options: Sequence[str]
+    label: str,
+    info: MediaInfo,
+    span: tuple[float, float],
+    dim: int,
+    options: Sequence[str],
+    speech_in_audio: bool,
 ) -> NDArray[np.float32]:
     if label != "fused":
-        return _option_vector(label, info, span, dim)
+        return _option_vector(label, info, span, dim, speech_in_audio=speech_in_audio)
     total = np.zeros(dim, np.float32)
     for option in options:
-        total += _option_vector(option, info, span, dim)
+        total += _option_vector(option, info, span, dim, speech_in_audio=speech_in_audio)
     norm = float(np.linalg.norm(total))
     return total / np.float32(norm) if norm > 0 else total
