@@ -60,7 +60,7 @@ class Backend:
         self.tasks = Tasks(self.store, self.assets, self.videos)
         self.embeddings = Embeddings(self.store, asset_info=self._asset_info)
         self.entities = Entities(self.store, self.assets)
-        self.search = Search(self.store, self.videos)
+        self.search = Search(self.store, self.videos, self.entities)
         self.analysis = Analysis(self.store, asset_info=self._asset_info)
         self.videos.resume_webhooks()  # a restarted emulator still sends what is to come
 
