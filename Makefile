@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench notebooks emulator clean
+.PHONY: demo test test-ray lint typecheck pytest bench notebooks emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Every Ray test, the heavy ones too (marked ray_heavy, left out of make test): a two-node
+# cluster on this machine (ray start), a killed and restarted run, notebook 06 executed.
+# A few minutes.
+test-ray: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest tests/raydata tests/notebooks -m 'ray_heavy or not ray_heavy' -k 'not notebook_runs or 06_ray'
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.run_all

@@ -213,6 +213,12 @@ class EmulatorProcess:
 
     # --- control endpoints -----------------------------------------------------------------
 
+    @property
+    def pid(self) -> int:
+        """The emulator process's id (to read its memory from ``/proc``)."""
+        assert self._proc is not None, "emulator not started"
+        return int(self._proc.pid)
+
     def headers(self) -> dict[str, str]:
         """Headers for direct API calls."""
         return {"x-api-key": self.api_key}

@@ -1,8 +1,9 @@
 """One upload in a fresh process, for :mod:`benchmarks.bench_upload` (not run by hand).
 
 Usage: ``python -m benchmarks._upload_child {ours|sdk} BASE_URL API_KEY INDEX_ID PATH``.
-Prints one JSON line: seconds, bytes, RSS before, peak RSS during the upload (kernel VmHWM
-after a reset, cross-checked by a 5 ms sampler thread) and the error the server answered.
+Prints one JSON line: seconds, CPU seconds (user + system, all threads), bytes, RSS before,
+peak RSS during the upload (kernel VmHWM after a reset, cross-checked by a 5 ms sampler
+thread) and the error the server answered.
 
 Example:
     >>> # python -m benchmarks._upload_child ours http://127.0.0.1:8000/v1.3 k idx /tmp/f
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import RssSampler, peak_rss_bytes, reset_peak_rss, rss_bytes
+from ._multipart_child import cpu_seconds
 
 
 def _make_upload(client_name: str, base_url: str, api_key: str, index_id: str) -> Any:
@@ -69,13 +71,14 @@ def main(argv: list[str]) -> dict[str, Any]:
     hwm_ok = reset_peak_rss()
     out: dict[str, Any] = {"client": client_name, "bytes": path.stat().st_size, "error": None}
     with RssSampler() as sampler:
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         try:
             result = upload(path)
             out["task_id"] = str(getattr(result, "id", ""))
         except Exception as exc:  # the server rejecting the sparse file is expected
             out.update(_error_fields(exc))
         out["seconds"] = time.perf_counter() - start
+        out["cpu_s"] = cpu_seconds() - cpu0
     hwm = peak_rss_bytes() if hwm_ok else None
     out["rss_before"] = before
     out["peak_sampled"] = sampler.max_bytes

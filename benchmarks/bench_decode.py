@@ -188,7 +188,7 @@ def _emulator_times(clips: int, *, repeats: int, sdk_repeats: int) -> dict[str, 
         video.parent.mkdir(parents=True, exist_ok=True)
         make_sample_video(video, duration_s=2.0 * clips, fps=1, subtitles=())
     with (
-        EmulatorProcess(speed=1000.0) as emu,
+        EmulatorProcess(speed=1000.0, config={"file_dirs": (str(video.parent),)}) as emu,
         TwelveLabs(api_key=emu.api_key, base_url=emu.base_url) as ours,
     ):
         task = ours.embed.tasks.create_and_wait(

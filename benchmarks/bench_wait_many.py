@@ -330,6 +330,7 @@ def run(
         "seed": seed,
         "stages": stage_spec(*processing_s),
         "rate_limits": {k: 0 for k in ("tasks", "embed", "search", "analyze", "default")},
+        "file_dirs": (str(sample_video().parent),),  # the file:// URLs the SDK sends
     }
     with EmulatorProcess(speed=speed, config=config) as emu:
         index_id, ids, t0 = _create_tasks(emu, n_tasks, seed=seed)

@@ -165,6 +165,7 @@ def _one_size(n: int, *, speed: float, processing_s: tuple[float, float], seed: 
             "rate_limits": {k: 0 for k in ("tasks", "embed", "search", "analyze", "default")},
             "webhook_url": server.url,
             "webhook_secret": SECRET,
+            "file_dirs": (str(sample_video().parent),),  # the file:// URLs the SDK sends
         }
         with EmulatorProcess(speed=speed, config=config) as emu:
             receiver.clock = emu.clock  # events are signed with the emulator's (virtual) time

@@ -14,12 +14,17 @@ PUBLIC = {
         "DEFAULT_MODELS",
         "APIConnectionError",
         "APIStatusError",
+        "AnalysisBatch",
+        "AnalysisTask",
         "AnalyzeResult",
+        "AnalyzeStream",
         "AsyncTwelveLabs",
         "AsyncVideoIngest",
         "AsyncWaiting",
         "AuthenticationError",
         "BadRequestError",
+        "BatchItem",
+        "BatchResult",
         "BulkEntities",
         "ConflictError",
         "EmbeddingDecodeError",
@@ -34,12 +39,16 @@ PUBLIC = {
         "InvalidVideoError",
         "Job",
         "MalformedResponseError",
+        "MediaEmbedding",
         "NotFoundError",
         "PermissionDeniedError",
         "PollPolicy",
         "RateLimitError",
         "RetryPolicy",
         "SearchClip",
+        "Segment",
+        "SegmentDefinition",
+        "SegmentField",
         "SearchFilter",
         "SearchImage",
         "ServerError",
@@ -78,6 +87,23 @@ PUBLIC = {
         "TwelveLabsToolSpec",
         "TwelveLabsVideoReader",
         "video_segments_to_nodes",
+    },
+    "tl_integrations.ray": {
+        "DOCUMENT_COLUMNS",
+        "INDEXED_COLUMNS",
+        "SEGMENT_COLUMNS",
+        "AsyncSharedBudget",
+        "ClusterIndex",
+        "Connection",
+        "IndexVideos",
+        "IngestResult",
+        "RowReport",
+        "SegmentVectors",
+        "SharedBudget",
+        "VideoDocuments",
+        "done_sources",
+        "ingest_videos",
+        "worker_pool",
     },
 }
 
@@ -119,7 +145,7 @@ def test_import_is_light() -> None:
     code = (
         "import sys, tl_integrations\n"
         "heavy = {'langchain_core', 'llama_index', 'starlette', 'uvicorn', 'av',\n"
-        "         'numpy', 'httpx'}\n"
+        "         'numpy', 'httpx', 'ray', 'pyarrow'}\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
         "tl_integrations.TwelveLabs\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
@@ -131,6 +157,14 @@ def test_import_is_light() -> None:
     assert "langchain_core" not in out[1]
     assert "starlette" not in out[1]
     assert "av" not in out[1]
+    assert "ray" not in out[1]
+
+
+def test_a_missing_ray_extra_names_what_to_install() -> None:
+    code = "import sys; sys.modules['ray'] = None\nimport tl_integrations.ray"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "pip install 'tl-integrations[ray]'" in run.stderr
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
@@ -145,6 +179,7 @@ PUBLIC_PACKAGES = {
     "tl_integrations.emulator",
     "tl_integrations.langchain",
     "tl_integrations.llama_index",
+    "tl_integrations.ray",
 }
 
 

@@ -43,13 +43,23 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._client import AsyncTwelveLabs, TwelveLabs
-    from ._embed.vectors import EmbeddingDecodeError, VideoEmbedding
+    from ._embed.vectors import EmbeddingDecodeError, MediaEmbedding, VideoEmbedding
     from ._engine import Job
     from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
     from ._polling import PollPolicy
     from ._receiver import WebhookReceiver, WebhookServer
     from ._resources import AsyncWaiting, Waiting
-    from ._resources.analyze import AnalyzeResult
+    from ._resources.analyze import (
+        AnalysisBatch,
+        AnalysisTask,
+        AnalyzeResult,
+        AnalyzeStream,
+        BatchItem,
+        BatchResult,
+        Segment,
+        SegmentDefinition,
+        SegmentField,
+    )
     from ._resources.embed import EmbeddingTask
     from ._resources.entities import BulkEntities, Entity, EntityCollection
     from ._resources.indexes import DEFAULT_MODELS, Index, IndexModel
@@ -78,12 +88,21 @@ _LAZY = {
     "SearchFilter": "._resources.search",
     "SearchImage": "._resources.search",
     "AnalyzeResult": "._resources.analyze",
+    "AnalyzeStream": "._resources.analyze",
+    "AnalysisTask": "._resources.analyze",
+    "AnalysisBatch": "._resources.analyze",
+    "BatchItem": "._resources.analyze",
+    "BatchResult": "._resources.analyze",
+    "Segment": "._resources.analyze",
+    "SegmentDefinition": "._resources.analyze",
+    "SegmentField": "._resources.analyze",
     "EmbeddingTask": "._resources.embed",
     "Entity": "._resources.entities",
     "EntityCollection": "._resources.entities",
     "BulkEntities": "._resources.entities",
     "Waiting": "._resources",
     "AsyncWaiting": "._resources",
+    "MediaEmbedding": "._embed.vectors",
     "VideoEmbedding": "._embed.vectors",
     "EmbeddingDecodeError": "._embed.vectors",
     "PollPolicy": "._polling",
@@ -104,13 +123,18 @@ __all__ = [
     "DEFAULT_MODELS",
     "APIConnectionError",
     "APIStatusError",
+    "AnalysisBatch",
+    "AnalysisTask",
     "AnalyzeResult",
+    "AnalyzeStream",
     "AnalyzeTaskEvent",
     "AsyncTwelveLabs",
     "AsyncVideoIngest",
     "AsyncWaiting",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchResult",
     "BulkEntities",
     "ConflictError",
     "EmbeddingDecodeError",
@@ -126,6 +150,7 @@ __all__ = [
     "InvalidVideoError",
     "Job",
     "MalformedResponseError",
+    "MediaEmbedding",
     "NotFoundError",
     "PermissionDeniedError",
     "PollPolicy",
@@ -134,6 +159,9 @@ __all__ = [
     "SearchClip",
     "SearchFilter",
     "SearchImage",
+    "Segment",
+    "SegmentDefinition",
+    "SegmentField",
     "ServerError",
     "SystemMetadata",
     "Task",

@@ -21,7 +21,12 @@ they hold a client. This module is the one place that decides:
 - **what a vector store keeps of a video segment**: :func:`segment_records` describes each
   segment once (id, text, metadata), so LangChain Documents and LlamaIndex nodes agree;
   given the video's transcript, a segment's text is what was said in it
-  (:func:`spoken_in`).
+  (:func:`spoken_in`); the metadata names the vectors' space (model and dimension), which
+  the store helpers check so that Marengo 3.5 and 3.0 vectors never share a store by
+  accident;
+- **media embeddings in both frameworks**: :class:`MediaEmbedder` gives an embedding model
+  ``embed_video``/``embed_audio``/``embed_image``/``embed_document``, written once; each
+  ``aembed_*`` twin is derived from it by :func:`on_async_client`.
 
 The sync client is made once and closed when its owner is garbage collected (no leaked
 sockets). An ``httpx.AsyncClient`` belongs to the event loop it first ran on, so unless one
@@ -39,14 +44,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import itertools
+import math
 import os
 import uuid
 import weakref
 from collections.abc import (
     AsyncIterator,
     Callable,
+    Coroutine,
     Generator,
     Iterable,
     Iterator,
@@ -54,15 +62,24 @@ from collections.abc import (
 )
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from ._client import AsyncTwelveLabs, TwelveLabs
-from ._embed.vectors import VideoEmbedding
-from ._errors import TwelveLabsError
+from ._embed.params import MediaInput
+from ._embed.vectors import MediaEmbedding, VideoEmbedding, check_same_space, space_of
+from ._errors import InvalidRequestError, TwelveLabsError
 
 __all__ = [
     "API_KEY_ENV",
@@ -72,6 +89,7 @@ __all__ = [
     "Callback",
     "ClientCall",
     "ClientHolder",
+    "MediaEmbedder",
     "Plan",
     "SegmentRecord",
     "TimedLine",
@@ -79,8 +97,12 @@ __all__ = [
     "arun_plan",
     "async_client_for",
     "base_url_from_env",
+    "check_space",
+    "checked_options",
     "client_for",
     "holder_for",
+    "on_async_client",
+    "options_error",
     "row",
     "rows",
     "run_plan",
@@ -91,7 +113,9 @@ __all__ = [
 
 API_KEY_ENV = "TWELVELABS_API_KEY"
 BASE_URL_ENV = "TWELVELABS_BASE_URL"
+P = ParamSpec("P")
 T = TypeVar("T")
+ClientT = TypeVar("ClientT", TwelveLabs, AsyncTwelveLabs)
 _LOOKUPS_AT_ONCE = 8
 
 
@@ -174,6 +198,69 @@ async def async_client_for(
         yield owned
 
 
+def options_error(owner: str, exc: ValidationError) -> InvalidRequestError:
+    """The project's error for an adapter's bad options, one clause per problem.
+
+    Every adapter refuses bad options with :class:`~tl_integrations.InvalidRequestError`,
+    whether the framework validates them with pydantic or Python checks the signature. The
+    API key's value is never repeated.
+
+    Example:
+        >>> from pydantic import BaseModel, PositiveInt
+        >>> class Opts(BaseModel):
+        ...     k: PositiveInt = 1
+        >>> try:
+        ...     Opts(k=0)
+        ... except ValidationError as exc:
+        ...     print(options_error("Retriever", exc))
+        Retriever: k: Input should be greater than 0 (got 0)
+    """
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "options"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown option {where!r}; check its spelling")
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = "not shown" if "key" in where else repr(error.get("input"))
+        problems.append(f"{where}: {message} (got {shown})")
+    return InvalidRequestError(f"{owner}: " + "; ".join(problems))
+
+
+def checked_options(init: Callable[..., None]) -> Callable[..., None]:
+    """Make an adapter's ``__init__`` refuse unknown or missing options with the project's
+    error (rather than Python's ``TypeError``), as the pydantic adapters do.
+
+    Example:
+        >>> class Tool:
+        ...     @checked_options
+        ...     def __init__(self, *, k: int = 1) -> None:
+        ...         self.k = k
+        >>> Tool(kk=2)
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: Tool: unknown option 'kk'; check its spelling
+    """
+    signature = inspect.signature(init)
+    params = signature.parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+    @functools.wraps(init)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        unknown = [name for name in kwargs if name not in params]
+        if unknown and not open_ended:
+            names = ", ".join(repr(name) for name in unknown)
+            raise InvalidRequestError(f"{owner}: unknown option {names}; check its spelling")
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            raise InvalidRequestError(f"{owner}: {exc}") from None
+        init(self, *args, **kwargs)
+
+    return checked
+
+
 class ClientHolder:
     """Hands out clients for an adapter object (see the module docstring).
 
@@ -212,7 +299,7 @@ class ClientHolder:
         if self._client is not None:
             return self._client
         if self._own is None:
-            own = TwelveLabs(api_key=self._api_key, base_url=self._base_url)
+            own = self._built(TwelveLabs)
             weakref.finalize(self, own.close)
             self._own = own
         return self._own
@@ -232,13 +319,20 @@ class ClientHolder:
             yield self._async_client
             return
         # With only a sync client injected, its twin carries the same key, server and policies.
-        fresh = (
-            self._client.twin()
-            if self._client is not None
-            else AsyncTwelveLabs(api_key=self._api_key, base_url=self._base_url)
-        )
+        fresh = self._client.twin() if self._client is not None else self._built(AsyncTwelveLabs)
         async with fresh as client:
             yield client
+
+    def _built(self, factory: Callable[..., ClientT]) -> ClientT:
+        try:
+            return factory(api_key=self._api_key, base_url=self._base_url)
+        except InvalidRequestError as exc:
+            if self._api_key is not None:
+                raise
+            raise InvalidRequestError(
+                f"{exc}. Keys are not serialized: an adapter loaded from JSON or a pickle "
+                f"needs {API_KEY_ENV} set where it runs"
+            ) from None
 
     def close(self) -> None:
         """Close the sync client built here (never an injected one).
@@ -303,6 +397,12 @@ class AdapterClients(BaseModel):
     client: TwelveLabs | None = Field(default=None, exclude=True, repr=False)
     async_client: AsyncTwelveLabs | None = Field(default=None, exclude=True, repr=False)
     _holder: ClientHolder | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise options_error(type(self).__name__, exc) from None
 
     def _clients(self) -> ClientHolder:
         if self._holder is None:
@@ -640,6 +740,30 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{rest:04.1f}"
 
 
+def _where(ve: MediaEmbedding, row: int) -> str:
+    """What part of the medium a row covers, for people: seconds, a page, a chunk."""
+    start, end = float(ve.start_s[row]), float(ve.end_s[row])
+    if not math.isnan(start) and not math.isnan(end):
+        return f"{_clock(start)}-{_clock(end)}"
+    page, chunk = int(ve.start_page[row]), int(ve.chunk_index[row])
+    quadrant = str(ve.quadrants[row])
+    if page:
+        return f"page {page}" + (f" {quadrant.replace('_', ' ')}" if quadrant else "")
+    return f"chunk {chunk}" if chunk >= 0 else "whole"
+
+
+def _media_metadata(ve: MediaEmbedding, row: int) -> dict[str, Any]:
+    """The space of the vectors, and what a row covers beyond seconds (pages, chunks)."""
+    extra: dict[str, Any] = {"embedding_space": ve.space, "input_type": ve.input_type}
+    if int(ve.start_page[row]):
+        extra.update(start_page=int(ve.start_page[row]), end_page=int(ve.end_page[row]))
+        if str(ve.quadrants[row]):
+            extra["quadrant"] = str(ve.quadrants[row])
+    if int(ve.chunk_index[row]) >= 0:
+        extra["chunk_index"] = int(ve.chunk_index[row])
+    return extra
+
+
 def segment_records(
     ve: VideoEmbedding,
     *,
@@ -680,10 +804,247 @@ def segment_records(
             "scope": str(scope),
             "segment": index,
         }
-        text = (
-            spoken_in(lines, start, end)
-            or f"{name}, {_clock(start)}-{_clock(end)} ({option}, {scope})"
-        )
+        metadata.update(_media_metadata(ve, index))
+        # Seconds a row does not have are left out rather than NaN: stores such as Chroma
+        # take only finite numbers, strings and booleans.
+        metadata = {k: v for k, v in metadata.items() if not (isinstance(v, float) and v != v)}
+        text = spoken_in(lines, start, end) or f"{name}, {_where(ve, index)} ({option}, {scope})"
         key = f"{name}|{ve.task_id}|{index}"
         records.append(SegmentRecord(str(uuid.uuid5(_NAMESPACE, key)), index, text, metadata))
     return records
+
+
+# --- media embeddings, written once for both frameworks ---------------------------------------
+
+
+class _OnAsyncClient:
+    """Stands in for an adapter inside its async twin (see :func:`on_async_client`): every
+    attribute is the adapter's, but client calls go to one async client and are awaited."""
+
+    def __init__(self, adapter: Any, client: AsyncTwelveLabs) -> None:
+        self._adapter = adapter
+        self._async = client
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(type(self._adapter), name, None)
+        if inspect.isfunction(method):
+            # A method that calls another (embed_image from _get_image_embedding) must
+            # reach the async client too: it runs on the stand-in.
+            return method.__get__(self)
+        return getattr(self._adapter, name)
+
+    def _on_client(
+        self, call: Callable[[Any], Any], then: Callable[[Any], Any] = lambda x: x
+    ) -> Any:
+        async def run() -> Any:
+            return then(await call(self._async))
+
+        return run()
+
+
+def on_async_client(
+    method: Callable[Concatenate[Any, P], T],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
+    """The async twin of an adapter method whose body is ``self._on_client(call, then)``.
+
+    The body runs once more with the adapter standing in on an async client (a fresh one
+    per call unless one was injected, as :meth:`ClientHolder.session` says), so each
+    ``aembed_*`` is the ``embed_*`` it mirrors: one signature, one docstring, one body.
+
+    Example:
+        >>> class Doubler(MediaEmbedder):
+        ...     def double(self, x: int) -> int:
+        ...         '''Twice x.'''
+        ...         return self._on_client(lambda client: x, then=lambda got: 2 * got)
+        ...     adouble = on_async_client(double)
+        >>> Doubler(api_key="k").double(2)
+        4
+    """
+
+    async def twin(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._clients().session() as client:
+            result: T = await cast(Any, method(_OnAsyncClient(self, client), *args, **kwargs))
+        return result
+
+    functools.update_wrapper(twin, method)
+    twin.__name__ = f"a{method.__name__}"  # aembed_video beside embed_video
+    twin.__qualname__ = twin.__qualname__.rpartition(".")[0] + "." + twin.__name__
+    return twin  # type: ignore[return-value]
+
+
+def check_space(expected: str | None, got: MediaEmbedding, *, what: str) -> None:
+    """Refuse to add vectors of one space where another's live (None: nothing known yet).
+
+    Raises:
+        InvalidRequestError: the spaces differ (see :func:`~._embed.vectors.check_same_space`).
+
+    Example:
+        >>> me = MediaEmbedding.from_arrays([[1.0, 0.0]], start_s=[0], end_s=[6],
+        ...     options=["visual"], scopes=["clip"], model_name="marengo3.0")
+        >>> check_space("marengo3.0/2", me, what="the store")
+    """
+    if expected is not None:
+        check_same_space(expected, got.space, what=what)
+
+
+class MediaEmbedder(AdapterClients):
+    """The media methods of both frameworks' embedding models, on one model and size.
+
+    Subclasses say which model (:meth:`_model`); ``embedding_dimension`` asks Marengo 3.5
+    for shorter (Matryoshka) vectors, queries and media alike, so they stay comparable.
+
+    Attributes:
+        embedding_dimension: 1 to 512, Marengo 3.5 only (None: the model's full size).
+
+    Example:
+        >>> class Model(MediaEmbedder):
+        ...     def _model(self) -> str:
+        ...         return "marengo3.5"
+        >>> Model(api_key="k", embedding_dimension=256).space
+        'marengo3.5/256'
+    """
+
+    embedding_dimension: int | None = Field(default=None, ge=1, le=512)
+
+    def _model(self) -> str:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _dimension_fits_the_model(self) -> MediaEmbedder:
+        if self.embedding_dimension is not None:
+            from ._embed.params import check_dimension, resolve_model
+
+            check_dimension(self.embedding_dimension, resolve_model(self._model()))
+        return self
+
+    @property
+    def space(self) -> str:
+        """The space of every vector this model makes: model and dimension.
+
+        Example:
+            >>> from tl_integrations.langchain import TwelveLabsEmbeddings
+            >>> TwelveLabsEmbeddings(api_key="k").space
+            'marengo3.0/512'
+        """
+        from ._embed.params import resolve_model
+
+        spec = resolve_model(self._model())
+        return space_of(spec.name, self.embedding_dimension or spec.dim)
+
+    def _on_client(
+        self, call: Callable[[Any], Any], then: Callable[[Any], Any] = lambda x: x
+    ) -> Any:
+        return then(call(self._clients().sync()))
+
+    def _sized(self) -> dict[str, Any]:
+        return {"model_name": self._model(), "embedding_dimension": self.embedding_dimension}
+
+    def _media(
+        self,
+        kind: str,
+        medium: MediaInput,
+        keep_asset: bool,
+        timeout_s: float | None,
+        settings: dict[str, Any],
+    ) -> MediaEmbedding:
+        """``client.embed.<kind>(medium, ...)`` on this model and size (awaited when the
+        adapter stands in on an async client)."""
+        options = {"keep_asset": keep_asset, "timeout_s": timeout_s, **settings, **self._sized()}
+        return cast(
+            MediaEmbedding, self._on_client(lambda c: getattr(c.embed, kind)(medium, **options))
+        )
+
+    def embed_video(
+        self,
+        video: MediaInput,
+        *,
+        clip_length_s: float | None = None,
+        options: str | Iterable[str] | None = None,
+        scopes: str | Iterable[str] | None = ("clip",),
+        keep_asset: bool = False,
+        timeout_s: float | None = None,
+    ) -> MediaEmbedding:
+        """Embed a video (path, open binary file, URL or asset) into per-clip vectors.
+
+        Waits for the embedding task; an asset made for a local file is deleted after,
+        unless ``keep_asset`` (see :meth:`~tl_integrations._resources.embed.Embed.video`).
+
+        Raises:
+            InvalidRequestError / InvalidVideoError: refused before upload.
+            TaskFailedError / TaskTimeoutError: the task failed or took too long.
+
+        Example:
+            >>> me = emb.embed_video("talk.mp4", clip_length_s=4)  # doctest: +SKIP
+            >>> me.vectors.shape  # doctest: +SKIP
+            (30, 512)
+        """
+        settings = {"clip_length_s": clip_length_s, "options": options, "scopes": scopes}
+        return self._media("video", video, keep_asset, timeout_s, settings)
+
+    def embed_audio(
+        self,
+        audio: MediaInput,
+        *,
+        clip_length_s: float | None = None,
+        options: str | Iterable[str] | None = None,
+        scopes: str | Iterable[str] | None = ("clip",),
+        keep_asset: bool = False,
+        timeout_s: float | None = None,
+    ) -> MediaEmbedding:
+        """Embed an audio file (MP3, WAV...) into per-clip vectors, as :meth:`embed_video`.
+
+        Example:
+            >>> me = emb.embed_audio("podcast.mp3")  # doctest: +SKIP
+        """
+        settings = {"clip_length_s": clip_length_s, "options": options, "scopes": scopes}
+        return self._media("audio", audio, keep_asset, timeout_s, settings)
+
+    def embed_document(
+        self,
+        document: MediaInput,
+        *,
+        options: str | Iterable[str] | None = None,
+        scopes: str | Iterable[str] | None = None,
+        spatial: str | None = None,
+        max_sentences: int | None = None,
+        overlap_sentences: int | None = None,
+        keep_asset: bool = False,
+        timeout_s: float | None = None,
+    ) -> MediaEmbedding:
+        """Embed a PDF (a vector per page), .txt or .md file (Marengo 3.5).
+
+        See :meth:`~tl_integrations._resources.embed.Embed.document` for the options.
+
+        Example:
+            >>> me = emb.embed_document("report.pdf")  # doctest: +SKIP
+            >>> me.start_page.tolist()  # doctest: +SKIP
+            [1, 2, 3]
+        """
+        settings = {
+            "options": options,
+            "scopes": scopes,
+            "spatial": spatial,
+            "max_sentences": max_sentences,
+            "overlap_sentences": overlap_sentences,
+        }
+        return self._media("document", document, keep_asset, timeout_s, settings)
+
+    def embed_image(self, image: MediaInput) -> list[float]:
+        """Embed one image (path, open file, URL or asset; up to 32 MB): one vector.
+
+        Example:
+            >>> len(emb.embed_image("logo.png"))  # doctest: +SKIP
+            512
+        """
+        return cast(
+            list[float],
+            self._on_client(
+                lambda c: c.embed.image(image, **self._sized()),
+                then=lambda me: row(me.vectors[0]),
+            ),
+        )
+
+    aembed_video = on_async_client(embed_video)
+    aembed_audio = on_async_client(embed_audio)
+    aembed_document = on_async_client(embed_document)
+    aembed_image = on_async_client(embed_image)

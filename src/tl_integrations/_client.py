@@ -13,13 +13,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,7 +32,6 @@ from ._polling import PollPolicy, check_timeout
 from ._resources import AsyncWaiting, Waiting
 from ._resources.analyze import Analyze, AsyncAnalyze
 from ._resources.assets import Assets, AsyncAssets
-from ._resources.embed import AsyncEmbed, Embed
 from ._resources.entities import (
     AsyncEntities,
     AsyncEntityCollections,
@@ -49,11 +49,15 @@ from ._resources.search import AsyncSearch, Search
 from ._resources.tasks import AsyncTasks, Tasks
 from ._resources.videos import AsyncVideos, Videos
 from ._retrying import RetryPolicy
+
+if TYPE_CHECKING:
+    from ._resources.embed import AsyncEmbed, Embed
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     AsyncTransport,
     RequestBudget,
     SyncTransport,
+    bound_every_read,
     is_loopback,
 )
 
@@ -323,12 +327,14 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         api_key: the API key; falls back to ``TWELVELABS_API_KEY``.
         base_url: the API base including the version; falls back to ``TWELVELABS_BASE_URL``,
             then ``https://api.twelvelabs.io/v1.3``.
-        timeout_s: bound on one request attempt as a whole, in seconds (connect is capped at
-            10 s; for an upload the bound starts when the server answers); None: no bound.
+        timeout_s: bound on one request attempt as a whole, in seconds, reads and all: a server
+            dripping or stalling cannot stretch it (connect is capped at 10 s; for an upload
+            the bound starts once the file is sent); None: no bound.
         max_retries: retries of a failed request (ignored when ``retry_policy`` is given).
         http_client: your own ``httpx.Client`` (proxies, ``httpx.MockTransport``); it is not
             closed by :meth:`close`, and its redirect setting is not used (the key never
-            follows a redirect to another host).
+            follows a redirect to another host). It is not modified either, so on it
+            ``timeout_s`` bounds each read and the body, not a server dripping its headers.
         allow_insecure: allow sending the key over plain ``http://`` to a non-loopback host.
         poll_policy / retry_policy: how to wait for jobs and retry requests.
         clock / sleep: monotonic seconds and the sleep function (inject them in tests).
@@ -358,6 +364,8 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
 
     def _new_http(self, timeout: httpx.Timeout) -> httpx.Client:
         http = httpx.Client(timeout=timeout)
+        # httpx bounds each read; timeout_s bounds the whole answer, headers included.
+        bound_every_read(http)
         # Scripts (like the official SDK's examples) often never close the client: release
         # the pool's sockets when the client is collected rather than leak them.
         weakref.finalize(self, http.close)
@@ -374,9 +382,22 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         self.assets = Assets(self)
         self.search = Search(self)
         self.analyze = Analyze(self)
-        self.embed = Embed(self)
         self.entity_collections = EntityCollections(self)
         self.entity_collections.entities = Entities(self)
+
+    @functools.cached_property
+    def embed(self) -> Embed:
+        """``client.embed``: embeddings of text, video, audio, images and documents.
+
+        Made on first use: it brings numpy, which a client that never embeds need not load.
+
+        Example:
+            >>> client.embed.text("a red car", model_name="marengo3.5").dim  # doctest: +SKIP
+            512
+        """
+        from ._resources.embed import Embed
+
+        return Embed(self)
 
     def _run(self, flow: Flow[T]) -> T:
         return self._driver.run(flow)
@@ -452,9 +473,20 @@ class AsyncTwelveLabs(_Client[httpx.AsyncClient, Callable[[float], Awaitable[Non
         self.assets = AsyncAssets(self)
         self.search = AsyncSearch(self)
         self.analyze = AsyncAnalyze(self)
-        self.embed = AsyncEmbed(self)
         self.entity_collections = AsyncEntityCollections(self)
         self.entity_collections.entities = AsyncEntities(self)
+
+    @functools.cached_property
+    def embed(self) -> AsyncEmbed:
+        """``client.embed``, awaitable (see :attr:`TwelveLabs.embed`).
+
+        Example:
+            >>> (await client.embed.text("a red car")).dim  # doctest: +SKIP
+            512
+        """
+        from ._resources.embed import AsyncEmbed
+
+        return AsyncEmbed(self)
 
     async def _run(self, flow: Flow[T]) -> T:
         return await self._driver.run(flow)

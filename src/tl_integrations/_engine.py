@@ -43,10 +43,11 @@ from ._errors import (
     TwelveLabsError,
 )
 from ._flows import Call, Context, DeadlinePassed, Emit, Flow, Signal, Sleep, Until, emitted
-from ._paging import PAGE_LIMIT_MAX, collect
+from ._paging import PAGE_LIMIT_MAX, check_new_page, collect, more_pages
 from ._polling import TRANSIENT_ERRORS, PollPolicy, PollState
 from ._retrying import Outcome
-from ._transport import Reply, Request, may_have_arrived, send
+from ._transport import Reply, Request, may_have_arrived, send, send_json
+from ._wire import parse_page
 
 __all__ = [
     "EVENT_FALLBACK_POLL_S",
@@ -451,6 +452,10 @@ def wait(
         yield Sleep(state.next_delay_s(status=fresh.status, duration_s=fresh.duration_s))
 
 
+FINISHED_PAGES_MAX = 20
+"""A wait_many round reads at most this many pages of the newest finished jobs to find those
+that left the pending listing; any job they do not show is read by itself."""
+
 LAST_LOOK_S = 2.0
 """A wait looks once more at its deadline; that last look may take this long at most."""
 
@@ -695,6 +700,11 @@ class WaitMany:
                         return
                     yield Until(self.wake)  # nothing to poll: wait for a job to join, or close()
                     continue
+                arrived = self._arrived_done()
+                for job in arrived:
+                    yield Emit(job)  # it can change no more: no request, whatever the deadline
+                if arrived:
+                    continue
                 finished = self._from_events(events) if events is not None else []
                 full = self._ctx.clock() >= next_round
                 if full or self._to_read:
@@ -723,6 +733,18 @@ class WaitMany:
         finally:
             if stop is not None:
                 stop()
+
+    def _arrived_done(self) -> list[Job]:
+        """Jobs handed in (or added) already finished: they are yielded as they are."""
+        finished: list[Job] = []
+        with self._lock:
+            for job_id, job in list(self._pending.items()):
+                if job is not None and job.done:
+                    del self._pending[job_id]
+                    self._finished.add(job_id)
+                    job._bind(self._ctx.owner)
+                    finished.append(job)
+        return finished
 
     def _all_evented(self) -> bool:
         """Whether every pending job is known and of a kind whose end comes as an event."""
@@ -800,10 +822,9 @@ class WaitMany:
             gone = self._absorb_listing(ids, listed, finished)
             finished_request = kind.finished_listing(group)
             if len(gone) >= 2 and finished_request is not None:
-                recent = yield from collect(
-                    finished_request, ctx, f"{kind.noun} list", parse, max_pages=1
+                gone = yield from self._recently_finished(
+                    finished_request, ctx, f"{kind.noun} list", parse, gone, finished
                 )
-                gone = self._absorb_listing(gone, recent, finished)
             plan.singles.extend(gone)
         for job_id in plan.singles:
             job = yield from self._locate(job_id, ctx)
@@ -817,6 +838,32 @@ class WaitMany:
                 yield Call(self._on_update, (job,))
         finished.sort(key=lambda job: job.updated_at or "")
         return finished
+
+    def _recently_finished(
+        self,
+        request: Request,
+        ctx: Context,
+        what: str,
+        parse: Callable[[Any], Job],
+        gone: list[str],
+        finished: list[Job],
+    ) -> Flow[list[str]]:
+        """Read pages of the newest finished jobs until every job in ``gone`` (those that
+        left the pending listing) is found, or :data:`FINISHED_PAGES_MAX` pages were read;
+        return those still not found (they are read one by one).
+
+        A burst of 500 jobs finishing between two rounds costs about 10 requests, not 500.
+        """
+        page, previous = 1, None
+        while gone and page <= FINISHED_PAGES_MAX:
+            body = yield from send_json(request.page(page), ctx)
+            items, total_page = parse_page(body, what)
+            check_new_page(items, previous, page, what)
+            gone = self._absorb_listing(gone, [parse(item) for item in items], finished)
+            if not more_pages(items, page, total_page):
+                break
+            page, previous = page + 1, items
+        return gone
 
     def _absorb(self, job: Job, finished: list[Job]) -> None:
         job._bind(self._ctx.owner)

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import random as _random
@@ -36,7 +37,7 @@ from ._errors import (
     TwelveLabsError,
 )
 
-__all__ = ["TRANSIENT_ERRORS", "PollPolicy", "PollState"]
+__all__ = ["MIN_FASTER_INTERVAL_S", "TRANSIENT_ERRORS", "PollPolicy", "PollState"]
 
 logger = logging.getLogger("tl_integrations")
 
@@ -55,6 +56,8 @@ _POSITIVE_POLL = (
     "batch_request_budget_s",
 )
 _NON_NEGATIVE_POLL = ("duration_ratio", "min_request_gap_s", "max_consecutive_errors")
+# The shortest interval PollPolicy.faster makes: however fast the jobs, a wait never spins.
+MIN_FASTER_INTERVAL_S = 0.02
 
 
 def check_policy_numbers(
@@ -156,6 +159,47 @@ class PollPolicy:
             max_batch_interval_s=interval_s,
             min_batch_interval_s=interval_s,
             min_request_gap_s=0.0,
+        )
+
+    def faster(self, speed: float) -> PollPolicy:
+        """This policy for jobs that finish ``speed`` times sooner (an emulator's ``speed``).
+
+        The intervals that follow a job's progress are divided by ``speed``: the first and
+        largest interval, ``duration_ratio`` and the cap of ``wait_many``; none goes below
+        20 ms (or below what it was), so a very fast job is still never polled in a tight
+        loop. What protects the server's rate limits is left as it is
+        (``min_request_gap_s``, ``min_batch_interval_s``, ``batch_request_budget_s``): the
+        jobs are faster, the server's patience is not.
+
+        Args:
+            speed: how many times shorter the jobs are (>= 1; 1 returns an equal policy).
+
+        Raises:
+            InvalidRequestError: ``speed`` is not a number >= 1.
+
+        Example:
+            >>> fast = PollPolicy(jitter=0.0).faster(5)
+            >>> fast.initial_interval_s, fast.max_interval_s, fast.max_batch_interval_s
+            (0.2, 3.0, 1.0)
+            >>> PollPolicy().faster(1000).initial_interval_s
+            0.02
+        """
+        # NaN fails `speed >= 1`; infinity is allowed: jobs that take no time, polled at
+        # the floor.
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not speed >= 1:
+            raise InvalidRequestError(
+                f"speed must be a number >= 1 (how many times faster the jobs are), got {speed!r}"
+            )
+
+        def shorter(seconds: float) -> float:
+            return min(seconds, max(MIN_FASTER_INTERVAL_S, seconds / speed))
+
+        return dataclasses.replace(
+            self,
+            initial_interval_s=shorter(self.initial_interval_s),
+            max_interval_s=shorter(self.max_interval_s),
+            duration_ratio=self.duration_ratio / speed,
+            max_batch_interval_s=shorter(self.max_batch_interval_s),
         )
 
     def interval_s(

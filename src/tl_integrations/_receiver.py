@@ -31,10 +31,7 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import socket
 import threading
 import time
 from collections import OrderedDict
@@ -46,6 +43,7 @@ from typing import Any, Protocol
 import orjson
 
 from ._errors import InvalidRequestError, WebhookVerificationError
+from ._serving import ServerThread, bind_socket
 from ._webhooks import (
     DEFAULT_TOLERANCE_S,
     Headers,
@@ -58,6 +56,7 @@ from ._webhooks import (
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_REMEMBERED", "WebhookReceiver", "WebhookServer"]
 
 logger = logging.getLogger("tl_integrations")
+_START_TIMEOUT_S = 20.0  # binding is done; this only bounds the thread start
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 """Bodies larger than this are refused (413): events are a few hundred bytes."""
@@ -357,8 +356,7 @@ class WebhookServer:
         self.receiver = receiver
         self.host = host
         self.port = port
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
 
     @property
     def url(self) -> str:
@@ -375,40 +373,32 @@ class WebhookServer:
         """
         if self._thread is not None:
             return self
+        from ._extras import install_hint
+
         try:
             import uvicorn
         except ImportError as exc:
-            raise ImportError(
-                "serving webhooks needs uvicorn: pip install 'tl-integrations[emulator]' "
-                "(or mount the WebhookReceiver, a plain ASGI app, in your own server)"
+            raise ModuleNotFoundError(
+                f"serving webhooks needs uvicorn, which is not installed: "
+                f"{install_hint('emulator')}; or mount the WebhookReceiver, a plain ASGI app, "
+                "in your own server",
+                name="uvicorn",
             ) from exc
-        sock = _bind(self.host, self.port)
+        sock = bind_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.receiver, log_level="warning", access_log=False, lifespan="off", http="h11"
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._server.serve(sockets=[sock])),
-            name=f"tl-webhooks-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 20.0
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.close()
-                raise OSError(f"the webhook server did not start on {self.host}:{self.port}")
-            time.sleep(0.005)  # waiting for the server thread, not for time
+        self._thread = ServerThread(uvicorn.Server(config), sock, f"tl-webhooks-{self.port}")
+        if not self._thread.start(timeout_s=_START_TIMEOUT_S):
+            self.close()
+            raise OSError(f"the webhook server did not start on {self.host}:{self.port}")
         return self
 
     def close(self) -> None:
         """Stop serving and wait for the thread (idempotent)."""
-        if self._server is not None:
-            self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=20.0)
-        self._server = None
+            self._thread.stop(timeout_s=_START_TIMEOUT_S)
         self._thread = None
 
     def __enter__(self) -> WebhookServer:
@@ -424,14 +414,3 @@ class WebhookServer:
 
     def __repr__(self) -> str:
         return f"WebhookServer(url={self.url!r})"
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket with ``TCP_NODELAY``: without it each answer can wait ~40 ms on
-    Nagle's algorithm and the sender's delayed ACK, which is most of an event's lag."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    return sock

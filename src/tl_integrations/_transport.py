@@ -10,11 +10,14 @@ maps error replies to the typed exceptions.
 Guarantees:
 
 - ``timeout_s`` bounds a whole attempt (connecting, the server's answer, reading the body), not
-  each read: a server dripping a byte at a time cannot hold a request for longer. For an
-  upload the bound starts when the server answers, since sending gigabytes legitimately
-  takes long.
+  each read: a server dripping a byte at a time, or stalling, cannot hold a request for
+  longer. For an upload the bound starts once the last byte is sent, since sending gigabytes
+  legitimately takes long. (The sync client bounds the headers too on the connection pool it
+  builds itself; httpx gives no hook for that on a pool you pass in, where each read is still
+  bounded, and the body as a whole.)
 - Bodies over ``max_response_bytes`` (decoded size, so a gzip bomb counts as what it inflates
-  to) are refused before they fill memory.
+  to) are refused before they fill memory, and so is a body that inflates more than
+  :data:`MAX_COMPRESSION_RATIO` times: a 1 MB bomb is stopped after a few MB, not at the cap.
 - The key goes only to the origin it was given for: redirects are followed here, never by
   httpx, and a redirect to another origin drops ``x-api-key``.
 
@@ -35,11 +38,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import email.utils
+import io
 import ipaddress
 import logging
+import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote, urljoin, urlsplit
@@ -67,12 +73,15 @@ from ._uploads import FileSlice, UploadSource
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_COMPRESSION_RATIO",
     "AsyncTransport",
+    "AttemptBound",
     "Reply",
     "Request",
     "RequestBudget",
     "RetryMode",
     "SyncTransport",
+    "bound_every_read",
     "error_from_reply",
     "is_loopback",
     "path_segment",
@@ -89,12 +98,18 @@ got a 429; ``"always"``: the request is safe to repeat (a search, an idempotency
 
 DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024
 """Largest response body read (decoded): far above any embedding task's, far below RAM."""
+MAX_COMPRESSION_RATIO = 200
+"""A compressed body may inflate this many times (JSON compresses 3-20x); more is a bomb."""
+_RATIO_FLOOR_BYTES = 16 * 1024 * 1024  # below this, any ratio is harmless
 
 _CONNECT_TIMEOUT_S = 10.0
 _MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # httpx raises these before a single byte of the request left this machine.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def path_segment(value: object, name: str) -> str:
@@ -113,7 +128,7 @@ def path_segment(value: object, name: str) -> str:
     """
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequestError(f"{name} must be a non-empty string, got {value!r}")
-    if value.strip() in (".", "..") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if value.strip() in (".", "..") or _CONTROL.search(value):
         raise InvalidRequestError(f"{name} must be an id, got {value!r}")
     return quote(value, safe="")
 
@@ -129,7 +144,8 @@ class Request:
             are ``true``/``false``.
         json: a JSON body.
         form: form fields (multipart when ``files`` is not None, else urlencoded).
-        files: upload parts; ``{}`` forces multipart without a file.
+        files: upload parts, a mapping or (name, source) pairs when a name repeats (up to
+            ten ``query_media_file`` images); ``{}`` forces multipart without a file.
         body: a byte range of a local file sent as the raw body (multipart chunk PUTs).
         headers: extra headers (``Idempotency-Key``, a presigned URL's ``upload_headers``).
         retry: which failures may be retried (see :data:`RetryMode`).
@@ -147,7 +163,7 @@ class Request:
     params: Mapping[str, Any] | None = None
     json: Any = None
     form: Mapping[str, Any] | None = None
-    files: Mapping[str, UploadSource] | None = None
+    files: Mapping[str, UploadSource] | Sequence[tuple[str, UploadSource]] | None = None
     body: FileSlice | None = None
     headers: Mapping[str, str] | None = None
     retry: RetryMode = "auto"
@@ -166,7 +182,13 @@ class Request:
     @property
     def resendable(self) -> bool:
         """False when an upload is a non-seekable stream, which can be sent only once."""
-        return all(source.rewindable for source in (self.files or {}).values())
+        return not self.files or all(source.rewindable for _, source in self.parts)
+
+    @property
+    def parts(self) -> list[tuple[str, UploadSource]]:
+        """The upload parts as (name, source) pairs; a name may repeat."""
+        files = self.files or ()
+        return list(files.items() if isinstance(files, Mapping) else files)
 
     @property
     def uploads(self) -> bool:
@@ -276,7 +298,7 @@ def _form(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _opened(request: Request) -> Iterator[dict[str, Any] | None]:
+def _opened(request: Request) -> Iterator[Any]:
     """Open every upload file of ``request`` for one attempt; close them afterwards."""
     if request.files is None:
         yield None
@@ -285,7 +307,7 @@ def _opened(request: Request) -> Iterator[dict[str, Any] | None]:
         yield _ForceMultipart()
         return
     with contextlib.ExitStack() as stack:
-        yield {name: stack.enter_context(src.opened()) for name, src in request.files.items()}
+        yield [(name, stack.enter_context(src.opened())) for name, src in request.parts]
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
@@ -341,11 +363,12 @@ class Transport:
         http: httpx.Client | httpx.AsyncClient,
         request: Request,
         url: httpx.URL,
-        files: dict[str, Any] | None,
-        timeout_s: float | None,
+        files: Any,
+        bound: AttemptBound,
         body: Any,
     ) -> httpx.Request:
-        """The httpx request of one attempt."""
+        """The httpx request of one attempt (an upload tells ``bound`` when it is sent)."""
+        timeout_s = bound.timeout_s
         content: Any = orjson.dumps(request.json) if request.json is not None else body
         form = _form(request.form) if request.form is not None else None
         timeout = (
@@ -353,7 +376,7 @@ class Transport:
             if timeout_s is None
             else httpx.Timeout(timeout_s, connect=min(_CONNECT_TIMEOUT_S, timeout_s))
         )
-        return http.build_request(
+        built = http.build_request(
             request.method,
             url,
             params=encode_params(request.params),
@@ -363,17 +386,24 @@ class Transport:
             headers=self.headers(request, url),
             timeout=timeout,
         )
+        if request.uploads:
+            asynchronous = isinstance(http, httpx.AsyncClient)
+            built.extensions["trace"] = bound.aon_trace if asynchronous else bound.on_trace
+        return built
 
-    def redirect(self, request: Request, reply: httpx.Response) -> tuple[Request, httpx.URL] | None:
-        """Where to go next after a 3xx (None: return the 3xx as it is).
+    def redirect(
+        self, request: Request, reply: Reply, url: httpx.URL
+    ) -> tuple[Request, httpx.URL] | None:
+        """Where to go next after a redirect status from ``url`` (None: return the 3xx as it
+        is). The caller checks the status first: most replies are not redirects.
 
         A request carrying a file is not redirected (its bytes would be sent twice). Another
         origin is followed without the key, and only over https or to this machine.
         """
         location = reply.headers.get("location")
-        if reply.status_code not in _REDIRECTS or not location or request.uploads:
+        if not location or request.uploads:
             return None
-        target = httpx.URL(urljoin(str(reply.request.url), location))
+        target = httpx.URL(urljoin(str(url), location))
         if not _same_origin(target, self._origin) and not _safe_elsewhere(target):
             return None
         method = "GET" if reply.status_code == 303 else request.method
@@ -433,41 +463,196 @@ def _shown_path(request: Request) -> str:
     return request.path
 
 
+class AttemptBound:
+    """When one attempt must be over: ``timeout_s`` after it starts, or, for an upload, after
+    its last byte is sent (sending gigabytes legitimately takes long).
+
+    The transport checks it as the body arrives; the sync client's own connections also end
+    every read by it (:func:`bound_every_read`), and the async transport cancels at it, so a
+    server dripping its headers a byte at a time is cut off too.
+
+    Example:
+        >>> bound = AttemptBound(5.0, upload=True)
+        >>> bound.left_s() is None  # an upload is unbounded while it is being sent
+        True
+        >>> bound.on_trace("http11.receive_response_headers.started", {})
+        >>> 0 < bound.left_s() <= 5.0
+        True
+    """
+
+    def __init__(self, timeout_s: float | None, *, upload: bool) -> None:
+        self.timeout_s = timeout_s
+        self.ends: float | None = None
+        self.on_start: Callable[[float], object] | None = None
+        if not upload:
+            self.start()
+
+    def start(self) -> None:
+        """Start the clock (at once, or for an upload once it is sent)."""
+        if self.timeout_s is not None and self.ends is None:
+            self.ends = time.monotonic() + self.timeout_s
+            if self.on_start is not None:
+                self.on_start(self.timeout_s)
+
+    def on_trace(self, name: str, info: Any) -> None:
+        """httpcore's ``trace`` hook: an upload's bound starts when the answer is awaited."""
+        if name.endswith("receive_response_headers.started"):
+            self.start()
+
+    async def aon_trace(self, name: str, info: Any) -> None:
+        """:meth:`on_trace` for an async client (httpcore awaits the hook there)."""
+        self.on_trace(name, info)
+
+    def left_s(self) -> float | None:
+        """Seconds left (None: unbounded, or not started)."""
+        return None if self.ends is None else self.ends - time.monotonic()
+
+    def timeout(self, request: httpx.Request) -> httpx.ReadTimeout:
+        """The error of an attempt over its bound."""
+        return httpx.ReadTimeout(
+            f"the answer took longer than {self.timeout_s:.1f} s to arrive", request=request
+        )
+
+
+# The bound of the attempt this thread (or task) is making; read by bounded connections.
+_BOUND: contextvars.ContextVar[AttemptBound | None] = contextvars.ContextVar(
+    "tl_attempt_bound", default=None
+)
+
+
+def _bounded(timeout: float | None, phase: str) -> float | None:
+    """A read, write or connect timeout clipped to the current attempt's bound."""
+    bound = _BOUND.get()
+    left = None if bound is None else bound.left_s()
+    if left is None:
+        return timeout
+    if left <= 0:
+        import httpcore  # already loaded: it is what calls us
+
+        error = {"connect": httpcore.ConnectTimeout, "write": httpcore.WriteTimeout}
+        raise error.get(phase, httpcore.ReadTimeout)("the attempt is over its time bound")
+    return left if timeout is None else min(timeout, left)
+
+
+class _BoundedStream:
+    """A connection's network stream whose every read and write ends by the attempt's bound
+    (httpx bounds each read only, so a server dripping bytes could hold a request forever)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._inner.read(max_bytes, _bounded(timeout, "read"))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, "write"))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _BoundedStream:
+        tls = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout, "connect"))
+        return _BoundedStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _BoundedBackend:
+    """httpcore's network backend, handing out :class:`_BoundedStream` connections."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> Any:
+        timeout = _bounded(timeout, "connect")
+        return _BoundedStream(
+            self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> Any:
+        timeout = _bounded(timeout, "connect")
+        return _BoundedStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def bound_every_read(http: httpx.Client) -> bool:
+    """Make the connections of a client this library built end every read by the bound of
+    the attempt it serves (headers included); False when httpx's insides are not as known.
+
+    Only for clients we create: a caller's client is never modified (its reads are bounded
+    one by one, and the body as a whole, by :class:`SyncTransport`).
+
+    Example:
+        >>> bound_every_read(httpx.Client())
+        True
+    """
+    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
+    pools = [getattr(transport, "_pool", None) for transport in transports]
+    pools = [pool for pool in pools if hasattr(pool, "_network_backend")]
+    for pool in pools:
+        backend = pool._network_backend  # type: ignore[union-attr]
+        if not isinstance(backend, _BoundedBackend):
+            pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+    return bool(pools)
+
+
 class _Reading:
-    """The bound and the cap of reading one response (pure bookkeeping)."""
+    """The bound and the caps of reading one response body (pure bookkeeping)."""
 
     def __init__(
-        self, transport: Transport, request: Request, timeout_s: float | None, started: float
+        self, transport: Transport, request: Request, bound: AttemptBound, response: httpx.Response
     ) -> None:
         self.transport = transport
         self.request = request
-        self.timeout_s = timeout_s
-        self.started = started
-        self.chunks: list[bytes] = []
+        self.bound = bound
+        self.response = response
+        self.buffer = io.BytesIO()  # one growing copy, not a list of chunks joined into a second
         self.size = 0
+        # Only a compressed body can inflate; an identity body (or one an in-process
+        # transport hands over without counting downloaded bytes) is bounded by the cap.
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        self.compressed = encoding not in ("", "identity")
+        transport.check_declared_size(response, request)
 
-    def restart_clock_for_upload(self) -> None:
-        if self.request.uploads:
-            self.started = time.monotonic()
-
-    def add(self, chunk: bytes, built: httpx.Request) -> None:
+    def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.transport.max_response_bytes:
             raise self.transport.too_large(self.request, self.size)
-        self.chunks.append(chunk)
-        if self.timeout_s is not None and time.monotonic() - self.started > self.timeout_s:
-            raise httpx.ReadTimeout(
-                f"the response took longer than {self.timeout_s:.1f} s to arrive", request=built
-            )
+        if self.compressed and self.size > _RATIO_FLOOR_BYTES:
+            downloaded = max(1, self.response.num_bytes_downloaded)
+            if self.size > MAX_COMPRESSION_RATIO * downloaded:
+                raise MalformedResponseError(
+                    f"{self.request.label}: the response inflates {self.size // downloaded}-fold "
+                    f"({downloaded} bytes to {self.size}+); refusing a decompression bomb"
+                )
+        self.buffer.write(chunk)
+        left = self.bound.left_s()
+        if left is not None and left < 0:
+            raise self.bound.timeout(self.response.request)
 
-    def reply(self, response: httpx.Response, request: Request) -> Reply:
+    def reply(self) -> Reply:
         return Reply(
-            response.status_code,
-            response.headers,
-            b"".join(self.chunks),
-            method=request.method.upper(),
-            path=_shown_path(request),
-            reason_phrase=response.reason_phrase,
+            self.response.status_code,
+            self.response.headers,
+            self.buffer.getvalue(),
+            method=self.request.method.upper(),
+            path=_shown_path(self.request),
+            reason_phrase=self.response.reason_phrase,
         )
 
 
@@ -480,14 +665,22 @@ class SyncLines:
         'SyncLines'
     """
 
-    def __init__(self, response: httpx.Response, transport: Transport) -> None:
+    def __init__(self, response: httpx.Response, transport: Transport, request: Request) -> None:
         self._response = response
         self._lines = response.iter_lines()
         self._cap = transport.max_response_bytes
+        self._request = request
 
     def next_line(self) -> str | None:
-        """The next line (without its end), or None at the end of the stream."""
-        line = next(self._lines, None)
+        """The next line (without its end), or None at the end of the stream.
+
+        Raises:
+            APIConnectionError: the connection broke mid-stream (what arrived was read).
+        """
+        try:
+            line = next(self._lines, None)
+        except httpx.TransportError as exc:
+            raise connection_error(exc, self._request) from exc
         if line is not None and len(line) > self._cap:
             raise MalformedResponseError("a streamed line is over the response size cap")
         return line
@@ -505,17 +698,24 @@ class AsyncLines:
         'AsyncLines'
     """
 
-    def __init__(self, response: httpx.Response, transport: Transport) -> None:
+    def __init__(self, response: httpx.Response, transport: Transport, request: Request) -> None:
         self._response = response
         self._lines = response.aiter_lines()
         self._cap = transport.max_response_bytes
+        self._request = request
 
     async def next_line(self) -> str | None:
-        """The next line, or None at the end of the stream."""
+        """The next line, or None at the end of the stream.
+
+        Raises:
+            APIConnectionError: the connection broke mid-stream (what arrived was read).
+        """
         try:
             line = await self._lines.__anext__()
         except StopAsyncIteration:
             return None
+        except httpx.TransportError as exc:
+            raise connection_error(exc, self._request) from exc
         if len(line) > self._cap:
             raise MalformedResponseError("a streamed line is over the response size cap")
         return line
@@ -543,31 +743,40 @@ class SyncTransport(Transport):
         """Send ``request`` once (following redirects) and read the whole answer.
 
         Raises:
-            httpx.TransportError: the exchange failed (the retry flow decides what next).
+            httpx.TransportError: the exchange failed or outlasted ``timeout_s`` (the retry
+                flow decides what next).
             MalformedResponseError: the body is over the size cap.
         """
         url = httpx.URL(self.url(request))
         for _ in range(_MAX_REDIRECTS + 1):
-            started = time.monotonic()
-            with _opened(request) as files:
-                body = request.body.pieces() if request.body is not None else None
-                built = self.build(self.http, request, url, files, timeout_s, body)
-                response = self.http.send(built, stream=True, follow_redirects=False)
-                if request.stream and response.is_success:
-                    return self.streaming(response, request, SyncLines(response, self))
-                try:
-                    reading = _Reading(self, request, timeout_s, started)
-                    reading.restart_clock_for_upload()
-                    self.check_declared_size(response, request)
-                    for chunk in response.iter_bytes():
-                        reading.add(chunk, built)
-                finally:
-                    response.close()
-            moved = self.redirect(request, response)
+            bound = AttemptBound(timeout_s, upload=request.uploads)
+            token = _BOUND.set(bound)
+            try:
+                reply = self._once(request, url, bound)
+            finally:
+                _BOUND.reset(token)
+            if reply.status_code not in _REDIRECTS or reply.lines is not None:
+                return reply
+            moved = self.redirect(request, reply, url)
             if moved is None:
-                return reading.reply(response, request)
+                return reply
             request, url = moved
         raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
+
+    def _once(self, request: Request, url: httpx.URL, bound: AttemptBound) -> Reply:
+        with _opened(request) as files:
+            body = request.body.pieces() if request.body is not None else None
+            built = self.build(self.http, request, url, files, bound, body)
+            response = self.http.send(built, stream=True, follow_redirects=False)
+            if request.stream and response.is_success:
+                return self.streaming(response, request, SyncLines(response, self, request))
+            try:
+                reading = _Reading(self, request, bound, response)
+                for chunk in response.iter_bytes():
+                    reading.add(chunk)
+            finally:
+                response.close()
+        return reading.reply()
 
 
 class AsyncTransport(Transport):
@@ -585,29 +794,47 @@ class AsyncTransport(Transport):
         self.http = http
 
     async def attempt(self, request: Request, *, timeout_s: float | None) -> Reply:
-        """The async twin of :meth:`SyncTransport.attempt`."""
+        """The async twin of :meth:`SyncTransport.attempt`; the bound cancels the attempt
+        wherever it is (connecting, awaiting headers, reading the body)."""
+        import anyio  # httpx's own dependency; imported here to keep the package light
+
         url = httpx.URL(self.url(request))
         for _ in range(_MAX_REDIRECTS + 1):
-            started = time.monotonic()
-            with _opened(request) as files:
-                body = request.body.apieces() if request.body is not None else None
-                built = self.build(self.http, request, url, files, timeout_s, body)
-                response = await self.http.send(built, stream=True, follow_redirects=False)
-                if request.stream and response.is_success:
-                    return self.streaming(response, request, AsyncLines(response, self))
-                try:
-                    reading = _Reading(self, request, timeout_s, started)
-                    reading.restart_clock_for_upload()
-                    self.check_declared_size(response, request)
-                    async for chunk in response.aiter_bytes():
-                        reading.add(chunk, built)
-                finally:
-                    await response.aclose()
-            moved = self.redirect(request, response)
+            bound = AttemptBound(timeout_s, upload=request.uploads)
+            with anyio.CancelScope() as scope:
+
+                def cancel_at(seconds: float, scope: anyio.CancelScope = scope) -> None:
+                    scope.deadline = anyio.current_time() + seconds
+
+                bound.on_start = cancel_at
+                left = bound.left_s()
+                if left is not None:
+                    cancel_at(left)
+                reply = await self._once(request, url, bound)
+            if scope.cancelled_caught:
+                raise bound.timeout(httpx.Request(request.method, url))
+            if reply.status_code not in _REDIRECTS or reply.lines is not None:
+                return reply
+            moved = self.redirect(request, reply, url)
             if moved is None:
-                return reading.reply(response, request)
+                return reply
             request, url = moved
         raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
+
+    async def _once(self, request: Request, url: httpx.URL, bound: AttemptBound) -> Reply:
+        with _opened(request) as files:
+            body = request.body.apieces() if request.body is not None else None
+            built = self.build(self.http, request, url, files, bound, body)
+            response = await self.http.send(built, stream=True, follow_redirects=False)
+            if request.stream and response.is_success:
+                return self.streaming(response, request, AsyncLines(response, self, request))
+            try:
+                reading = _Reading(self, request, bound, response)
+                async for chunk in response.aiter_bytes():
+                    reading.add(chunk)
+            finally:
+                await response.aclose()
+        return reading.reply()
 
 
 # --- reading errors -----------------------------------------------------------------------
@@ -866,7 +1093,7 @@ def send(request: Request, ctx: Context) -> Flow[Reply]:
                 yield Call(ctx.budget.settle, (request, None, None))
             delay, error = attempts.after_transport_error(exc)
         else:
-            logger.debug("%s -> %d", request.label, reply.status_code)
+            logger.debug("%r -> %d", request, reply.status_code)
             if ctx.budget is not None:
                 yield Call(ctx.budget.settle, (request, reply.status_code, reply.headers))
             if reply.is_success:

@@ -91,6 +91,10 @@ class AskAboutVideoArgs(_Args):
 
     video_id: str = Field(description="The video's id, from search_videos or list_videos.")
     question: str = Field(description="The question about the video, in plain words.")
+    index: str | None = Field(
+        default=None,
+        description="The index holding the video (name or id); omit for the default index.",
+    )
 
 
 class ListIndexesArgs(_Args):
@@ -343,8 +347,9 @@ class VideoTools:
         moments = yield from find_moments(text, ref, self.settings, k=max_results, images=images)
         return format_moments(moments, query=text, index=ref.label)
 
-    def _ask_about_video(self, video_id: str, question: str) -> Plan[str]:
-        answer = yield from ask_video(video_id, question)
+    def _ask_about_video(self, video_id: str, question: str, index: str | None = None) -> Plan[str]:
+        ref = self._index(index) if index is not None or self.default is not None else None
+        answer = yield from ask_video(video_id, question, ref)
         return _short(answer, MAX_ANSWER_CHARS) or "(Pegasus gave an empty answer.)"
 
     def _list_indexes(self) -> Plan[str]:
@@ -417,12 +422,41 @@ class VideoTools:
 # --- the calls that will move (kept in one place each) ---------------------------------------
 
 
-def ask_video(video_id: str, question: str) -> Plan[str]:
-    """Pegasus' answer to ``question`` about a video (today: ``client.analyze``)."""
+def _indexed_asset(index_id: str, video_id: str) -> Callable[[Any], Any]:
+    return lambda client: client.indexes.indexed_assets.retrieve(index_id, video_id)
+
+
+def _analysis(video: Any, question: str) -> Callable[[Any], Any]:
+    return lambda client: client.analyze(video, question)
+
+
+def ask_video(video_id: str, question: str, index: IndexRef | None = None) -> Plan[str]:
+    """Pegasus' answer to ``question`` about a video of ``index`` (else of any index).
+
+    Today's ``client.analyze`` reads the video's asset, so the video is looked up first: in
+    ``index`` when known, else in each index (the first 25) until found.
+    """
     if not video_id.strip():
         raise InvalidRequestError("video_id is empty: take one from search_videos or list_videos")
-    result = yield ClientCall(lambda c: c.analyze(video_id, question))
-    return str(result.text)
+    video_id = video_id.strip()
+    if index is not None:
+        index_ids = [(yield from index.resolve())]
+    else:
+        indexes = yield ClientCall(lambda c: c.indexes.list(), collect=True, limit=MAX_LISTED)
+        index_ids = [i.id for i in indexes]
+    for index_id in index_ids:
+        try:
+            video = yield ClientCall(_indexed_asset(index_id, video_id))
+        except NotFoundError:
+            continue
+        result = yield ClientCall(_analysis(video, question))
+        return str(result.text)
+    where = "its index" if index is not None else "any index"
+    raise NotFoundError(
+        f"no video {video_id} in {where}; take the id from search_videos or list_videos",
+        status_code=404,
+        code="not_found",
+    )
 
 
 def index_file(

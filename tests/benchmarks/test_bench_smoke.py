@@ -90,6 +90,19 @@ def test_bulk_bench_ingests_every_video_with_each_client() -> None:
         assert row["uploads (POST /tasks)"] == n
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")
+@pytest.mark.filterwarnings("ignore:The minimum number of concurrent actors:UserWarning")
+def test_scale_bench_ingests_every_video_once_with_each_side() -> None:
+    result = _smoke("scale")
+    clients = [row["client"] for row in result["rows"]]
+    assert clients == ["SDK loop (sample)", "loader, one process", "Ray, 1 worker(s)"]
+    for row in result["rows"]:
+        assert row["duplicates"] == 0
+        assert row["lost"] == 0
+        assert row["errors"] == 0
+        assert row["requests/video"] >= 2  # at least an upload and a read
+
+
 def test_runner_renders_results_and_readme_block(tmp_path: Path) -> None:
     fake = {
         "name": "x",

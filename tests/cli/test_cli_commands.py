@@ -34,7 +34,7 @@ def test_index_human_output_is_a_table(cli: CLI, videos: dict[str, Path]) -> Non
     result = cli("index", str(videos["pasta.mp4"]), "--index", "talks")
     assert result.code == 0, result.err
     header, row = result.out.strip().splitlines()
-    assert header.split() == ["INPUT", "STATUS", "VIDEO", "TASK"]
+    assert header.split() == ["INPUT", "STATUS", "VIDEO", "ASSET"]
     assert row.split()[:2] == [str(videos["pasta.mp4"]), "indexed"]
     # The status board: one line per input, its task stages, then the video id.
     video_id = row.split()[2]
@@ -42,6 +42,7 @@ def test_index_human_output_is_a_table(cli: CLI, videos: dict[str, Path]) -> Non
     assert re.search(r"validating( → \w+)* → ready\s+\d+\.\d s\s+video ", line), line
     assert line.endswith(f"video {video_id}")
     assert "uploading" not in line
+    assert re.search(r"\n1 indexed in \d+\.\d s\.\n$", result.err)
 
 
 def test_cli_and_demo_use_no_private_client_members() -> None:
@@ -68,25 +69,33 @@ def test_missing_file_exits_1_naming_it_before_any_upload(
     assert not data_dir.exists()  # the emulator was never even started
 
 
-def test_wait_reports_ready_and_unknown_tasks(cli: CLI, videos: dict[str, Path]) -> None:
+def test_wait_reports_ready_and_unknown_videos(cli: CLI, videos: dict[str, Path]) -> None:
     indexed = cli("index", str(videos["stars.mp4"]), "--index", "talks", "--json")
-    task_id = json.loads(indexed.out)["results"][0]["task_id"]
-    result = cli("wait", task_id, "0123456789abcdef01234567", "--json")
+    video_id = json.loads(indexed.out)["results"][0]["video_id"]
+    unknown = "0123456789abcdef01234567"
+    result = cli("wait", "--index", "talks", video_id, unknown, "--json")
     assert result.code == 1
     report = json.loads(result.out)
-    assert [r["task_id"] for r in report["results"]] == [task_id]
+    assert [r["id"] for r in report["results"]] == [video_id]
     assert report["results"][0]["filename"] == "stars.mp4"
-    assert report["failed"] == [
-        {"input": "0123456789abcdef01234567", "error": "no such indexing task"}
-    ]
-    assert "failed: 0123456789abcdef01234567: no such indexing task" in result.err
+    (failure,) = report["failed"]
+    assert failure["input"] == unknown
+    assert failure["error"] == "no such video in that index"
+    assert failure["code"]  # the API's error code, for scripts
+    assert f"failed: {unknown}: no such video in that index" in result.err
 
 
 def test_wait_on_only_unknown_ids_exits_1(cli: CLI) -> None:
     result = cli("wait", "aaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbb")
     assert result.code == 1
     assert result.out == ""
-    assert result.err.count("no such indexing task") == 2
+    assert result.err.count("no such indexing task (for a video made by `index`, add --index") == 2
+
+
+def test_wait_on_a_missing_index_names_it(cli: CLI) -> None:
+    result = cli("wait", "--index", "nope", "aaaaaaaaaaaaaaaaaaaaaaaa")
+    assert result.code == 1
+    assert "no index named 'nope'; list them with: tl-integrations list indexes" in result.err
 
 
 def test_embed_writes_an_npz_that_loads(cli: CLI, videos: dict[str, Path], tmp_path: Path) -> None:
@@ -154,3 +163,41 @@ def test_embed_with_an_option_the_model_lacks_is_a_usage_error(
     assert result.code == 2
     assert "smell" in result.err
     assert not out.exists()
+
+
+def test_embed_takes_sound_pictures_and_documents(cli: CLI, tmp_path: Path) -> None:
+    from tl_integrations import MediaEmbedding
+    from tl_integrations.emulator import make_sample_audio, make_sample_image, make_sample_pdf
+
+    sound = make_sample_audio(tmp_path / "tones.mp3", duration_s=8.0)
+    picture = make_sample_image(tmp_path / "flag.png", ["red", "blue"])
+    pages = make_sample_pdf(tmp_path / "slides.pdf", ["Saturn has rings.", "Jupiter has moons."])
+    expected = {sound: ("audio", 512), picture: ("image", 256), pages: ("document", 512)}
+    for source, (media, dim) in expected.items():
+        out = tmp_path / f"{source.stem}.npz"
+        sized = ["--model", "marengo3.5", "--dimension", "256"] if media == "image" else []
+        result = cli("embed", str(source), "-o", str(out), *sized, "--json")
+        assert result.code == 0, result.err
+        row = json.loads(result.out)["results"][0]
+        assert (row["media"], row["dim"]) == (media, dim)
+        loaded = MediaEmbedding.load(out)
+        assert loaded.input_type == media
+        assert loaded.vectors.shape[1] == dim
+    assert json.loads(cli("list", "assets", "--json").out)["results"] == []  # none left behind
+
+
+def test_embed_refuses_what_it_cannot_tell_or_use(cli: CLI, tmp_path: Path) -> None:
+    from tl_integrations.emulator import make_sample_image
+
+    odd = tmp_path / "data.bin"
+    odd.write_bytes(b"\0" * 16)
+    unknown = cli("embed", str(odd), "-o", str(tmp_path / "x.npz"))
+    assert unknown.code == 2
+    assert "add --media" in unknown.err
+    picture = make_sample_image(tmp_path / "flag.png", ["red"])
+    clipped = cli("embed", str(picture), "--clip-length", "4", "-o", str(tmp_path / "x.npz"))
+    assert clipped.code == 2
+    assert "a picture gives one vector" in clipped.err
+    sized = cli("embed", str(picture), "--dimension", "256", "-o", str(tmp_path / "x.npz"))
+    assert sized.code == 2  # marengo3.0 has one size
+    assert "marengo3.5" in sized.err

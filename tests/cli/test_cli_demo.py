@@ -8,7 +8,8 @@ import re
 import pytest
 
 from tl_integrations._cli import main
-from tl_integrations._cli.demo import QUESTIONS, SAMPLES
+from tl_integrations._cli.demo import QUESTIONS
+from tl_integrations.emulator.media import SAMPLES
 
 
 def _answers(out: str) -> dict[str, str]:
@@ -38,7 +39,7 @@ def test_demo_runs_end_to_end_offline(capsys: pytest.CaptureFixture[str]) -> Non
     for (question, line), video in zip(answers.items(), expected, strict=True):
         assert video in line, question
         assert "<- best" in line
-    assert re.search(r"tasks\s+3 indexing tasks, 3 embedding tasks", out)
+    assert re.search(r"tasks\s+3 videos uploaded and indexed, 3 embedding tasks", out)
     assert re.search(r"requests\s+\d+ to the emulator", out)
     assert all(len(line) <= 100 for line in out.splitlines())
 

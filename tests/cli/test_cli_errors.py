@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tl_integrations import TwelveLabs
 from tl_integrations._cli import main
 from tl_integrations.emulator import Emulator
 
@@ -77,27 +79,44 @@ def test_base_url_without_a_key_is_a_usage_error(cli: CLI) -> None:
     assert "needs an API key" in result.err
 
 
-def test_index_timeout_names_the_task_and_a_rerun_resumes_it(
+def test_index_timeout_is_not_a_failure_and_its_resume_command_works(
     cli: CLI, videos: dict[str, Path]
 ) -> None:
     video = str(videos["stars.mp4"])
-    # Given after the fixture's flag, this speed wins: the task takes about a second.
+    # Given after the fixture's flag, this speed wins: the upload and indexing take seconds.
     slow = ["--emulator-speed", "3"]
     first = cli(*slow, "index", video, "--index", "talks", "--timeout", "0.2", "--json")
     assert first.code == 1
     (failure,) = json.loads(first.out)["failed"]
     assert failure["input"] == video
-    assert "resume with: tl-integrations wait" in failure["error"]
-    task_id = failure["error"].rsplit(" ", 1)[-1]
+    assert failure["status"] == "timed out"  # not drawn as failed
+    job_ids = {k: v for k, v in failure.items() if k in ("asset_id", "indexed_asset_id")}
+    assert len(job_ids) == 1, failure  # the job still running, whichever stage it reached
+    assert f"timed out: {video}" in first.err
+    assert "1 timed out in " in first.err
+    assert "run the same command again to resume (nothing is uploaded twice)" in first.err
 
-    still = cli(*slow, "wait", task_id, "--timeout", "0.1")
-    assert still.code == 1
-    assert f"resume with: tl-integrations wait {task_id}" in still.err
+    prog, *resume = shlex.split(failure["resume"])
+    assert prog == "tl-integrations"
+    again = cli(*resume, "--json")
+    assert again.code == 0, again.err
+    if resume[0] == "index":
+        (row,) = json.loads(again.out)["results"]
+        assert row["status"] == "indexed"
+    listed = json.loads(cli("list", "assets", "--json").out)["results"]
+    assert len(listed) == 1  # resumed, not uploaded again
 
-    resumed = cli("index", video, "--index", "talks", "--json")
-    assert resumed.code == 0, resumed.err
-    (row,) = json.loads(resumed.out)["results"]
-    assert row["task_id"] == task_id  # waited on the running task, not uploaded again
+
+def test_wait_on_a_ready_video_answers_whatever_the_deadline(
+    cli: CLI, videos: dict[str, Path]
+) -> None:
+    video = str(videos["pasta.mp4"])
+    fast = cli("index", video, "--index", "talks", "--json")
+    video_id = json.loads(fast.out)["results"][0]["video_id"]
+    # A ready video: wait answers at once, whatever the deadline.
+    done = cli("wait", "--index", "talks", video_id, "--timeout", "0.001", "--json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["results"][0]["status"] == "ready"
 
 
 def test_emulator_command_delegates_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,16 +140,15 @@ def test_failed_tasks_are_named_by_index_and_wait(
         assert report["results"] == []
         assert sorted(f["input"] for f in report["failed"]) == sorted(paths)
         for path in paths:
-            assert f"failed: {path}: task " in captured.err
+            assert f"failed: {path}: indexed asset " in captured.err
+        video = report["failed"][0]["indexed_asset_id"]  # the failed job, for scripts
 
-        (task,) = list(emulator_tasks(emulator.base_url))[:1]
-        assert main([*remote, "wait", task]) == 1
-        assert f"failed: {task}: indexing task failed" in capsys.readouterr().err
+        assert main([*remote, "wait", "--index", "doomed", video]) == 1
+        assert f"failed: {video}: indexed asset failed" in capsys.readouterr().err
 
-
-def emulator_tasks(base_url: str) -> Iterator[str]:
-    from tl_integrations import TwelveLabs
-
-    with TwelveLabs("any", base_url=base_url) as client:
-        for task in client.tasks.list():
-            yield task.id
+        # The older one-step upload (/tasks) is waited on by task id.
+        with TwelveLabs("any", base_url=emulator.base_url) as client:
+            index = client.indexes.get_or_create("doomed")
+            task = client.tasks.create(index_id=index.id, file=paths[0])
+        assert main([*remote, "wait", task.id]) == 1
+        assert f"failed: {task.id}: task failed" in capsys.readouterr().err

@@ -113,5 +113,7 @@ def test_report_tables_align_and_json_lists_failures() -> None:
         "  a.mp4          -",
     ]
     assert err.getvalue() == "tl-integrations: failed: b.mp4: no such file\n"
-    assert report.to_json()["failed"] == [{"input": "b.mp4", "error": "no such file"}]
+    assert report.to_json()["failed"] == [
+        {"input": "b.mp4", "status": "failed", "error": "no such file", "code": None}
+    ]
     assert render_table([]) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import pathlib
 from typing import Any
@@ -17,7 +18,14 @@ from .fakeapi import FakeClock, FakeTwelveLabs
 def resources(client: object, prefix: str = "") -> dict[str, object]:
     """Every resource hanging off a client, found by walking it (so none is forgotten)."""
     found: dict[str, object] = {}
-    for name, value in vars(client).items():
+    lazy = [  # resources made on first use (``client.embed``) are class-level cached properties
+        name
+        for cls in type(client).__mro__
+        for name, attr in vars(cls).items()
+        if isinstance(attr, functools.cached_property)
+    ]
+    for name in [*vars(client), *lazy]:
+        value = getattr(client, name)
         if name.startswith("_") or not type(value).__module__.startswith("tl_integrations._res"):
             continue
         found[prefix + name] = value

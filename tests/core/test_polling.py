@@ -17,6 +17,7 @@ import pytest
 from tl_integrations import (
     APIConnectionError,
     AuthenticationError,
+    InvalidRequestError,
     PollPolicy,
     ServerError,
     TaskFailedError,
@@ -127,6 +128,42 @@ def test_jitter_spreads_both_ways() -> None:
 def test_fixed_policy() -> None:
     policy = PollPolicy.fixed(5.0)
     assert {policy.interval_s(n, status="indexing", duration_s=1e4) for n in range(1, 9)} == {5.0}
+
+
+def test_faster_polls_a_faster_job_as_often_relative_to_its_length() -> None:
+    fast = STEADY.faster(5)
+    # Every interval that follows a job's progress is five times shorter ...
+    for n in range(1, 12):
+        assert fast.interval_s(n) == pytest.approx(STEADY.interval_s(n) / 5)
+        hinted = fast.interval_s(n, status="indexing", duration_s=600.0)
+        assert hinted == pytest.approx(STEADY.interval_s(n, status="indexing", duration_s=600) / 5)
+    assert fast.batch_interval_s(50) == pytest.approx(STEADY.batch_interval_s(50) / 5)
+    # ... and what spares the server's rate limits is not: the server is no faster.
+    unchanged = ("min_batch_interval_s", "min_request_gap_s", "batch_request_budget_s")
+    assert {name: getattr(fast, name) for name in unchanged} == {
+        name: getattr(STEADY, name) for name in unchanged
+    }
+    assert (fast.multiplier, fast.jitter, fast.slow_statuses) == (1.5, 0.0, STEADY.slow_statuses)
+
+
+def test_faster_keeps_an_injected_random_and_never_spins() -> None:
+    def random() -> float:
+        return 0.0
+
+    policy = PollPolicy(jitter=0.5, random=random)
+    assert policy.faster(3).random is random
+    assert policy.faster(1) == policy
+    instant = PollPolicy(jitter=0.0).faster(float("inf"))
+    assert {instant.interval_s(n) for n in range(1, 30)} == {0.02}
+    assert instant.duration_ratio == 0.0
+    # A policy already faster than the floor is never made slower by the floor.
+    assert PollPolicy(initial_interval_s=0.001).faster(10).initial_interval_s == 0.001
+
+
+@pytest.mark.parametrize("speed", [0.5, 0, -2, float("nan"), True, "5", None])
+def test_faster_refuses_a_speed_that_is_not_a_number_of_at_least_one(speed: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="speed must be a number >= 1"):
+        PollPolicy().faster(speed)
 
 
 def statuses(*values: str) -> Iterator[str]:

@@ -193,3 +193,32 @@ def test_a_shared_budget_paces_every_attempt_and_hears_every_answer(
     assert budget.settled == [("GET /tasks/t1", 503), ("GET /tasks/t1", 404)]
     assert budget.asked == ["GET /tasks/t1"] * 4  # acquire, wait, acquire again: per attempt
     assert clock.sleeps.count(2.0) == 2
+
+
+def _served(content: bytes, headers: dict[str, str]) -> TwelveLabs:
+    reply = httpx.Response(200, content=content, headers=headers)
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: reply))
+    return TwelveLabs("tlk_12345678", base_url="https://api.example/v1.3", http_client=http)
+
+
+def test_a_large_plain_body_is_not_taken_for_a_decompression_bomb() -> None:
+    # An in-process transport counts no downloaded bytes; a body that is not compressed
+    # cannot inflate, so only the size cap applies (the embedding benchmark's 20 MB answer).
+    big = (
+        b'{"_id": "6650a1b2c3d4e5f601234567", "status": "ready", "pad": "'
+        + b"x" * (20 * 1024 * 1024)
+        + b'"}'
+    )
+    task = _served(big, {"content-type": "application/json"}).tasks.retrieve(
+        "6650a1b2c3d4e5f601234567"
+    )
+    assert task.status == "ready"
+
+
+def test_a_compressed_body_that_inflates_past_the_ratio_is_refused() -> None:
+    import gzip
+
+    bomb = gzip.compress(b" " * (40 * 1024 * 1024))  # ~40 KB that decode to 40 MB
+    client = _served(bomb, {"content-type": "application/json", "content-encoding": "gzip"})
+    with pytest.raises(MalformedResponseError, match="decompression bomb"):
+        client.tasks.retrieve("6650a1b2c3d4e5f601234567")

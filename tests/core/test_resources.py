@@ -126,7 +126,7 @@ def test_search_everything_and_group_by_video(twin: Twin) -> None:
 
 
 def test_analyze_sends_stream_false(twin: Twin) -> None:
-    result = twin.run(twin.client.analyze(ASSET, "What happens?", temperature=0.2, max_tokens=100))
+    result = twin.run(twin.client.analyze(ASSET, "What happens?", temperature=0.2, max_tokens=600))
     body = orjson.loads(twin.api.requests[-1].content)
     assert body["stream"] is False
     assert body["temperature"] == 0.2

@@ -44,6 +44,34 @@ def test_sixty_tasks_in_one_index_use_list_requests(twin: Twin) -> None:
     assert len(lists) > requests / 2
 
 
+def test_a_burst_of_finished_tasks_is_read_from_finished_pages(twin: Twin) -> None:
+    # 120 tasks finish between two rounds: they are found on pages of the newest finished
+    # tasks (50 a page), not read one by one.
+    api = twin.api
+    index_id = api.add_index()
+    fakes = [api.add_task(index_id, ready_after_s=30.0) for _ in range(120)]
+    done = twin.collect(twin.client.tasks.wait_many(_as_tasks(api, [f.id for f in fakes])))
+    assert sorted(t.id for t in done) == sorted(f.id for f in fakes)
+    assert api.count("GET", "/tasks/") == 0
+    finished_pages = [r for r in api.requests if r.url.params.get("sort_by") == "updated_at"]
+    assert len(finished_pages) == 3
+
+
+def test_finished_pages_are_read_until_every_waited_task_is_found(twin: Twin) -> None:
+    # Another program's 60 tasks finish with ours and come first in the newest-finished
+    # listing: the round reads on until it has seen all of ours, still without single GETs.
+    api = twin.api
+    index_id = api.add_index()
+    for _ in range(60):
+        api.add_task(index_id, ready_after_s=30.0)
+    fakes = [api.add_task(index_id, ready_after_s=30.0) for _ in range(60)]
+    done = twin.collect(twin.client.tasks.wait_many(_as_tasks(api, [f.id for f in fakes])))
+    assert sorted(t.id for t in done) == sorted(f.id for f in fakes)
+    assert api.count("GET", "/tasks/") == 0
+    finished_pages = [r for r in api.requests if r.url.params.get("sort_by") == "updated_at"]
+    assert len(finished_pages) == 3
+
+
 def test_ids_only_start_with_single_gets_then_group(twin: Twin) -> None:
     api = twin.api
     index_id = api.add_index()

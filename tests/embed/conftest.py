@@ -84,7 +84,7 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHarness]:
         "long": make_sample_video(root / "long.mp4", duration_s=31.0, seed=2, size=(480, 360)),
     }
     clock = ManualClock()
-    with Emulator(clock=clock, seed=3) as emulator:
+    with Emulator(clock=clock, seed=3, file_dirs=(root,)) as emulator:
         yield EmulatorHarness(emulator=emulator, clock=clock, videos=videos)
 
 

@@ -1,12 +1,15 @@
 """Creating an embedding task survives transient failures and never pays twice.
 
 A scripted server on ``httpx.MockTransport`` decides, per POST, whether the task is stored and
-whether the answer arrives; the emulator checks the same against real task listings.
+whether the answer arrives; the emulator checks the same against real task listings. On
+Embed v2 a local path goes up as an asset first (the fake keeps assets too), so the task is
+named by the asset's file name; an open file goes inline, anonymous.
 """
 
 from __future__ import annotations
 
 import email.utils
+import io
 import itertools
 import threading
 from collections.abc import Callable, Iterator
@@ -41,7 +44,7 @@ V1 = "Marengo-retrieval-2.7"
 V2 = "marengo3.0"
 EPOCH_S = 1_700_000_000.0  # the fake server's time when the client's clock reads 0
 URL = "https://media.example/talk.mp4"
-SOURCES = [(V1, "file"), (V1, "url"), (V2, "file"), (V2, "url")]
+SOURCES = [(V1, "file"), (V1, "url"), (V2, "file"), (V2, "stream"), (V2, "url")]
 
 
 @dataclass
@@ -59,6 +62,8 @@ class CreateServer:
     script: list[str] = field(default_factory=list)
     after_store: list[Callable[[], None]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
     posts: int = 0
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -83,6 +88,8 @@ class CreateServer:
     def handler(self, request: httpx.Request) -> httpx.Response:
         request.read()
         path = request.url.path.removeprefix("/v1.3")
+        if path.startswith("/assets"):
+            return self._asset(request, path)
         protocol = "v2" if path.startswith("/embed-v2") else "v1"
         if request.method == "GET" and path.endswith("/tasks"):
             return self._list(protocol)
@@ -98,6 +105,28 @@ class CreateServer:
             return self._fail(step.removeprefix("stored-"), request)
         return httpx.Response(200, json={"_id": task_id})
 
+    def _asset(self, request: httpx.Request, path: str) -> httpx.Response:
+        """Assets, ready at once: the create, the lookup by name, a read and a delete."""
+        if request.method == "POST":
+            fields = dict(form_fields(request))
+            name = request.content.split(b'filename="')[1].split(b'"')[0].decode()
+            asset_id = f"a{next(self._ids):023x}"
+            self.assets[asset_id] = {
+                "_id": asset_id,
+                "status": "ready",
+                "filename": name,
+                "user_metadata": orjson.loads(fields["user_metadata"]),
+            }
+            return httpx.Response(201, json=self.assets[asset_id])
+        if request.method == "DELETE":
+            self.deleted.append(path.rsplit("/", 1)[-1])
+            return httpx.Response(204)
+        if path == "/assets":
+            name = request.url.params.get("filename", "")
+            found = [a for a in self.assets.values() if name in a["filename"]]
+            return httpx.Response(200, json={"data": found, "page_info": {"total_page": 1}})
+        return httpx.Response(200, json=self.assets[path.rsplit("/", 1)[-1]])
+
     @staticmethod
     def _fail(kind: str, request: httpx.Request) -> httpx.Response:
         if kind == "drop":
@@ -110,13 +139,16 @@ class CreateServer:
             return str(orjson.loads(request.content)["model_name"])
         return V1
 
-    @staticmethod
-    def _meta(request: httpx.Request) -> dict[str, Any]:
+    def _meta(self, request: httpx.Request) -> dict[str, Any]:
         if request.url.path.endswith("embed-v2/tasks"):
             video = orjson.loads(request.content)["video"]
             source = video["media_source"]
             clip = video["segmentation"]["fixed"]["duration_sec"]
-            named = {"input_url": source["url"]} if "url" in source else {}
+            named: dict[str, Any] = {}
+            if "url" in source:
+                named = {"input_url": source["url"]}
+            elif "asset_id" in source:
+                named = {"input_filename": self.assets[source["asset_id"]]["filename"]}
             return {**named, "video_clip_length": clip}
         form = {name: value.decode(errors="replace") for name, value in form_fields(request)}
         clip = float(form["video_clip_length"])
@@ -157,9 +189,16 @@ def api(server: CreateServer, fake_time: FakeTime) -> Iterator[TwelveLabs]:
     http.close()
 
 
-def _create(api: TwelveLabs, model: str, video: Path | str, **kwargs: Any) -> str:
+def _create(api: TwelveLabs, model: str, video: Path | str | io.BytesIO, **kwargs: Any) -> str:
     source = {"video_url": video} if isinstance(video, str) else {"video_file": video}
     return api.embed.tasks.create(model_name=model, **source, **kwargs).id
+
+
+def _video(kind: str, video_file: Path) -> Path | str | io.BytesIO:
+    """The same video as a path, an open file (sent inline on Embed v2) or a URL."""
+    if kind == "stream":
+        return io.BytesIO(video_file.read_bytes())
+    return video_file if kind == "file" else URL
 
 
 @pytest.mark.parametrize("fault", ["stored-drop", "stored-500"])
@@ -168,7 +207,7 @@ def test_a_stored_task_whose_answer_was_lost_is_adopted(
     api: TwelveLabs, server: CreateServer, video_file: Path, model: str, video: str, fault: str
 ) -> None:
     server.script = [fault]
-    task_id = _create(api, model, video_file if video == "file" else URL)
+    task_id = _create(api, model, _video(video, video_file))
     assert server.posts == 1
     assert [t["_id"] for t in server.tasks] == [task_id]
 
@@ -185,7 +224,7 @@ def test_a_task_never_stored_is_sent_again_once(
     fault: str,
 ) -> None:
     server.script = [fault]
-    task_id = _create(api, model, video_file if video == "file" else URL)
+    task_id = _create(api, model, _video(video, video_file))
     assert server.posts == 2
     assert [t["_id"] for t in server.tasks] == [task_id]
     assert fake_time.sleeps == [NO_JITTER_RETRY.base_delay_s]
@@ -226,7 +265,7 @@ def test_an_anonymous_upload_ignores_tasks_created_before_it(
     # Inline (base64) uploads carry no name: only the creation time tells tasks apart.
     older = server.add(protocol="v2", model=V2, age_s=30.0, video_clip_length=6)
     server.script = ["drop"]
-    assert _create(api, V2, video_file) != older
+    assert _create(api, V2, _video("stream", video_file)) != older
     assert server.posts == 2
 
 
@@ -236,8 +275,22 @@ def test_an_ambiguous_anonymous_upload_raises_and_is_not_sent_again(
     server.add(protocol="v2", model=V2, video_clip_length=6)
     server.script = ["stored-drop"]
     with pytest.raises(APIConnectionError):
-        _create(api, V2, video_file)
+        _create(api, V2, _video("stream", video_file))
     assert server.posts == 1
+
+
+def test_a_local_file_goes_up_as_an_asset_that_create_keeps(
+    api: TwelveLabs, server: CreateServer, video_file: Path
+) -> None:
+    task = api.embed.tasks.create(model_name=V2, video_file=video_file)
+    (asset_id,) = server.assets
+    assert task.asset_id == asset_id
+    assert server.tasks[0]["video_embedding"]["metadata"]["input_filename"] == "clip.mp4"
+    # The same bytes again: the asset is found by its hash, nothing is uploaded twice.
+    again = api.embed.tasks.create(model_name=V2, video_file=video_file)
+    assert again.asset_id == asset_id
+    assert len(server.assets) == 1
+    assert server.deleted == []  # create hands the asset to the caller
 
 
 def test_the_retry_budget_bounds_the_attempts(
@@ -272,9 +325,13 @@ async def test_the_async_twin_adopts_a_stored_task(
         retry_policy=NO_JITTER_RETRY,
     ) as client:
         server.script = ["stored-drop"]
-        adopted = await client.embed.tasks.create(model_name=V2, video_file=video_file)
+        adopted = await client.embed.tasks.create(
+            model_name=V2, video_file=_video("stream", video_file)
+        )
         server.script = ["500"]
-        resent = await client.embed.tasks.create(model_name=V2, video_file=video_file)
+        resent = await client.embed.tasks.create(
+            model_name=V2, video_file=_video("stream", video_file)
+        )
     await http.aclose()
     assert [t["_id"] for t in server.tasks] == [adopted.id, resent.id]
     assert server.posts == 3
@@ -345,11 +402,13 @@ def test_an_anonymous_upload_never_adopts_the_task_of_a_create_running_beside_it
 
     server.script, server.after_store = ["ok", "drop"], [hold_b_until_a_finished]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        b = pool.submit(api.embed.tasks.create, model_name=V2, video_file=video_file)
+        b = pool.submit(
+            api.embed.tasks.create, model_name=V2, video_file=_video("stream", video_file)
+        )
         assert b_stored.wait(timeout=30)
         try:
             with pytest.raises(APIConnectionError):
-                api.embed.tasks.create(model_name=V2, video_file=video_file)
+                api.embed.tasks.create(model_name=V2, video_file=_video("stream", video_file))
         finally:
             a_finished.set()
         assert [t["_id"] for t in server.tasks] == [b.result(timeout=30).id]

@@ -125,7 +125,9 @@ def test_v1_malformed_bodies_raise_a_twelvelabs_error(body: bytes) -> None:
     [
         None,
         {"x": 1},
-        [{"embedding": [1.0]}],
+        [{"vector": [1.0]}],
+        [{"embedding": [1.0], "chunk_index": "0"}],
+        [{"embedding": [1.0], "embedding_uncertainty": [0.1, 0.2]}],
         [
             {
                 "embedding": [1.0],
@@ -223,7 +225,7 @@ def test_select_by_option_and_scope_spellings() -> None:
 
 def test_repr_is_a_summary() -> None:
     text = repr(sample())
-    assert "segments=4" in text
+    assert "rows=4" in text
     assert "dim=3" in text
     assert "0." not in text
 
@@ -258,7 +260,7 @@ def test_npz_from_a_buffer_and_refusing_foreign_files() -> None:
     foreign = io.BytesIO()
     np.savez(foreign, vectors=np.zeros((1, 2)))
     foreign.seek(0)
-    with pytest.raises(EmbeddingDecodeError, match="not a saved VideoEmbedding"):
+    with pytest.raises(EmbeddingDecodeError, match="not a saved MediaEmbedding"):
         VideoEmbedding.load(foreign)
     pickled = io.BytesIO()
     np.savez(pickled, vectors=np.array([object()], dtype=object))

@@ -13,7 +13,6 @@ from langchain_core.embeddings import FakeEmbeddings
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
-from pydantic import ValidationError
 
 from tl_integrations import InvalidRequestError, VideoEmbedding
 from tl_integrations.langchain import (
@@ -70,7 +69,7 @@ def test_the_key_stays_secret_and_clients_are_not_serialised(emu: EmulatorHarnes
 
 
 def test_unknown_models_are_refused() -> None:
-    with pytest.raises(ValidationError, match="unknown embedding model"):
+    with pytest.raises(InvalidRequestError, match="unknown embedding model"):
         TwelveLabsEmbeddings(api_key="k", model="text-embedding-3-small")
 
 
@@ -108,6 +107,8 @@ def test_embed_video_and_documents(
         "option": "visual",
         "scope": "clip",
         "segment": 0,
+        "embedding_space": "marengo3.0/512",
+        "input_type": "video",
     }
     assert first.page_content == "scenes.mp4, 0:00.0-0:06.0 (visual, clip)"
     assert len({d.id for d in docs}) == len(docs)
@@ -239,3 +240,93 @@ def test_in_memory_store_without_calling_the_embedder() -> None:
     (hit,) = store.similarity_search_by_vector([0.0, 0.0, 1.0], k=1)
     assert hit.metadata["start_s"] == 12.0
     assert hit.metadata["source"] == "twelvelabs-embedding-task:unknown"
+
+
+# --- media of every kind, and one space per store ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tl_integrations.emulator.media import make_sample_audio, make_sample_image, make_sample_pdf
+
+    root = tmp_path_factory.mktemp("lc-media")
+    return {
+        "mp3": make_sample_audio(root / "tones.mp3", duration_s=8.0),
+        "png": make_sample_image(root / "red.png", ["red"]),
+        "pdf": make_sample_pdf(root / "report.pdf", ["A red kite flies.", "Penguins march."]),
+    }
+
+
+def test_audio_image_and_document_embeddings_share_the_query_space(
+    emu: EmulatorHarness, media_files: dict[str, Path]
+) -> None:
+    with emu.client() as client:
+        emb = TwelveLabsEmbeddings(model="marengo3.5", embedding_dimension=256, client=client)
+        sound = emb.embed_audio(media_files["mp3"], clip_length_s=4)
+        image = emb.embed_image(media_files["png"])
+        pages = emb.embed_document(media_files["pdf"])
+        query = emb.embed_query("penguins march")
+    assert (sound.dim, len(image), pages.dim, len(query), emb.dim) == (256, 256, 256, 256, 256)
+    assert emb.space == sound.space == pages.space == "marengo3.5/256"
+    docs = video_segments_to_documents(pages, source="report.pdf")
+    assert [d.page_content for d in docs] == [
+        "report.pdf, page 1 (visual, page)",
+        "report.pdf, page 2 (visual, page)",
+    ]
+    assert "start_s" not in docs[0].metadata  # no NaN in a store's metadata
+    assert docs[1].metadata["start_page"] == 2
+    store = InMemoryVectorStore(emb)
+    add_video_embedding(store, pages, source="report.pdf")
+    (hit,) = store.similarity_search_by_vector(query, k=1)
+    assert hit.metadata["start_page"] == 2
+
+
+async def test_native_async_media_embeddings(
+    emu: EmulatorHarness, media_files: dict[str, Path]
+) -> None:
+    async with emu.aclient() as aclient:
+        emb = TwelveLabsEmbeddings(model="marengo3.5", async_client=aclient)
+        sound = await emb.aembed_audio(media_files["mp3"])
+        image = await emb.aembed_image(media_files["png"])
+        pages = await emb.aembed_document(media_files["pdf"])
+    assert (sound.input_type, len(image), len(pages)) == ("audio", 512, 2)
+
+
+def test_stores_never_mix_spaces(emu: EmulatorHarness, tmp_path: Path) -> None:
+    def fake(model: str, dim: int) -> VideoEmbedding:
+        return VideoEmbedding.from_arrays(
+            np.eye(2, dim, dtype=np.float32),
+            start_s=[0, 6],
+            end_s=[6, 12],
+            options=["visual"] * 2,
+            scopes=["clip"] * 2,
+            model_name=model,
+            task_id=model,
+        )
+
+    old, new = fake("marengo3.0", 512), fake("marengo3.5", 512)
+    query_model = TwelveLabsEmbeddings(api_key="k", base_url=OFFLINE)
+    with pytest.raises(
+        InvalidRequestError, match=r"marengo3\.0/512 and these vectors are marengo3\.5"
+    ):
+        add_video_embedding(InMemoryVectorStore(query_model), new)
+    store = InMemoryVectorStore(FakeEmbeddings(size=512))
+    add_video_embedding(store, old)
+    with pytest.raises(InvalidRequestError, match="cannot be compared"):
+        add_video_embedding(store, new)
+    with pytest.raises(InvalidRequestError, match="cannot be compared"):
+        add_video_embedding(store, fake("marengo3.0", 256))
+    qdrant = qdrant_vector_store(FakeEmbeddings(size=512), collection_name="s", location=":memory:")
+    add_video_embedding(qdrant, old)
+    with pytest.raises(InvalidRequestError, match="cannot be compared"):
+        add_video_embedding(qdrant, new)
+    with pytest.raises(InvalidRequestError, match="512-d vectors"):
+        add_video_embedding(qdrant, fake("marengo3.5", 256))
+    qdrant.client.close()
+
+
+def test_a_dimension_needs_marengo35() -> None:
+    with pytest.raises(InvalidRequestError, match=r"needs marengo3\.5"):
+        TwelveLabsEmbeddings(api_key="k", embedding_dimension=256)
+    with pytest.raises(InvalidRequestError):
+        TwelveLabsEmbeddings(api_key="k", model="marengo3.5", embedding_dimension=600)

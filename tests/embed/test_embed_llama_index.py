@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 from embed_support import SCENES, EmulatorHarness
 from llama_index.core import VectorStoreIndex
-from pydantic import ValidationError
 
-from tl_integrations import VideoEmbedding
+from tl_integrations import InvalidRequestError, VideoEmbedding
 from tl_integrations.llama_index import TwelveLabsEmbedding, video_segments_to_nodes
 
 OFFLINE = "http://127.0.0.1:9/v1.3"
@@ -47,7 +47,7 @@ def test_pickling_drops_clients_but_keeps_settings() -> None:
 
 
 def test_unknown_model_is_refused() -> None:
-    with pytest.raises(ValidationError, match="unknown embedding model"):
+    with pytest.raises(InvalidRequestError, match="unknown embedding model"):
         TwelveLabsEmbedding(api_key="k", model_name="bge-small")
 
 
@@ -122,3 +122,52 @@ def test_node_text_is_what_was_said_in_the_segment() -> None:
     nodes = video_segments_to_nodes(ve, source="a.mp4", transcript=SCENES[:1])
     assert nodes[0].text == SCENES[0][2]
     assert nodes[1].text == "a.mp4, 0:06.0-0:12.0 (visual, clip)"  # no speech: the label
+
+
+def test_a_multimodal_index_finds_images_by_text(emu: EmulatorHarness, tmp_path: Path) -> None:
+    from llama_index.core.indices import MultiModalVectorStoreIndex
+    from llama_index.core.schema import ImageNode, TextNode
+
+    from tl_integrations.emulator.media import make_sample_image
+
+    red = make_sample_image(tmp_path / "red.png", ["red"])
+    blue = make_sample_image(tmp_path / "blue.png", ["blue"])
+    with emu.client() as client:
+        model = TwelveLabsEmbedding(model_name="marengo3.5", embedding_dimension=128, client=client)
+        # As SimpleDirectoryReader makes them: a path, and the file's name as metadata
+        # (LlamaIndex skips nodes with no content at all).
+        nodes = [
+            ImageNode(image_path=str(red), metadata={"file_name": "a.png"}),
+            ImageNode(image_path=str(blue), metadata={"file_name": "b.png"}),
+            TextNode(text="A note about the sea."),
+        ]
+        index = MultiModalVectorStoreIndex(nodes, embed_model=model, image_embed_model=model)
+        retriever = index.as_retriever(similarity_top_k=1, image_similarity_top_k=1)
+        hits = [retriever.text_to_image_retrieve(word)[0] for word in ("red", "blue")]
+        assert len(model.get_image_embedding(str(blue))) == 128
+    assert [h.node.image_path for h in hits] == [str(red), str(blue)]  # type: ignore[attr-defined]
+
+
+async def test_async_image_embeddings_and_embed_video(emu: EmulatorHarness, tmp_path: Path) -> None:
+    from tl_integrations.emulator.media import make_sample_image
+
+    red = make_sample_image(tmp_path / "red.png", ["red"])
+    async with emu.aclient() as aclient:
+        model = TwelveLabsEmbedding(async_client=aclient)
+        vector = await model.aget_image_embedding(str(red))
+        ve = await model.aembed_video(emu.videos["short"], clip_length_s=4, options="visual")
+    assert len(vector) == 512
+    assert (ve.model_name, len(ve)) == ("marengo3.0", 2)
+
+
+def test_nodes_refuse_an_embed_model_of_another_space(emu: EmulatorHarness) -> None:
+    with emu.client() as client:
+        model = TwelveLabsEmbedding(client=client)
+        ve = model.embed_video(emu.videos["short"], clip_length_s=4, options="visual")
+    assert len(video_segments_to_nodes(ve, embed_model=model)) == 2
+    other = TwelveLabsEmbedding(
+        api_key="k", base_url=OFFLINE, model_name="marengo3.5", embedding_dimension=256
+    )
+    with pytest.raises(InvalidRequestError, match=r"marengo3\.5/256"):
+        video_segments_to_nodes(ve, embed_model=other)
+    assert "embedding_space" in video_segments_to_nodes(ve)[0].excluded_llm_metadata_keys

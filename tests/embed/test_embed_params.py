@@ -137,18 +137,19 @@ def test_file_checks(tmp_path: Path) -> None:
         validate_video_task(model_name=V1, video_file=empty)
 
 
-def test_v2_refuses_local_files_over_36_mb_and_says_what_to_do(tmp_path: Path) -> None:
+def test_v2_takes_local_files_of_any_size_as_assets(tmp_path: Path) -> None:
     big = tmp_path / "big.mp4"
     with big.open("wb") as f:
         f.truncate(37 * 1024**2)  # sparse: no 37 MB written
-    with pytest.raises(InvalidVideoError) as info:
-        validate_video_task(model_name=V2, video_file=big)
-    message = str(info.value)
-    assert "big.mp4" in message
-    assert "36 MB" in message
-    assert "video_url=" in message
-    assert "Marengo-retrieval-2.7" in message
-    # The same file is fine for Marengo 2.7, which streams uploads.
+    # Over the old 36 MB inline limit: the path goes up as an asset, nothing is sent inline.
+    req = validate_video_task(model_name=V2, video_file=big)
+    assert (req.source.kind, req.file) == ("path", None)
+    # An open file of that size would have to go inline: refused, naming the fix.
+    with big.open("rb") as handle, pytest.raises(InvalidVideoError) as info:
+        validate_video_task(model_name=V2, video_file=handle)
+    assert "36 MB" in str(info.value)
+    assert "Pass its path" in str(info.value)
+    # Marengo 2.7 streams uploads with the task.
     assert validate_video_task(model_name=V1, video_file=big).video_file is not None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,10 @@ def test_v2_create_sends_json(client: TwelveLabs, fake: FakeEmbedAPI) -> None:
     assert (task.protocol, task.status) == ("v2", "processing")
 
 
-def test_v2_create_sends_a_small_local_file_inline(
+def test_v2_create_sends_an_open_file_inline(
     client: TwelveLabs, fake: FakeEmbedAPI, video_file: Path
 ) -> None:
-    client.embed.tasks.create(model_name=V2, video_file=video_file)
+    client.embed.tasks.create(model_name=V2, video_file=io.BytesIO(video_file.read_bytes()))
     body = orjson.loads(fake.requests[0].content)
     encoded = body["video"]["media_source"]["base64_string"]
     assert base64.b64decode(encoded) == video_file.read_bytes()
@@ -127,9 +128,15 @@ def test_missing_or_oversized_files_upload_nothing(
         client.embed.tasks.create(model_name=V1, video_file=tmp_path / "missing.mp4")
     big = tmp_path / "big.mp4"
     with big.open("wb") as f:
-        f.truncate(40 * 1024**2)
-    with pytest.raises(InvalidVideoError, match="36 MB"):
-        client.embed.tasks.create(model_name=V2, video_file=big)
+        f.truncate(40 * 1024**2)  # sparse: nothing written
+    # An open file goes inline, up to 36 MB; its path would go up as an asset instead.
+    with big.open("rb") as handle, pytest.raises(InvalidVideoError, match="Pass its path"):
+        client.embed.tasks.create(model_name=V2, video_file=handle)
+    huge = tmp_path / "huge.pdf"
+    with huge.open("wb") as f:
+        f.truncate(201 * 1024**2)
+    with pytest.raises(InvalidVideoError, match="document assets are limited to 200 MB"):
+        client.embed.tasks.create(huge, model_name="marengo3.5")
     assert fake.requests == []
 
 

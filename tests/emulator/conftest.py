@@ -98,8 +98,11 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="session")
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(clock=clock, seed=1) as server:
+def emu(clock: ManualClock, media_dir: Path) -> Iterator[Emulator]:
+    # The account also has a Marengo 2.7 index, made before 2.7 was retired (indexed27).
+    # file:// URLs are read only from directories the emulator is told it may read.
+    models = ("marengo3.0", "marengo2.7")
+    with Emulator(clock=clock, seed=1, index_models=models, file_dirs=(media_dir,)) as server:
         yield server
 
 

@@ -19,8 +19,10 @@ LIMITS = UploadLimits(direct_bytes=2_000_000, image_bytes=100_000)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=5, uploads=LIMITS) as emu:
+def server(files: dict[str, Path]) -> Iterator[Emulator]:
+    # file:// URLs are read only from directories the emulator is told it may read.
+    allowed = (files["video"].parent,)
+    with Emulator(clock=ManualClock(), seed=5, uploads=LIMITS, file_dirs=allowed) as emu:
         yield emu
 
 

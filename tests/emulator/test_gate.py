@@ -136,6 +136,6 @@ def test_reset_forgets_everything() -> None:
     with Emulator() as emu, httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         models = [{"model_name": "marengo3.0", "model_options": ["visual"]}]
         assert http.post("/indexes", json={"index_name": "r", "models": models}).status_code == 201
-        assert http.post(emu.url + "/_emulator/reset").status_code == 204
+        assert http.post(emu.url + "/_emulator/reset", json={}).status_code == 204
         assert http.get("/indexes").json()["data"] == []
         assert emu.stats()["requests_total"] == 1

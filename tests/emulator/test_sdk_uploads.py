@@ -26,8 +26,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(clock=clock, seed=4, uploads=UploadLimits(chunk_size_bytes=CHUNK)) as emu:
+def server(clock: ManualClock, media_dir: Path) -> Iterator[Emulator]:
+    limits = UploadLimits(chunk_size_bytes=CHUNK)
+    with Emulator(clock=clock, seed=4, uploads=limits, file_dirs=(media_dir,)) as emu:
         yield emu
 
 

@@ -7,6 +7,7 @@ import importlib
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,18 +21,25 @@ from tl_integrations.emulator.segments import clip_bounds
 
 def test_public_names_are_pinned() -> None:
     assert emulator.__all__ == [
+        "DataDirError",
+        "DataDirInUse",
         "Emulator",
         "EmulatorConfig",
         "Faults",
         "ManualClock",
         "MediaLimits",
         "RateLimits",
+        "RequestLimits",
         "Stage",
         "StageModel",
         "UploadLimits",
         "create_app",
         "main",
+        "make_sample_audio",
+        "make_sample_image",
+        "make_sample_pdf",
         "make_sample_video",
+        "sample_videos",
     ]
     for name in emulator.__all__:
         assert getattr(emulator, name).__doc__
@@ -85,6 +93,7 @@ def test_package_import_stays_light() -> None:
         "routes.uploads",
         "routes.storage",
         "_png",
+        "_sample_video",
         "routes.params",
         "routes.shapes",
         "routes.search",
@@ -175,7 +184,7 @@ def test_cli_options() -> None:
     )
     cfg = config_from_args(args)
     assert (args.host, args.port) == ("0.0.0.0", 9)
-    assert (cfg.api_key, cfg.data_dir, cfg.speed, cfg.seed) == ("s", "/tmp/d", 5.0, 4)
+    assert (cfg.api_key, cfg.data_dir, cfg.speed, cfg.seed) == ("s", Path("/tmp/d"), 5.0, 4)
     assert (cfg.faults.p500, cfg.media_validation) == (0.1, "async")
     with pytest.raises(SystemExit):
         emulator.main(["--faults", "nope"])

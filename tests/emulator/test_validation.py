@@ -87,7 +87,7 @@ def test_parameter_errors(http: httpx.Client, index_id: str, videos: dict[str, P
 def test_index_name_must_be_unique(http: httpx.Client) -> None:
     body = {
         "index_name": unique("dup"),
-        "models": [{"model_name": "marengo2.7", "model_options": ["visual"]}],
+        "models": [{"model_name": "marengo3.0", "model_options": ["visual"]}],
     }
     assert http.post("/indexes", json=body).status_code == 201
     r = http.post("/indexes", json=body)
@@ -107,7 +107,8 @@ def test_video_url_only_local(
     served = http.get(f"/tasks/{r.json()['_id']}").json()["hls"]["video_url"]
     r = http.post("/tasks", data={"index_id": index_id, "video_url": served})
     assert r.status_code == 200
-    r = http.post("/tasks", data={"index_id": index_id, "video_url": "file:///no/such/file.mp4"})
+    missing = (videos["beach"].parent / "missing.mp4").as_uri()
+    r = http.post("/tasks", data={"index_id": index_id, "video_url": missing})
     assert r.status_code == 400
     assert "names no file" in r.json()["message"]
 
@@ -141,7 +142,8 @@ def test_embed_task_parameter_rules(http: httpx.Client, videos: dict[str, Path])
 
 
 def test_embed_v2_errors_are_wrapped(http: httpx.Client) -> None:
-    r = http.post("/embed-v2", json={"input_type": "image", "model_name": "marengo3.0"})
+    # Marengo 3.5 takes only multi_input on the synchronous endpoint.
+    r = http.post("/embed-v2", json={"input_type": "image", "model_name": "marengo3.5"})
     err = r.json()["error"]
     assert r.status_code == 400
     assert err["code"] == "VALIDATION_ERROR"

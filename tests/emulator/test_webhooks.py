@@ -384,3 +384,36 @@ def test_the_command_line_takes_the_url_and_the_secret(monkeypatch: pytest.Monke
     assert (config.webhook_url, config.webhook_secret) == ("http://127.0.0.1:8000/", SECRET)
     args = build_parser().parse_args(["--webhook-url", "http://x/", "--webhook-secret", "s2"])
     assert config_from_args(args).webhook_secret == "s2"
+
+
+def test_analysis_tasks_send_their_end_and_batches_send_none(hooks: Rig, video: Path) -> None:
+    asset = hooks.asset(video)
+    source = {"type": "asset_id", "asset_id": asset}
+    made = hooks.http.post(
+        "/analyze/tasks", json={"video": source, "prompt": "Hi", "custom_id": "c1"}
+    )
+    stopped = hooks.http.post("/analyze/tasks", json={"video": source, "prompt": "Stop"})
+    hooks.http.post(f"/analyze/tasks/{stopped.json()['task_id']}/cancel")
+    batch = {
+        "model_name": "pegasus1.5",
+        "analysis_mode": "general",
+        "defaults": {"prompt": {"input_text": "Hi"}},
+        "requests": [{"video": source}],
+    }
+    assert hooks.http.post("/analyze/batches", json=batch).status_code == 202
+    hooks.emu.advance(600.0)
+    task_id = made.json()["task_id"]
+    bodies = hooks.sink.bodies()
+    # The cancel's event may still be in flight when advance() sends the ready one: the
+    # order of two deliveries is not part of the contract, their content is.
+    sent = sorted((b["type"], b["data"]["id"]) for b in bodies)
+    assert sent == [
+        ("analyze.task.canceled", stopped.json()["task_id"]),
+        ("analyze.task.ready", task_id),
+    ]
+    (ready,) = [b["data"] for b in bodies if b["type"] == "analyze.task.ready"]
+    assert (ready["custom_id"], ready["video_source"]["asset_id"]) == ("c1", asset)
+    task = hooks.http.get(f"/analyze/tasks/{task_id}").json()
+    assert task["webhooks"] == [
+        {"url": hooks.hooks.store.config.webhook_url, "delivered": True, "attempts": 1}
+    ]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tl_integrations.emulator import _vectors, semantics
-from tl_integrations.emulator.media import COLOURS, MediaInfo, make_sample_video, probe
+from tl_integrations.emulator.media import COLOURS, MediaInfo, Picture, make_sample_video, probe
 from tl_integrations.emulator.segments import build_segments
 from tl_integrations.emulator.semantics import (
     analyze_text,
@@ -192,7 +192,8 @@ def test_a_picture_ranks_the_segments_of_its_colours_first(info: MediaInfo) -> N
     segments = _segments(info, 512)
     for scene, colour in enumerate(("red", "green", "blue", "yellow")):
         rgb = np.asarray(COLOURS[colour], np.float32) / 255.0
-        picture = embed_picture(np.tile(rgb, (16, 1)), dim=512)
+        flat = Picture(f"{colour}.png", 1, 4, 4, np.tile(rgb, (16, 1)), np.zeros(64, np.float32))
+        picture = embed_picture(flat, dim=512)
         sims = segments @ picture
         assert int(np.argmax(sims)) == scene
         assert sims[scene] > 0.15 > float(np.delete(sims, scene).max())
@@ -210,22 +211,23 @@ def test_colour_share_says_how_much_of_a_clip_has_a_colour(info: MediaInfo) -> N
 def test_audio_holds_sound_not_speech_except_on_marengo_27(info: MediaInfo) -> None:
     spans = [(0.0, 3.0)]
     said = embed_text(LINES[0][2], dim=512)
-    new = build_segments(
-        info, dim=512, options=["audio"], scopes=["clip"], bounds=spans, window=(0, 12)
-    )
-    old = build_segments(
-        info,
-        dim=512,
-        options=["visual-text", "audio"],
-        scopes=["clip"],
-        bounds=spans,
-        window=(0, 12),
-    )
-    tone = embed_text("a steady tone", dim=512)
-    assert float(new.vectors[0] @ tone) == pytest.approx(1.0, abs=1e-5)
-    assert abs(float(new.vectors[0] @ said)) < 0.15
-    heard = old.vectors[old.rows(options=["audio"])[0]]
-    assert float(heard @ said) > 0.5  # Marengo 2.7's audio is all sound, words too
+
+    def audio_row(audio: str) -> np.ndarray:
+        rows = build_segments(
+            info,
+            dim=512,
+            options=["audio"],
+            scopes=["clip"],
+            bounds=spans,
+            window=(0, 12),
+            audio=audio,
+        )
+        return rows.vectors[0]
+
+    sound = _vectors.embed_sound(_vectors.segment_sounds(info, start_s=0.0, end_s=3.0), dim=512)
+    assert float(audio_row("sound") @ sound) == pytest.approx(1.0, abs=1e-5)
+    assert abs(float(audio_row("sound") @ said)) < 0.15  # Marengo 3.0: no words in audio
+    assert float(audio_row("speech") @ said) > 0.5  # Marengo 2.7's audio is the speech
 
 
 def test_docstring_examples_run() -> None:

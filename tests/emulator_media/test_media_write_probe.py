@@ -19,10 +19,9 @@ from tl_integrations.emulator.media import (
     Utterance,
     frame_at,
     make_sample_video,
-    picture_colours,
-    png_bytes,
-    png_image,
+    png_from_pixels,
     probe,
+    probe_picture,
 )
 
 LINES = [
@@ -253,13 +252,15 @@ def test_damaged_copies_give_info_or_media_error(tmp_path: Path, sample: Path) -
         assert outcome in (3, "video_file_broken")
 
 
-def test_picture_colours_read_a_still_image_and_nothing_else(tmp_path: Path, sample: Path) -> None:
+def test_a_still_picture_is_read_and_a_video_or_garbage_refused(
+    tmp_path: Path, sample: Path
+) -> None:
     png = tmp_path / "half.png"
     pixels = np.zeros((40, 64, 3), np.uint8)
     pixels[:, :32] = COLOURS["red"]
     pixels[:, 32:] = COLOURS["blue"]
-    png.write_bytes(png_image(pixels))
-    cells = picture_colours(png)
+    png.write_bytes(png_from_pixels(pixels))
+    cells = probe_picture(png, still=True).cells
     assert cells.shape == (16, 3)
     left, right = cells.reshape(4, 4, 3)[:, :2], cells.reshape(4, 4, 3)[:, 2:]
     assert np.allclose(left * 255, COLOURS["red"], atol=2)
@@ -272,12 +273,12 @@ def test_picture_colours_read_a_still_image_and_nothing_else(tmp_path: Path, sam
         frame = av.VideoFrame.from_ndarray(green, format="rgb24").reformat(format="yuvj420p")
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             out.mux(packet)
-    assert np.allclose(picture_colours(jpeg) * 255, COLOURS["green"], atol=6)
+    assert np.allclose(probe_picture(jpeg, still=True).cells * 255, COLOURS["green"], atol=6)
     notes = tmp_path / "notes.png"
     notes.write_text("hello")
     for path, words in ((sample, "not a still image"), (notes, "not a readable image")):
         with pytest.raises(MediaError, match=words):
-            picture_colours(path)
+            probe_picture(path, still=True)
 
 
 def test_frame_at_shows_the_scene_of_that_moment(sample: Path) -> None:
@@ -289,17 +290,3 @@ def test_frame_at_shows_the_scene_of_that_moment(sample: Path) -> None:
         assert np.abs(mean - COLOURS[colour]).max() < 20, (at_s, colour, mean)
     with pytest.raises(MediaError):
         frame_at(Path(__file__), 1.0)
-
-
-def test_png_image_round_trips_through_a_decoder(tmp_path: Path) -> None:
-    pixels = np.random.default_rng(3).integers(0, 256, (5, 7, 3), dtype=np.uint8)
-    path = tmp_path / "noise.png"
-    path.write_bytes(png_image(pixels))
-    with av.open(str(path)) as image:
-        decoded = next(image.decode(video=0)).to_ndarray(format="rgb24")
-    assert np.array_equal(decoded, pixels)
-    assert png_bytes((1, 2, 3), width=7, height=5) == png_image(
-        np.full((5, 7, 3), (1, 2, 3), np.uint8)
-    )
-    with pytest.raises(ValueError, match="height, width, 3"):
-        png_image(np.zeros((4, 4), np.uint8))

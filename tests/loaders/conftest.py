@@ -133,6 +133,23 @@ def uploads(emulator: Emulator) -> Callable[[], int]:
 
 
 @pytest.fixture
+def sent(emulator: Emulator) -> Callable[[str], int]:
+    """Requests of one route (``"POST /v1.3/analyze/tasks"``) received since the test
+    started; ``"index"`` counts the creates that index a video, by either path."""
+    start = dict(emulator.stats()["requests"])
+
+    def count(route: str) -> int:
+        routes = INDEXING if route == "index" else (route,)
+        now = emulator.stats()["requests"]
+        return sum(int(now.get(r, 0)) - start.get(r, 0) for r in routes)
+
+    return count
+
+
+INDEXING = ("POST /v1.3/tasks", "POST /v1.3/indexes/{id}/indexed-assets")
+
+
+@pytest.fixture
 def requests_sent(emulator: Emulator) -> Callable[[], int]:
     """API requests received since the test started."""
     start = emulator.stats()["requests_total"]
@@ -140,7 +157,8 @@ def requests_sent(emulator: Emulator) -> Callable[[], int]:
 
 
 class CountingTransport(httpx.HTTPTransport):
-    """A real transport that records the most uploads (``POST /tasks``) in flight at once.
+    """A real transport that records the most uploads (``POST /assets``, or ``POST /tasks``
+    on the older path) in flight at once.
 
     The first ``meet`` uploads wait for each other at a barrier before going out, which
     proves that many really run side by side (no timing luck involved).
@@ -156,7 +174,7 @@ class CountingTransport(httpx.HTTPTransport):
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        upload = request.method == "POST" and request.url.path.endswith("/tasks")
+        upload = request.method == "POST" and request.url.path.endswith(("/assets", "/tasks"))
         if upload:
             with self._lock:
                 self.in_flight += 1

@@ -21,7 +21,9 @@ from .conftest import Media
 def folder(tmp_path: Path, media: Media) -> Path:
     """talk.mp4 and garden.mp4 at the top, silent.mp4 below, plus files to be skipped."""
     shutil.copy(media.talk, tmp_path / "talk.mp4")
-    shutil.copy(media.garden, tmp_path / "garden.MP4")
+    # Other bytes than the session's garden.mp4: the account reuses an asset holding the
+    # same bytes, name included, and the other tests expect the lower-case name.
+    (tmp_path / "garden.MP4").write_bytes(media.garden.read_bytes() + b"\0")
     (tmp_path / "notes.txt").write_text("not a video")
     (tmp_path / ".hidden.mp4").write_bytes(media.silent.read_bytes())
     (tmp_path / "more").mkdir()

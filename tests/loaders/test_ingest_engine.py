@@ -35,21 +35,40 @@ from .conftest import CountingTransport, Media, sync_client
 def test_a_killed_run_is_resumed_by_waiting_on_its_task(
     client: TwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
 ) -> None:
-    # What a run killed while waiting leaves behind: a running task carrying the hash.
+    # What a run of the older path killed while waiting leaves: a running task with the hash.
     index = client.indexes.get_or_create(index_name)
     digest = sha256_file(media.garden)
     task = client.tasks.create(
         index_id=index.id, file=media.garden, user_metadata={HASH_KEY: digest}
     )
     assert uploads() == 1
-    options = IngestOptions(index_name=index_name, content=("transcript",))
+    options = IngestOptions(index_name=index_name, content=("transcript",), upload="tasks")
     records = list(VideoIngest(client, options).run([media.garden]))
     assert uploads() == 1  # nothing sent again
     assert [(r.video.task_id, r.video.video_id) for r in records] == [(task.id, task.video_id)]
 
 
+def test_a_killed_run_through_assets_is_resumed_by_waiting_on_its_indexed_asset(
+    client: TwelveLabs, media: Media, index_name: str, sent: Callable[[str], int]
+) -> None:
+    # What a run killed while waiting leaves: an asset, and its indexed asset (with the hash)
+    # still indexing.
+    index = client.indexes.get_or_create(index_name)
+    asset = client.assets.upload(media.garden)
+    indexed = client.indexes.indexed_assets.create(
+        index.id, asset, user_metadata={HASH_KEY: sha256_file(media.garden)}
+    )
+    assert not indexed.done
+    before = (sent("POST /v1.3/assets"), sent("index"))
+    options = IngestOptions(index_name=index_name, content=("transcript",))
+    (record,) = VideoIngest(client, options).run([media.garden])
+    assert (sent("POST /v1.3/assets"), sent("index")) == before  # nothing sent again
+    assert (record.video.video_id, record.video.asset_id) == (indexed.id, asset.id)
+    assert record.pieces[0].text.startswith("tomatoes need full sun")
+
+
 def test_a_running_task_of_another_file_with_the_same_name_is_not_taken(
-    client: TwelveLabs, media: Media, index_name: str, tmp_path: Path, uploads: Callable[[], int]
+    client: TwelveLabs, media: Media, index_name: str, tmp_path: Path, sent: Callable[[str], int]
 ) -> None:
     index = client.indexes.get_or_create(index_name)
     namesake = tmp_path / media.garden.name
@@ -57,17 +76,18 @@ def test_a_running_task_of_another_file_with_the_same_name_is_not_taken(
     other = client.tasks.create(index_id=index.id, file=namesake, user_metadata={HASH_KEY: "x"})
     options = IngestOptions(index_name=index_name, content=("transcript",))
     (record,) = VideoIngest(client, options).run([media.garden])
-    assert uploads() == 2
-    assert record.video.task_id != other.id
+    assert sent("index") == 2  # the namesake's task, and garden indexed on its own
+    assert record.video.video_id != other.video_id
     assert record.pieces[0].text.startswith("tomatoes need full sun")
 
 
 def test_equal_files_are_uploaded_once_and_both_answered(
-    client: TwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
+    client: TwelveLabs, media: Media, index_name: str, sent: Callable[[str], int]
 ) -> None:
     options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=1)
     records = list(VideoIngest(client, options).run([media.talk, media.talk_copy]))
-    assert uploads() == 1
+    # Once (none when an earlier test left the asset on the account), indexed once.
+    assert (sent("POST /v1.3/assets") <= 1, sent("index")) == (True, 1)
     expected = sorted(map(str, [media.talk, media.talk_copy]))
     assert sorted(r.video.source for r in records) == expected
     assert len({r.video.video_id for r in records}) == 1
@@ -152,17 +172,13 @@ def media_server(media: Media) -> Iterator[str]:
 
 
 def test_urls_are_indexed_once_and_found_again_by_their_hash(
-    client: TwelveLabs, emulator: Emulator, media_server: str, index_name: str
+    client: TwelveLabs, media_server: str, index_name: str, sent: Callable[[str], int]
 ) -> None:
-    def creates() -> int:
-        return int(emulator.stats()["requests"].get("POST /v1.3/tasks", 0))
-
     url = f"{media_server}/garden.mp4?token=secret-signature"
     options = IngestOptions(index_name=index_name, content=("transcript",))
-    before = creates()
     (first,) = VideoIngest(client, options).run(url)
     (second,) = VideoIngest(client, options).run(url)
-    assert creates() - before == 1
+    assert (sent("POST /v1.3/assets"), sent("index")) == (1, 1)
     assert first.video.source == url
     assert second.video.video_id == first.video.video_id
     assert first.pieces[0].text.startswith("tomatoes need full sun")
@@ -176,7 +192,9 @@ async def test_async_engine_resumes_and_reuses_like_the_sync_one(
     task = await aclient.tasks.create(
         index_id=index.id, file=media.garden, user_metadata={HASH_KEY: digest}
     )
-    options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=1)
+    options = IngestOptions(
+        index_name=index_name, content=("transcript",), max_concurrency=1, upload="tasks"
+    )
     videos = [media.garden, media.talk, media.talk_copy]
     first = [r async for r in AsyncVideoIngest(aclient, options).run(videos)]
     second = [r async for r in AsyncVideoIngest(aclient, options).run(videos)]

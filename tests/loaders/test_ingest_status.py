@@ -174,11 +174,13 @@ class Joins:
         self._copy_started = copy_started
 
     def options(self, index_name: str) -> IngestOptions:
+        # The one-step /tasks path: one create per upload, which the transport holds.
         return IngestOptions(
             index_name=index_name,
             content=("transcript",),
             max_concurrency=1,
             on_status=self._on_status,
+            upload="tasks",
         )
 
     def _on_status(self, source: str, status: str) -> None:

@@ -22,6 +22,7 @@ from tl_integrations import (
     TwelveLabs,
 )
 from tl_integrations._ingest import IngestError
+from tl_integrations._resources.analyze import SegmentDefinition, SegmentField
 from tl_integrations.emulator import Emulator
 from tl_integrations.langchain._loader import TwelveLabsVideoLoader
 
@@ -31,7 +32,7 @@ METADATA_KEYS = {
     "source",
     "video_id",
     "index_id",
-    "task_id",
+    "asset_id",
     "filename",
     "duration_s",
     "content_kind",
@@ -98,15 +99,20 @@ def test_load_gives_windows_summary_and_chapters_with_flat_metadata(
 
 
 def test_a_second_run_uploads_nothing_and_gives_the_same_ids(
-    client: TwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
+    client: TwelveLabs, media: Media, index_name: str, sent: Callable[[str], int]
 ) -> None:
     loader = TwelveLabsVideoLoader(
         [media.talk, media.garden], index_name=index_name, chunk_s=7.0, client=client
     )
     first = loader.load()
-    assert uploads() == 2
+    assert sent("index") == 2
+    # At most one summary each (fewer when an earlier test already asked it of the asset).
+    paid = (sent("POST /v1.3/assets"), sent("POST /v1.3/analyze/tasks"))
+    assert paid[1] <= 2
     second = loader.load()
-    assert uploads() == 2
+    assert sent("index") == 2
+    # Nothing uploaded, and no analysis paid twice: each summary is found by its custom_id.
+    assert (sent("POST /v1.3/assets"), sent("POST /v1.3/analyze/tasks")) == paid
     assert sorted((d.id, d.page_content) for d in second) == sorted(
         (d.id, d.page_content) for d in first
     )
@@ -117,7 +123,7 @@ async def test_alazy_load_is_native_async_and_matches_lazy_load(
     aclient: AsyncTwelveLabs,
     media: Media,
     index_name: str,
-    uploads: Callable[[], int],
+    sent: Callable[[str], int],
 ) -> None:
     kwargs: dict[str, Any] = {
         "index_name": index_name,
@@ -126,9 +132,10 @@ async def test_alazy_load_is_native_async_and_matches_lazy_load(
     }
     async_loader = TwelveLabsVideoLoader([media.talk, media.garden], async_client=aclient, **kwargs)
     async_docs = [doc async for doc in async_loader.alazy_load()]
-    assert uploads() == 2
+    paid = (sent("index"), sent("POST /v1.3/analyze/tasks"))
+    assert paid[0] == 2
     sync_docs = TwelveLabsVideoLoader([media.talk, media.garden], client=client, **kwargs).load()
-    assert uploads() == 2
+    assert (sent("index"), sent("POST /v1.3/analyze/tasks")) == paid  # found, not paid again
 
     def key(doc: Document) -> tuple[str | None, str]:
         return (doc.id, doc.page_content)
@@ -181,7 +188,7 @@ def test_on_error_skip_logs_and_records_the_failure(
 
 
 def test_a_video_id_input_reads_a_video_already_indexed(
-    client: TwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
+    client: TwelveLabs, media: Media, index_name: str, sent: Callable[[str], int]
 ) -> None:
     (first, *_) = TwelveLabsVideoLoader(
         media.garden, index_name=index_name, content=("transcript",), client=client
@@ -191,11 +198,100 @@ def test_a_video_id_input_reads_a_video_already_indexed(
         f"video:{video_id}", index_id=index_id, content=("transcript",), client=client
     )
     (doc,) = loader.load()
-    assert uploads() == 1
+    assert sent("index") == 1
     assert doc.metadata["source"] == f"video:{video_id}"
-    assert doc.metadata["task_id"] == first.metadata["task_id"]
+    assert doc.metadata["asset_id"] == first.metadata["asset_id"]
     assert doc.id == first.id
     assert doc.page_content == first.page_content
+
+
+def test_segments_are_documents_with_their_times_and_flat_fields(
+    client: TwelveLabs, media: Media, index_name: str, sent: Callable[[str], int]
+) -> None:
+    scene = SegmentDefinition(
+        "scene",
+        "each scene of the lesson",
+        fields=[
+            SegmentField("mood", "string", "the mood"),
+            SegmentField("people", "array", "who speaks", items="string"),
+            SegmentField("talking", "boolean", "does anyone speak"),
+        ],
+    )
+    loader = TwelveLabsVideoLoader(
+        [media.talk, media.silent],
+        index_name=index_name,
+        content=("segments",),
+        segment_definitions=[scene],
+        client=client,
+    )
+    docs = loader.load()
+    talk = by_kind(docs, "talk.mp4", "segments")
+    # Four coloured scenes of 5 s each; the text is each segment's description.
+    spans = [(d.metadata["start_s"], d.metadata["end_s"]) for d in talk]
+    assert spans == [(0.0, 5.0), (5.0, 10.0), (10.0, 15.0), (15.0, 20.0)]
+    assert talk[0].page_content.startswith("A red scene from 0 s to 5 s.")
+    assert TALK_LINES[0][2] in talk[0].page_content
+    for doc in talk:
+        assert doc.metadata["segment"] == "scene"
+        assert (doc.metadata["people"], doc.metadata["talking"]) == ("speaker_0", True)
+        assert isinstance(doc.metadata["mood"], str)
+        assert "description" not in doc.metadata  # it is the text
+    (silent,) = {d.metadata["people"] for d in by_kind(docs, "silent.mp4", "segments")}
+    assert silent == ""  # nobody speaks: an empty list, flattened
+    paid = sent("POST /v1.3/analyze/tasks")
+    assert paid == 2
+    again = loader.load()
+    assert sent("POST /v1.3/analyze/tasks") == paid  # cached by the task's custom_id
+    assert sorted(d.id for d in again) == sorted(d.id for d in docs)
+
+
+def test_segment_definitions_are_checked_before_anything_is_sent(
+    client: TwelveLabs, media: Media, requests_sent: Callable[[], int]
+) -> None:
+    bad = [
+        [
+            {
+                "id": "scene",
+                "description": "x",
+                "fields": [
+                    {
+                        "name": "video_id",
+                        "type": "string",
+                        "description": "clashes with the metadata",
+                    }
+                ],
+            }
+        ],
+        [
+            {
+                "id": "scene",
+                "description": "x",
+                "fields": [{"name": "at", "type": "timestamp", "description": "no format"}],
+            }
+        ],
+        [
+            SegmentDefinition(
+                "a",
+                "x",
+                fields=[
+                    SegmentField(
+                        "e", "time_array", "events", items=[SegmentField("w", "string", "who")]
+                    )
+                ],
+            )
+        ],
+        ["scene"],
+    ]
+    for definitions in bad:
+        with pytest.raises(InvalidRequestError):
+            TwelveLabsVideoLoader(
+                media.talk,
+                index_name="x",
+                content=("segments",),
+                segment_definitions=definitions,
+                client=client,
+            )
+    assert requests_sent() == 0
 
 
 @pytest.mark.parametrize(

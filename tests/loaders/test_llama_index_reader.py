@@ -78,7 +78,36 @@ def test_load_data_gives_documents_with_ids_metadata_and_exclusions(
             assert doc.metadata["video_id"] not in seen
             assert "start_s" not in seen
             assert "content_kind" in seen
+            if "chapter_title" in doc.metadata:  # the text's first line: read once, not twice
+                assert seen.count(doc.metadata["chapter_title"]) == 1
     assert reader.failures == []
+
+
+def test_segments_read_with_the_default_definitions_and_dicts(
+    client: TwelveLabs, media: Media, index_name: str
+) -> None:
+    reader = TwelveLabsVideoReader(
+        index_name=index_name, content=("segments",), client=client, pegasus_model="pegasus1.6"
+    )
+    docs = reader.load_data([media.garden])
+    assert [d.metadata["segment"] for d in docs] == ["scene"] * len(docs)
+    assert docs[0].metadata["start_s"] == 0.0
+    assert docs[-1].metadata["end_s"] == pytest.approx(12.0)
+    assert {"people", "mood"} <= docs[0].metadata.keys()
+    assert GARDEN_LINES[0][2] in docs[0].text
+    for mode in (MetadataMode.EMBED, MetadataMode.LLM):
+        seen = docs[0].get_content(metadata_mode=mode)
+        assert "mood" in seen  # the fields are meaning: embedded, not excluded
+        assert docs[0].metadata["asset_id"] not in seen
+
+    said = {"id": "said", "description": "each line someone speaks"}
+    dicts = TwelveLabsVideoReader(
+        index_name=index_name, content=("segments",), segment_definitions=[said], client=client
+    )
+    assert dicts.to_dict()["segment_definitions"][0]["fields"][0]["name"] == "description"
+    lines = dicts.load_data([media.garden])
+    assert [d.metadata["segment"] for d in lines] == ["said"] * 3
+    assert [d.metadata["start_s"] for d in lines] == [line[0] for line in GARDEN_LINES]
 
 
 async def test_aload_data_and_alazy_load_data_are_native_async(
@@ -86,7 +115,7 @@ async def test_aload_data_and_alazy_load_data_are_native_async(
     client: TwelveLabs,
     media: Media,
     index_name: str,
-    uploads: Callable[[], int],
+    sent: Callable[[str], int],
 ) -> None:
     reader = TwelveLabsVideoReader(
         index_name=index_name, content=("transcript",), chunk_s=7.0, async_client=aclient
@@ -96,7 +125,7 @@ async def test_aload_data_and_alazy_load_data_are_native_async(
     synced = TwelveLabsVideoReader(
         index_name=index_name, content=("transcript",), chunk_s=7.0, client=client
     ).load_data([media.talk, media.garden])
-    assert uploads() == 2
+    assert sent("index") == 2
 
     def key(doc: Document) -> tuple[str, str]:
         return (doc.id_, doc.text)

@@ -1,9 +1,11 @@
 """The notebooks run top to bottom on the embedded emulator, and are committed with outputs.
 
 Each notebook is executed in a fresh ``python3`` kernel (this interpreter: jupyter_client
-replaces the kernelspec's ``python`` with ``sys.executable``) from ``notebooks/``, with no
-``TWELVELABS_API_KEY`` so that it starts the embedded emulator. The executed copy is not
-written back; to refresh the committed outputs after editing a notebook, run::
+replaces the kernelspec's ``python`` with ``sys.executable``) in an empty temporary folder,
+as if it had been copied there alone, with no ``TWELVELABS_API_KEY`` (nor a chat model's
+key) so that its first cell starts the embedded emulator. That first cell shows the choice
+in public names; no cell imports private code. The executed copy is not written back; to
+refresh the committed outputs after editing a notebook, run::
 
     .venv/bin/python tests/notebooks/test_notebooks.py            # all of them
     .venv/bin/python tests/notebooks/test_notebooks.py 02 04      # some of them
@@ -11,13 +13,13 @@ written back; to refresh the committed outputs after editing a notebook, run::
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import nbformat
@@ -35,10 +37,12 @@ EXPECTED = [
     "03_llamaindex",
     "04_segment_vectors",
     "05_agent_tool",
+    "06_ray_scale",
+    "07_segments",
 ]
 CELL_TIMEOUT_S = 120
-# Variables that would send a notebook to the real API (and spend credits) instead.
-_REAL_API_VARS = ("TWELVELABS_API_KEY", "TWELVELABS_BASE_URL")
+# Variables that would send a notebook to a real API (and spend credits) instead.
+_REAL_API_VARS = ("TWELVELABS_API_KEY", "TWELVELABS_BASE_URL", "OPENAI_API_KEY")
 # What must not be committed: machine-specific paths, loopback ports, anything key-like.
 _LEAKS = re.compile(r"/tmp/|/home/|/Users/|127\.0\.0\.1|localhost:\d|tlk_|tl-emulator-key")
 _MAX_TEXT_OUTPUT_CHARS = 4000
@@ -51,19 +55,23 @@ def kernel_env() -> dict[str, str]:
 
 
 def execute(path: Path) -> NotebookNode:
-    """Run a notebook from top to bottom; raise ``CellExecutionError`` on a failing cell."""
+    """Run a notebook from top to bottom; raise ``CellExecutionError`` on a failing cell.
+
+    It runs in an empty folder: a notebook needs nothing beside it.
+    """
     notebook = nbformat.read(path, as_version=4)
     # Encrypt the kernel's loopback traffic when pyzmq can (ipykernel warns on stderr otherwise).
     encryption = "auto" if zmq.has("curve") else "disabled"
-    client = NotebookClient(
-        notebook,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
-        record_timing=False,
-        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
-        config=Config({"KernelManager": {"transport_encryption": encryption}}),
-    )
-    client.execute(env=kernel_env())
+    with tempfile.TemporaryDirectory(prefix="tl-notebook-") as alone:
+        client = NotebookClient(
+            notebook,
+            timeout=CELL_TIMEOUT_S,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": alone}},
+            config=Config({"KernelManager": {"transport_encryption": encryption}}),
+        )
+        client.execute(env=kernel_env())
     return notebook
 
 
@@ -134,8 +142,74 @@ def problems(notebook: NotebookNode) -> list[str]:
     return found
 
 
-def test_the_five_notebooks_are_there() -> None:
+def code_cells(notebook: NotebookNode) -> list[str]:
+    """The sources of a notebook's code cells, in order."""
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def private_names(source: str) -> list[str]:
+    """Private modules imported, and private names used, in a cell (``_`` and dunders aside).
+
+    Example:
+        >>> private_names("from _setup import connect; import tl_integrations._cli.demo")
+        ['_setup', 'tl_integrations._cli.demo']
+    """
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT  # Jupyter awaits at top level
+    tree = compile(source, "<cell>", "exec", flags=flags)
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if _private_path(alias.name)]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if _private_path(module):
+                found.append(module)
+            found += [f"{module}.{alias.name}" for alias in node.names if _private(alias.name)]
+        elif isinstance(node, ast.Attribute) and _private(node.attr):
+            found.append(f".{node.attr}")
+        elif isinstance(node, ast.Name) and _private(node.id):
+            found.append(node.id)
+    return found
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and name != "_" and not name.startswith("__")
+
+
+def _private_path(module: str) -> bool:
+    return any(_private(part) for part in module.split("."))
+
+
+def test_the_private_name_check_sees_imports_names_and_attributes() -> None:
+    cell = (
+        "from _setup import connect\n"
+        "from tl_integrations._cli.demo import QUESTIONS\n"
+        "from tl_integrations import TwelveLabs, _hidden\n"
+        "client = await emulator._app()\n"
+        "_, name = __name__, _secret\n"
+    )
+    assert sorted(private_names(cell)) == [
+        "._app",
+        "_secret",
+        "_setup",
+        "tl_integrations._cli.demo",
+        "tl_integrations._hidden",
+    ]
+
+
+def test_the_notebooks_are_there() -> None:
     assert [path.stem for path in NOTEBOOKS] == EXPECTED
+    assert not (NOTEBOOKS_DIR / "_setup.py").exists(), "setup belongs in each notebook's cell one"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_cell_one_shows_the_choice_in_public_names(path: Path) -> None:
+    cells = code_cells(nbformat.read(path, as_version=4))
+    first = cells[0]
+    # The choice is in plain sight: a real key, or the emulator started in this kernel.
+    assert "TWELVELABS_API_KEY" in first
+    assert "Emulator(" in first
+    assert [(n, name) for n, cell in enumerate(cells) for name in private_names(cell)] == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -153,40 +227,20 @@ def test_committed_notebook_has_clean_outputs(path: Path) -> None:
     assert problems(notebook) == []
 
 
+# Notebook 06 starts Ray and runs four pipelines (a minute): make test-ray runs it.
+RUNS = [
+    pytest.param(path, marks=pytest.mark.ray_heavy) if "ray" in path.stem else path
+    for path in NOTEBOOKS
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", RUNS, ids=lambda path: path.stem)
 def test_notebook_runs_on_the_emulator(path: Path) -> None:
     notebook = execute(path)  # raises on the first failing cell, naming it
     assert problems(notebook) == []
     first = "".join(_text(output) for output in outputs(notebook, "stream")[:1])
     assert "embedded TwelveLabs emulator" in first  # the setup cell says where it runs
-
-
-@pytest.fixture
-def notebook_setup(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """``notebooks/_setup.py``, imported for this test only."""
-    spec = importlib.util.spec_from_file_location("_setup", NOTEBOOKS_DIR / "_setup.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "_setup", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_setup_uses_the_real_api_when_a_key_is_set(
-    notebook_setup: ModuleType, capsys: pytest.CaptureFixture[str]
-) -> None:
-    environ = {"TWELVELABS_API_KEY": "tlk_SECRET", "TWELVELABS_BASE_URL": "https://x.test/v1.3"}
-    backend = notebook_setup.connect(environ=environ)
-    said = "Using the TwelveLabs API at https://x.test/v1.3 (uses your credits).\n"
-    assert capsys.readouterr().out == said
-    assert not backend.offline
-    assert backend.speed == 1.0
-    assert "tlk_SECRET" not in repr(backend)
-    with backend.client() as client:
-        assert client.base_url == "https://x.test/v1.3"
-    backend.close()  # nothing to stop
 
 
 def main(selected: list[str]) -> int:

@@ -129,12 +129,14 @@ def async_client(emu: Emulator, vt: VirtualTime, **kwargs: Any) -> AsyncTwelveLa
 
 @dataclass(frozen=True)
 class ServerTruth:
-    """What the emulator itself recorded: every stored upload and its task's fate."""
+    """What the emulator itself recorded: every stored upload and the fate of its jobs."""
 
     hashes: Counter[str]  # tl_sha256 -> videos stored with it (failed ones included)
-    failed_files: frozenset[str]  # file names whose indexing task failed
-    statuses: Counter[str]  # indexing task statuses now
+    failed_files: frozenset[str]  # file names whose indexing failed
+    statuses: Counter[str]  # indexing statuses now (indexed assets, by either path)
     failed_embed_tasks: int
+    assets: int = 0  # files stored as assets (both paths store one per upload)
+    failed_analyses: frozenset[str] = frozenset()  # file names whose analysis task failed
 
 
 def server_truth(emu: Emulator) -> ServerTruth:
@@ -144,20 +146,30 @@ def server_truth(emu: Emulator) -> ServerTruth:
     records = backend.store.records
     with backend.store.lock:
         videos = list(records.videos.values())
-        tasks = [backend.tasks.view(task) for task in records.tasks.values()]
-        statuses = Counter(task.status for task in tasks)
+        views = [backend.videos.view(video) for video in videos]
+        statuses = Counter(view.status for view in views)
         failed_names = {
-            task.video.info.filename
-            for task in tasks
-            if task.status == "failed" and task.video and task.video.info
+            view.rec.info.filename for view in views if view.status == "failed" and view.rec.info
         }
         embed_failed = sum(
             backend.embeddings.view(rec).status == "failed" for rec in records.embed_tasks.values()
         )
+        analyses = [backend.analysis_tasks.view(t) for t in records.analysis_tasks.values()]
+        failed_assets = {
+            (a.rec.video_source or {}).get("asset_id") for a in analyses if a.status == "failed"
+        }
+        analysis_failed = {
+            records.assets[asset_id].filename
+            for asset_id in failed_assets
+            if asset_id in records.assets
+        }
+        assets = len(records.assets)
     hashes = Counter(
         str(v.user_metadata["tl_sha256"]) for v in videos if "tl_sha256" in v.user_metadata
     )
-    return ServerTruth(hashes, frozenset(failed_names), statuses, embed_failed)
+    return ServerTruth(
+        hashes, frozenset(failed_names), statuses, embed_failed, assets, frozenset(analysis_failed)
+    )
 
 
 # The client's debug lines for each way it recovers from a failed attempt.
@@ -216,6 +228,16 @@ def report(title: str, **counts: object) -> None:
     print(f"\n[reliability] {title}: {shown}")
 
 
+def is_upload(request: httpx.Request) -> bool:
+    """A request that stores a file: ``POST /assets`` (or ``POST /tasks``, the older path).
+
+    Example:
+        >>> is_upload(httpx.Request("POST", "http://h/v1.3/analyze/tasks"))
+        False
+    """
+    return request.method == "POST" and request.url.path.endswith(("/v1.3/assets", "/v1.3/tasks"))
+
+
 class LosingTransport(httpx.HTTPTransport):
     """Delivers chosen uploads to the server, then loses the answer (a read timeout)."""
 
@@ -227,7 +249,7 @@ class LosingTransport(httpx.HTTPTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = super().handle_request(request)
-        if request.method == "POST" and request.url.path.endswith("/tasks"):
+        if is_upload(request):
             self.uploads += 1
             if self.lose(self.uploads):
                 response.read()

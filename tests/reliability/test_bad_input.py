@@ -7,6 +7,7 @@ can know (the media itself, URLs, keys, ids) comes back as the API's typed error
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -14,16 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pydantic
 import pytest
 
 from tl_integrations import (
+    AsyncTwelveLabs,
     AuthenticationError,
     BadRequestError,
     IngestError,
     InvalidRequestError,
     InvalidVideoError,
     NotFoundError,
+    PollPolicy,
+    RetryPolicy,
     TwelveLabs,
 )
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
@@ -155,8 +158,8 @@ CASES: dict[str, Case] = {
             index_id=c.index_id, video_url="https://videos.example.invalid/talk.mp4"
         ),
         BadRequestError,
-        r"400 parameter_invalid: .*no internet access: video_url must be a file:// URL or an "
-        r"http\(s\) URL on a loopback host",
+        r"400 parameter_invalid: .*no internet access: video_url must be an http\(s\) URL on "
+        r"a loopback host .*or a file:// URL in a directory it may read \(--allow-file-dir\)",
         False,
     ),
     "an invalid key": Case(
@@ -187,10 +190,10 @@ CASES: dict[str, Case] = {
         r"unknown embedding model 'marengo9'; use one of 'Marengo-retrieval-2.7', 'marengo3.0'",
         True,
     ),
-    # A pydantic model reports a bad field the pydantic way (a ValueError), with our message.
+    # Adapters refuse bad options with the project's error, whatever validates them.
     "an unknown model for LangChain": Case(
         lambda c: TwelveLabsEmbeddings(model="marengo9", client=c.client),
-        pydantic.ValidationError,
+        InvalidRequestError,
         r"unknown embedding model 'marengo9'; use one of",
         True,
     ),
@@ -247,6 +250,83 @@ CASES: dict[str, Case] = {
     ),
 }
 
+# Policies and timeouts are checked when they are made: a zero poll interval once made 4,760
+# requests in 2 s, and a NaN deadline never passes.
+POLICY_CASES: dict[str, tuple[Call, str]] = {
+    "a zero poll interval": (
+        lambda c: PollPolicy(initial_interval_s=0),
+        r"PollPolicy.initial_interval_s must be > 0, got 0",
+    ),
+    "a negative poll interval": (
+        lambda c: PollPolicy(max_interval_s=-1.0),
+        r"PollPolicy.max_interval_s must be > 0, got -1",
+    ),
+    "a NaN poll interval": (
+        lambda c: PollPolicy(initial_interval_s=float("nan")),
+        r"PollPolicy.initial_interval_s must be finite, got nan",
+    ),
+    "a zero list cadence": (
+        lambda c: PollPolicy(min_batch_interval_s=0.0),
+        r"PollPolicy.min_batch_interval_s must be > 0",
+    ),
+    "a negative retry count": (
+        lambda c: RetryPolicy(max_retries=-1),
+        r"RetryPolicy.max_retries must be >= 0, got -1",
+    ),
+    "a NaN retry delay": (
+        lambda c: RetryPolicy(base_delay_s=float("nan")),
+        r"RetryPolicy.base_delay_s must be finite",
+    ),
+    "a zero retry delay cap": (
+        lambda c: RetryPolicy(max_delay_s=0.0),
+        r"RetryPolicy.max_delay_s must be > 0",
+    ),
+    "a client timeout of NaN": (
+        lambda c: TwelveLabs(api_key=SECRET_KEY, base_url=c.client.base_url, timeout_s=math.nan),
+        r"timeout_s must be a finite number of seconds >= 0 \(or None\), got nan",
+    ),
+    "an infinite client timeout": (
+        lambda c: AsyncTwelveLabs(api_key=SECRET_KEY, base_url=c.client.base_url, timeout_s=1e999),
+        r"timeout_s must be a finite number of seconds >= 0 \(or None\), got inf",
+    ),
+    "a wait with a NaN deadline": (
+        lambda c: c.client.tasks.wait("0123456789abcdef01234567", timeout_s=math.nan),
+        r"timeout_s must be a finite number of seconds >= 0 \(or None\), got nan",
+    ),
+    "a wait_many with an infinite deadline": (
+        lambda c: list(c.client.tasks.wait_many(["0123456789abcdef01234567"], timeout_s=math.inf)),
+        r"timeout_s must be a finite number of seconds >= 0 \(or None\), got inf",
+    ),
+}
+# An id becomes one path segment: ".." would turn /indexes/i/videos/.. into the index itself.
+ID_CASES: dict[str, tuple[Call, str]] = {
+    "a video id of ..": (
+        lambda c: c.client.videos.retrieve(c.index_id, ".."),
+        r"video_id must be an id, got '\.\.'",
+    ),
+    "a video id of .": (
+        lambda c: c.client.videos.retrieve(c.index_id, "."),
+        r"video_id must be an id, got '\.'",
+    ),
+    "an index id of ..": (
+        lambda c: c.client.indexes.retrieve(".."),
+        r"index_id must be an id, got '\.\.'",
+    ),
+    "a task id with a line break": (
+        lambda c: c.client.tasks.retrieve("t1\r\nx-api-key: stolen"),
+        r"task_id must be an id",
+    ),
+}
+CASES.update(
+    {
+        name: Case(call, InvalidRequestError, says, True)
+        for name, (call, says) in POLICY_CASES.items()
+    }
+)
+CASES.update(
+    {name: Case(call, InvalidRequestError, says, True) for name, (call, says) in ID_CASES.items()}
+)
+
 
 def _counters(emu: Emulator) -> tuple[int, int, int]:
     stats = emu.stats()
@@ -275,7 +355,7 @@ def test_a_failing_url_is_reported_by_the_loader(emu: Emulator, ctx: Ctx) -> Non
     with pytest.raises(IngestError) as caught:
         list(loader.lazy_load())
     (failure,) = caught.value.failures
-    assert failure.source == url
+    assert failure.source == "https://videos.example.invalid/talk.mp4"  # the query may be a key
     assert isinstance(failure.exception, BadRequestError)
     assert "no internet access" in failure.reason
     assert "signature=abc" not in str(caught.value)  # query strings may carry credentials

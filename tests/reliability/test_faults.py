@@ -84,9 +84,13 @@ def _check_outcome(
 ) -> dict[str, int]:
     """Every input is either failed (as the server says) or has its Documents, once."""
     truth = server_truth(emu)
-    failed_inputs = {str(p) for p in media.videos if p.name in truth.failed_files}
-    assert truth.statuses["failed"] == len(failed_inputs) >= 1
-    assert truth.statuses["ready"] == VIDEO_COUNT - len(failed_inputs)
+    not_indexed = {str(p) for p in media.videos if p.name in truth.failed_files}
+    # A video indexed but whose summary (an analysis task) failed fails its input too.
+    not_summarised = {str(p) for p in media.videos if p.name in truth.failed_analyses}
+    failed_inputs = not_indexed | not_summarised
+    assert truth.statuses["failed"] == len(not_indexed) >= 1
+    assert truth.statuses["ready"] == VIDEO_COUNT - len(not_indexed)
+    assert not_summarised - not_indexed
     # Failures: exactly the inputs whose task failed, each once, with its input and reason.
     assert sorted(f.source for f in failures) == sorted(failed_inputs)
     for failure in failures:

@@ -10,6 +10,7 @@ on loopback and turns away requests without the key.
 
 from __future__ import annotations
 
+import http.server
 import logging
 import os
 import pickle
@@ -17,6 +18,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -44,6 +46,7 @@ from tl_integrations import (
     TwelveLabs,
     TwelveLabsError,
 )
+from tl_integrations._ingest import IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 from tl_integrations.llama_index import TwelveLabsEmbedding, TwelveLabsVideoReader
@@ -399,3 +402,168 @@ def test_errors_name_what_failed_not_the_key(client: TwelveLabs) -> None:
     message = str(caught.value)
     assert "GET /tasks/0123456789abcdef01234567" in message
     check_exception(caught.value, "a 404")
+
+
+# -- keys that cannot be keys ----------------------------------------------------------
+
+# Each carries a distinctive part, searched for wherever the key could show.
+MARK = "BADKEY-7Q9Z"
+BAD_KEYS = {
+    "CR LF (a header split)": f"tlk-{MARK}\r\nx-evil: 1",
+    "a line feed": f"tlk-{MARK}\nmore",
+    "NUL": f"tlk-{MARK}\x00tail",
+    "non-ASCII": f"tlk-{MARK}-clé",
+    "a tab": f"tlk-{MARK}\tx",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_KEYS))
+def test_a_key_no_key_could_be_is_refused_unseen(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = BAD_KEYS[name]
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
+    base = "https://api.example.test/v1.3"
+    attempts: dict[str, Callable[[], object]] = {
+        "TwelveLabs": lambda: TwelveLabs(
+            api_key=key, base_url=base, http_client=httpx.Client(transport=transport)
+        ),
+        "AsyncTwelveLabs": lambda: AsyncTwelveLabs(api_key=key, base_url=base),
+        "the loader": lambda: list(
+            TwelveLabsVideoLoader(
+                ["video:abc"], index_name="x", api_key=SecretStr(key), base_url=base
+            ).lazy_load()
+        ),
+    }
+    if "\x00" not in key:  # no environment can hold a NUL
+        monkeypatch.setenv("TWELVELABS_API_KEY", key)
+        attempts["the environment"] = lambda: TwelveLabs(base_url=base)
+    for where, attempt in attempts.items():
+        with pytest.raises(InvalidRequestError) as caught:
+            attempt()
+        shown = [str(caught.value), repr(caught.value)]
+        shown.append("".join(traceback.format_exception(caught.value)))
+        for text in shown:
+            assert MARK not in text, f"{where}: the key is shown in {text!r}"
+        assert "API key contains characters no key has" in str(caught.value), where
+    assert sent == []
+
+
+# -- redirects: the key stays with the host it was given for ---------------------------
+
+
+def _redirecting(seen: list[httpx.Request]) -> httpx.MockTransport:
+    """api.example.test sends some paths elsewhere; every request is recorded."""
+    moves = {
+        "/v1.3/indexes/elsewhere": "https://cdn.other.test/indexes/i1",
+        "/v1.3/indexes/plain": "http://plain.other.test/indexes/i1",
+        "/v1.3/indexes/home": "/v1.3/indexes/i1",
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        target = moves.get(request.url.path) if request.url.host == "api.example.test" else None
+        if target is not None:
+            return httpx.Response(302, headers={"Location": target})
+        return httpx.Response(200, json={"_id": "i1", "index_name": "talks"})
+
+    return httpx.MockTransport(answer)
+
+
+def _check_redirects(seen: list[httpx.Request], outcomes: dict[str, object]) -> None:
+    for request in seen:
+        if request.url.host != "api.example.test":
+            assert "x-api-key" not in request.headers, f"the key went to {request.url.host}"
+    assert getattr(outcomes["elsewhere"], "id", None) == "i1"  # followed, without the key
+    assert isinstance(outcomes["plain"], TwelveLabsError)  # never to plain http elsewhere
+    assert not any(request.url.host == "plain.other.test" for request in seen)
+    home = [
+        r for r in seen if r.url.path == "/v1.3/indexes/i1" and r.url.host == "api.example.test"
+    ]
+    assert home
+    assert all(r.headers["x-api-key"] == KEY for r in home)  # same host: kept
+    assert getattr(outcomes["home"], "id", None) == "i1"
+
+
+def test_the_key_never_follows_a_redirect_to_another_host() -> None:
+    seen: list[httpx.Request] = []
+    http = httpx.Client(transport=_redirecting(seen), follow_redirects=True)
+    outcomes: dict[str, object] = {}
+    with TwelveLabs(api_key=KEY, base_url="https://api.example.test/v1.3", http_client=http) as c:
+        for name in ("elsewhere", "plain", "home"):
+            try:
+                outcomes[name] = c.indexes.retrieve(name)
+            except TwelveLabsError as exc:
+                outcomes[name] = exc
+    _check_redirects(seen, outcomes)
+
+
+async def test_the_key_never_follows_an_async_redirect_to_another_host() -> None:
+    seen: list[httpx.Request] = []
+    http = httpx.AsyncClient(transport=_redirecting(seen), follow_redirects=True)
+    outcomes: dict[str, object] = {}
+    async with AsyncTwelveLabs(
+        api_key=KEY, base_url="https://api.example.test/v1.3", http_client=http
+    ) as c:
+        for name in ("elsewhere", "plain", "home"):
+            try:
+                outcomes[name] = await c.indexes.retrieve(name)
+            except TwelveLabsError as exc:
+                outcomes[name] = exc
+    _check_redirects(seen, outcomes)
+
+
+# -- signed URLs: their signature is a credential too -----------------------------------
+
+SIGNATURE = "SIGNATURE-8d7f3e"
+
+
+@pytest.fixture(scope="module")
+def refusing_storage() -> Iterator[str]:
+    """A storage server on this machine that refuses every download (403)."""
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(403, "signature mismatch")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("upload", ["assets", "tasks"])
+def test_a_signed_url_is_redacted_in_failures(
+    upload: str, refusing_storage: str, client: TwelveLabs
+) -> None:
+    url = f"{refusing_storage}/private/talk.mp4?X-Amz-Credential=AKIA1&X-Amz-Signature={SIGNATURE}"
+    failures: list[IngestFailure] = []
+    options = IngestOptions(
+        index_name="secrets-urls",
+        content=("transcript",),
+        upload=upload,  # type: ignore[arg-type]
+    )
+    with pytest.raises(IngestError) as caught:
+        list(VideoIngest(client, options).run([url], failures=failures))
+    (failure,) = failures
+    assert failure.source == f"{refusing_storage}/private/talk.mp4"
+    assert "403" in failure.reason
+    shown = {
+        "the source": failure.source,
+        "the reason": failure.reason,
+        "str() of the exception": str(failure.exception),
+        "repr() of the failure": repr(failure),
+        "the traceback": "".join(traceback.format_exception(failure.exception)),
+        "the body": repr(getattr(failure.exception, "body", None)),
+        "the run's error": str(caught.value),
+        "a pickle of the failure": pickle.dumps(failure).decode("latin-1"),
+    }
+    for where, text in shown.items():
+        assert SIGNATURE not in text, f"the URL's signature is in {where}"
+    assert isinstance(failure.exception, BadRequestError)
+    assert failure.exception.status_code == 400  # still the error it was, for the caller

@@ -244,6 +244,7 @@ class FakeSearchAPI:
             ("GET", r"/indexes/([^/]+)", self._get_index),
             ("GET", r"/indexes/([^/]+)/videos", self._list_videos),
             ("GET", r"/indexes/([^/]+)/videos/([^/]+)", self._get_video),
+            ("GET", r"/indexes/([^/]+)/indexed-assets/([^/]+)", self._get_indexed_asset),
             ("POST", r"/analyze", self._analyze),
             ("GET", r"/entity-collections", self._list_collections),
             ("POST", r"/entity-collections", self._create_collection),
@@ -375,12 +376,23 @@ class FakeSearchAPI:
             body.pop("transcription")
         return _json(200, body)
 
+    def _get_indexed_asset(
+        self, request: httpx.Request, index_id: str, video_id: str
+    ) -> httpx.Response:
+        """A video as an indexed asset (its id is its asset's too, in this fake)."""
+        video = self.videos.get(video_id)
+        if video is None or video["index_id"] != index_id:
+            return _json(404, {"code": "not_found", "message": f"no indexed asset {video_id}"})
+        body = {"_id": video_id, "asset_id": video_id, "status": "ready"}
+        return _json(200, {**body, "system_metadata": video["system_metadata"]})
+
     def _analyze(self, request: httpx.Request) -> httpx.Response:
         body = orjson.loads(request.content)
         self.analyses.append(body)
-        if body.get("video_id") not in self.videos:
-            return _json(404, {"code": "video_not_found", "message": "no such video"})
-        text = f"About {self.videos[body['video_id']]['system_metadata']['filename']}."
+        asset_id = (body.get("video") or {}).get("asset_id")
+        if asset_id not in self.videos:
+            return _json(404, {"code": "not_found", "message": "no such asset"})
+        text = f"About {self.videos[asset_id]['system_metadata']['filename']}."
         return _json(200, {"id": "g1", "data": text, "finish_reason": "stop"})
 
     def _paged(self, request: httpx.Request, items: list[Any]) -> httpx.Response:

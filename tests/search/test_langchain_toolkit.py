@@ -162,7 +162,8 @@ def test_errors_come_back_as_text_that_says_what_to_do(api: FakeSearchAPI) -> No
         "equal to 20."
     )
     missing = tools["ask_about_video"].invoke({"video_id": "0" * 24, "question": "Why?"})
-    assert missing.startswith("Error: not found (no such video). Check the id with list_videos")
+    assert missing.startswith("Error: not found (no video 000000000000000000000000 in any index")
+    assert missing.endswith("Check the id with list_videos or list_indexes.")
     assert (
         tools["index_video"]
         .invoke({"source": "/no/such.mp4", "index": "kitchen"})
@@ -215,7 +216,7 @@ def test_credit_tools_can_be_left_out_or_gated(api: FakeSearchAPI) -> None:
     gated = _tools(TwelveLabsToolkit(client=api.client(), confirm=deny))
     text = gated["ask_about_video"].invoke({"video_id": video, "question": "Why?"})
     assert text.startswith("Not done: the user did not allow ask_about_video")
-    assert asked == [("ask_about_video", {"video_id": video, "question": "Why?"})]
+    assert asked == [("ask_about_video", {"video_id": video, "question": "Why?", "index": None})]
     assert api.analyses == []  # nothing was spent
 
     async def allow(name: str, args: dict[str, Any]) -> bool:

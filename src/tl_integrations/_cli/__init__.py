@@ -1,5 +1,5 @@
-"""The ``tl-integrations`` command line: index, wait, embed, search, webhooks, emulator and
-demo.
+"""The ``tl-integrations`` command line: index, wait, list, delete, embed, search, webhooks,
+cache, emulator and demo.
 
 ``main(argv)`` parses, runs one command and returns the exit status: 0 success, 1 some
 inputs failed (each named on its own line), 2 usage error. Errors are one line on stderr;
@@ -82,8 +82,16 @@ def _run(command: Command, args: argparse.Namespace, settings: Settings, console
     except Exception as exc:
         if settings.debug:
             console.write_raw(traceback.format_exc())
-        console.error(describe_error(exc, debug=settings.debug))
+        message = describe_error(exc, debug=settings.debug)
+        console.error(message)
+        _emit_error_json(console, message, getattr(exc, "code", None))
         return EXIT_FAILED
+
+
+def _emit_error_json(console: Console, message: str, code: object) -> None:
+    """In ``--json`` mode a script reads stdout: it gets the error there too, with its code."""
+    if console.json_mode:
+        console.emit_json({"ok": False, "error": message, "code": code})
 
 
 def describe_error(exc: BaseException, *, debug: bool = False) -> str:
@@ -115,9 +123,11 @@ def _run_emulator(extra: list[str]) -> int:
     try:
         from ..emulator import main as emulator_main
     except ImportError as exc:
+        from .._extras import install_hint
+
         sys.stderr.write(
             f"tl-integrations: error: the emulator needs its extra ({exc.name} is missing): "
-            "pip install 'tl-integrations[emulator]'\n"
+            f"{install_hint('emulator')}\n"
         )
         return EXIT_FAILED
     try:
@@ -160,6 +170,9 @@ class _ScrubbingHandler(logging.Handler):
 _COMMANDS = {
     "index": ("index", "run_index"),
     "wait": ("index", "run_wait"),
+    "list": ("manage", "run_list"),
+    "delete": ("manage", "run_delete"),
+    "cache": ("cache", "run_cache"),
     "embed": ("vectors", "run_embed"),
     "search": ("vectors", "run_search"),
     "webhooks": ("webhooks", "run_webhooks"),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._extras import install_hint
 from .output import Console
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ __all__ = [
 # Stage durations of the emulator are divided by this: statuses still visibly move, but a
 # short video is ready in about a second rather than the real API's minutes.
 CLI_EMULATOR_SPEED = 4.0
-_MIN_POLL_S = 0.02
 
 
 class UsageError(Exception):
@@ -143,13 +143,21 @@ def connect(settings: Settings, console: Console) -> Iterator[Backend]:
         ...     backend.client.indexes.list()
     """
     if settings.uses_emulator:
+        from .cache import disk_usage, grown_notice
+
         state = settings.data_dir or default_data_dir()
         speed = settings.emulator_speed or CLI_EMULATOR_SPEED
-        with _embedded(state, speed=speed) as emulator:
-            console.notice(f"No API key set: using the embedded emulator (state in {state}).")
-            poll = emulator_poll_policy(speed)
-            with _client(emulator.api_key, emulator.base_url, poll=poll) as client:
-                yield Backend(client, emulator)
+        size_before = disk_usage(state)
+        try:
+            with _embedded(state, speed=speed, console=console) as emulator:
+                console.notice(f"No API key set: using the embedded emulator (state in {state}).")
+                poll = emulator_poll_policy(speed)
+                with _client(emulator.api_key, emulator.base_url, poll=poll) as client:
+                    yield Backend(client, emulator)
+        finally:
+            grown = grown_notice(state, size_before)  # also when the command failed midway
+            if grown is not None:
+                console.notice(grown)
         return
     if not settings.api_key:
         raise UsageError(
@@ -161,18 +169,29 @@ def connect(settings: Settings, console: Console) -> Iterator[Backend]:
 
 
 @contextlib.contextmanager
-def _embedded(data_dir: Path, *, speed: float) -> Iterator[Emulator]:
+def _embedded(data_dir: Path, *, speed: float, console: Console) -> Iterator[Emulator]:
+    """Start the embedded emulator on ``data_dir``; while another command (or an emulator
+    server) uses that directory, wait for it: one emulator per directory, so that two
+    commands at once never write over each other's state."""
     try:
-        from ..emulator import Emulator, EmulatorConfig
+        from ..emulator import DataDirInUse, Emulator, EmulatorConfig
     except ImportError as exc:
         raise UsageError(
             f"no API key is set and the embedded emulator needs its extra ({exc.name} is "
-            "missing): pip install 'tl-integrations[emulator]', or set TWELVELABS_API_KEY"
+            f"missing): {install_hint('emulator')}; or set TWELVELABS_API_KEY"
         ) from exc
-    data_dir.mkdir(parents=True, exist_ok=True)
     config = EmulatorConfig(speed=speed, data_dir=data_dir)
-    with Emulator(config=config) as emulator:
+    while True:
+        try:
+            emulator = Emulator(config=config).start()
+            break
+        except DataDirInUse as busy:
+            console.notice(f"Waiting: {busy} (Ctrl-C to give up).")
+            busy.wait()
+    try:
         yield emulator
+    finally:
+        emulator.stop()
 
 
 def emulator_poll_policy(speed: float) -> PollPolicy:
@@ -187,15 +206,8 @@ def emulator_poll_policy(speed: float) -> PollPolicy:
     """
     from .._polling import PollPolicy
 
-    real = PollPolicy()
-    speed = max(1.0, speed)  # a slowed-down emulator is polled like the real API
-    return PollPolicy(
-        initial_interval_s=max(_MIN_POLL_S, real.initial_interval_s / speed),
-        multiplier=real.multiplier,
-        max_interval_s=max(_MIN_POLL_S, real.max_interval_s / speed),
-        duration_ratio=real.duration_ratio / speed,
-        max_batch_interval_s=max(_MIN_POLL_S, real.max_batch_interval_s / speed),
-    )
+    # A slowed-down emulator (or a speed that is not a number) is polled like the real API.
+    return PollPolicy().faster(max(1.0, speed))
 
 
 @contextlib.contextmanager

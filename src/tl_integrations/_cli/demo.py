@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .._extras import install_hint
 from .backend import Settings, UsageError, emulator_poll_policy
 from .output import Console, StatusBoard, format_duration, render_table
 
@@ -45,109 +46,19 @@ __all__ = [
     "DEMO_SPEED",
     "EXIT_REFUSED",
     "QUESTIONS",
-    "SAMPLES",
-    "SampleVideo",
     "command",
-    "make_videos",
     "run_demo",
 ]
 
 
-# --- media ---
+# --- questions ---
 
-Line = tuple[float, float, str]
-
-
-@dataclass(frozen=True)
-class SampleVideo:
-    """One sample video: a file name, its scene colours and its subtitle lines.
-
-    Example:
-        >>> SAMPLES[0].duration_s
-        12.0
-    """
-
-    filename: str
-    topic: str
-    scenes: tuple[str, ...]
-    subtitles: tuple[Line, ...]
-    duration_s: float = 12.0
-
-
-SAMPLES: tuple[SampleVideo, ...] = (
-    SampleVideo(
-        "cooking.mp4",
-        "cooking",
-        ("orange", "white", "red"),
-        (
-            (0.0, 3.0, "Welcome to the kitchen: today we make fresh tomato pasta."),
-            (3.0, 6.0, "Chop two ripe tomatoes and a clove of garlic."),
-            (6.0, 9.0, "Boil the pasta in salted water for nine minutes."),
-            (9.0, 12.0, "Toss it with the sauce and finish with fresh basil."),
-        ),
-    ),
-    SampleVideo(
-        "football.mp4",
-        "football",
-        ("green", "white", "blue"),
-        (
-            (0.0, 3.0, "Kick-off at the stadium, the home team plays in blue."),
-            (3.0, 6.0, "A long pass down the wing and a shot on goal!"),
-            (6.0, 9.0, "The goalkeeper saves it with a diving stop."),
-            (9.0, 12.0, "In the last minute a header from a corner wins the match."),
-        ),
-    ),
-    SampleVideo(
-        "astronomy.mp4",
-        "astronomy",
-        ("black", "yellow", "purple"),
-        (
-            (0.0, 3.0, "Tonight we look up at the night sky."),
-            (3.0, 6.0, "Saturn's rings are made of ice and rock."),
-            (6.0, 9.0, "Jupiter is the largest planet, its storm is bigger than Earth."),
-            (9.0, 12.0, "Through a small telescope you can see four of its moons."),
-        ),
-    ),
-)
-
+# What to ask the sample videos (tl_integrations.emulator.media.SAMPLES), one per video.
 QUESTIONS: tuple[str, ...] = (
     "How long should the pasta boil?",
     "Which planet has rings of ice and rock?",
     "Who wins the match in the last minute?",
 )
-
-
-def make_videos(
-    directory: Path,
-    *,
-    samples: Sequence[SampleVideo] = SAMPLES,
-    size: tuple[int, int] = (640, 360),
-    fps: float = 12.0,
-) -> list[Path]:
-    """Write the sample videos into ``directory`` (H.264 + AAC + subtitles); return paths.
-
-    Needs the ``emulator`` extra (PyAV).
-
-    Example:
-        >>> make_videos(Path("/tmp/demo"))  # doctest: +SKIP
-        [PosixPath('/tmp/demo/cooking.mp4'), ...]
-    """
-    from ..emulator import make_sample_video
-
-    paths = []
-    for seed, sample in enumerate(samples):
-        paths.append(
-            make_sample_video(
-                directory / sample.filename,
-                duration_s=sample.duration_s,
-                size=size,
-                fps=fps,
-                scenes=list(sample.scenes),
-                subtitles=list(sample.subtitles),
-                seed=seed,
-            )
-        )
-    return paths
 
 
 # --- backend ---
@@ -386,7 +297,7 @@ class Tally:
 
     videos: list[Path] = field(default_factory=list)
     video_s: float = 0.0
-    created_tasks: int = 0
+    newly_indexed: int = 0
     documents: Counter[str] = field(default_factory=Counter)
     embeddings: list[VideoEmbedding] = field(default_factory=list)
     step_s: dict[str, float] = field(default_factory=dict)
@@ -394,8 +305,10 @@ class Tally:
 
 def make_samples(show: Show, directory: Path, tally: Tally) -> list[Path]:
     """Step 1: write the three sample videos and list them."""
+    from ..emulator.media import SAMPLES, sample_videos
+
     show.step("Make three sample videos (coloured scenes, subtitles, a tone)")
-    paths = make_videos(directory)
+    paths = sample_videos(directory)
     for sample in SAMPLES:
         first_line = sample.subtitles[0][2]
         show.line(
@@ -436,7 +349,7 @@ def index_videos(
     )
     documents = list(loader.lazy_load())
     board.close()
-    tally.created_tasks = len(uploaded)
+    tally.newly_indexed = len(uploaded)
     tally.documents = Counter(str(d.metadata["content_kind"]) for d in documents)
     kinds = ", ".join(f"{n} {kind}" for kind, n in tally.documents.items())
     tally.step_s["indexing"] = show.done(f"{len(documents)} Documents ({kinds})")
@@ -486,59 +399,44 @@ def embed_videos(
 
 def ask_questions(
     show: Show,
+    backend: DemoBackend,
     store: InMemoryVectorStore,
     embeddings: TwelveLabsEmbeddings,
-    documents: Sequence[Document],
     tally: Tally,
 ) -> None:
-    """Step 5: embed each question and print the best segments, with what is said there."""
-    show.step("Ask the videos (text query -> nearest video segments)")
-    spoken = _transcript_windows(documents)
+    """Step 5: ask the index with ``TwelveLabsRetriever`` (TwelveLabs search): the best
+    moments, with what is said there; then the same question to the vector store."""
+    from ..langchain import TwelveLabsRetriever
+
+    show.step("Ask the index with TwelveLabsRetriever (question -> moments, what is said)")
+    retriever = TwelveLabsRetriever(index_name=INDEX_NAME, k=2, client=backend.client)
     for question in QUESTIONS:
         show.line(f"Q: {question}")
-        hits = store.similarity_search_with_score_by_vector(embeddings.embed_query(question), k=12)
-        for rank, (meta, score) in enumerate(_distinct(hits)[:2], start=1):
-            where = f"{meta['source']:<14} {time_range(meta['start_s'], meta['end_s']):<11}"
-            show.line(
-                f"{where}  similarity {score:.2f}" + ("  <- best" if rank == 1 else ""), level=2
-            )
-            if rank == 1:
-                show.quote(_said(spoken, meta), level=3)
+        for document in retriever.invoke(question):
+            meta = document.metadata
+            best = "  <- best" if meta["rank"] == 1 else ""
+            where = f"{meta['filename']:<14} {time_range(meta['start_s'], meta['end_s']):<11}"
+            show.line(f"{where}  rank {meta['rank']}{best}", level=2)
+            if meta["rank"] == 1:
+                show.quote(document.page_content, level=3)
+    nearest = _nearest(store, embeddings, QUESTIONS[0])
+    show.wrapped(f"The segment vectors agree: the nearest to Q1 is {nearest}.")
     tally.step_s["questions"] = show.done(f"{len(QUESTIONS)} questions answered")
 
 
-def _transcript_windows(documents: Sequence[Document]) -> list[dict[str, Any]]:
-    return [
-        {**d.metadata, "text": d.page_content}
-        for d in documents
-        if d.metadata.get("content_kind") == "transcript"
-    ]
-
-
-def _distinct(hits: Sequence[tuple[Document, float]]) -> list[tuple[dict[str, Any], float]]:
-    # One video segment has a vector per option (visual, audio, transcription): show it once.
-    seen: set[tuple[Any, ...]] = set()
-    best = []
-    for document, score in hits:
-        meta = document.metadata
-        key = (meta["source"], meta["start_s"], meta["end_s"])
-        if key not in seen:
-            seen.add(key)
-            best.append((meta, score))
-    return best
-
-
-def _said(windows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
-    for window in windows:
-        same_video = window.get("filename") == meta["source"]
-        if same_video and window["start_s"] < meta["end_s"] and window["end_s"] > meta["start_s"]:
-            return str(window["text"])
-    return ""
+def _nearest(store: InMemoryVectorStore, embeddings: TwelveLabsEmbeddings, question: str) -> str:
+    """The store's nearest segment to ``question``, as file and time."""
+    hits = store.similarity_search_with_score_by_vector(embeddings.embed_query(question), k=1)
+    if not hits:
+        return "nothing (the store is empty)"
+    meta, score = hits[0][0].metadata, hits[0][1]
+    return f"{meta['source']} {time_range(meta['start_s'], meta['end_s'])} ({score:.2f})"
 
 
 # --- run ---
 
 EXIT_REFUSED = 2
+_REQUESTS_CHARS = 84  # the requests row's text, so that it fits 100 columns with its label
 _TOP_ROUTES = 3
 
 
@@ -601,9 +499,9 @@ def _say_where(show: Show, backend: DemoBackend) -> None:
 def _steps(show: Show, backend: DemoBackend, directory: Path, tally: Tally) -> None:
     paths = make_samples(show, directory, tally)
     documents = index_videos(show, backend, paths, tally)
-    show_documents(show, documents, filename=SAMPLES[0].filename)
+    show_documents(show, documents, filename=paths[0].name)
     store, embeddings = embed_videos(show, backend, paths, tally)
-    ask_questions(show, store, embeddings, documents, tally)
+    ask_questions(show, backend, store, embeddings, tally)
 
 
 def _summary(show: Show, backend: DemoBackend, tally: Tally, total_s: float) -> None:
@@ -613,8 +511,9 @@ def _summary(show: Show, backend: DemoBackend, tally: Tally, total_s: float) -> 
     kinds = ", ".join(f"{n} {kind}" for kind, n in tally.documents.items())
     segments = sum(len(ve) for ve in tally.embeddings)
     dim = tally.embeddings[0].dim if tally.embeddings else 0
-    reused = len(tally.videos) - tally.created_tasks
-    tasks = f"{tally.created_tasks} indexing tasks, {len(tally.embeddings)} embedding tasks"
+    reused = len(tally.videos) - tally.newly_indexed
+    embedded = len(tally.embeddings)
+    tasks = f"{tally.newly_indexed} videos uploaded and indexed, {embedded} embedding tasks"
     rows = [
         ["videos", f"{len(tally.videos)} ({tally.video_s:.0f} s) in index {INDEX_NAME!r}"],
         ["tasks", tasks + (f"; {reused} videos already indexed" if reused else "")],
@@ -631,10 +530,16 @@ def _request_rows(backend: DemoBackend) -> list[list[str]]:
     if stats is None:
         return [["requests", f"{backend.counter.total} to the TwelveLabs API"]]
     routes = sorted(stats["requests"].items(), key=lambda item: -item[1])
-    top = ", ".join(f"{_route(name)} {n}" for name, n in routes[:_TOP_ROUTES])
+    line = f"{stats['requests_total']} to the emulator:"
+    for name, n in routes[:_TOP_ROUTES]:
+        # The busiest routes, as many as fit on the line (route names vary in length).
+        longer = f"{line} {_route(name)} {n},"
+        if len(longer) + 4 > _REQUESTS_CHARS and line.endswith(","):
+            break
+        line = longer
     megabytes = stats["bytes_received"] / 1e6
     return [
-        ["requests", f"{stats['requests_total']} to the emulator: {top}, ..."],
+        ["requests", f"{line} ..."],
         ["uploads", f"{stats['uploads']} files, {megabytes:.1f} MB"],
     ]
 
@@ -696,7 +601,7 @@ def command(args: argparse.Namespace, settings: Settings, console: Console) -> i
     needed = ["langchain_core"] + ([] if settings.api_key else ["av", "starlette", "uvicorn"])
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
-        raise UsageError(f"the demo needs {', '.join(missing)}: pip install 'tl-integrations[all]'")
+        raise UsageError(f"the demo needs {', '.join(missing)}: {install_hint('all')}")
     return run(
         console,
         api_key=settings.api_key,

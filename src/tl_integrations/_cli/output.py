@@ -53,7 +53,9 @@ class Console:
         self.json_mode = json_mode
         self._stdout = stdout
         self._stderr = stderr
-        self._secrets = {s for s in secrets if s}
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add_secret(secret)
 
     @property
     def out(self) -> TextIO:
@@ -66,8 +68,22 @@ class Console:
         return self._stderr if self._stderr is not None else sys.stderr
 
     def add_secret(self, secret: str | None) -> None:
-        """Never print ``secret``: every later write replaces it with ``***``."""
-        if secret:
+        """Never print ``secret``: every later write replaces it with ``***``.
+
+        A secret shorter than 8 characters is not searched for: replacing every ``a`` of a
+        key ``"a"`` would mangle ids and words. Such a key is never printed in the first
+        place (commands print no keys); it is only not searched for in other text.
+
+        Example:
+            >>> import io
+            >>> console = Console(stdout=io.StringIO(), secrets=["a"])
+            >>> console.print("name")
+            >>> console.out.getvalue()
+            'name\\n'
+        """
+        from .._client import MIN_SCRUB_KEY_CHARS
+
+        if secret and len(secret) >= MIN_SCRUB_KEY_CHARS:
             self._secrets.add(secret)
 
     def scrub(self, text: str) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 __all__ = ["EMBED_MODELS", "build_parser", "command_parser"]
 
-EMBED_MODELS = ("marengo3.0", "Marengo-retrieval-2.7")
+EMBED_MODELS = ("marengo3.0", "marengo3.5", "Marengo-retrieval-2.7")
 SEARCH_OPTIONS = ("visual", "audio", "transcription")
 
 _MAIN_EPILOG = """\
@@ -26,12 +26,16 @@ backend:
   Without a key they start the embedded emulator, a local TwelveLabs-compatible server
   whose state lives in --data-dir, so `index` then `search` work across runs, offline.
 
+  Offline it keeps a copy of uploaded media there: `tl-integrations cache` shows how much.
+
 examples:
   tl-integrations demo
-  tl-integrations index talk.mp4 lecture.mp4 --index talks
+  tl-integrations index talk.mp4 lectures/ --index talks
   tl-integrations search --index talks "the speaker draws a graph"
+  tl-integrations list videos --index talks
   tl-integrations embed talk.mp4 --model marengo3.0 -o talk.npz
-  tl-integrations wait 6650a1b2c3d4e5f601234567 --timeout 600
+  tl-integrations wait --index talks 6650a1b2c3d4e5f601234567 --timeout 600
+  tl-integrations delete video 6650a1b2c3d4e5f601234567 --index talks --yes
   tl-integrations emulator --port 8765
   TWELVELABS_WEBHOOK_SECRET=... tl-integrations webhooks --port 8000
 
@@ -39,29 +43,65 @@ exit status: 0 success, 1 some inputs failed (each is named), 2 usage error.
 """
 
 _INDEX_EPILOG = """\
-Each local file's SHA-256 is stored with its video, so re-running the same command
-skips what is already indexed and waits for what is still in progress.
+A folder means the video files in it (add --recursive for its subfolders); a quoted glob
+such as "talks/**/*.mp4" its matches. Each local file's SHA-256 is stored with its video,
+so re-running the same command skips what is already indexed and waits for what is still
+in progress: that is how a run that timed out is resumed.
 
 examples:
   tl-integrations index talk.mp4 --index talks
-  tl-integrations index videos/*.mp4 https://example.org/clip.mp4 --index talks --json
+  tl-integrations index lectures/ --recursive --index talks
+  tl-integrations index "videos/*.mp4" https://example.org/clip.mp4 --index talks --json
 """
 
 _WAIT_EPILOG = """\
+`index` makes videos (indexed assets) of an index: wait for those with --index NAME.
+Without --index the ids are indexing tasks of the older one-step upload (/tasks).
+
 examples:
-  tl-integrations wait 6650a1b2c3d4e5f601234567
+  tl-integrations wait --index talks 6650a1b2c3d4e5f601234567
   tl-integrations wait ID1 ID2 ID3 --timeout 300 --json
 
-When the deadline passes the tasks keep running: run the same command again to resume.
+When the deadline passes the jobs keep running: run the same command again to resume.
+"""
+
+_LIST_EPILOG = """\
+examples:
+  tl-integrations list indexes
+  tl-integrations list videos --index talks --json
+  tl-integrations list assets --limit 20
+"""
+
+_DELETE_EPILOG = """\
+Asks first on a terminal; --yes deletes without asking (scripts, --json).
+
+examples:
+  tl-integrations delete index talks
+  tl-integrations delete video 6650a1b2c3d4e5f601234567 --index talks --yes
+  tl-integrations delete asset 6650a1b2c3d4e5f601234568 --force --yes
+"""
+
+_CACHE_EPILOG = """\
+Without an API key every command runs on the embedded emulator, whose state (indexes,
+videos and a copy of each uploaded file) lives in --data-dir, by default
+~/.cache/tl-integrations/emulator.
+
+examples:
+  tl-integrations cache
+  tl-integrations cache clear --yes
 """
 
 _EMBED_EPILOG = """\
-The output is a NumPy .npz file; load it with
-  tl_integrations.VideoEmbedding.load("talk.npz")
+A video, a sound file (.mp3, .wav...), a picture (.png, .jpg...) or a document (.pdf, .txt,
+.md), told apart by the extension (or --media). A local file goes up as an asset that is
+deleted once the vectors are read. The output is a NumPy .npz file; load it with
+  tl_integrations.MediaEmbedding.load("talk.npz")
 
 examples:
   tl-integrations embed talk.mp4 -o talk.npz
-  tl-integrations embed talk.mp4 --model Marengo-retrieval-2.7 --clip-length 4 -o talk.npz
+  tl-integrations embed talk.mp4 --model marengo3.5 --dimension 256 -o talk.npz
+  tl-integrations embed interview.mp3 --clip-length 4 -o interview.npz
+  tl-integrations embed slides.pdf -o slides.npz
 """
 
 _SEARCH_EPILOG = """\
@@ -121,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_global_flags(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_index, _add_wait, _add_embed, _add_search, _add_webhooks, _add_demo):
+    adders = (_add_index, _add_wait, _add_list, _add_delete, _add_embed, _add_search)
+    for add in (*adders, _add_webhooks, _add_cache, _add_demo):
         add(commands)
     for command in commands.choices.values():
         _add_global_flags(command, suppress=True)
@@ -212,8 +253,13 @@ def _add_index(commands: _Commands) -> None:
         summary="upload and index videos, then print their ids",
         epilog=_INDEX_EPILOG,
     )
-    cmd.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help="video files or URLs")
+    cmd.add_argument(
+        "inputs", nargs="+", metavar="FILE_OR_URL", help="video files, folders, globs or URLs"
+    )
     cmd.add_argument("--index", required=True, metavar="NAME", help="index name (created if new)")
+    cmd.add_argument(
+        "-r", "--recursive", action="store_true", help="a folder includes its subfolders"
+    )
     cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
     cmd.add_argument(
         "--concurrency",
@@ -228,37 +274,97 @@ def _add_wait(commands: _Commands) -> None:
     cmd = _command(
         commands,
         "wait",
-        usage="TASK_ID... [--timeout S] [options]",
-        summary="wait for indexing tasks to finish",
+        usage="ID... [--index NAME] [--timeout S] [options]",
+        summary="wait for indexing jobs to finish",
         epilog=_WAIT_EPILOG,
     )
-    cmd.add_argument("task_ids", nargs="+", metavar="TASK_ID", help="indexing task ids")
+    cmd.add_argument("ids", nargs="+", metavar="ID", help="video ids (with --index) or task ids")
+    cmd.add_argument("--index", metavar="NAME", help="the index of the videos (name or id)")
     cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
+
+
+def _add_list(commands: _Commands) -> None:
+    from .manage import LIST_KINDS
+
+    cmd = _command(
+        commands,
+        "list",
+        usage="{indexes,videos,assets} [--index NAME] [--limit N] [options]",
+        summary="list indexes, the videos of an index, or uploaded assets",
+        epilog=_LIST_EPILOG,
+    )
+    cmd.add_argument("what", choices=LIST_KINDS, help="what to list")
+    cmd.add_argument("--index", metavar="NAME", help="the index (for videos; name or id)")
+    cmd.add_argument(
+        "--limit", type=_int_range(1, 10**6), default=100, metavar="N", help="at most N rows"
+    )
+
+
+def _add_delete(commands: _Commands) -> None:
+    from .manage import DELETE_KINDS
+
+    cmd = _command(
+        commands,
+        "delete",
+        usage="{index,video,asset} NAME_OR_ID [--index NAME] [--yes] [options]",
+        summary="delete an index, a video of an index, or an asset",
+        epilog=_DELETE_EPILOG,
+    )
+    cmd.add_argument("what", choices=DELETE_KINDS, help="what to delete")
+    cmd.add_argument(
+        "id", metavar="NAME_OR_ID", help="the index's name or id; the video or asset id"
+    )
+    cmd.add_argument("--index", metavar="NAME", help="the index of the video (name or id)")
+    cmd.add_argument("--force", action="store_true", help="an asset: even while indexes use it")
+    cmd.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+
+
+def _add_cache(commands: _Commands) -> None:
+    cmd = _command(
+        commands,
+        "cache",
+        usage="[clear] [--yes] [options]",
+        summary="show or remove what offline mode keeps on disk",
+        epilog=_CACHE_EPILOG,
+    )
+    cmd.add_argument("action", nargs="?", choices=("show", "clear"), default="show")
+    cmd.add_argument("-y", "--yes", action="store_true", help="clear without asking")
 
 
 def _add_embed(commands: _Commands) -> None:
     cmd = _command(
         commands,
         "embed",
-        usage="FILE_OR_URL -o OUT.npz [--model M] [options]",
-        summary="compute a video's segment vectors into an .npz file",
+        usage="FILE_OR_URL -o OUT.npz [--model M] [--dimension N] [options]",
+        summary="compute the vectors of a video, sound, picture or document into an .npz",
         epilog=_EMBED_EPILOG,
     )
-    cmd.add_argument("input", metavar="FILE_OR_URL", help="a video file or URL")
+    cmd.add_argument("input", metavar="FILE_OR_URL", help="a file or an http(s) URL")
     cmd.add_argument(
         "--model",
-        default="marengo3.0",
+        default=None,
         type=_model,
         metavar="M",
-        help=f"{' or '.join(EMBED_MODELS)} (default: marengo3.0)",
+        help=f"{', '.join(EMBED_MODELS)} (default: marengo3.0; documents: marengo3.5)",
+    )
+    cmd.add_argument(
+        "--dimension",
+        type=_int_range(1, 512),
+        metavar="N",
+        help="vector size, 1 to 512 (marengo3.5 only; default: 512)",
+    )
+    cmd.add_argument(
+        "--media",
+        choices=("video", "audio", "image", "document"),
+        help="what the input is (default: from its extension)",
     )
     cmd.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="file to write")
     cmd.add_argument(
         "--clip-length",
         type=_int_range(2, 10),
-        default=6,
+        default=None,
         metavar="S",
-        help="whole seconds per segment, 2 to 10 (default: 6)",
+        help="whole seconds per segment of a video or sound, 2 to 10 (default: the model's)",
     )
     cmd.add_argument(
         "--option",
@@ -268,7 +374,11 @@ def _add_embed(commands: _Commands) -> None:
         help="keep only this embedding option, repeatable (default: all the model has)",
     )
     cmd.add_argument(
-        "--video-scope", action="store_true", help="add one vector for the whole video"
+        "--whole",
+        "--video-scope",
+        dest="whole",
+        action="store_true",
+        help="add one vector for the whole video or sound",
     )
     cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
 
@@ -281,7 +391,7 @@ def _add_search(commands: _Commands) -> None:
         summary="search an index with a text query",
         epilog=_SEARCH_EPILOG,
     )
-    cmd.add_argument("query", help="what to look for, in words")
+    cmd.add_argument("query", type=_query, help="what to look for, in words")
     cmd.add_argument("--index", required=True, metavar="NAME", help="index name")
     cmd.add_argument(
         "--limit", type=_int_range(1, 50), default=5, metavar="N", help="results (default: 5)"
@@ -329,6 +439,12 @@ def _add_demo(commands: _Commands) -> None:
     cmd.add_argument(
         "-y", "--yes", action="store_true", help="with a real API key, do not ask before spending"
     )
+
+
+def _query(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the query is empty; say what to look for, in words")
+    return text
 
 
 def _positive_float(text: str) -> float:

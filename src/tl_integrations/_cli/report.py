@@ -33,7 +33,9 @@ class Report:
     Attributes:
         columns: keys of each row, shown as table columns in this order.
         rows: one mapping per successful input (all values go into ``--json``).
-        failures: ``(input, reason)`` pairs.
+        failures: one mapping per failed input: ``input``, ``status`` (``failed`` or
+            ``timed out``), ``error`` (one line), ``code`` (the API's error code, or None)
+            and ``fields``: ids that let a later command pick it up (``task_id``...).
         extra: more top-level keys for ``--json`` (index id, query...).
 
     Example:
@@ -43,7 +45,7 @@ class Report:
 
     columns: Sequence[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     headers: Sequence[str] | None = None
 
@@ -51,10 +53,29 @@ class Report:
         """Record one successful input."""
         self.rows.append(dict(row))
 
-    def fail(self, name: str, reason: str) -> None:
-        """Record one failed input and why (one line)."""
-        line = reason.strip().splitlines()[0] if reason.strip() else "failed"
-        self.failures.append((name, line))
+    def fail(
+        self,
+        name: str,
+        reason: str | BaseException,
+        *,
+        status: str = "failed",
+        fields: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Record one failed input: why (one line; an exception's API ``code`` is kept too).
+
+        Example:
+            >>> from tl_integrations import NotFoundError
+            >>> r = Report(columns=())
+            >>> r.fail("t1", NotFoundError("no such task", status_code=404, code="not_found"))
+            >>> r.failures[0]["code"]
+            'not_found'
+        """
+        text = str(reason).strip()
+        line = text.splitlines()[0] if text else "failed"
+        code = getattr(reason, "code", None) if isinstance(reason, BaseException) else None
+        entry = {"input": name, "status": status, "error": line, "code": code}
+        entry.update({k: v for k, v in (fields or {}).items() if v is not None})
+        self.failures.append(entry)
 
     @property
     def exit_code(self) -> int:
@@ -68,7 +89,7 @@ class Report:
             >>> Report(columns=()).to_json()
             {'ok': True, 'results': [], 'failed': []}
         """
-        failed = [{"input": name, "error": reason} for name, reason in self.failures]
+        failed = [dict(entry) for entry in self.failures]
         return {"ok": not self.failures, **self.extra, "results": self.rows, "failed": failed}
 
     def emit(self, console: Console) -> int:
@@ -80,8 +101,8 @@ class Report:
             cells = [[_cell(row.get(c)) for c in self.columns] for row in self.rows]
             for line in render_table(cells, headers=headers):
                 console.print(line)
-        for name, reason in self.failures:
-            console.notice(f"{PROG}: failed: {name}: {reason}")
+        for entry in self.failures:
+            console.notice(f"{PROG}: {entry['status']}: {entry['input']}: {entry['error']}")
         return self.exit_code
 
 

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -19,13 +20,17 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from .vectors import EmbeddingDecodeError, VideoEmbedding
+from .vectors import NO_CHUNK, NO_PAGE, EmbeddingDecodeError, MediaEmbedding
 
 __all__ = [
+    "decode_media_v1",
+    "decode_media_v2",
     "decode_text_v1",
     "decode_text_v2",
     "decode_video_v1",
     "decode_video_v2",
+    "media_from_v1",
+    "media_from_v2",
     "video_from_v1",
     "video_from_v2",
 ]
@@ -71,22 +76,37 @@ def _matrix(rows: list[Any], *, dim_hint: int, what: str) -> NDArray[np.float32]
     return matrix
 
 
-def _numbers(values: list[Any], *, what: str) -> NDArray[np.float64]:
+def _numbers(values: list[Any], *, what: str, nullable: bool = False) -> NDArray[np.float64]:
+    """Seconds as float64; a null (a row without time) becomes NaN when ``nullable``."""
+    if nullable and any(v is None for v in values):
+        values = [math.nan if v is None else v for v in values]
     if not all(type(v) is float or type(v) is int for v in values):
         raise EmbeddingDecodeError(f"{what} must be numbers")
     return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
-def _strings(values: list[Any], *, what: str) -> NDArray[np.str_]:
+def _strings(values: list[Any], *, what: str, nullable: bool = False) -> NDArray[np.str_]:
+    """Labels as a str array; a null (no option, no scope) becomes ``""`` when ``nullable``."""
+    if nullable and any(v is None for v in values):
+        values = ["" if v is None else v for v in values]
     if not all(type(v) is str for v in values):
         raise EmbeddingDecodeError(f"{what} must be strings")
     return np.asarray(values, dtype=np.str_).reshape(-1)
 
 
+def _integers(values: list[Any], *, what: str, none: int) -> NDArray[np.int64]:
+    if not all(v is None or type(v) is int for v in values):
+        raise EmbeddingDecodeError(f"{what} must be whole numbers")
+    return np.asarray([none if v is None else v for v in values], dtype=np.int64)
+
+
 def _columns(
     segments: Any, keys: Sequence[str], *, what: str
 ) -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]:
-    """Split a list of segment objects into five lists (vector, start, end, option, scope)."""
+    """Split a list of segment objects into five lists (vector, start, end, option, scope).
+
+    The vector is required; the other four may be absent (a query, an image, a page).
+    """
     if not isinstance(segments, list):
         raise EmbeddingDecodeError(f"{what}: segments must be a list")
     vec, start, end, opt, scope = keys
@@ -102,6 +122,10 @@ def _columns(
         raise EmbeddingDecodeError(f"{what}: a segment lacks {exc}") from exc
 
 
+def _optional(items: list[Any], key: str) -> list[Any]:
+    return [item.get(key) for item in items]
+
+
 def _build(
     cols: tuple[list[Any], list[Any], list[Any], list[Any], list[Any]],
     *,
@@ -109,10 +133,10 @@ def _build(
     task_id: str,
     duration_s: float | None,
     dim_hint: int,
-) -> VideoEmbedding:
+) -> MediaEmbedding:
     what = f"task {task_id or '?'}"
     vectors, start, end, options, scopes = cols
-    return VideoEmbedding.from_arrays(
+    return MediaEmbedding.from_arrays(
         _matrix(vectors, dim_hint=dim_hint, what=what),
         start_s=_numbers(start, what=f"{what}: segment start times"),
         end_s=_numbers(end, what=f"{what}: segment end times"),
@@ -133,17 +157,17 @@ def _str_or(value: Any, default: str) -> str:
     return value if isinstance(value, str) else default
 
 
-def video_from_v1(
+def media_from_v1(
     doc: Mapping[str, Any], *, task_id: str = "", model_name: str = "", dim_hint: int = 0
-) -> VideoEmbedding:
-    """Build a VideoEmbedding from a parsed Embed v1 task (``GET /embed/tasks/{id}``).
+) -> MediaEmbedding:
+    """Build a MediaEmbedding from a parsed Embed v1 task (``GET /embed/tasks/{id}``).
 
     Raises:
         EmbeddingDecodeError: the object is not the documented shape.
 
     Example:
         >>> doc = {"_id": "t1", "video_embedding": {"segments": []}}
-        >>> video_from_v1(doc, dim_hint=4).vectors.shape
+        >>> media_from_v1(doc, dim_hint=4).vectors.shape
         (0, 4)
     """
     task_id = _str_or(doc.get("_id"), task_id)
@@ -158,37 +182,89 @@ def video_from_v1(
     )
 
 
-def video_from_v2(
-    doc: Mapping[str, Any], *, task_id: str = "", model_name: str = "marengo3.0", dim_hint: int = 0
-) -> VideoEmbedding:
-    """Build a VideoEmbedding from a parsed, ready Embed v2 task (``GET /embed-v2/tasks/{id}``).
+def media_from_v2(
+    doc: Mapping[str, Any],
+    *,
+    task_id: str = "",
+    model_name: str = "marengo3.0",
+    dim_hint: int = 0,
+    input_type: str | None = None,
+) -> MediaEmbedding:
+    """Build a MediaEmbedding from a parsed Embed v2 answer: a ready task
+    (``GET /embed-v2/tasks/{id}``) or a synchronous one (``POST /embed-v2``).
+
+    Every field of ``data[]`` is read: seconds, option and scope (null for a query or an
+    image: NaN and ``""``), pages, quadrant and chunk of documents, and the uncertainty
+    vectors. Text chunks come back in no set order: they are sorted by ``chunk_index``.
 
     Raises:
         EmbeddingDecodeError: the object is not the documented shape, or ``data`` is null.
 
     Example:
-        >>> video_from_v2({"_id": "t2", "data": []}, dim_hint=512).vectors.shape
-        (0, 512)
+        >>> me = media_from_v2({"_id": "t2", "data": [
+        ...     {"embedding": [0.6, 0.8], "embedding_option": "text",
+        ...      "embedding_scope": "chunk", "chunk_index": 1},
+        ...     {"embedding": [1.0, 0.0], "embedding_option": "text",
+        ...      "embedding_scope": "chunk", "chunk_index": 0}]})
+        >>> me.chunk_index.tolist(), me.vectors[0].tolist()
+        ([0, 1], [1.0, 0.0])
     """
     task_id = _str_or(doc.get("_id"), task_id)
     what = f"task {task_id or '?'}"
     data = _field(doc, "data")
     if data is None:
         raise EmbeddingDecodeError(f"{what}: no embeddings yet (status {doc.get('status')!r})")
-    keys = ("embedding", "start_sec", "end_sec", "embedding_option", "embedding_scope")
-    return _build(
-        _columns(data, keys, what=what),
+    if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
+        raise EmbeddingDecodeError(f"{what}: data must be a list of objects")
+    try:
+        vectors = [item["embedding"] for item in data]
+    except KeyError as exc:
+        raise EmbeddingDecodeError(f"{what}: an item lacks {exc}") from exc
+    uncertain = _optional(data, "embedding_uncertainty")
+    metadata = doc.get("metadata")
+    kind = metadata.get("input_type") if isinstance(metadata, Mapping) else None
+    usage = doc.get("usage")
+    me = MediaEmbedding.from_arrays(
+        _matrix(vectors, dim_hint=dim_hint, what=what),
+        start_s=_numbers(_optional(data, "start_sec"), what=f"{what}: start_sec", nullable=True),
+        end_s=_numbers(_optional(data, "end_sec"), what=f"{what}: end_sec", nullable=True),
+        options=_strings(
+            _optional(data, "embedding_option"), what=f"{what}: embedding_option", nullable=True
+        ),
+        scopes=_strings(
+            _optional(data, "embedding_scope"), what=f"{what}: embedding_scope", nullable=True
+        ),
         model_name=_str_or(doc.get("model_name"), model_name),
         task_id=task_id,
-        duration_s=_duration(doc.get("metadata")),
-        dim_hint=dim_hint,
+        duration_s=_duration(metadata),
+        input_type=input_type or (kind if isinstance(kind, str) else "video"),
+        start_page=_integers(_optional(data, "start_page_number"), what="pages", none=NO_PAGE),
+        end_page=_integers(_optional(data, "end_page_number"), what="pages", none=NO_PAGE),
+        chunk_index=_integers(_optional(data, "chunk_index"), what="chunk_index", none=NO_CHUNK),
+        quadrants=_strings(_optional(data, "quadrant"), what=f"{what}: quadrant", nullable=True),
+        uncertainty=None
+        if all(u is None for u in uncertain)
+        else _matrix(uncertain, dim_hint=dim_hint, what=f"{what}: embedding_uncertainty"),
+        usage=usage if isinstance(usage, Mapping) else None,
     )
+    if (me.chunk_index != NO_CHUNK).any():
+        # Chunks in reading order; rows that are not chunks (the whole file) stay last.
+        order = np.argsort(
+            np.where(me.chunk_index == NO_CHUNK, np.iinfo(np.int64).max, me.chunk_index),
+            kind="stable",
+        )
+        me = me._take(order)
+    return me
 
 
-def decode_video_v1(
+video_from_v1 = media_from_v1
+video_from_v2 = media_from_v2
+
+
+def decode_media_v1(
     body: bytes | str, *, task_id: str = "", model_name: str = "", dim_hint: int = 0
-) -> VideoEmbedding:
-    """Decode ``GET /embed/tasks/{id}`` (Embed v1) bytes into a :class:`VideoEmbedding`.
+) -> MediaEmbedding:
+    """Decode ``GET /embed/tasks/{id}`` (Embed v1) bytes into a :class:`MediaEmbedding`.
 
     Raises:
         EmbeddingDecodeError: the body is not the documented shape.
@@ -198,17 +274,18 @@ def decode_video_v1(
         ...         b'{"metadata": {"duration": 8.0}, "segments": [{"start_offset_sec": 0, '
         ...         b'"end_offset_sec": 6, "embedding_scope": "clip", '
         ...         b'"embedding_option": "visual-text", "float": [0.5, 0.5]}]}}')
-        >>> decode_video_v1(body)
-        VideoEmbedding(task_id='t1', model_name='Marengo-retrieval-2.7', segments=1, dim=2, ...)
+        >>> decode_video_v1(body)  # doctest: +NORMALIZE_WHITESPACE
+        MediaEmbedding(task_id='t1', model_name='Marengo-retrieval-2.7', input_type='video',
+                       rows=1, ...)
     """
     doc = _loads(body)
-    return video_from_v1(doc, task_id=task_id, model_name=model_name, dim_hint=dim_hint)
+    return media_from_v1(doc, task_id=task_id, model_name=model_name, dim_hint=dim_hint)
 
 
-def decode_video_v2(
+def decode_media_v2(
     body: bytes | str, *, task_id: str = "", model_name: str = "marengo3.0", dim_hint: int = 0
-) -> VideoEmbedding:
-    """Decode ``GET /embed-v2/tasks/{id}`` bytes (a ready task) into a VideoEmbedding.
+) -> MediaEmbedding:
+    """Decode ``GET /embed-v2/tasks/{id}`` bytes (a ready task) into a MediaEmbedding.
 
     Raises:
         EmbeddingDecodeError: the body is not the documented shape, or ``data`` is null.
@@ -221,7 +298,11 @@ def decode_video_v2(
         ['asset']
     """
     doc = _loads(body)
-    return video_from_v2(doc, task_id=task_id, model_name=model_name, dim_hint=dim_hint)
+    return media_from_v2(doc, task_id=task_id, model_name=model_name, dim_hint=dim_hint)
+
+
+decode_video_v1 = decode_media_v1
+decode_video_v2 = decode_media_v2
 
 
 def _one_vector(rows: Any, *, what: str) -> NDArray[np.float32]:

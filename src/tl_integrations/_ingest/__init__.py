@@ -48,6 +48,7 @@ from .inputs import (
     resolve_inputs,
     sha256_file,
     url_key,
+    with_text_field,
 )
 from .outcome import IngestError, IngestFailure
 
@@ -80,4 +81,5 @@ __all__ = [
     "resolve_inputs",
     "sha256_file",
     "url_key",
+    "with_text_field",
 ]

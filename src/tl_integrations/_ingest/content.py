@@ -18,6 +18,7 @@ __all__ = [
     "CONTENT_KINDS",
     "DEFAULT_CHAPTERS_PROMPT",
     "DEFAULT_SUMMARY_PROMPT",
+    "RESERVED_METADATA",
     "ContentKind",
     "MetadataValue",
     "TextPiece",
@@ -82,7 +83,7 @@ class TextPiece:
 
     Attributes:
         text: the text (never empty).
-        content_kind: ``"transcript"``, ``"summary"`` or ``"chapters"``.
+        content_kind: ``"transcript"``, ``"summary"``, ``"chapters"`` or ``"segments"``.
         start_s: start of the moment it describes, in seconds; None for a whole-video text.
         end_s: end of that moment, in seconds; None for a whole-video text.
         chapter_title: the chapter's title, for chapters only.

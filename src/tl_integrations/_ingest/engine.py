@@ -43,6 +43,7 @@ from .._resources.analyze import (
     Uploader,
     analysis_body,
     create_analysis,
+    reader_of,
     segmentation_body,
     with_result,
 )
@@ -384,7 +385,7 @@ class _Run:
             if made is None:
                 made = yield from create(creation, self.ctx)
             asset = yield from wait(made, self.ctx, timeout_s=self.options.timeout_s)
-        self.progress.set(source.source, "indexing")
+        # No status of its own here: the indexed asset's statuses follow (validating...).
         creation_ia = IndexedAssetCreation(self.index_id, asset.id, user_metadata=metadata)
         job: IndexedAsset = yield from create(creation_ia, self.ctx)
         self.created.add(job.id)
@@ -582,13 +583,22 @@ class _Run:
             tasks[kind] = task
         pending = [task for task in tasks.values() if not task.done]
         if pending:
-            waiting = WaitMany(pending, self.ctx, locate=_read_analysis)
+            waiting = WaitMany(pending, self.ctx, locate=reader_of(ANALYSIS_TASKS))
             finished, _ = yield from emitted(waiting.flow())
             latest = {task.id: task for task in finished}
             tasks = {kind: latest.get(task.id, task) for kind, task in tasks.items()}
         for task in tasks.values():
             if task.failed:
-                raise task.kind.failure(task)
+                # Name the video: the task itself only knows its asset.
+                raise TaskFailedError(
+                    task.id,
+                    video_id=video.id,
+                    index_id=self.index_id,
+                    filename=video.system_metadata.filename,
+                    reason=task.failure_reason,
+                    task=task,
+                    noun=task.kind.noun,
+                )
         for task in tasks.values():
             yield from with_result(task, self.ctx)  # a webhook event carried no result
         return tasks
@@ -627,7 +637,6 @@ class _Run:
         )
         definitions = options.segment_definitions or DEFAULT_SEGMENTS
         return segmentation_body(
-            None,
             definitions=list(definitions),
             min_segment_s=None,
             max_segment_s=None,
@@ -661,11 +670,6 @@ class _Run:
             self.progress.finish(source, "failed")
 
 
-def _read_analysis(job_id: str, ctx: Context) -> Flow[Job]:
-    task: Job = yield from fetch(ANALYSIS_TASKS, job_id, ctx)
-    return task
-
-
 def _journal_of(owner: Any) -> UploadJournal:
     assets = getattr(owner, "assets", None)
     journal = getattr(assets, "_journal", None)
@@ -673,7 +677,9 @@ def _journal_of(owner: Any) -> UploadJournal:
 
 
 def _timed_out(task: Job, timeout_s: float | None) -> TaskTimeoutError:
-    return TaskTimeoutError(task.id, last_status=task.status, timeout_s=timeout_s)
+    return TaskTimeoutError(
+        task.id, last_status=task.status, timeout_s=timeout_s, noun=task.kind.noun
+    )
 
 
 def _ingest(

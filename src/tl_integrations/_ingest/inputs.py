@@ -8,14 +8,21 @@ from __future__ import annotations
 import os
 import stat
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
 from .._errors import InvalidRequestError, InvalidVideoError
+from .._resources.analyze import SegmentDefinition, SegmentField, segmentation_body
 from .._uploads import media_type_of, sha256_file, url_key
-from .content import CONTENT_KINDS, DEFAULT_CHAPTERS_PROMPT, DEFAULT_SUMMARY_PROMPT, ContentKind
+from .content import (
+    CONTENT_KINDS,
+    DEFAULT_CHAPTERS_PROMPT,
+    DEFAULT_SUMMARY_PROMPT,
+    RESERVED_METADATA,
+    ContentKind,
+)
 
 __all__ = [
     "HASH_KEY",
@@ -30,6 +37,7 @@ __all__ = [
     "resolve_inputs",
     "sha256_file",
     "url_key",
+    "with_text_field",
 ]
 
 VideoInput = Union[str, "os.PathLike[str]"]
@@ -69,7 +77,8 @@ class IngestOptions:
             ``pegasus1.6``); analyses are cached with the video (see the loader).
         segment_definitions: what ``segments`` looks for: :class:`SegmentDefinition` objects
             or their dicts (default: each scene, with a description, the people and the
-            mood); a field named ``description`` (added when missing) is the text.
+            mood); a field named ``description`` (added when missing) is the text. Checked
+            here and kept in wire form (dicts).
         on_progress: ``on_progress(source, bytes_done, total_bytes)`` while a file uploads.
 
     Statuses, in the order an input goes through them (the sync and async engines report
@@ -79,7 +88,7 @@ class IngestOptions:
     - ``"hashing"``: computing a local file's SHA-256.
     - ``"looking up"``: asking the index for a video (or a running task) with that
       content, or for the video named by ``"video:<id>"``.
-    - ``"uploading"``: creating the indexing task (sending the file, or the URL).
+    - ``"uploading"``: sending the file (or the URL): as an asset, or with the task.
     - the task's statuses as polled: ``"validating"``, ``"pending"``, ``"queued"``,
       ``"indexing"``, ``"ready"`` (any other status the server sends is passed on too).
       Polling samples them, so a short stage may be missed. A reused video has none.
@@ -147,8 +156,7 @@ class IngestOptions:
             raise InvalidRequestError(
                 f"pegasus_model must be 'pegasus1.5' or 'pegasus1.6', got {self.pegasus_model!r}"
             )
-        if "segments" in self.content and self.upload == "tasks":
-            raise InvalidRequestError("segments need upload='assets' (analysis reads assets)")
+        self._check_segments()
         if self.on_status is not None and not callable(self.on_status):
             raise InvalidRequestError(
                 f"on_status must be a callable (source, status) or None, got {self.on_status!r}"
@@ -163,6 +171,30 @@ class IngestOptions:
             )
         object.__setattr__(self, "content", tuple(dict.fromkeys(content)))
 
+    def _check_segments(self) -> None:
+        """Check the segment definitions as the API would, and keep their wire form."""
+        given = self.segment_definitions
+        if given is None:
+            return
+        if isinstance(given, (Mapping, SegmentDefinition)):
+            given = (given,)
+        wire = tuple(with_text_field(d) for d in given)
+        for definition in wire:
+            clash = [f["name"] for f in definition["fields"] if f.get("name") in RESERVED_METADATA]
+            if clash:
+                raise InvalidRequestError(
+                    f"segment fields {clash} of {definition.get('id')!r} would hide the "
+                    f"metadata of the same name; rename them (taken: {sorted(RESERVED_METADATA)})"
+                )
+        segmentation_body(
+            definitions=wire,
+            min_segment_s=None,
+            max_segment_s=None,
+            custom_id=None,
+            base={"model_name": self.pegasus_model},
+        )
+        object.__setattr__(self, "segment_definitions", wire)
+
     def _check_numbers(self) -> None:
         if not _positive(self.chunk_s):
             raise InvalidRequestError(f"chunk_s must be a positive number, got {self.chunk_s!r}")
@@ -174,6 +206,41 @@ class IngestOptions:
             )
         if self.timeout_s is not None and not _positive(self.timeout_s):
             raise InvalidRequestError(f"timeout_s must be positive or None, got {self.timeout_s!r}")
+
+
+TEXT_FIELD = {
+    "name": "description",
+    "type": "string",
+    "description": "one or two sentences on what happens in this segment",
+}
+"""The field whose value is a segment's Document text, added to definitions without it."""
+
+
+def with_text_field(definition: SegmentDefinition | Mapping[str, Any]) -> dict[str, Any]:
+    """A segment definition's wire form with a ``description`` field (the Document text).
+
+    Raises:
+        InvalidRequestError: not a definition (``SegmentDefinition`` or a dict with ``id``).
+
+    Example:
+        >>> with_text_field({"id": "scene", "description": "each scene"})["fields"][0]["name"]
+        'description'
+    """
+    if isinstance(definition, SegmentDefinition):
+        wire = definition.to_api()
+    elif isinstance(definition, Mapping) and definition.get("id"):
+        wire = dict(definition)
+    else:
+        raise InvalidRequestError(
+            f"segment definitions are SegmentDefinition(...) or dicts with an id, "
+            f"got {definition!r}"
+        )
+    fields = [
+        f.to_api() if isinstance(f, SegmentField) else dict(f) for f in wire.get("fields", [])
+    ]
+    if not any(f.get("name") == TEXT_FIELD["name"] for f in fields):
+        fields.insert(0, dict(TEXT_FIELD))
+    return {**wire, "fields": fields}
 
 
 def _positive(value: object) -> bool:

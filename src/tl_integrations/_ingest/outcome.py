@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from .._errors import TwelveLabsError
 from .inputs import IngestOptions, OnError, OnStatus, VideoSource, display_source
 
-__all__ = ["IngestError", "IngestFailure", "Progress", "Tally"]
+__all__ = ["IngestError", "IngestFailure", "Progress", "Tally", "redacted"]
 
 logger = logging.getLogger("tl_integrations._ingest")
 _SHOWN_FAILURES = 20
@@ -24,9 +25,11 @@ class IngestFailure:
     """One input that produced no Documents, and why.
 
     Attributes:
-        source: the input as the caller gave it.
+        source: the input as the caller gave it; a URL without its query and user info
+            (a signed URL's signature is a credential: see :func:`display_source`).
         reason: a one-line explanation (the error's message).
-        exception: the error itself (``TaskFailedError``, ``InvalidVideoError``...).
+        exception: the error itself (``TaskFailedError``, ``InvalidVideoError``...); for
+            a URL input, a copy that quotes the URL as ``source`` does.
 
     Example:
         >>> f = IngestFailure("a.mp4", "task t1 failed", RuntimeError("task t1 failed"))
@@ -87,13 +90,7 @@ class Progress:
         self._lock = threading.Lock()
         self._bar: Any = None
         if enabled:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError as exc:
-                raise ImportError(
-                    "show_progress=True needs tqdm: pip install 'tl-integrations[langchain]'"
-                ) from exc
-            self._bar = tqdm(total=len(sources), desc="videos", unit="video")
+            self._bar = progress_bar(total=len(sources), desc="videos", unit="video")
 
     @classmethod
     def for_run(cls, sources: list[VideoSource], options: IngestOptions) -> Progress:
@@ -173,17 +170,91 @@ class Tally:
     def fail(self, source: str, exc: BaseException) -> None:
         """Record one failed input and log it (a warning, with the reason).
 
-        A server often quotes the URL it could not fetch; the reason shows it as
-        :func:`display_source` does (no query, no user info), since those may be credentials.
+        A server often quotes the URL it could not fetch; the failure shows it as
+        :func:`display_source` does (no query, no user info), since those may be credentials:
+        in its source, its reason and its exception (see :func:`redacted`).
         """
-        reason = str(exc) or type(exc).__name__
         shown = display_source(source)
         if shown != source:
-            reason = reason.replace(source, shown)
-        self.failures.append(IngestFailure(source, reason, exc))
-        logger.warning("video %s failed: %s", display_source(source), reason)
+            exc = redacted(exc, source)
+        reason = str(exc) or type(exc).__name__
+        self.failures.append(IngestFailure(shown, reason, exc))
+        logger.warning("video %s failed: %s", shown, reason)
 
     def finish(self) -> None:
         """Raise :class:`IngestError` if ``on_error="raise"`` and anything failed."""
         if self.on_error == "raise" and self.failures:
             raise IngestError(self.failures)
+
+
+def progress_bar(**options: Any) -> Any:
+    """A tqdm bar: a widget in Jupyter when ``ipywidgets`` is installed, else text.
+
+    tqdm's automatic choice warns (``IProgress not found``) in a notebook without
+    ipywidgets; the text bar works there too, quietly.
+
+    Raises:
+        ModuleNotFoundError: tqdm is missing; the message names the ``pip install``.
+
+    Example:
+        >>> bar = progress_bar(total=2, disable=True); bar.update(1); bar.close()
+    """
+    import importlib.util
+
+    from .._extras import install_hint
+
+    if importlib.util.find_spec("tqdm") is None:
+        raise ModuleNotFoundError(
+            f"show_progress=True needs tqdm, which is not installed: {install_hint('langchain')}",
+            name="tqdm",
+        )
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(**options)
+
+
+def redacted(exc: BaseException, url: str) -> BaseException:
+    """A copy of ``exc`` that quotes ``url`` without its query and user info.
+
+    Wherever the error holds the URL (its message, the API's message, the body), the URL
+    reads as :func:`display_source` shows it, and a query quoted alone is cut out too. The
+    copy has no cause: a chained httpx error would quote the URL again.
+
+    Example:
+        >>> err = ValueError("could not fetch 'https://cdn.example/a.mp4?sig=s3cr3t': 403")
+        >>> str(redacted(err, "https://cdn.example/a.mp4?sig=s3cr3t"))
+        "could not fetch 'https://cdn.example/a.mp4': 403"
+    """
+    parts = urllib.parse.urlsplit(url)
+    secrets = [(url, display_source(url))]
+    secrets += [(part, "(redacted)") for part in (parts.query, parts.fragment) if len(part) > 3]
+    if "@" in parts.netloc:
+        secrets.append((parts.netloc.rpartition("@")[0], "(redacted)"))
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            for secret, shown in secrets:
+                value = value.replace(secret, shown)
+            return value
+        if isinstance(value, dict):
+            return {key: scrub(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(scrub(item) for item in value)
+        return value
+
+    try:
+        # Every error of the package pickles (and so rebuilds) from its __reduce__.
+        reduced = exc.__reduce__()
+        if isinstance(reduced, str):
+            raise TypeError(reduced)
+        rebuild, args, *state = reduced
+        copy: BaseException = rebuild(*scrub(args))
+        if state and isinstance(state[0], dict):
+            copy.__dict__.update(scrub(state[0]))
+    except Exception:  # an exotic error: keep what it says, not what it is
+        copy = TwelveLabsError(scrub(str(exc)))
+    copy.__traceback__ = exc.__traceback__
+    copy.__suppress_context__ = True
+    return copy

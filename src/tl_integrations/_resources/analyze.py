@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 import re
 import uuid
@@ -37,30 +38,42 @@ from typing import Any, ClassVar, Literal
 import orjson
 
 from .._engine import Creation, Job, Locate, TaskKind, create, fetch, job_id_of, wait
-from .._errors import InvalidRequestError, MalformedResponseError
+from .._errors import (
+    BadRequestError,
+    InvalidRequestError,
+    MalformedResponseError,
+    TaskFailedError,
+)
 from .._flows import Context, Emit, Flow, ReadLine
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
-from .._wire import as_object, opt_float, opt_obj, opt_str, req_str
+from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
 from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
 from .assets import Asset, plan_upload, upload_asset
 from .uploads import UploadJournal
 
 __all__ = [
+    "ANALYSIS_BATCHES",
     "ANALYSIS_TASKS",
     "DEFAULT_PEGASUS",
+    "AnalysisBatch",
     "AnalysisTask",
     "Analyze",
     "AnalyzeResult",
     "AnalyzeStream",
     "AsyncAnalyze",
+    "BatchItem",
+    "BatchResult",
     "Segment",
     "SegmentDefinition",
     "SegmentField",
     "analyze_flow",
+    "reader_of",
     "video_context",
     "with_result",
 ]
+
+logger = logging.getLogger("tl_integrations")
 
 DEFAULT_PEGASUS = "pegasus1.5"
 PEGASUS_MODELS = ("pegasus1.5", "pegasus1.6")
@@ -278,6 +291,43 @@ def _images(images: Sequence[str] | None, model: str) -> list[dict[str, str]] | 
     return out
 
 
+MAX_TOKENS = 98_304
+# The smallest max_tokens per analysis mode (the API's table).
+MIN_TOKENS = {"general": 512, "time_based_metadata": 2048}
+
+
+def check_tokens(body: Mapping[str, Any]) -> None:
+    """Refuse a ``max_tokens`` the API would refuse for the body's mode and model.
+
+    Raises:
+        InvalidRequestError: out of range, or ``"unlimited"`` outside segmentation on
+            Pegasus 1.6.
+
+    Example:
+        >>> check_tokens({"max_tokens": 600})
+        >>> check_tokens({"max_tokens": 600, "analysis_mode": "time_based_metadata"})
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: max_tokens must be 2048 to 98304 when segmenting...
+    """
+    tokens = body.get("max_tokens")
+    if tokens is None:
+        return
+    mode = body.get("analysis_mode", "general")
+    if tokens == "unlimited":
+        if mode != "time_based_metadata" or body.get("model_name") != "pegasus1.6":
+            raise InvalidRequestError(
+                "max_tokens='unlimited' works only when segmenting with model='pegasus1.6'"
+            )
+        return
+    low = MIN_TOKENS.get(str(mode), 1)
+    if not low <= int(tokens) <= MAX_TOKENS:
+        what = "when segmenting" if mode == "time_based_metadata" else "for an answer"
+        raise InvalidRequestError(
+            f"max_tokens must be {low} to {MAX_TOKENS} {what}, got {tokens!r}"
+        )
+
+
 def analysis_body(
     *,
     model: str,
@@ -354,26 +404,40 @@ def _ask(
         raise InvalidRequestError(
             "response_format must be {'type': 'json_schema', 'json_schema': {...}}"
         )
+    check_tokens(body)
     return _Ask(video, body, response_format)
+
+
+def _too_long(error: BadRequestError) -> bool:
+    return error.code == "video_duration_too_long"
 
 
 def analyze_flow(
     ask: _Ask, ctx: Context, uploader: Uploader, *, timeout_s: float | None = None
 ) -> Flow[AnalyzeResult]:
-    """Analyse: synchronously, or through a task when the video is over an hour long."""
+    """Analyse: synchronously, or through a task when the video is over an hour long.
+
+    The duration is known for assets, indexed videos and uploaded files; for a bare asset
+    id or a URL the synchronous call says so (``video_duration_too_long``, before any
+    work), and the analysis goes through a task then.
+    """
     body = dict(ask.body)
     duration = None
     if ask.video is not None:
         body["video"], duration = yield from _resolve(ask.video, ctx, uploader)
-    window = body.get("end_time", duration or 0.0) - body.get("start_time", 0.0)
-    if duration is not None and window > SYNC_LIMIT_S:
-        task = yield from create(AnalysisCreation(body), ctx)
-        done: AnalysisTask = yield from _waited(task, ctx, timeout_s, None)
-        return done.result(ask.response_format)
-    reply = yield from send(
-        Request("POST", "/analyze", json={**body, "stream": False}, retry="always"), ctx
-    )
-    return analyze_result(reply.json(), ask.response_format)
+    if duration is None or duration <= SYNC_LIMIT_S:
+        try:
+            reply = yield from send(
+                Request("POST", "/analyze", json={**body, "stream": False}, retry="always"), ctx
+            )
+            return analyze_result(reply.json(), ask.response_format)
+        except BadRequestError as error:
+            if duration is not None or ask.video is None or not _too_long(error):
+                raise
+            logger.debug("the video is over the synchronous limit: analysing it in a task")
+    task = yield from create(AnalysisCreation(body), ctx)
+    done: AnalysisTask = yield from _waited(task, ctx, timeout_s, None)
+    return done.result(ask.response_format)
 
 
 # --- streaming -----------------------------------------------------------------------------
@@ -418,7 +482,12 @@ class AnalyzeStream:
 def _stream(ask: _Ask, ctx: Context, uploader: Uploader, sink: AnalyzeStream) -> Flow[None]:
     body = {**ask.body, "stream": True}
     if ask.video is not None:
-        body["video"], _ = yield from _resolve(ask.video, ctx, uploader)
+        body["video"], duration = yield from _resolve(ask.video, ctx, uploader)
+        if duration is not None and duration > SYNC_LIMIT_S:
+            raise InvalidRequestError(
+                f"the video lasts {duration:.0f} s; only videos up to {SYNC_LIMIT_S:.0f} s "
+                "stream. client.analyze() analyses longer ones (through an analysis task)"
+            )
     reply = yield from send(
         Request("POST", "/analyze", json=body, retry="always", stream=True), ctx
     )
@@ -467,6 +536,7 @@ def _stream(ask: _Ask, ctx: Context, uploader: Uploader, sink: AnalyzeStream) ->
 SegmentFieldType = Literal[
     "string", "boolean", "number", "integer", "array", "timestamp", "time_array"
 ]
+_FIELD_TYPES = ("string", "boolean", "number", "integer", "array", "timestamp", "time_array")
 
 
 @dataclass(frozen=True)
@@ -496,8 +566,43 @@ class SegmentField:
     items: str | Sequence[SegmentField] | None = None
     format: str | None = None
 
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> SegmentField:
+        """A field from its wire form (``items`` of a ``time_array`` become fields too).
+
+        Raises:
+            InvalidRequestError: not a field object.
+
+        Example:
+            >>> SegmentField.from_api({"name": "tags", "type": "array", "description": "d",
+            ...                        "items": {"type": "string"}}).items
+            'string'
+        """
+        if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+            raise InvalidRequestError(f"a segment field is a dict with a name, got {data!r}")
+        items = data.get("items")
+        if isinstance(items, Mapping) and isinstance(items.get("fields"), list):
+            items = [cls.from_api(f) for f in items["fields"]]
+        elif isinstance(items, Mapping):
+            items = items.get("type")
+        return cls(
+            name=data["name"],
+            type=data.get("type"),  # type: ignore[arg-type]  # checked by to_api
+            description=data.get("description"),  # type: ignore[arg-type]
+            enum=data.get("enum"),
+            items=items,
+            format=data.get("format"),
+        )
+
     def to_api(self) -> dict[str, Any]:
         """The wire form, checked (the API's rules, before anything is sent)."""
+        if self.type not in _FIELD_TYPES:
+            raise InvalidRequestError(
+                f"segment field {self.name!r}: type must be one of {_FIELD_TYPES}, "
+                f"got {self.type!r}"
+            )
+        if not isinstance(self.description, str) or not self.description:
+            raise InvalidRequestError(f"segment field {self.name!r} needs a description")
         if self.name in ("start_time", "end_time", "metadata") or not self.name:
             raise InvalidRequestError(f"segment field name {self.name!r} is reserved or empty")
         out: dict[str, Any] = {
@@ -533,6 +638,14 @@ class SegmentField:
 class SegmentDefinition:
     """A kind of segment to find: ``SegmentDefinition("scene", "each scene", fields=[...])``.
 
+    Args:
+        id: the key of its segments in the result.
+        description: what such a segment looks like.
+        fields: what each segment carries (:class:`SegmentField` or their dicts).
+        time_ranges: ``(start_s, end_s)`` spans to look in (each at least 2 s).
+        media_sources: up to 4 reference images (``{"name", "media_type": "image",
+            "url" | "asset_id" | "base64_string"}``), named in ``description`` as ``<@name>``.
+
     Example:
         >>> SegmentDefinition("scene", "each scene").to_api()
         {'id': 'scene', 'description': 'each scene'}
@@ -542,18 +655,27 @@ class SegmentDefinition:
     description: str
     fields: Sequence[SegmentField | Mapping[str, Any]] = ()
     time_ranges: Sequence[tuple[float, float]] | None = None
+    media_sources: Sequence[Mapping[str, Any]] | None = None
 
     def to_api(self) -> dict[str, Any]:
-        """The wire form."""
-        if not self.id or not self.description:
+        """The wire form, checked (the API's rules, before anything is sent)."""
+        if not isinstance(self.id, str) or not self.id or not self.description:
             raise InvalidRequestError("a segment definition needs an id and a description")
         out: dict[str, Any] = {"id": self.id, "description": self.description}
         if self.fields:
-            out["fields"] = [
-                f.to_api() if isinstance(f, SegmentField) else dict(f) for f in self.fields
+            fields = [
+                f if isinstance(f, SegmentField) else SegmentField.from_api(f) for f in self.fields
             ]
+            names = [f.name for f in fields]
+            if len(set(names)) != len(names):
+                raise InvalidRequestError(f"segment definition {self.id!r}: field names repeat")
+            out["fields"] = [f.to_api() for f in fields]
         if self.time_ranges:
             out["time_ranges"] = [{"start_time": a, "end_time": b} for a, b in self.time_ranges]
+        if self.media_sources:
+            if len(self.media_sources) > 4:
+                raise InvalidRequestError(f"segment definition {self.id!r}: up to 4 images")
+            out["media_sources"] = [dict(m) for m in self.media_sources]
         return out
 
 
@@ -685,11 +807,14 @@ class AnalysisTask(Job):
 
 
 class AnalysisTasks(TaskKind[AnalysisTask]):
-    """The task kind of analysis tasks: pending ones are listed by status.
+    """The task kind of analysis tasks: tasks of one asset are listed together (one
+    request covers every status); others by status.
 
     Example:
         >>> [r.params["status"] for r in ANALYSIS_TASKS.listings("tasks", ["a", "b"])]
         ['queued', 'pending', 'processing']
+        >>> [r.params for r in ANALYSIS_TASKS.listings(("asset", "a1"), ["t1", "t2"])]
+        [{'asset_id': 'a1', 'page_limit': 50}]
     """
 
     noun: ClassVar[str] = "analysis task"
@@ -706,17 +831,31 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
         return AnalysisTask.from_api(reply.json())
 
     def group(self, job: AnalysisTask) -> Hashable | None:
-        """All pending analysis tasks of the account are listed together."""
-        return "tasks"
+        """The tasks of one asset (whatever their status) are listed with one request; the
+        others with one list per pending status."""
+        asset_id = (job.video_source or {}).get("asset_id")
+        return ("asset", asset_id) if isinstance(asset_id, str) and asset_id else "tasks"
 
     def listings(self, group: Hashable, ids: Sequence[str]) -> list[Request]:
-        """One list per pending status (the list filter takes one status)."""
+        """The asset's tasks, or one list per pending status (the filter takes one)."""
+        if isinstance(group, tuple):
+            params = {"asset_id": group[1], "page_limit": PAGE_LIMIT_MAX}
+            return [Request("GET", "/analyze/tasks", params=params)]
         return [
             Request(
                 "GET", "/analyze/tasks", params={"status": status, "page_limit": PAGE_LIMIT_MAX}
             )
             for status in self.pending
         ]
+
+    def finished_listing(self, group: Hashable) -> Request | None:
+        """The newest ready tasks: where tasks that left the pending lists usually are (an
+        asset's list already shows its ended tasks)."""
+        if isinstance(group, tuple):
+            return None
+        return Request(
+            "GET", "/analyze/tasks", params={"status": "ready", "page_limit": PAGE_LIMIT_MAX}
+        )
 
     def parse_item(self, item: Any, group: Hashable) -> AnalysisTask:
         """One task of a list page."""
@@ -762,13 +901,19 @@ class AnalysisCreation(Creation[AnalysisTask]):
         )
 
     def created(self, reply: Reply) -> AnalysisTask:
-        """The task answered (``{task_id, status}``)."""
-        return AnalysisTask.from_api(reply.json())
+        """The task answered (``{task_id, status}``), knowing the video it was asked about
+        (so that waits list it with the other tasks of its asset)."""
+        task = AnalysisTask.from_api(reply.json())
+        video = (self.request.json or {}).get("video")
+        if task.video_source is None and isinstance(video, dict):
+            task.video_source = dict(video)
+        return task
 
 
 def with_result(task: AnalysisTask, ctx: Context) -> Flow[AnalysisTask]:
     """The task with its result: a ready task that a webhook event finished (events carry
-    no result) is read once; any other is returned as it is.
+    no result), or that a list or a replayed create showed, is read once; any other is
+    returned as it is.
 
     Example:
         >>> from tl_integrations._flows import SyncDriver
@@ -789,7 +934,7 @@ def _waited(
     on_update: Callable[[AnalysisTask], object] | None,
 ) -> Flow[AnalysisTask]:
     done: AnalysisTask = yield from wait(
-        job, ctx, locate=_read_task, timeout_s=timeout_s, on_update=on_update
+        job, ctx, locate=reader_of(ANALYSIS_TASKS), timeout_s=timeout_s, on_update=on_update
     )
     finished: AnalysisTask = yield from with_result(done, ctx)
     return finished
@@ -825,7 +970,6 @@ def cached_task(asset_id: str, custom_id: str, ctx: Context) -> Flow[AnalysisTas
 
 
 def segmentation_body(
-    ask: _Ask | None,
     *,
     definitions: Sequence[SegmentDefinition | Mapping[str, Any]] | None,
     min_segment_s: float | None,
@@ -833,25 +977,34 @@ def segmentation_body(
     custom_id: str | None,
     base: dict[str, Any],
 ) -> dict[str, Any]:
+    """An ``/analyze/tasks`` body: ``base`` in segmentation mode when ``definitions`` are
+    given, with its ``custom_id``; checked as the API checks it.
+
+    Raises:
+        InvalidRequestError: what the API would refuse (1-20 definitions, segment bounds
+            of at least 2 s, ``time_array`` fields without Pegasus 1.6, a bad custom id).
+
+    Example:
+        >>> body = segmentation_body(definitions=[SegmentDefinition("scene", "each scene")],
+        ...     min_segment_s=4, max_segment_s=None, custom_id=None,
+        ...     base={"model_name": "pegasus1.5"})
+        >>> body["analysis_mode"], body["min_segment_duration"]
+        ('time_based_metadata', 4.0)
+    """
     body = dict(base)
     if definitions is not None:
         if not 1 <= len(definitions) <= 20:
             raise InvalidRequestError("segmentation takes 1 to 20 segment definitions")
         body.pop("prompt", None)
         body["analysis_mode"] = "time_based_metadata"
-        body["response_format"] = {
-            "type": "segment_definitions",
-            "segment_definitions": [
-                d.to_api() if isinstance(d, SegmentDefinition) else dict(d) for d in definitions
-            ],
-        }
+        wire = [_definition(d).to_api() for d in definitions]
+        body["response_format"] = {"type": "segment_definitions", "segment_definitions": wire}
+        _check_definitions(wire, body, min_segment_s, max_segment_s)
         for name, value in (
             ("min_segment_duration", min_segment_s),
             ("max_segment_duration", max_segment_s),
         ):
             if value is not None:
-                if value < 2:
-                    raise InvalidRequestError(f"{name} must be >= 2 s, got {value}")
                 body[name] = float(value)
     if custom_id is not None:
         if not _CUSTOM_ID.match(custom_id):
@@ -859,7 +1012,57 @@ def segmentation_body(
                 f"custom_id must be 1-64 letters, digits, '_' or '-', got {custom_id!r}"
             )
         body["custom_id"] = custom_id
+    check_tokens(body)
     return body
+
+
+def _definition(value: SegmentDefinition | Mapping[str, Any]) -> SegmentDefinition:
+    """A definition given as an object or as its wire dict (checked on ``to_api``)."""
+    if isinstance(value, SegmentDefinition):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(
+            f"a segment definition is a SegmentDefinition or a dict, got {value!r}"
+        )
+    ranges = value.get("time_ranges")
+    if ranges is not None and not all(
+        isinstance(r, Mapping) and {"start_time", "end_time"} <= r.keys() for r in ranges
+    ):
+        raise InvalidRequestError(f"time_ranges are {{start_time, end_time}} dicts, got {ranges!r}")
+    return SegmentDefinition(
+        id=value.get("id"),  # type: ignore[arg-type]  # checked by to_api
+        description=value.get("description"),  # type: ignore[arg-type]
+        fields=tuple(value.get("fields") or ()),
+        time_ranges=None if ranges is None else [(r["start_time"], r["end_time"]) for r in ranges],
+        media_sources=value.get("media_sources"),
+    )
+
+
+def _check_definitions(
+    wire: list[dict[str, Any]],
+    body: Mapping[str, Any],
+    min_segment_s: float | None,
+    max_segment_s: float | None,
+) -> None:
+    for name, value in (("min_segment_s", min_segment_s), ("max_segment_s", max_segment_s)):
+        if value is not None and (isinstance(value, bool) or not value >= 2):
+            raise InvalidRequestError(f"{name} must be >= 2 seconds, got {value!r}")
+    if min_segment_s is not None and max_segment_s is not None and max_segment_s < min_segment_s:
+        raise InvalidRequestError("max_segment_s must be at least min_segment_s")
+    ids = [d.get("id") for d in wire]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequestError(f"segment definition ids must be unique, got {ids}")
+    ranged = any(d.get("time_ranges") for d in wire)
+    windowed = "start_time" in body or "end_time" in body
+    if ranged and (windowed or min_segment_s is not None or max_segment_s is not None):
+        raise InvalidRequestError(
+            "time_ranges cannot be combined with start_s/end_s or min/max_segment_s"
+        )
+    timed = [
+        f.get("name") for d in wire for f in d.get("fields") or [] if f.get("type") == "time_array"
+    ]
+    if timed and body.get("model_name") != "pegasus1.6":
+        raise InvalidRequestError(f"time_array fields {timed} need model='pegasus1.6'")
 
 
 def create_analysis(
@@ -873,9 +1076,10 @@ def create_analysis(
         if asset_id:
             found = yield from cached_task(asset_id, body["custom_id"], ctx)
             if found is not None:
-                return found
+                # Listed or replayed tasks may show ready without their result.
+                return (yield from with_result(found, ctx))
     task: AnalysisTask = yield from create(AnalysisCreation(body), ctx)
-    return task
+    return (yield from with_result(task, ctx))
 
 
 def _segments(
@@ -891,17 +1095,28 @@ def _segments(
     return done.segments()
 
 
-def _read_task(job_id: str, ctx: Context) -> Flow[Job]:
-    task: Job = yield from fetch(ANALYSIS_TASKS, job_id, ctx)
-    return task
+def reader_of(kind: TaskKind[Any]) -> Locate:
+    """How a wait reads one job of ``kind`` by id (analysis tasks, batches).
+
+    Example:
+        >>> callable(reader_of(ANALYSIS_TASKS))
+        True
+    """
+
+    def read(job_id: str, ctx: Context) -> Flow[Job]:
+        job: Job = yield from fetch(kind, job_id, ctx)
+        return job
+
+    return read
 
 
-def _list_tasks(params: dict[str, Any], ctx: Context) -> Flow[None]:
+def _listing(path: str, params: dict[str, Any], ctx: Context, kind: TaskKind[Any]) -> Flow[None]:
+    """Emit every job of a list endpoint, bound to the client (for ``wait_for_done``)."""
     yield from pages(
-        Request("GET", "/analyze/tasks", params=params),
+        Request("GET", path, params=params),
         ctx,
-        "analysis task list",
-        lambda item: AnalysisTask.from_api(item)._bind(ctx.owner),
+        f"{kind.noun} list",
+        lambda item: kind.parse_item(item, None)._bind(ctx.owner),
     )
 
 
@@ -933,7 +1148,7 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
     """
 
     def _locator(self) -> Locate:
-        return _read_task
+        return reader_of(ANALYSIS_TASKS)
 
     def wait(
         self,
@@ -1007,7 +1222,6 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
         )
         video_context(video)
         body = segmentation_body(
-            None,
             definitions=segments,
             min_segment_s=min_segment_s,
             max_segment_s=max_segment_s,
@@ -1047,7 +1261,7 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
             "analysis_mode": analysis_mode,
             "page_limit": page_limit,
         }
-        return self._client._iterate(_list_tasks(params, self._ctx))
+        return self._client._iterate(_listing("/analyze/tasks", params, self._ctx, ANALYSIS_TASKS))
 
     def cancel(self, task_id: str | AnalysisTask) -> AnalysisTask:
         """Cancel a task that has not finished; returns it as it is now.
@@ -1086,6 +1300,601 @@ class AsyncAnalysisTaskResource(AsyncJobResource):
     wait_for_done = awaited(AnalysisTaskResource.wait_for_done)
 
 
+# --- batches -------------------------------------------------------------------------------
+
+BATCH_MODELS = ("pegasus1.5",)
+MAX_BATCH_ITEMS = 1000
+
+
+def _batch_asset(video: VideoInput) -> str:
+    """The asset id of a batch item (batches take assets only)."""
+    context = video_context(video) if not isinstance(video, os.PathLike) else None
+    if context is None or context.get("type") != "asset_id":
+        raise InvalidRequestError(
+            f"batch items are assets, got {video!r}: upload files with client.assets.upload() "
+            "first (a URL or a local file is not accepted in a batch)"
+        )
+    return str(context["asset_id"])
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One video of a batch, with what it overrides of the batch's defaults.
+
+    Args:
+        video: an :class:`Asset`, its id, or an indexed video (its asset is analysed).
+        custom_id: your id for the item (unique in the batch; 1-64 of ``[A-Za-z0-9_-]``).
+        prompt: this item's question (general mode), instead of the batch's.
+        temperature / max_tokens / start_s / end_s / min_segment_s / max_segment_s:
+            overrides of the batch's values.
+
+    Example:
+        >>> BatchItem("6711a09ae4a1b37f8a9c5d01", custom_id="ep1", prompt="Title?").to_api()
+        {'video': {'type': 'asset_id', 'asset_id': '6711a09ae4a1b37f8a9c5d01'}, \
+'custom_id': 'ep1', 'prompt': {'input_text': 'Title?'}}
+    """
+
+    video: VideoInput
+    custom_id: str | None = None
+    prompt: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    min_segment_s: float | None = None
+    max_segment_s: float | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The wire form (a ``BatchItemRequest``), checked."""
+        item: dict[str, Any] = {"video": {"type": "asset_id", "asset_id": _batch_asset(self.video)}}
+        if self.custom_id is not None:
+            if not _CUSTOM_ID.match(self.custom_id):
+                raise InvalidRequestError(
+                    f"custom_id must be 1-64 letters, digits, '_' or '-', got {self.custom_id!r}"
+                )
+            item["custom_id"] = self.custom_id
+        item.update(
+            _batch_values(
+                prompt=self.prompt,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                start_s=self.start_s,
+                end_s=self.end_s,
+                min_segment_s=self.min_segment_s,
+                max_segment_s=self.max_segment_s,
+            )
+        )
+        return item
+
+
+def _batch_values(
+    *,
+    prompt: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    start_s: float | None,
+    end_s: float | None,
+    min_segment_s: float | None,
+    max_segment_s: float | None,
+) -> dict[str, Any]:
+    """What items and defaults share, in wire form (the prompt is an object in batches)."""
+    if max_tokens is not None and not isinstance(max_tokens, int):
+        raise InvalidRequestError(f"batches take a number of max_tokens, got {max_tokens!r}")
+    values = analysis_body(
+        model=DEFAULT_PEGASUS,
+        prompt=prompt,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        response_format=None,
+        start_s=start_s,
+        end_s=end_s,
+    )
+    del values["model_name"]
+    if "prompt" in values:
+        values["prompt"] = {"input_text": values["prompt"]}
+    for name, value in (
+        ("min_segment_duration", min_segment_s),
+        ("max_segment_duration", max_segment_s),
+    ):
+        if value is not None:
+            if isinstance(value, bool) or not value >= 2:
+                raise InvalidRequestError(f"{name} must be >= 2 seconds, got {value!r}")
+            values[name] = float(value)
+    return values
+
+
+def batch_body(
+    items: Sequence[BatchItem | VideoInput],
+    *,
+    model: str,
+    prompt: str | None,
+    segments: Sequence[SegmentDefinition | Mapping[str, Any]] | None,
+    response_format: Mapping[str, Any] | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    start_s: float | None,
+    end_s: float | None,
+    min_segment_s: float | None,
+    max_segment_s: float | None,
+) -> dict[str, Any]:
+    """A ``POST /analyze/batches`` body, checked as the API checks it.
+
+    Raises:
+        InvalidRequestError: 0 or over 1,000 items, an item that is not an asset, custom ids
+            used twice, a model other than ``pegasus1.5``, a general batch without a prompt
+            for some item, or values out of range.
+
+    Example:
+        >>> body = batch_body(["6711a09ae4a1b37f8a9c5d01"], model="pegasus1.5", prompt="Hi",
+        ...     segments=None, response_format=None, temperature=None, max_tokens=None,
+        ...     start_s=None, end_s=None, min_segment_s=None, max_segment_s=None)
+        >>> body["analysis_mode"], body["defaults"]
+        ('general', {'prompt': {'input_text': 'Hi'}})
+    """
+    if model not in BATCH_MODELS:
+        raise InvalidRequestError(f"batches take model {BATCH_MODELS[0]!r} only, got {model!r}")
+    if isinstance(items, (str, bytes)) or not 1 <= len(items) <= MAX_BATCH_ITEMS:
+        raise InvalidRequestError(f"a batch takes 1 to {MAX_BATCH_ITEMS} items (a list)")
+    if prompt is not None and segments is not None:
+        raise InvalidRequestError("pass prompt= (general analysis) or segments=, not both")
+    wanted = [i if isinstance(i, BatchItem) else BatchItem(i) for i in items]
+    requests = [i.to_api() for i in wanted]
+    ids = [i.custom_id for i in wanted if i.custom_id is not None]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequestError("custom_id must be unique within a batch")
+    mode = "time_based_metadata" if segments is not None else "general"
+    defaults = _batch_values(
+        prompt=prompt,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        start_s=start_s,
+        end_s=end_s,
+        min_segment_s=min_segment_s,
+        max_segment_s=max_segment_s,
+    )
+    if segments is not None:
+        fmt = segmentation_body(
+            definitions=segments,
+            min_segment_s=None,
+            max_segment_s=None,
+            custom_id=None,
+            base={"model_name": model},
+        )["response_format"]
+        defaults["response_format"] = fmt
+        if any("prompt" in r for r in requests):
+            raise InvalidRequestError("a segmentation batch takes no prompts")
+    else:
+        if response_format is not None:
+            if response_format.get("type") != "json_schema":
+                raise InvalidRequestError("a general batch takes a json_schema response_format")
+            defaults["response_format"] = dict(response_format)
+        if prompt is None and not all("prompt" in r for r in requests):
+            raise InvalidRequestError("give the batch a prompt=, or every item its own prompt")
+    for values in (defaults, *requests):
+        check_tokens({"analysis_mode": mode, "model_name": model, **values})
+    body: dict[str, Any] = {"model_name": model, "analysis_mode": mode, "requests": requests}
+    if defaults:
+        body["defaults"] = defaults
+    return body
+
+
+@dataclass(eq=False)
+class AnalysisBatch(Job):
+    """A batch of analyses: ``pending -> processing -> completed`` (or ``canceling ->
+    canceled``, or ``expired`` 24 hours after it was made).
+
+    ``completed`` only says every item ended: count ``failed_items``, and read each item
+    with ``client.analyze.batches.results(batch)``.
+
+    Attributes:
+        analysis_mode: ``general`` or ``time_based_metadata``.
+        total_items / queued_items / processing_items / ready_items / failed_items /
+            canceled_items: the item counters.
+        items: ``(task_id, custom_id)`` of each item, in request order (from the create).
+        expires_at: when unfinished items are given up.
+
+    Example:
+        >>> batch = AnalysisBatch.from_api({"batch_id": "b1", "status": "canceling",
+        ...                                 "ready_items": 2, "canceled_items": 1})
+        >>> batch.done, batch.counts["ready_items"]
+        (False, 2)
+    """
+
+    analysis_mode: str | None = None
+    model_name: str | None = None
+    total_items: int | None = None
+    expires_at: str | None = None
+    completed_at: str | None = None
+    items: tuple[tuple[str, str | None], ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> AnalysisBatches:
+        """The task kind of analysis batches."""
+        return ANALYSIS_BATCHES
+
+    @property
+    def task_ids(self) -> list[str]:
+        """The analysis task of each item, in request order (known after a create)."""
+        return [task_id for task_id, _ in self.items]
+
+    @classmethod
+    def from_api(cls, data: Any) -> AnalysisBatch:
+        """Parse a batch (create answer, retrieve, list item)."""
+        obj = as_object(data, "analysis batch")
+        what = f"analysis batch {obj.get('batch_id', '?')}"
+        counts = {
+            key: opt_int(obj, key, what, non_negative=True) or 0
+            for key in _BATCH_COUNTERS
+            if key in obj
+        }
+        items = tuple(
+            (req_str(item, "task_id", what), opt_str(item, "custom_id", what))
+            for item in (as_object(i, what) for i in opt_list(obj, "items", what) or [])
+        )
+        ended = next(
+            (
+                opt_str(obj, k, what)
+                for k in ("completed_at", "canceled_at", "expired_at")
+                if k in obj
+            ),
+            None,
+        )
+        return cls(
+            id=req_str(obj, "batch_id", "analysis batch"),
+            status=opt_str(obj, "status", what) or "pending",
+            analysis_mode=opt_str(obj, "analysis_mode", what),
+            model_name=opt_str(obj, "model_name", what),
+            total_items=opt_int(obj, "total_items", what, non_negative=True),
+            expires_at=opt_str(obj, "expires_at", what),
+            completed_at=ended,
+            items=items,
+            counts=counts,
+            created_at=opt_str(obj, "created_at", what),
+            updated_at=ended or opt_str(obj, "created_at", what),
+            raw=obj,
+        )
+
+    def update_from(self, other: Job) -> None:
+        """Copy a fresher view in, keeping the items the create answered with."""
+        items = self.items
+        super().update_from(other)
+        self.items = self.items or items
+
+
+_BATCH_COUNTERS = (
+    "queued_items",
+    "processing_items",
+    "ready_items",
+    "failed_items",
+    "canceled_items",
+)
+
+
+class AnalysisBatches(TaskKind[AnalysisBatch]):
+    """The task kind of analysis batches: a batch is done when every item ended
+    (``completed``), or when it was canceled or expired (those count as failed).
+
+    Example:
+        >>> ANALYSIS_BATCHES.listings("batches", ["b1", "b2"])[0].params["status"]
+        ('pending', 'processing', 'canceling')
+    """
+
+    noun: ClassVar[str] = "analysis batch"
+    ready: ClassVar[frozenset[str]] = frozenset({"completed"})
+    failed: ClassVar[frozenset[str]] = frozenset({"canceled", "expired"})
+    pending: ClassVar[tuple[str, ...]] = ("pending", "processing", "canceling")
+    slow: ClassVar[frozenset[str]] = frozenset({"processing"})
+
+    def retrieve(self, job_id: str) -> Request:
+        """``GET /analyze/batches/{batch_id}``."""
+        return Request("GET", f"/analyze/batches/{path_segment(job_id, 'batch_id')}")
+
+    def parse(self, reply: Reply, *, like: AnalysisBatch | None) -> AnalysisBatch:
+        """The batch in a retrieve reply (keeping the items a create answered with)."""
+        batch = AnalysisBatch.from_api(reply.json())
+        if like is not None and not batch.items:
+            batch.items = like.items
+        return batch
+
+    def group(self, job: AnalysisBatch) -> Hashable | None:
+        """The account's unfinished batches are listed together (at most five exist)."""
+        return "batches"
+
+    def listings(self, group: Hashable, ids: Sequence[str]) -> list[Request]:
+        """One list of every unfinished batch (the filter takes several statuses)."""
+        params = {"status": self.pending, "page_limit": PAGE_LIMIT_MAX}
+        return [Request("GET", "/analyze/batches", params=params)]
+
+    def finished_listing(self, group: Hashable) -> Request | None:
+        """The newest ended batches (the filter takes every end status at once)."""
+        params = {"status": tuple(sorted(self.terminal)), "page_limit": PAGE_LIMIT_MAX}
+        return Request("GET", "/analyze/batches", params=params)
+
+    def parse_item(self, item: Any, group: Hashable) -> AnalysisBatch:
+        """One batch of a list page."""
+        return AnalysisBatch.from_api(item)
+
+    def failure(self, job: AnalysisBatch) -> TaskFailedError:
+        """A canceled or expired batch, with what became of its items."""
+        counts = ", ".join(f"{n} {k.removesuffix('_items')}" for k, n in job.counts.items() if n)
+        reason = f"the batch was {job.status}" + (f" ({counts})" if counts else "")
+        return TaskFailedError(job.id, reason=reason, task=job, noun=self.noun)
+
+
+ANALYSIS_BATCHES = AnalysisBatches()
+
+
+class BatchCreation(Creation[AnalysisBatch]):
+    """``POST /analyze/batches`` with an ``Idempotency-Key``: a retried create is the same
+    batch, never a second one (the emulator honours it; the API documents the header for
+    analysis tasks).
+
+    Example:
+        >>> BatchCreation({"requests": []}).request.retry
+        'always'
+    """
+
+    def __init__(self, body: Mapping[str, Any], *, key: str | None = None) -> None:
+        headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
+        super().__init__(
+            Request("POST", "/analyze/batches", json=dict(body), headers=headers, retry="always")
+        )
+
+    def created(self, reply: Reply) -> AnalysisBatch:
+        """The batch answered, with one ``(task_id, custom_id)`` per item."""
+        return AnalysisBatch.from_api(reply.json())
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One item of a batch as its results report it.
+
+    Attributes:
+        task_id: the item's analysis task (``client.analyze.tasks.retrieve`` reads it all).
+        custom_id: your id for the item.
+        status: ``queued``, ``processing``, ``ready``, ``failed`` or ``canceled``.
+        result: the answer, once ready (its ``text`` is JSON for a segmentation batch).
+        error: why it failed.
+        error_code: the API's code for it (``video_duration_too_long``...).
+
+    Example:
+        >>> item = BatchResult.from_api({"task_id": "t1", "status": "ready", "data": {
+        ...     "generation_id": "g", "data": '{"scene": []}', "finish_reason": "stop"}})
+        >>> item.ready, item.segments()
+        (True, [])
+    """
+
+    task_id: str
+    custom_id: str | None
+    status: str
+    result: AnalyzeResult | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """True when the item has its answer."""
+        return self.status == "ready" and self.result is not None
+
+    def json(self) -> Any:
+        """The answer parsed as JSON (a schema's value, or a segmentation's object).
+
+        Raises:
+            InvalidRequestError: the item has no answer.
+            MalformedResponseError: the answer is not JSON.
+        """
+        if self.result is None:
+            raise InvalidRequestError(f"batch item {self.task_id} is {self.status!r}: no answer")
+        fmt = {"type": "json_schema"}
+        return analyze_result(dict(self.result.raw), fmt).data
+
+    def segments(self) -> list[Segment]:
+        """The segments of a segmentation batch's item."""
+        return parse_segments(self.json())
+
+    @classmethod
+    def from_api(cls, data: Any) -> BatchResult:
+        """Parse one line of ``GET /analyze/batches/{id}/results``."""
+        obj = as_object(data, "batch result")
+        what = f"batch result {obj.get('task_id', '?')}"
+        result = opt_obj(obj, "data", what)
+        error = opt_obj(obj, "error", what) or {}
+        return cls(
+            task_id=req_str(obj, "task_id", what),
+            custom_id=opt_str(obj, "custom_id", what),
+            status=opt_str(obj, "status", what) or "queued",
+            result=AnalyzeResult.from_api(result) if result is not None else None,
+            error=opt_str(error, "message", what),
+            error_code=opt_str(error, "code", what),
+        )
+
+
+def _batch_path(batch_id: str) -> str:
+    return ANALYSIS_BATCHES.retrieve(batch_id).path
+
+
+def _create_batch(body: Mapping[str, Any], ctx: Context) -> Flow[AnalysisBatch]:
+    batch: AnalysisBatch = yield from create(BatchCreation(body), ctx)
+    return batch
+
+
+def _cancel_batch(batch_id: str, ctx: Context) -> Flow[AnalysisBatch]:
+    reply = yield from send(Request("POST", f"{_batch_path(batch_id)}/cancel", retry="always"), ctx)
+    return AnalysisBatch.from_api(reply.json())._bind(ctx.owner)
+
+
+def _delete_batch(batch_id: str, ctx: Context) -> Flow[None]:
+    yield from send(Request("DELETE", _batch_path(batch_id)), ctx)
+
+
+def _batch_results(batch_id: str, ctx: Context) -> Flow[None]:
+    """Emit each item's result as its line arrives (the answer is JSON Lines)."""
+    request = Request("GET", f"{_batch_path(batch_id)}/results", stream=True)
+    reply = yield from send(request, ctx)
+    while (line := (yield ReadLine(reply.lines))) is not None:
+        if not line.strip():
+            continue
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise MalformedResponseError(
+                f"batch results: a line is not JSON: {line[:80]!r}"
+            ) from None
+        yield Emit(BatchResult.from_api(item))
+
+
+def _seq(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+class AnalysisBatchResource(JobResource[AnalysisBatch]):
+    """``client.analyze.batches``: many assets analysed in one request (Pegasus 1.5).
+
+    Example:
+        >>> batch = client.analyze.batches.create(assets, prompt="Summarise")  # doctest: +SKIP
+        >>> client.analyze.batches.wait(batch, timeout_s=3600)  # doctest: +SKIP
+        >>> for item in client.analyze.batches.results(batch):  # doctest: +SKIP
+        ...     print(item.custom_id, item.status, item.result and item.result.text)
+    """
+
+    def _locator(self) -> Locate:
+        return reader_of(ANALYSIS_BATCHES)
+
+    def create(
+        self,
+        items: Sequence[BatchItem | VideoInput],
+        *,
+        prompt: str | None = None,
+        segments: Sequence[SegmentDefinition | Mapping[str, Any]] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        min_segment_s: float | None = None,
+        max_segment_s: float | None = None,
+        model: str = DEFAULT_PEGASUS,
+    ) -> AnalysisBatch:
+        """Start a batch: one analysis task per item; returns at once (``pending``).
+
+        The keyword arguments are the batch's defaults; a :class:`BatchItem` overrides them
+        for its video. ``segments=`` makes a segmentation batch, else ``prompt=`` (or a
+        prompt on every item) a general one. The create carries an ``Idempotency-Key``, so
+        a retry after a lost answer is the same batch.
+
+        Args:
+            items: assets, asset ids, indexed videos, or :class:`BatchItem` (1 to 1,000).
+            prompt: the question for every item without its own.
+            segments: segment definitions (segmentation mode).
+            response_format: a ``json_schema`` format (general mode).
+
+        Raises:
+            InvalidRequestError: what the API would refuse, before anything is sent.
+            ConflictError: five batches are active already.
+
+        Example:
+            >>> client.analyze.batches.create([a1, BatchItem(a2, custom_id="ep2")],
+            ...                               prompt="Summarise")  # doctest: +SKIP
+        """
+        body = batch_body(
+            items,
+            model=model,
+            prompt=prompt,
+            segments=segments,
+            response_format=response_format,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            start_s=start_s,
+            end_s=end_s,
+            min_segment_s=min_segment_s,
+            max_segment_s=max_segment_s,
+        )
+        return self._client._run(_create_batch(body, self._ctx))
+
+    def retrieve(self, batch: str | AnalysisBatch) -> AnalysisBatch:
+        """Fetch a batch: its status and item counters.
+
+        Example:
+            >>> client.analyze.batches.retrieve(batch_id).ready_items  # doctest: +SKIP
+        """
+        return self._client._run(fetch(ANALYSIS_BATCHES, job_id_of(batch, "batch_id"), self._ctx))
+
+    def list(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        analysis_mode: str | Sequence[str] | None = None,
+        page_limit: int = PAGE_LIMIT_MAX,
+    ) -> Iterator[AnalysisBatch]:
+        """Iterate over batches, newest first (``status``/``analysis_mode``: any of).
+
+        Example:
+            >>> [b.id for b in client.analyze.batches.list(status="processing")]  # doctest: +SKIP
+        """
+        params = {
+            "status": _seq(status),
+            "analysis_mode": _seq(analysis_mode),
+            "page_limit": page_limit,
+        }
+        listing = _listing("/analyze/batches", params, self._ctx, ANALYSIS_BATCHES)
+        return self._client._iterate(listing)
+
+    def results(self, batch: str | AnalysisBatch) -> Iterator[BatchResult]:
+        """Iterate over the items' results as the server sends them (JSON Lines), in
+        request order; readable while the batch runs (unfinished items have no answer).
+
+        Example:
+            >>> for item in client.analyze.batches.results(batch):  # doctest: +SKIP
+            ...     print(item.custom_id, item.status)
+        """
+        return self._client._iterate(_batch_results(job_id_of(batch, "batch_id"), self._ctx))
+
+    def cancel(self, batch: str | AnalysisBatch) -> AnalysisBatch:
+        """Cancel the items still waiting (those processing finish); the batch is
+        ``canceling`` until every item ended, then ``canceled``.
+
+        Raises:
+            ConflictError: the batch already ended.
+
+        Example:
+            >>> client.analyze.batches.cancel(batch).status  # doctest: +SKIP
+            'canceling'
+        """
+        return self._client._run(_cancel_batch(job_id_of(batch, "batch_id"), self._ctx))
+
+    def delete(self, batch: str | AnalysisBatch) -> None:
+        """Delete an ended batch with its tasks (``ConflictError`` while it runs).
+
+        Example:
+            >>> client.analyze.batches.delete(batch)  # doctest: +SKIP
+        """
+        return self._client._run(_delete_batch(job_id_of(batch, "batch_id"), self._ctx))
+
+
+class AsyncAnalysisBatchResource(AsyncJobResource):
+    """``client.analyze.batches`` of an async client (same methods, awaited; ``results``
+    and ``list`` with ``async for``).
+
+    Example:
+        >>> batch = await client.analyze.batches.create(assets, prompt="x")  # doctest: +SKIP
+    """
+
+    _locator = AnalysisBatchResource._locator
+
+    create = awaited(AnalysisBatchResource.create)
+    retrieve = awaited(AnalysisBatchResource.retrieve)
+    list = streamed(AnalysisBatchResource.list)
+    results = streamed(AnalysisBatchResource.results)
+    cancel = awaited(AnalysisBatchResource.cancel)
+    delete = awaited(AnalysisBatchResource.delete)
+    wait = awaited(AnalysisBatchResource.wait)
+    wait_many = waited(AnalysisBatchResource.wait_many)
+    wait_for_done = awaited(AnalysisBatchResource.wait_for_done)
+
+
 # --- the resource --------------------------------------------------------------------------
 
 
@@ -1094,6 +1903,7 @@ class Analyze(Resource):
 
     Attributes:
         tasks: asynchronous analyses (:class:`AnalysisTaskResource`).
+        batches: many assets in one request (:class:`AnalysisBatchResource`).
 
     Example:
         >>> result = client.analyze(asset, "Summarize this video")  # doctest: +SKIP
@@ -1104,6 +1914,7 @@ class Analyze(Resource):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.tasks = AnalysisTaskResource(client)
+        self.batches = AnalysisBatchResource(client)
 
     def __call__(
         self,
@@ -1226,7 +2037,6 @@ class Analyze(Resource):
         )
         video_context(video)
         body = segmentation_body(
-            None,
             definitions=definitions,
             min_segment_s=min_segment_s,
             max_segment_s=max_segment_s,
@@ -1248,6 +2058,7 @@ class AsyncAnalyze(AsyncResource):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self.tasks = AsyncAnalysisTaskResource(client)
+        self.batches = AsyncAnalysisBatchResource(client)
 
     __call__ = awaited(Analyze.__call__)
     stream = Analyze.stream

@@ -97,6 +97,8 @@ class Asset(Job):
         media_duration_s: seconds of audio or video (once ready).
         hls / thumbnail: the streaming and thumbnail blocks, when asked for.
         technical_metadata: what the platform measured (codecs, frame size...).
+        reused: True when :meth:`Assets.upload` found this asset by the file's bytes and
+            sent nothing (so whoever deletes it may take it from someone else).
 
     Example:
         >>> Asset.from_api({"_id": "a1", "status": "failed",
@@ -113,6 +115,7 @@ class Asset(Job):
     hls: dict[str, Any] | None = None
     thumbnail: dict[str, Any] | None = None
     technical_metadata: dict[str, Any] | None = field(default=None, repr=False)
+    reused: bool = field(default=False, repr=False, compare=False)
 
     @property
     def kind(self) -> AssetKind:
@@ -451,11 +454,14 @@ def upload_asset(
     wait until the asset is ready."""
     digest: str = yield Call(sha256_file, (plan.path,), blocking=True)
     existing = yield from find_by_metadata(ctx, plan.filename, HASH_KEY, digest)
+    if existing is not None and _interrupted_here(existing, journal, digest, base_url):
+        existing = None  # our own unfinished multipart upload: resumed below, not waited on
     if existing is not None and not existing.failed:
         logger.info("reusing asset %s for %s (same bytes)", existing.id, plan.path.name)
         if on_progress is not None:
             yield Call(on_progress, (plan.size, plan.size))
         ready: Asset = yield from wait(existing, ctx, timeout_s=timeout_s)
+        ready.reused = True  # after the wait: a fresh read would reset it
         return ready
     metadata = {HASH_KEY: digest, **plan.user_metadata}
     if plan.multipart:
@@ -500,6 +506,17 @@ def upload_asset(
         yield Call(on_progress, (plan.size, plan.size))
     asset: Asset = yield from wait(created, ctx, timeout_s=timeout_s)
     return asset
+
+
+def _interrupted_here(asset: Asset, journal: UploadJournal, digest: str, base_url: str) -> bool:
+    """True for the asset of a multipart upload this machine began and did not finish.
+
+    Such an asset carries the file's hash from the start, so it looks like a twin; but it
+    stays ``processing`` until its chunks arrive, which only a resumed upload sends. The
+    journal (deleted once an upload completes) tells the two apart.
+    """
+    entry = journal.load(digest, base_url)
+    return entry is not None and entry.get("asset_id") == asset.id
 
 
 # --- the resource --------------------------------------------------------------------------

@@ -1,27 +1,36 @@
-"""Embeddings: ``client.embed`` (texts, one-call video) and ``client.embed.tasks``.
+"""Embeddings: ``client.embed`` (texts, one-call media helpers, ``multi``) and
+``client.embed.tasks``.
 
 One interface over two protocols: the model name picks it (``Marengo-retrieval-2.7`` speaks
-Embed v1, ``marengo3.0`` Embed v2), and a task id this client has not seen is looked for in
-v2, then v1 (:class:`ProtocolMemory` remembers where each id it met lives). Both protocols
-are task kinds of the engine (:data:`V1_TASKS`, :data:`V2_TASKS`): waiting for one or for
-thousands is the engine's. A ready Embed v2 task is read whole, vectors included, so the
-read that sees it finish also brings its vectors: they are kept on the task and
-:meth:`EmbedTasks.vectors` sends nothing more.
+Embed v1; ``marengo3.0`` and ``marengo3.5`` Embed v2), and a task id this client has not
+seen is looked for in v2, then v1 (:class:`ProtocolMemory` remembers where each id it met
+lives). Both protocols are task kinds of the engine (:data:`V1_TASKS`, :data:`V2_TASKS`):
+waiting for one or for thousands is the engine's. A ready Embed v2 task is read whole,
+vectors included, so the read that sees it finish also brings its vectors: they are kept on
+the task and :meth:`EmbedTasks.vectors` sends nothing more.
+
+Media: a URL or an asset is referenced as it is. A local file goes up as an asset
+(``client.assets.upload``: de-duplicated by SHA-256, multipart and resumable above 64 MB,
+any size the API takes) and the task reads ``asset_id``; the one-call helpers
+(``video``, ``audio``, ``document``) delete an asset they made once its vectors are read,
+unless ``keep_asset=True``, and never one they found by its bytes. An open file object is
+sent inline (base64, up to 36 MB); Embed v1 streams the file in the create itself. Images
+and ``multi`` use the synchronous endpoint (one request; local files inline, up to 32 MB).
 
 Never paying twice: ``POST /embed/tasks`` and ``POST /embed-v2/tasks`` carry no client
 token, so after a 5xx, a timeout or a dropped connection (the request may have been stored)
 :class:`EmbedCreation` lists the newest tasks of the protocol (one page of 50) and adopts
 this create's own before sending again:
 
-* **named** creates (a local file on Embed v1, or a URL on either): the newest task with
-  the same model, ``input_filename`` / ``input_url`` and clip length, created since the
-  upload began (the server's ``Date`` against ``created_at``) and not already returned by
-  this resource;
-* **anonymous** creates (a local file on Embed v2, sent inline as base64: the server knows
-  no file name): adopted only when exactly one unclaimed task of the model and clip length
-  without ``input_url`` was created within ``ANONYMOUS_MARGIN_S`` of the upload, and no
-  other create of this resource ran at any time during this one (:class:`CreateLog`).
-  Otherwise the error is raised rather than risk another video's vectors.
+* **named** creates (a URL, an asset, a local file on Embed v1): the newest task with the
+  same model, input type, ``input_url`` / ``input_filename`` and clip length, created since
+  the create began (the server's ``Date`` against ``created_at``) and not already returned
+  by this resource;
+* **anonymous** creates (an open file sent inline: the server knows no file name): adopted
+  only when exactly one unclaimed task of the model and clip length without ``input_url``
+  was created within ``ANONYMOUS_MARGIN_S`` of the upload, and no other create of this
+  resource ran at any time during this one (:class:`CreateLog`). Otherwise the error is
+  raised rather than risk another file's vectors.
 
 Example:
     >>> task = parse_task({"_id": "t1", "status": "processing"}, protocol="v2")
@@ -44,29 +53,37 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
 from .._embed import wire
-from .._embed.decode import decode_text_v1, decode_text_v2, video_from_v1, video_from_v2
+from .._embed.decode import decode_text_v1, decode_text_v2, media_from_v1, media_from_v2
 from .._embed.params import (
-    CLIP_LENGTH_DEFAULT_S,
     MODELS,
+    SDK_SPELLING,
+    MediaInput,
+    MediaRef,
     ModelSpec,
+    MultiRequest,
     ProtocolName,
+    TaskRequest,
     VideoSource,
-    VideoTaskRequest,
+    check_dimension,
     check_text,
-    inline_limit_message,
-    normalize_options,
+    media_ref,
+    protocol_options,
     resolve_model,
+    untyped_assets,
+    validate_multi,
+    validate_task,
     validate_video_task,
 )
-from .._embed.vectors import EmbeddingDecodeError, VideoEmbedding
+from .._embed.vectors import EmbeddingDecodeError, MediaEmbedding
 from .._engine import (
     Creation,
     Job,
@@ -81,16 +98,18 @@ from .._engine import (
 )
 from .._errors import (
     InvalidRequestError,
-    InvalidVideoError,
     NotFoundError,
+    TaskTimeoutError,
     TwelveLabsError,
 )
-from .._flows import Context, Flow, Gather
+from .._flows import Call, Context, Flow, Gather
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send, server_now
 from .._wire import as_object
 from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
+from .assets import ASSETS, Asset, delete_asset, plan_upload, upload_asset
 from .tasks import CANDIDATE_MARGIN_S, epoch_s
+from .uploads import UploadJournal
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
@@ -120,23 +139,31 @@ DEFAULT_MAX_CONCURRENCY = 8
 ANONYMOUS_MARGIN_S = 2.0
 # How many created/seen task ids remember their protocol or their claim.
 _REMEMBERED = 4096
-_PROTOCOL_MODEL: dict[ProtocolName, ModelSpec] = {spec.protocol: spec for spec in MODELS.values()}
+# The model a task of each protocol is, when nothing says otherwise.
+_PROTOCOL_MODEL: dict[ProtocolName, ModelSpec] = {
+    "v1": MODELS["Marengo-retrieval-2.7"],
+    "v2": MODELS["marengo3.0"],
+}
+_INPUT_KEYS = ("video", "audio", "image", "document")
 
 OnUpdate = Callable[["EmbeddingTask"], object]
 
 
 @dataclass(eq=False)
 class EmbeddingTask(Job):
-    """A video embedding task (Embed v1 or v2; the caller need not care which).
+    """An embedding task (Embed v1 or v2; the caller need not care which).
 
     Attributes:
         id: the task id.
         model_name: the model computing the vectors.
         status: ``processing``, ``ready`` or ``failed`` (an unknown value counts as running).
-        media_duration_s: the video's duration in seconds, when known.
+        media_duration_s: the media's duration in seconds, when known.
         reason: why the task failed, when the server said.
         protocol: ``"v1"`` or ``"v2"``, the Embed API the task lives in (built by hand with
             only ``model_name="Marengo-retrieval-2.7"``, it is ``"v1"``: no other serves it).
+        input_type: ``video``, ``audio``, ``image`` or ``document``, when known.
+        asset_id: the asset the task reads, when this client named or made one (an asset
+            made for a local file by :meth:`EmbedTasks.create` is yours to delete).
         raw: the task object as the server last sent it (without v2's bulky ``data``).
 
     Example:
@@ -152,6 +179,8 @@ class EmbeddingTask(Job):
     media_duration_s: float | None = None
     reason: str | None = None
     protocol: ProtocolName = "v2"
+    input_type: str | None = None
+    asset_id: str | None = None
 
     def __post_init__(self) -> None:
         # A v1-only model settles the protocol of a task built by hand (the default, v2,
@@ -167,7 +196,7 @@ class EmbeddingTask(Job):
 
     @property
     def duration_s(self) -> float | None:
-        """The video's duration in seconds, when known (spaces out polls)."""
+        """The media's duration in seconds, when known (spaces out polls)."""
         return self.media_duration_s
 
     @property
@@ -176,8 +205,12 @@ class EmbeddingTask(Job):
         return self.reason
 
     def update_from(self, other: Job) -> None:
-        """Copy a fresher view of this task (keeping vectors it already carries)."""
+        """Copy a fresher view of this task (keeping vectors it already carries, and the
+        model it is known to run: a retrieved v2 task does not name its model)."""
+        known = self.model_name
         super().update_from(other)
+        if known and "model_name" not in other.raw:
+            self.model_name = known
         if "_vectors" in other.__dict__:
             self.__dict__["_vectors"] = other.__dict__["_vectors"]
 
@@ -196,12 +229,23 @@ def _reason(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _duration(doc: Mapping[str, Any]) -> float | None:
+def _listed_metadata(doc: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any] | None]:
+    """The input type and metadata of a task: ``metadata`` (retrieve) or
+    ``<type>_embedding.metadata`` (list items, and Embed v1)."""
     meta = doc.get("metadata")
-    embedding = doc.get("video_embedding")
-    if not isinstance(meta, Mapping) and isinstance(embedding, Mapping):
-        meta = embedding.get("metadata")
-    value = meta.get("duration") if isinstance(meta, Mapping) else None
+    if isinstance(meta, Mapping):
+        kind = meta.get("input_type")
+        return (kind if isinstance(kind, str) else None), meta
+    for key in _INPUT_KEYS:
+        block = doc.get(f"{key}_embedding")
+        if isinstance(block, Mapping):
+            inner = block.get("metadata")
+            return key, inner if isinstance(inner, Mapping) else None
+    return None, None
+
+
+def _duration(meta: Mapping[str, Any] | None) -> float | None:
+    value = meta.get("duration") if meta is not None else None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
         return float(value)
     return None
@@ -209,6 +253,17 @@ def _duration(doc: Mapping[str, Any]) -> float | None:
 
 def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _model_of(doc: Mapping[str, Any], meta: Mapping[str, Any] | None, protocol: str) -> str | None:
+    named = _opt_str(doc.get("model_name"))
+    if named or protocol != "v2":
+        return named
+    # A retrieved v2 task does not name its model; only Marengo 3.5 reports a dimension
+    # or token usage, so they tell it apart from 3.0.
+    if doc.get("usage") is not None or (meta is not None and "embedding_dimension" in meta):
+        return "marengo3.5"
+    return None
 
 
 def parse_task(
@@ -220,8 +275,9 @@ def parse_task(
 ) -> EmbeddingTask:
     """Build an :class:`EmbeddingTask` from a task object of either protocol.
 
-    Tolerant: unknown fields are kept in ``raw``; a missing status reads ``processing``
-    and a missing model is the protocol's model.
+    Tolerant: unknown fields are kept in ``raw``; a missing status reads ``processing``;
+    a missing model is ``model_name``, else what the object shows (Marengo 3.5 reports a
+    dimension), else the protocol's first model.
 
     Raises:
         EmbeddingDecodeError: the object has no ``_id`` and none was given.
@@ -230,27 +286,46 @@ def parse_task(
         >>> parse_task({"_id": "t", "status": "failed", "error": {"message": "broken"}},
         ...            protocol="v2").reason
         'broken'
+        >>> parse_task({"_id": "t", "metadata": {"input_type": "audio",
+        ...             "embedding_dimension": 256}}, protocol="v2").model_name
+        'marengo3.5'
     """
     found_id = _opt_str(doc.get("_id")) or _opt_str(doc.get("id")) or task_id
     if not found_id:
         raise EmbeddingDecodeError(f"the server's task object has no _id: {dict(doc)!r:.200}")
+    kind, meta = _listed_metadata(doc)
+    model = (
+        _model_of(doc, meta, protocol)
+        if _opt_str(doc.get("model_name"))
+        else model_name or _model_of(doc, meta, protocol)
+    )
     return EmbeddingTask(
         id=found_id,
         status=_opt_str(doc.get("status")) or "processing",
-        model_name=_opt_str(doc.get("model_name")) or model_name or _PROTOCOL_MODEL[protocol].name,
+        model_name=model or _PROTOCOL_MODEL[protocol].name,
         created_at=_opt_str(doc.get("created_at")),
         updated_at=_opt_str(doc.get("updated_at")),
-        media_duration_s=_duration(doc),
+        media_duration_s=_duration(meta),
         reason=_reason(doc),
         protocol=protocol,
+        input_type=kind or ("video" if protocol == "v1" else None),
         raw={key: value for key, value in doc.items() if key != "data"},
     )
 
 
-def _decode_vectors(doc: Mapping[str, Any], task: EmbeddingTask) -> VideoEmbedding:
+def _decode_vectors(doc: Mapping[str, Any], task: EmbeddingTask) -> MediaEmbedding:
     spec = MODELS.get(task.model_name, _PROTOCOL_MODEL[task.protocol])
-    decode = video_from_v1 if task.protocol == "v1" else video_from_v2
-    return decode(doc, task_id=task.id, model_name=spec.name, dim_hint=spec.dim)
+    if task.protocol == "v1":
+        return media_from_v1(doc, task_id=task.id, model_name=spec.name, dim_hint=spec.dim)
+    _, meta = _listed_metadata(doc)
+    dim = meta.get("embedding_dimension") if meta is not None else None
+    return media_from_v2(
+        doc,
+        task_id=task.id,
+        model_name=spec.name,
+        dim_hint=dim if isinstance(dim, int) and not isinstance(dim, bool) else spec.dim,
+        input_type=task.input_type,
+    )
 
 
 class EmbeddingTasks(TaskKind[EmbeddingTask]):
@@ -277,7 +352,15 @@ class EmbeddingTasks(TaskKind[EmbeddingTask]):
     def parse(self, reply: Reply, *, like: EmbeddingTask | None) -> EmbeddingTask:
         """The task in a retrieve reply (v2: with its vectors once ready)."""
         doc = as_object(reply.json(), "embedding task")
-        task = parse_task(doc, protocol=self.protocol, task_id=like.id if like else None)
+        task = parse_task(
+            doc,
+            protocol=self.protocol,
+            # A retrieved v2 task does not name its model: the one we know is kept.
+            model_name=like.model_name if like is not None and like.model_name else None,
+            task_id=like.id if like else None,
+        )
+        if like is not None and task.input_type is None:
+            task.input_type = like.input_type
         if self.protocol == "v2" and task.ready and doc.get("data") is not None:
             task.__dict__["_vectors"] = _decode_vectors(doc, task)
         return task
@@ -327,22 +410,26 @@ class CreateIdentity:
 
     protocol: ProtocolName
     model_name: str
-    clip_length_s: float
+    clip_length_s: float | None
     input_url: str | None
     input_filename: str | None
     label: str = "video"  # for log lines: the local file name, never a (maybe signed) URL
+    input_type: str = "video"
 
     @classmethod
-    def of(cls, req: VideoTaskRequest) -> CreateIdentity:
-        """The identity of a checked request (v2 sends files inline, without their name)."""
-        named_file = req.video_file is not None and req.model.protocol == "v1"
+    def of(cls, req: TaskRequest, *, asset_filename: str | None = None) -> CreateIdentity:
+        """The identity of a checked request (an inline file goes without its name; an
+        asset is named by its file name, which the task's listing shows)."""
+        ref = req.source
+        named_file = ref.kind in ("path", "stream") and req.model.protocol == "v1"
         return cls(
             protocol=req.model.protocol,
             model_name=req.model.name,
-            clip_length_s=float(req.clip_length_s),
-            input_url=req.video_url,
-            input_filename=req.video_file.filename if named_file and req.video_file else None,
-            label=req.video_file.filename if req.video_file is not None else "video_url",
+            clip_length_s=None if req.clip_length_s is None else float(req.clip_length_s),
+            input_url=ref.url,
+            input_filename=asset_filename or (ref.filename if named_file else None),
+            label=ref.shown,
+            input_type=req.input_type,
         )
 
     @property
@@ -365,12 +452,16 @@ class CreateIdentity:
             >>> CreateIdentity("v1", "m", 6.0, None, "a.mp4").matches(task)
             True
         """
-        video = task.raw.get("video_embedding")
-        meta = video.get("metadata") if isinstance(video, Mapping) else None
+        block = task.raw.get(f"{self.input_type}_embedding")
+        meta = block.get("metadata") if isinstance(block, Mapping) else None
         if task.model_name != self.model_name or not isinstance(meta, Mapping):
             return False
-        clip = meta.get("video_clip_length", meta.get("clip_length"))
-        if isinstance(clip, (int, float)) and abs(float(clip) - self.clip_length_s) > 1e-6:
+        clip = meta.get(f"{self.input_type}_clip_length", meta.get("clip_length"))
+        if (
+            self.clip_length_s is not None
+            and isinstance(clip, (int, float))
+            and abs(float(clip) - self.clip_length_s) > 1e-6
+        ):
             return False
         if self.input_url is not None:
             return bool(meta.get("input_url") == self.input_url)
@@ -471,15 +562,16 @@ def pick(
     raise error
 
 
-def _inline_base64(req: VideoTaskRequest) -> str | None:
-    if req.video_file is None:
-        return None
-    limit = req.model.max_file_bytes
-    with req.video_file.opened() as (name, handle, _content_type):
-        payload = handle.read(limit + 1)
-    if len(payload) > limit:
-        raise InvalidVideoError(inline_limit_message(name, len(payload), req.model), path=name)
-    return base64.b64encode(payload).decode("ascii")
+def _read_base64(ref: MediaRef) -> str:
+    """A local file or an open file, base64-encoded (sizes were checked before)."""
+    if ref.kind == "path":
+        assert ref.path is not None
+        return base64.b64encode(ref.path.read_bytes()).decode("ascii")
+    assert ref.stream is not None
+    handle = ref.stream
+    if handle.seekable():
+        handle.seek(0)
+    return base64.b64encode(handle.read()).decode("ascii")
 
 
 class EmbedCreation(Creation[EmbeddingTask]):
@@ -488,22 +580,38 @@ class EmbedCreation(Creation[EmbeddingTask]):
     Run it with :meth:`run`: the resource's :class:`CreateLog` then knows whether another
     create overlapped this one at any time, which an anonymous upload needs to know.
 
+    Args:
+        req: the checked request.
+        log: the resource's creates.
+        source: the Embed v2 ``media_source`` (None: made from ``req``, reading an open
+            file inline).
+        asset: the asset the task reads (names the create in a listing), if any.
+
     Example:
         >>> req = validate_video_task(model_name="marengo3.0", video_url="https://x/a.mp4")
         >>> EmbedCreation(req, CreateLog()).request.path
         '/embed-v2/tasks'
     """
 
-    def __init__(self, req: VideoTaskRequest, log: CreateLog) -> None:
-        self.ident = CreateIdentity.of(req)
+    def __init__(
+        self,
+        req: TaskRequest,
+        log: CreateLog,
+        *,
+        source: dict[str, str] | None = None,
+        asset: Asset | None = None,
+    ) -> None:
+        self.req = req
+        self.ident = CreateIdentity.of(req, asset_filename=asset.filename if asset else None)
         self.log = log
+        self.asset_id = asset.id if asset is not None else req.source.asset_id
         self._ticket: tuple[int, bool] | None = None
         path = wire.create_path(req.model.protocol)
         if req.model.protocol == "v2":
-            body = wire.v2_video_body(req, base64_string=_inline_base64(req))
+            body = wire.v2_task_body(req, source or _source_of(req.source))
             request = Request("POST", path, json=body)
         else:
-            files = {"video_file": req.video_file} if req.video_file is not None else {}
+            files = {"video_file": req.file} if req.file is not None else {}
             request = Request("POST", path, form=wire.v1_video_form(req), files=files)
         super().__init__(request)
 
@@ -518,12 +626,16 @@ class EmbedCreation(Creation[EmbeddingTask]):
             task: EmbeddingTask = yield from create(self, ctx)
         finally:
             self.log.end()
+        task.asset_id = self.asset_id
+        task.input_type = task.input_type or self.req.input_type
         return task
 
     def created(self, reply: Reply) -> EmbeddingTask:
         """The task in the create's answer, claimed so no later create adopts it."""
-        task = parse_task(as_object(reply.json(), "created task"), protocol=self.ident.protocol)
+        doc = as_object(reply.json(), "created task")
+        task = parse_task(doc, protocol=self.ident.protocol, model_name=self.ident.model_name)
         task.model_name = self.ident.model_name
+        task.input_type = self.req.input_type
         self.log.claim(task.id)
         return task
 
@@ -551,6 +663,284 @@ class EmbedCreation(Creation[EmbeddingTask]):
         if found is not None:
             self.log.claim(found.id)
         return found
+
+
+def _source_of(ref: MediaRef) -> dict[str, str]:
+    """The ``media_source`` of a URL, an asset or an open file (read inline)."""
+    if ref.kind == "url":
+        return wire.media_source(url=ref.url)
+    if ref.kind == "asset":
+        return wire.media_source(asset_id=ref.asset_id)
+    if ref.kind == "stream":
+        return wire.media_source(base64_string=_read_base64(ref))
+    raise AssertionError("a local path goes up as an asset first")  # pragma: no cover
+
+
+# --- planning: check now, or after the lookup of an asset ------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """A task to create: checked now, or (an asset named only by its id) once the asset's
+    type is known, still before the create is sent.
+
+    Example:
+        >>> plan = TaskPlan.of(resolve_model("marengo3.5"), "6711a0c2e4a1b37f8a9c5d00", {})
+        >>> plan.req is None, plan.source.asset_id
+        (True, '6711a0c2e4a1b37f8a9c5d00')
+    """
+
+    model: ModelSpec
+    source: MediaRef
+    options: Mapping[str, Any]
+    req: TaskRequest | None
+
+    @classmethod
+    def of(cls, model: ModelSpec, media: MediaInput, options: Mapping[str, Any]) -> TaskPlan:
+        """Check what can be checked now (everything, unless an asset's type is unknown)."""
+        source = media if isinstance(media, MediaRef) else media_ref(media)
+        input_type = options.get("input_type")
+        unknown = source.kind == "asset" and (
+            (input_type is None and source.media_type is None)
+            or (input_type == "document" and source.filename is None)
+        )
+        req = None if unknown else validate_task(model, source, **options)
+        return cls(model, source, dict(options), req)
+
+    def resolve(self, asset: Asset) -> TaskRequest:
+        """The checked request, now that the asset (and so its type) is known.
+
+        Raises:
+            InvalidRequestError: a rule the asset's type breaks, or an asset not ready.
+        """
+        _check_asset_ready(asset)
+        ref = media_ref(asset)
+        return validate_task(self.model, ref, **self.options)
+
+
+def _check_asset_ready(asset: Asset) -> None:
+    if not asset.ready:
+        raise InvalidRequestError(
+            f"asset {asset.id} is {asset.status}; embeddings read ready assets only: "
+            f"client.assets.wait({asset.id!r})"
+            + (f" (it failed: {asset.failure_reason})" if asset.failed else "")
+        )
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """What uploading a local file as an asset needs from the client.
+
+    Example:
+        >>> Uploads("https://api.twelvelabs.io/v1.3", UploadJournal()).base_url
+        'https://api.twelvelabs.io/v1.3'
+    """
+
+    base_url: str
+    journal: UploadJournal
+
+
+@dataclass
+class Started:
+    """A created task, and the asset made for it (None: nothing to clean up).
+
+    Example:
+        >>> Started(EmbeddingTask("t", "processing"), None).made_asset_id is None
+        True
+    """
+
+    task: EmbeddingTask
+    made_asset_id: str | None
+
+
+def _start(
+    plan: TaskPlan,
+    log: CreateLog,
+    memory: ProtocolMemory,
+    uploads: Uploads,
+    ctx: Context,
+    *,
+    timeout_s: float | None = None,
+) -> Flow[Started]:
+    """Create the task: look up an asset's type, upload a local file as an asset (the
+    request is checked before either), then send the create."""
+    req = plan.req
+    if req is None:
+        assert plan.source.asset_id is not None
+        found: Asset = yield from fetch(ASSETS, plan.source.asset_id, ctx)
+        req = plan.resolve(found)
+    asset: Asset | None = None
+    made: str | None = None
+    if req.model.protocol == "v2" and req.source.kind == "path":
+        assert req.source.path is not None
+        upload = plan_upload(
+            req.source.path,
+            filename=None,
+            user_metadata=None,
+            enable_hls=False,  # embeddings need neither streaming nor thumbnails
+            enable_thumbnail=False,
+            multipart_threshold_bytes=64 * 1024**2,
+        )
+        asset = yield from upload_asset(
+            upload,
+            ctx,
+            base_url=uploads.base_url,
+            journal=uploads.journal,
+            max_concurrency=5,
+            on_progress=None,
+            timeout_s=timeout_s,
+        )
+        made = None if asset.reused else asset.id
+        source: dict[str, str] | None = wire.media_source(asset_id=asset.id)
+    else:
+        source = None  # a URL, an asset, or an open file read inline by the creation
+    creation = EmbedCreation(req, log, source=source, asset=asset)
+    try:
+        task = yield from creation.run(ctx)
+    except TwelveLabsError:
+        if made is not None:  # the asset would have no task to serve
+            yield from _discard_asset(made, ctx)
+        raise
+    memory.remember(task.id, task.protocol)
+    return Started(task, made)
+
+
+def _discard_asset(asset_id: str, ctx: Context) -> Flow[None]:
+    """Delete an asset made for an embedding; a failure is logged, never raised (the
+    vectors, or the error being raised, matter more than the leftover)."""
+    try:
+        yield from delete_asset(asset_id, ctx)
+    except TwelveLabsError as exc:
+        logger.warning("could not delete asset %s made for an embedding: %s", asset_id, exc)
+
+
+def _embed_media(
+    plan: TaskPlan,
+    log: CreateLog,
+    memory: ProtocolMemory,
+    uploads: Uploads,
+    ctx: Context,
+    *,
+    options: Any,
+    keep_asset: bool,
+    timeout_s: float | None,
+    on_update: OnUpdate | None,
+) -> Flow[MediaEmbedding]:
+    """Create, wait, read the vectors; then delete the asset made for a local file."""
+    started = yield from _start(plan, log, memory, uploads, ctx, timeout_s=timeout_s)
+    made = None if keep_asset else started.made_asset_id
+    try:
+        done: EmbeddingTask = yield from wait(
+            started.task, ctx, timeout_s=timeout_s, on_update=on_update
+        )
+        vectors = yield from _vectors(done, options, None, memory, ctx)
+    except TaskTimeoutError:
+        if made is not None:
+            # The task still reads it: deleting it now would fail the task.
+            logger.warning(
+                "embedding task %s is still running: asset %s kept (delete it once the "
+                "task is done: client.assets.delete(%r))",
+                started.task.id,
+                made,
+                made,
+            )
+        raise
+    except TwelveLabsError:
+        if made is not None:
+            yield from _discard_asset(made, ctx)
+        raise
+    if made is not None:
+        yield from _discard_asset(made, ctx)
+    return vectors
+
+
+# --- synchronous embeddings (/embed-v2: multi_input, images) -------------------------------
+
+
+def _sources_json(req: MultiRequest) -> Flow[list[dict[str, str]]]:
+    found: list[dict[str, str]] = []
+    for spec in req.sources:
+        ref = spec.ref
+        if ref.kind in ("path", "stream"):
+            encoded: str = yield Call(_read_base64, (ref,), blocking=True)
+            found.append(wire.media_source(base64_string=encoded))
+        else:
+            found.append(_source_of(ref))
+    return found
+
+
+def _types_of(untyped: Mapping[int, str], ctx: Context) -> Flow[dict[int, Any]]:
+    """Look up assets named only by id: their media types (each must be ready)."""
+    types: dict[int, Any] = {}
+    for index, asset_id in untyped.items():
+        asset: Asset = yield from fetch(ASSETS, asset_id, ctx)
+        _check_asset_ready(asset)
+        kind = media_ref(asset).media_type
+        if kind is None:
+            raise InvalidRequestError(f"asset {asset_id} holds {asset.file_type}: not media")
+        types[index] = kind
+    return types
+
+
+def _multi(
+    model: ModelSpec,
+    text: str | None,
+    media: Any,
+    checks: Mapping[str, Any],
+    ctx: Context,
+    *,
+    input_type: str = "multi_input",
+    req: MultiRequest | None = None,
+) -> Flow[MediaEmbedding]:
+    if req is None:
+        types = yield from _types_of(untyped_assets(media), ctx)
+        req = validate_multi(model, text, media, media_types=types, **checks)
+    sources = yield from _sources_json(req)
+    body = wire.v2_multi_body(req, sources)
+    reply = yield from send(Request("POST", wire.text_path("v2"), json=body, retry="always"), ctx)
+    return _decode_sync(reply, model, input_type)
+
+
+def _decode_sync(reply: Reply, model: ModelSpec, input_type: str) -> MediaEmbedding:
+    try:
+        doc = orjson.loads(reply.content)
+    except orjson.JSONDecodeError as exc:
+        raise EmbeddingDecodeError(f"embedding response is not valid JSON: {exc}") from exc
+    doc = as_object(doc, "embedding response")
+    return media_from_v2(doc, model_name=model.name, dim_hint=model.dim, input_type=input_type)
+
+
+def _checked_image(req: MultiRequest) -> MultiRequest:
+    kind = req.sources[0].media_type
+    if kind != "image":
+        raise InvalidRequestError(
+            f"{req.sources[0].ref.shown} is {kind}, not an image; use client.embed.{kind}()"
+        )
+    return req
+
+
+def _image(
+    model: ModelSpec,
+    image: Any,
+    checks: Mapping[str, Any],
+    ctx: Context,
+    *,
+    req: MultiRequest | None,
+) -> Flow[MediaEmbedding]:
+    """One image on the synchronous endpoint: ``input_type: image`` on Marengo 3.0, a
+    ``multi_input`` of one source on 3.5 (the only form it takes there)."""
+    if req is None:
+        types = yield from _types_of(untyped_assets([image]), ctx)
+        req = _checked_image(
+            validate_multi(model, None, [image], media_types={0: "image", **types}, **checks)
+        )
+    sources = yield from _sources_json(req)
+    if model.sync_single:
+        body = wire.v2_image_body(model, sources[0])
+    else:
+        body = wire.v2_multi_body(req, sources)
+    reply = yield from send(Request("POST", wire.text_path("v2"), json=body, retry="always"), ctx)
+    return _decode_sync(reply, model, "image")
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -630,13 +1020,35 @@ class ProtocolMemory:
             return found
         fitting = tuple(p for p in found if _options_fit(options, p))
         if not fitting:
-            normalize_options(options, model=_PROTOCOL_MODEL[found[0]])  # raises, naming them
+            _wanted(options, found[0])  # raises, naming the options there are
         return fitting
+
+
+def _wanted(options: Any, protocol: ProtocolName) -> tuple[str, ...] | None:
+    """Options to keep when reading vectors (None: all), checked against every option a
+    model of ``protocol`` makes (the task's own model may not be known yet).
+
+    Raises:
+        InvalidRequestError: an option no model of the protocol makes.
+    """
+    if options is None:
+        return None
+    items = [options] if isinstance(options, str) else list(options)
+    if not items or not all(isinstance(o, str) for o in items):
+        raise InvalidRequestError(f"embedding options must be a list of strings, got {options!r}")
+    wanted = tuple(dict.fromkeys(o.strip().lower() for o in items))
+    known = protocol_options(protocol)
+    bad = [o for o in wanted if o not in known]
+    if bad:
+        raise InvalidRequestError(
+            f"embedding option(s) {bad} not available for Embed {protocol}; use {', '.join(known)}"
+        )
+    return wanted
 
 
 def _options_fit(options: Any, protocol: ProtocolName) -> bool:
     try:
-        normalize_options(options, model=_PROTOCOL_MODEL[protocol])
+        _wanted(options, protocol)
     except InvalidRequestError:
         return False
     return True
@@ -726,15 +1138,18 @@ def _vectors(
     model_name: str | None,
     memory: ProtocolMemory,
     ctx: Context,
-) -> Flow[VideoEmbedding]:
+) -> Flow[MediaEmbedding]:
     protocols = memory.candidates(task, model_name, options)
     if isinstance(task, EmbeddingTask) and task.protocol in protocols:
         kept = task.__dict__.get("_vectors")
-        if isinstance(kept, VideoEmbedding):
+        if isinstance(kept, MediaEmbedding):
+            if task.model_name and kept.model_name != task.model_name:
+                # Decoded by a read that could only guess the model; the task knows it.
+                kept = replace(kept, model_name=task.model_name)
             return _select(kept, options, task.protocol)
     task_id = job_id_of(task)
     for protocol in protocols:
-        wanted = normalize_options(options, model=_PROTOCOL_MODEL[protocol])
+        wanted = _wanted(options, protocol)
         params = {"embedding_option": list(wanted)} if protocol == "v1" and wanted else None
         path = wire.retrieve_path(protocol, path_segment(task_id, "task_id"))
         try:
@@ -745,7 +1160,10 @@ def _vectors(
             continue
         memory.remember(task_id, protocol)
         doc = as_object(reply.json(), "embedding task")
-        fresh = parse_task(doc, protocol=protocol, task_id=task_id)
+        known = task.model_name if isinstance(task, EmbeddingTask) else model_name
+        fresh = parse_task(doc, protocol=protocol, model_name=known, task_id=task_id)
+        if isinstance(task, EmbeddingTask) and fresh.input_type is None:
+            fresh.input_type = task.input_type
         _check_ready(fresh)
         return _select(_decode_vectors(doc, fresh), options, protocol)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -761,10 +1179,10 @@ def _check_ready(task: EmbeddingTask) -> None:
         )
 
 
-def _select(video: VideoEmbedding, options: Any, protocol: ProtocolName) -> VideoEmbedding:
+def _select(media: MediaEmbedding, options: Any, protocol: ProtocolName) -> MediaEmbedding:
     # Embed v1 filters on the server; v2 always sends every option, so filter here.
-    wanted = normalize_options(options, model=_PROTOCOL_MODEL[protocol])
-    return video if wanted is None or protocol == "v1" else video.select(option=wanted)
+    wanted = _wanted(options, protocol)
+    return media if wanted is None or protocol == "v1" else media.select(option=wanted)
 
 
 def _timestamp(value: str | datetime | None, *, name: str) -> str | None:
@@ -823,90 +1241,54 @@ def _list_protocols(model_name: str | None) -> tuple[ProtocolName, ...]:
     return ("v2", "v1") if model_name is None else (resolve_model(model_name).protocol,)
 
 
-def _create(creation: EmbedCreation, memory: ProtocolMemory, ctx: Context) -> Flow[EmbeddingTask]:
-    task = yield from creation.run(ctx)
-    memory.remember(task.id, task.protocol)
-    return task
+def _create(
+    plan: TaskPlan, log: CreateLog, memory: ProtocolMemory, uploads: Uploads, ctx: Context
+) -> Flow[EmbeddingTask]:
+    started = yield from _start(plan, log, memory, uploads, ctx)
+    return started.task
 
 
 def _create_and_wait(
-    creation: EmbedCreation, memory: ProtocolMemory, ctx: Context, **options: Any
+    plan: TaskPlan,
+    log: CreateLog,
+    memory: ProtocolMemory,
+    uploads: Uploads,
+    ctx: Context,
+    **options: Any,
 ) -> Flow[EmbeddingTask]:
-    task = yield from _create(creation, memory, ctx)
+    task = yield from _create(plan, log, memory, uploads, ctx)
     done: EmbeddingTask = yield from wait(task, ctx, **options)
     return done
-
-
-def _video(
-    creation: EmbedCreation, options: Any, memory: ProtocolMemory, ctx: Context, **waiting: Any
-) -> Flow[VideoEmbedding]:
-    task = yield from _create_and_wait(creation, memory, ctx, **waiting)
-    video = yield from _vectors(task, options, None, memory, ctx)
-    return video
-
-
-def _video_creation(
-    video: VideoSource,
-    log: CreateLog,
-    *,
-    model_name: str,
-    clip_length_s: float,
-    options: str | Iterable[str] | None,
-    scopes: str | Iterable[str] | None,
-    start_s: float | None,
-    end_s: float | None,
-) -> EmbedCreation:
-    source: dict[str, Any]
-    if isinstance(video, str) and _is_url(video):
-        source = {"video_url": video}
-    else:
-        source = {"video_file": video}
-    req = validate_video_task(
-        model_name=model_name,
-        video_clip_length=clip_length_s,
-        video_start_offset_sec=start_s,
-        video_end_offset_sec=end_s,
-        video_embedding_scope=scopes,
-        embedding_options=options,
-        **source,
-    )
-    return EmbedCreation(req, log)
-
-
-def _is_url(value: str) -> bool:
-    head, sep, _ = value.partition("://")
-    return (
-        bool(sep)
-        and head.isascii()
-        and head.replace("+", "").replace(".", "").replace("-", "").isalnum()
-    )
 
 
 # --- texts --------------------------------------------------------------------------------
 
 
-def _text_request(text: str, model: ModelSpec) -> Request:
+def _text_request(text: str, model: ModelSpec, dimension: int | None) -> Request:
     path = wire.text_path(model.protocol)
     if model.protocol == "v1":
         form = wire.v1_text_form(text, model=model)
         # files={} makes the form multipart, the only encoding /embed accepts.
         return Request("POST", path, form=form, files={}, retry="always")
-    return Request("POST", path, json=wire.v2_text_body(text, model=model), retry="always")
+    body = wire.v2_text_body(text, model=model, dimension=dimension)
+    return Request("POST", path, json=body, retry="always")
 
 
-def _text(text: str, model: ModelSpec, ctx: Context) -> Flow[NDArray[np.float32]]:
-    reply = yield from send(_text_request(text, model), ctx)
+def _text(
+    text: str, model: ModelSpec, dimension: int | None, ctx: Context
+) -> Flow[NDArray[np.float32]]:
+    reply = yield from send(_text_request(text, model, dimension), ctx)
     decode = decode_text_v1 if model.protocol == "v1" else decode_text_v2
     return decode(reply.content)
 
 
 def _texts(
-    texts: list[str], model: ModelSpec, limit: int, ctx: Context
+    texts: list[str], model: ModelSpec, dimension: int | None, limit: int, ctx: Context
 ) -> Flow[NDArray[np.float32]]:
-    factories = [lambda text=text: _text(text, model, ctx) for text in texts]
+    factories = [lambda text=text: _text(text, model, dimension, ctx) for text in texts]
     vectors: list[NDArray[np.float32]] = yield Gather(factories, limit=limit)
     if not vectors:
-        return np.zeros((0, model.dim), dtype=np.float32)
+        return np.zeros((0, dimension or model.dim), dtype=np.float32)
     return np.stack(vectors)
 
 
@@ -920,15 +1302,68 @@ def _check_texts(texts: Sequence[str], max_concurrency: int) -> list[str]:
     return [check_text(text) for text in texts]
 
 
+# --- planning from the public arguments ------------------------------------------------------
+
+
+def _legacy_media(media: MediaInput | None, video_file: Any, video_url: Any) -> MediaRef:
+    """One media reference from ``media`` or the SDK's ``video_file`` / ``video_url``."""
+    given = [
+        name
+        for name, v in (("media", media), ("video_file", video_file), ("video_url", video_url))
+        if v is not None
+    ]
+    if len(given) != 1:
+        raise InvalidRequestError(
+            "pass exactly one of media, video_file or video_url"
+            + (f" (got {', '.join(given)})" if given else "")
+        )
+    if media is not None:
+        return media if isinstance(media, MediaRef) else media_ref(media)
+    return validate_video_task(
+        model_name="marengo3.0", video_file=video_file, video_url=video_url
+    ).source
+
+
+def _one_of(first: Any, second: Any, *, names: str) -> Any:
+    if first is not None and second is not None:
+        raise InvalidRequestError(f"pass {names}, not both (they are the same setting)")
+    return first if first is not None else second
+
+
+_TIMED_OPTIONS = (
+    "clip_length_s",
+    "segmentation",
+    "min_clip_length_s",
+    "options",
+    "scopes",
+    "start_s",
+    "end_s",
+    "embedding_dimension",
+    "embedding_uncertainty",
+)
+
+
+def _timed_plan(input_type: str, media: MediaInput, args: Mapping[str, Any]) -> TaskPlan:
+    """The plan of :meth:`Embed.video` / :meth:`Embed.audio` from their arguments (by name)."""
+    options = {name: args[name] for name in _TIMED_OPTIONS}
+    return TaskPlan.of(
+        resolve_model(args["model_name"]), media, {"input_type": input_type, **options}
+    )
+
+
+def _uploads(client: Any) -> Uploads:
+    # The assets resource's journal: an upload interrupted here resumes from assets.upload.
+    return Uploads(client.base_url, client.assets._journal)
+
+
 # --- resources ----------------------------------------------------------------------------
 
 
 class EmbedTasks(JobResource[EmbeddingTask]):
-    """``client.embed.tasks`` (alias ``client.embed.task``): video embedding tasks.
+    """``client.embed.tasks`` (alias ``client.embed.task``): embedding tasks of any input.
 
     Example:
-        >>> task = client.embed.tasks.create(model_name="marengo3.0",
-        ...                                  video_file="talk.mp4")  # doctest: +SKIP
+        >>> task = client.embed.tasks.create("talk.mp3", model_name="marengo3.5")  # doctest: +SKIP
         >>> task = client.embed.tasks.wait(task, timeout_s=600)  # doctest: +SKIP
         >>> client.embed.tasks.vectors(task).vectors.shape  # doctest: +SKIP
         (24, 512)
@@ -950,32 +1385,59 @@ class EmbedTasks(JobResource[EmbeddingTask]):
 
     def create(
         self,
+        media: MediaInput | None = None,
         *,
         model_name: str,
+        input_type: str | None = None,
         video_file: VideoSource | None = None,
         video_url: str | None = None,
         video_clip_length: float | None = None,
         video_start_offset_sec: float | None = None,
         video_end_offset_sec: float | None = None,
         video_embedding_scope: str | Iterable[str] | None = None,
+        embedding_scope: str | Iterable[str] | None = None,
         embedding_options: str | Iterable[str] | None = None,
+        segmentation: str | None = None,
+        min_clip_length_s: float | None = None,
+        embedding_dimension: int | None = None,
+        embedding_uncertainty: bool | None = None,
+        spatial: str | None = None,
+        max_sentences: int | None = None,
+        overlap_sentences: int | None = None,
     ) -> EmbeddingTask:
-        """Start an embedding task for one video (a local file or a URL to the raw media).
+        """Start an embedding task for one medium: video, audio, image or document.
 
-        Every parameter is checked before any byte is uploaded. Files stream from disk on
-        Marengo 2.7 (up to 2 GB); Marengo 3.0 takes local files up to 36 MB inline. A
-        create whose answer is lost is found again rather than paid twice (see the module).
+        Every parameter is checked before any byte is uploaded. The medium is a URL, an
+        asset (or its id), a local path or an open binary file; its type comes from its
+        name unless ``input_type`` says. On Embed v2 a local path goes up as an asset
+        (any size, de-duplicated) which the task reads: it is **kept** (``task.asset_id``;
+        the one-call helpers such as :meth:`Embed.audio` delete theirs). A create whose
+        answer is lost is found again rather than paid twice (see the module).
 
         Args:
-            model_name: ``"marengo3.0"`` (512-d, Embed v2) or ``"Marengo-retrieval-2.7"``
-                (1024-d, Embed v1).
-            video_file: a path or an open binary file.
-            video_url: a URL to the raw video bytes (instead of ``video_file``).
-            video_clip_length: seconds per clip, 2 to 10 (default 6).
-            video_start_offset_sec / video_end_offset_sec: embed only this range.
-            video_embedding_scope: ``"clip"`` and/or ``"video"`` (alias ``"asset"``).
-            embedding_options: options to compute (Marengo 3.0: visual, audio,
-                transcription; Marengo 2.7 computes all and filters when read).
+            media: the medium (``video_file`` / ``video_url`` are the SDK's spellings).
+            model_name: ``"marengo3.5"`` (video, audio, image, document; 512-d or less),
+                ``"marengo3.0"`` (video, audio; 512-d) or ``"Marengo-retrieval-2.7"``
+                (video; 1024-d, Embed v1).
+            input_type: ``video``, ``audio``, ``image`` or ``document`` (default: by name).
+            video_clip_length: seconds per clip of fixed segmentation, 2 to 10 (default 6);
+                applies to audio too.
+            video_start_offset_sec / video_end_offset_sec: embed only this range (audio
+                too).
+            video_embedding_scope / embedding_scope: ``clip`` and/or ``video`` (alias
+                ``asset``); for documents ``local`` and/or ``asset``.
+            embedding_options: options to compute: Marengo 3.0 video ``visual``, ``audio``
+                (non-speech sound), ``transcription`` (speech); Marengo 3.5 ``visual`` and
+                ``audio`` (all sound, speech included); documents ``visual``/``text``.
+                Marengo 2.7 computes all and filters when read.
+            segmentation: ``fixed`` (default) or ``dynamic`` (scene cuts; video, and audio
+                on Marengo 3.5) with ``min_clip_length_s`` (2 to 5).
+            embedding_dimension: Marengo 3.5: 1 to 512 (default 512); a shorter vector is
+                the prefix of the full one.
+            embedding_uncertainty: Marengo 3.5: also return per-dimension uncertainty
+                (audio/video: scopes without ``asset``; not for PDFs).
+            spatial: PDF pages: ``standard`` or ``quadrants`` (whole page + four quarters).
+            max_sentences / overlap_sentences: .txt/.md chunks (scope ``local``).
 
         Raises:
             InvalidRequestError / InvalidVideoError: a parameter or the file is refused.
@@ -983,21 +1445,13 @@ class EmbedTasks(JobResource[EmbeddingTask]):
                 server may have stored cannot be told apart from others (nothing re-sent).
 
         Example:
-            >>> client.embed.tasks.create(model_name="Marengo-retrieval-2.7",
-            ...                           video_file="talk.mp4").status  # doctest: +SKIP
+            >>> client.embed.tasks.create("report.pdf", model_name="marengo3.5",
+            ...                           spatial="quadrants").status  # doctest: +SKIP
             'processing'
         """
-        req = validate_video_task(
-            model_name=model_name,
-            video_file=video_file,
-            video_url=video_url,
-            video_clip_length=video_clip_length,
-            video_start_offset_sec=video_start_offset_sec,
-            video_end_offset_sec=video_end_offset_sec,
-            video_embedding_scope=video_embedding_scope,
-            embedding_options=embedding_options,
-        )
-        flow = _create(EmbedCreation(req, self._log), self._memory, self._ctx)
+        given = locals()
+        plan = _plan_create(media, {name: given[name] for name in _CREATE_ARGS})
+        flow = _create(plan, self._log, self._memory, _uploads(self._client), self._ctx)
         return self._client._run(flow)
 
     def retrieve(self, task: TaskRef, *, model_name: str | None = None) -> EmbeddingTask:
@@ -1015,8 +1469,8 @@ class EmbedTasks(JobResource[EmbeddingTask]):
         *,
         embedding_options: str | Iterable[str] | None = None,
         model_name: str | None = None,
-    ) -> VideoEmbedding:
-        """A ready task's segment vectors as a :class:`VideoEmbedding`.
+    ) -> MediaEmbedding:
+        """A ready task's vectors as a :class:`~tl_integrations.MediaEmbedding`.
 
         An Embed v2 task returned by :meth:`wait`, :meth:`wait_many` or
         :meth:`create_and_wait` already carries them (no request). Embed v1 filters the
@@ -1048,7 +1502,9 @@ class EmbedTasks(JobResource[EmbeddingTask]):
     ) -> Iterator[EmbeddingTask]:
         """Iterate over embedding tasks (the API keeps 7 days), every page, newest first.
 
-        Without ``model_name`` both APIs are listed (Embed v2, then v1).
+        Without ``model_name`` both APIs are listed (Embed v2, then v1); a model name picks
+        its API only: ``marengo3.0`` and ``marengo3.5`` share Embed v2, whose listing holds
+        both (each task says its ``model_name``).
 
         Example:
             >>> [t.id for t in client.embed.tasks.list(status="ready")]  # doctest: +SKIP
@@ -1061,39 +1517,95 @@ class EmbedTasks(JobResource[EmbeddingTask]):
 
     def create_and_wait(
         self,
+        /,
+        media: MediaInput | None = None,
         *,
-        model_name: str,
-        video_file: VideoSource | None = None,
-        video_url: str | None = None,
-        video_clip_length: float | None = None,
-        video_start_offset_sec: float | None = None,
-        video_end_offset_sec: float | None = None,
-        video_embedding_scope: str | Iterable[str] | None = None,
-        embedding_options: str | Iterable[str] | None = None,
         timeout_s: float | None = None,
         on_update: OnUpdate | None = None,
+        **create_args: Any,
     ) -> EmbeddingTask:
-        """:meth:`create` then :meth:`wait`: returns the ready task (raises like ``wait``).
+        """:meth:`create` (same arguments) then :meth:`wait`: returns the ready task
+        (raises like ``wait``).
 
         Example:
             >>> client.embed.tasks.create_and_wait(model_name="marengo3.0",
             ...                                    video_url=url)  # doctest: +SKIP
         """
-        req = validate_video_task(
-            model_name=model_name,
-            video_file=video_file,
-            video_url=video_url,
-            video_clip_length=video_clip_length,
-            video_start_offset_sec=video_start_offset_sec,
-            video_end_offset_sec=video_end_offset_sec,
-            video_embedding_scope=video_embedding_scope,
-            embedding_options=embedding_options,
-        )
-        creation = EmbedCreation(req, self._log)
+        plan = _plan_create(media, create_args)
         flow = _create_and_wait(
-            creation, self._memory, self._ctx, timeout_s=timeout_s, on_update=on_update
+            plan,
+            self._log,
+            self._memory,
+            _uploads(self._client),
+            self._ctx,
+            timeout_s=timeout_s,
+            on_update=on_update,
         )
         return self._client._run(flow)
+
+
+def _document_options(
+    spatial: str | None, max_sentences: int | None, overlap_sentences: int | None
+) -> dict[str, Any]:
+    return {
+        "spatial": spatial,
+        "max_sentences": max_sentences,
+        "overlap_sentences": overlap_sentences,
+    }
+
+
+_CREATE_ARGS = frozenset(
+    {
+        "model_name",
+        "input_type",
+        "video_file",
+        "video_url",
+        "video_clip_length",
+        "video_start_offset_sec",
+        "video_end_offset_sec",
+        "video_embedding_scope",
+        "embedding_scope",
+        "embedding_options",
+        "segmentation",
+        "min_clip_length_s",
+        "embedding_dimension",
+        "embedding_uncertainty",
+        "spatial",
+        "max_sentences",
+        "overlap_sentences",
+    }
+)
+
+
+def _plan_create(media: MediaInput | None, args: Mapping[str, Any]) -> TaskPlan:
+    """The plan of :meth:`EmbedTasks.create`'s arguments (for ``create_and_wait``)."""
+    unknown = sorted(set(args) - _CREATE_ARGS)
+    if unknown:
+        raise InvalidRequestError(f"unknown argument(s) {unknown}; see client.embed.tasks.create")
+    if "model_name" not in args:
+        raise InvalidRequestError("model_name is required")
+    options = {
+        "input_type": args.get("input_type") or ("video" if media is None else None),
+        "clip_length_s": args.get("video_clip_length"),
+        "segmentation": args.get("segmentation"),
+        "min_clip_length_s": args.get("min_clip_length_s"),
+        "options": args.get("embedding_options"),
+        "scopes": _one_of(
+            args.get("video_embedding_scope"),
+            args.get("embedding_scope"),
+            names="video_embedding_scope or embedding_scope",
+        ),
+        "start_s": args.get("video_start_offset_sec"),
+        "end_s": args.get("video_end_offset_sec"),
+        "embedding_dimension": args.get("embedding_dimension"),
+        "embedding_uncertainty": args.get("embedding_uncertainty"),
+        **_document_options(
+            args.get("spatial"), args.get("max_sentences"), args.get("overlap_sentences")
+        ),
+        "spelling": SDK_SPELLING,
+    }
+    source = _legacy_media(media, args.get("video_file"), args.get("video_url"))
+    return TaskPlan.of(resolve_model(args["model_name"]), source, options)
 
 
 class AsyncEmbedTasks(AsyncJobResource):
@@ -1124,15 +1636,20 @@ class AsyncEmbedTasks(AsyncJobResource):
 
 
 class Embed(Resource):
-    """``client.embed``: text vectors, and a whole video's segment vectors in one call.
+    """``client.embed``: vectors of texts, videos, audio, images, documents and mixes.
+
+    Every helper returns numpy: ``text`` one vector, ``texts`` a matrix, the others a
+    :class:`~tl_integrations.MediaEmbedding` (one float32 matrix and parallel arrays
+    saying what each row covers). Compare vectors of one space only
+    (``MediaEmbedding.space``: the model and the dimension).
 
     Attributes:
-        tasks: video embedding tasks (:class:`EmbedTasks`); ``task`` is an alias.
+        tasks: embedding tasks (:class:`EmbedTasks`); ``task`` is an alias.
 
     Example:
         >>> query = client.embed.text("a red car", model_name="marengo3.0")  # doctest: +SKIP
-        >>> ve = client.embed.video("talk.mp4", model_name="marengo3.0")  # doctest: +SKIP
-        >>> scores = ve.vectors @ query  # doctest: +SKIP
+        >>> me = client.embed.video("talk.mp4", model_name="marengo3.0")  # doctest: +SKIP
+        >>> scores = me.vectors @ query  # doctest: +SKIP
     """
 
     def __init__(self, client: TwelveLabs) -> None:
@@ -1140,17 +1657,25 @@ class Embed(Resource):
         self.tasks = EmbedTasks(client)
         self.task = self.tasks
 
-    def text(self, text: str, *, model_name: str) -> NDArray[np.float32]:
-        """Embed one text; returns a float32 vector ``(dim,)`` in the model's video space.
+    def text(
+        self, text: str, *, model_name: str, embedding_dimension: int | None = None
+    ) -> NDArray[np.float32]:
+        """Embed one text; returns a float32 vector ``(dim,)`` in the model's media space.
+
+        Marengo 3.5 embeds text through the synchronous ``multi_input`` form (the only one
+        it takes), with ``embedding_dimension`` (1 to 512, Matryoshka prefixes).
 
         Raises:
-            InvalidRequestError: blank text or unknown model.
+            InvalidRequestError: blank text, unknown model, or a dimension it refuses.
 
         Example:
-            >>> client.embed.text("a red car", model_name="marengo3.0").shape  # doctest: +SKIP
-            (512,)
+            >>> client.embed.text("a red car", model_name="marengo3.5",
+            ...                   embedding_dimension=256).shape  # doctest: +SKIP
+            (256,)
         """
-        return self._client._run(_text(check_text(text), resolve_model(model_name), self._ctx))
+        model = resolve_model(model_name)
+        dimension = check_dimension(embedding_dimension, model)
+        return self._client._run(_text(check_text(text), model, dimension, self._ctx))
 
     def texts(
         self,
@@ -1158,6 +1683,7 @@ class Embed(Resource):
         *,
         model_name: str,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        embedding_dimension: int | None = None,
     ) -> NDArray[np.float32]:
         """Embed many texts, ``max_concurrency`` requests at a time; returns ``(n, dim)``.
 
@@ -1169,32 +1695,52 @@ class Embed(Resource):
             (2, 512)
         """
         checked = _check_texts(texts, max_concurrency)
-        flow = _texts(checked, resolve_model(model_name), max_concurrency, self._ctx)
+        model = resolve_model(model_name)
+        dimension = check_dimension(embedding_dimension, model)
+        flow = _texts(checked, model, dimension, max_concurrency, self._ctx)
         return self._client._run(flow)
 
     def video(
         self,
-        video: VideoSource,
+        video: MediaInput,
         *,
         model_name: str = "marengo3.0",
-        clip_length_s: float = CLIP_LENGTH_DEFAULT_S,
+        clip_length_s: float | None = None,
+        segmentation: str | None = None,
+        min_clip_length_s: float | None = None,
         options: str | Iterable[str] | None = None,
         scopes: str | Iterable[str] | None = ("clip",),
         start_s: float | None = None,
         end_s: float | None = None,
+        embedding_dimension: int | None = None,
+        embedding_uncertainty: bool | None = None,
+        keep_asset: bool = False,
         timeout_s: float | None = None,
         on_update: OnUpdate | None = None,
-    ) -> VideoEmbedding:
+    ) -> MediaEmbedding:
         """Embed one video: create the task, wait for it, and return its vectors.
 
+        A local file goes up as an asset (any size; a file already uploaded is found by
+        its bytes and not sent again); an asset made here is deleted once the vectors are
+        read, unless ``keep_asset``. Marengo 2.7 streams the file with the task instead.
+
         Args:
-            video: a local path, an open binary file, or a URL to the raw media.
-            model_name: ``"marengo3.0"`` (512-d) or ``"Marengo-retrieval-2.7"`` (1024-d).
-            clip_length_s: seconds per clip (2 to 10).
-            options: options to keep (None: all the model has).
+            video: a local path, an open binary file, a URL to the raw media, an asset or
+                its id.
+            model_name: ``"marengo3.0"`` (512-d), ``"marengo3.5"`` (512-d or less) or
+                ``"Marengo-retrieval-2.7"`` (1024-d).
+            clip_length_s: seconds per clip of fixed segmentation (2 to 10, default 6).
+            segmentation: ``fixed`` (default) or ``dynamic`` (clips cut at scene changes,
+                at least ``min_clip_length_s``, 2 to 5 s).
+            options: options to keep (None: all the model has; see
+                :meth:`EmbedTasks.create`).
             scopes: ``"clip"`` and/or ``"video"`` (alias ``"asset"``).
             start_s / end_s: embed only this range of the video, in seconds.
-            timeout_s: give up waiting after this many seconds (the task keeps running).
+            embedding_dimension / embedding_uncertainty: Marengo 3.5 (see
+                :meth:`EmbedTasks.create`).
+            keep_asset: keep the asset made for a local file.
+            timeout_s: give up waiting after this many seconds (the task keeps running,
+                and so does the asset it reads).
             on_update: called with the task whenever its status changes.
 
         Raises:
@@ -1202,23 +1748,193 @@ class Embed(Resource):
             TaskFailedError / TaskTimeoutError: as :meth:`EmbedTasks.wait`.
 
         Example:
-            >>> ve = client.embed.video("talk.mp4", clip_length_s=4)  # doctest: +SKIP
+            >>> me = client.embed.video("talk.mp4", clip_length_s=4)  # doctest: +SKIP
         """
-        creation = _video_creation(
-            video,
-            self.tasks._log,
-            model_name=model_name,
-            clip_length_s=clip_length_s,
+        plan = _timed_plan("video", video, locals())
+        return self._client._run(
+            self._embed(
+                plan, options, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update
+            )
+        )
+
+    def audio(
+        self,
+        audio: MediaInput,
+        *,
+        model_name: str = "marengo3.0",
+        clip_length_s: float | None = None,
+        segmentation: str | None = None,
+        min_clip_length_s: float | None = None,
+        options: str | Iterable[str] | None = None,
+        scopes: str | Iterable[str] | None = ("clip",),
+        start_s: float | None = None,
+        end_s: float | None = None,
+        embedding_dimension: int | None = None,
+        embedding_uncertainty: bool | None = None,
+        keep_asset: bool = False,
+        timeout_s: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> MediaEmbedding:
+        """Embed one audio file (MP3, WAV, M4A...): task, wait, vectors, as :meth:`video`.
+
+        Options: Marengo 3.0 ``audio`` (non-speech sound) and ``transcription`` (speech);
+        Marengo 3.5 ``audio`` only, which covers speech, music and other sound. Dynamic
+        segmentation needs Marengo 3.5.
+
+        Example:
+            >>> me = client.embed.audio("podcast.mp3", model_name="marengo3.5",
+            ...                         embedding_dimension=256)  # doctest: +SKIP
+            >>> me.dim  # doctest: +SKIP
+            256
+        """
+        plan = _timed_plan("audio", audio, locals())
+        return self._client._run(
+            self._embed(
+                plan, options, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update
+            )
+        )
+
+    def document(
+        self,
+        document: MediaInput,
+        *,
+        model_name: str = "marengo3.5",
+        options: str | Iterable[str] | None = None,
+        scopes: str | Iterable[str] | None = None,
+        spatial: str | None = None,
+        max_sentences: int | None = None,
+        overlap_sentences: int | None = None,
+        embedding_dimension: int | None = None,
+        embedding_uncertainty: bool | None = None,
+        keep_asset: bool = False,
+        timeout_s: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> MediaEmbedding:
+        """Embed a PDF, .txt or .md document (Marengo 3.5): task, wait, vectors.
+
+        Defaults: a PDF gives one ``visual`` vector per page (``start_page`` /
+        ``end_page``); a text file one ``text`` vector for the whole file. Allowed
+        option/scope pairs: PDF visual/local (pages), visual/asset, text/asset; .txt/.md
+        text/asset, text/local (sentence chunks, ``max_sentences`` sentences each,
+        ``overlap_sentences`` shared; rows sorted by ``chunk_index``).
+
+        Args:
+            document: a local path, a URL, an asset or its id.
+            spatial: PDF pages: ``quadrants`` adds a vector per quarter of each page
+                (``quadrants`` array), at five times the cost.
+
+        Raises:
+            InvalidRequestError: a pair or option the file type does not take.
+            TaskFailedError: e.g. a PDF over its page allowance (64 pages per MB).
+
+        Example:
+            >>> me = client.embed.document("report.pdf", embedding_dimension=256)  # doctest: +SKIP
+            >>> me.start_page.tolist()  # doctest: +SKIP
+            [1, 2, 3]
+        """
+        plan = TaskPlan.of(
+            resolve_model(model_name),
+            document,
+            {
+                "input_type": "document",
+                "options": options,
+                "scopes": scopes,
+                "embedding_dimension": embedding_dimension,
+                "embedding_uncertainty": embedding_uncertainty,
+                **_document_options(spatial, max_sentences, overlap_sentences),
+            },
+        )
+        return self._client._run(
+            self._embed(plan, None, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update)
+        )
+
+    def image(
+        self,
+        image: MediaInput,
+        *,
+        model_name: str = "marengo3.0",
+        embedding_dimension: int | None = None,
+        embedding_uncertainty: bool | None = None,
+    ) -> MediaEmbedding:
+        """Embed one image (up to 32 MB) with one synchronous request; one row.
+
+        Marengo 3.0 uses ``input_type: image``; Marengo 3.5 takes it as a one-source
+        ``multi_input`` (its only synchronous form). A local file goes inline (no asset).
+
+        Example:
+            >>> client.embed.image("logo.png", model_name="marengo3.5",
+            ...                    embedding_dimension=256).vectors.shape  # doctest: +SKIP
+            (1, 256)
+        """
+        model = resolve_model(model_name)
+        checks: dict[str, Any] = {
+            "embedding_dimension": embedding_dimension,
+            "embedding_uncertainty": embedding_uncertainty,
+        }
+        req = None
+        if not untyped_assets([image]):
+            # A source whose name does not tell its type (an open file) is taken as an image.
+            guess: dict[int, Any] = {0: "image"}
+            req = _checked_image(validate_multi(model, None, [image], media_types=guess, **checks))
+        return self._client._run(_image(model, image, checks, self._ctx, req=req))
+
+    def multi(
+        self,
+        text: str | None = None,
+        *,
+        media: Sequence[MediaInput] | Mapping[str, MediaInput] | None = None,
+        model_name: str = "marengo3.5",
+        embedding_dimension: int | None = None,
+        embedding_uncertainty: bool | None = None,
+        auto_truncate: bool | None = None,
+    ) -> MediaEmbedding:
+        """One vector for a text with up to 10 media sources (the ``multi_input`` form).
+
+        Name sources with a mapping and reference them from the text as ``<@name>``.
+        Marengo 3.5 takes images, video and audio (up to 30 s) and documents; Marengo 3.0
+        images only. The API's rules are checked first: sources of different types need a
+        text; a PDF goes alone, without text; text documents need a picture or a sound
+        beside them; uncertainty needs text only or media only.
+
+        Args:
+            text: the text (Marengo 3.5: up to 2,000 tokens; ``auto_truncate`` cuts
+                longer text instead of refusing it).
+            media: local files (inline, up to 32 MB each), URLs, assets or asset ids.
+
+        Raises:
+            InvalidRequestError / InvalidVideoError: a rule broken, a file too large.
+
+        Example:
+            >>> me = client.embed.multi("a person wearing <@shirt>",
+            ...                         media={"shirt": "shirt.png"})  # doctest: +SKIP
+            >>> me.vectors.shape  # doctest: +SKIP
+            (1, 512)
+        """
+        model = resolve_model(model_name)
+        checks: dict[str, Any] = {
+            "embedding_dimension": embedding_dimension,
+            "embedding_uncertainty": embedding_uncertainty,
+            "auto_truncate": auto_truncate,
+        }
+        req = None if untyped_assets(media) else validate_multi(model, text, media, **checks)
+        return self._client._run(_multi(model, text, media, checks, self._ctx, req=req))
+
+    def _embed(
+        self, plan: TaskPlan, options: Any, *, keep_asset: bool, **waiting: Any
+    ) -> Flow[MediaEmbedding]:
+        if not isinstance(keep_asset, bool):
+            raise InvalidRequestError(f"keep_asset must be True or False, got {keep_asset!r}")
+        tasks = self.tasks
+        return _embed_media(
+            plan,
+            tasks._log,
+            tasks._memory,
+            _uploads(self._client),
+            self._ctx,
             options=options,
-            scopes=scopes,
-            start_s=start_s,
-            end_s=end_s,
+            keep_asset=keep_asset,
+            **waiting,
         )
-        memory = self.tasks._memory
-        flow = _video(
-            creation, options, memory, self._ctx, timeout_s=timeout_s, on_update=on_update
-        )
-        return self._client._run(flow)
 
 
 class AsyncEmbed(AsyncResource):
@@ -1233,6 +1949,12 @@ class AsyncEmbed(AsyncResource):
         self.tasks = AsyncEmbedTasks(client)
         self.task = self.tasks
 
+    _embed = Embed._embed
+
     text = awaited(Embed.text)
     texts = awaited(Embed.texts)
     video = awaited(Embed.video)
+    audio = awaited(Embed.audio)
+    document = awaited(Embed.document)
+    image = awaited(Embed.image)
+    multi = awaited(Embed.multi)

@@ -33,7 +33,7 @@ from .._engine import (
     job_id_of,
     wait,
 )
-from .._errors import InvalidRequestError, TwelveLabsError
+from .._errors import InvalidRequestError, TaskFailedError, TwelveLabsError
 from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
@@ -175,6 +175,17 @@ class IndexedAssetKind(TaskKind[IndexedAsset]):
         """One indexed asset of a list page."""
         return IndexedAsset.from_api(item, index_id=str(group))
 
+    def failure(self, job: IndexedAsset) -> TaskFailedError:
+        """A failed indexing, naming its file and index (the server's reason, if any)."""
+        return TaskFailedError(
+            job.id,
+            index_id=job.index_id,
+            filename=job.system_metadata.filename,
+            reason=job.failure_reason,
+            task=job,
+            noun=self.noun,
+        )
+
     def from_event(self, data: Mapping[str, Any], like: IndexedAsset | None) -> IndexedAsset | None:
         """The indexed asset as an ``index.task.*`` event tells it (the event's ``id`` is
         the indexed asset's, which is also its video's): the status (and duration) over
@@ -289,6 +300,27 @@ def find_indexed(index_id: str, key: str, value: str, ctx: Context) -> Flow[Inde
     matching = [ia for ia in items if ia.user_metadata.get(key) == value]
     usable = [ia for ia in matching if not ia.failed] or matching
     return usable[0]._bind(ctx.owner) if usable else None
+
+
+def find_indexed_asset_of(asset_id: str, index_id: str, ctx: Context) -> Flow[IndexedAsset | None]:
+    """A working indexed asset of ``asset_id`` in ``index_id``, however it was made; or None.
+
+    ``GET /assets/{asset_id}/indexed-assets`` lists the indexes an asset was placed into;
+    the one in ``index_id`` is read for its status (a failed one does not count).
+    """
+    path = f"/assets/{path_segment(asset_id, 'asset_id')}/indexed-assets"
+    request = Request("GET", path, params={"page_limit": PAGE_LIMIT_MAX})
+    summaries: list[dict[str, Any]]
+    summaries, _ = yield from emitted(
+        pages(request, ctx, "asset's indexed assets", lambda item: as_object(item, "item"))
+    )
+    for summary in summaries:
+        where = summary.get("index")
+        if isinstance(where, Mapping) and where.get("_id") == index_id:
+            found = yield from read_indexed(None, index_id, req_str(summary, "_id", "item"), ctx)
+            if not found.failed:
+                return found
+    return None
 
 
 def _list_request(
@@ -566,6 +598,9 @@ def _index_media(
         )
     digest = asset.user_metadata.get(HASH_KEY)
     existing = (yield from find_indexed(index.id, HASH_KEY, str(digest), ctx)) if digest else None
+    if existing is None:
+        # Indexed by other means (indexed_assets.create carries no hash): the asset knows.
+        existing = yield from find_indexed_asset_of(asset.id, index.id, ctx)
     if existing is None:
         metadata = {**(user_metadata or {}), **({HASH_KEY: digest} if digest else {})}
         creation = IndexedAssetCreation(

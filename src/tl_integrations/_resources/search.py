@@ -344,21 +344,6 @@ def filter_terms(filter: FilterLike | None) -> dict[str, Any] | None:
 # --- image queries -------------------------------------------------------------------------
 
 
-class _RepeatedPart(str):
-    """A form part name that may appear several times in one ``files`` mapping.
-
-    The API takes up to ten ``query_media_file`` parts; the transport's ``files`` is a
-    mapping, so each part gets a key of its own that reads as the same name. Equality and
-    hashing are by identity, so the keys never merge.
-    """
-
-    __slots__ = ()
-    __hash__ = object.__hash__
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-
 @dataclass(frozen=True)
 class SearchImage:
     """An image to search with: a local file, a public URL, or an image asset.
@@ -603,7 +588,7 @@ class SearchQuery:
             for image in self.images
             if image.kind != "file"
         ]
-        files: dict[str, UploadSource] = {}
+        files: list[tuple[str, UploadSource]] = []
         for image in self.images:
             if image.kind == "file":
                 assert image.path is not None
@@ -612,7 +597,7 @@ class SearchQuery:
                     path=image.path,
                     size_bytes=image.path.stat().st_size,
                 )
-                files[_RepeatedPart("query_media_file")] = source
+                files.append(("query_media_file", source))
         form = {**self.form, "query_media_url": urls or None}
         return Request("POST", "/search", form=form, files=files, retry="always")
 

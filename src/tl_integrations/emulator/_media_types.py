@@ -13,6 +13,7 @@ __all__ = [
     "Colour",
     "MediaError",
     "MediaInfo",
+    "Picture",
     "SceneSpec",
     "StreamFacts",
     "Utterance",
@@ -88,11 +89,14 @@ class Utterance:
 
 @dataclass(frozen=True, eq=False)
 class MediaInfo:
-    """What :func:`probe` learned about a video.
+    """What :func:`probe` learned about a video (or :func:`probe_audio` about a sound file).
 
     ``colours[i]`` is the mean RGB (floats in [0, 1]) of a frame taken near
     ``(i + 0.5) * sample_step_s``; ``sample_step_s`` may be larger than requested when the
-    video is long (see ``max_samples`` in :func:`probe`).
+    video is long (see ``max_samples`` in :func:`probe`). ``sounds[i]`` is the loudness
+    (dBFS) and the dominant pitch (Hz, 0 in silence) of the sound at the same times; None
+    when the file has no sound, or was probed before sounds were read. A sound file has
+    no picture: no colours, width and height 0.
 
     Example:
         >>> info = MediaInfo("a.mp4", 10, 4.0, 24.0, 640, 360, False, (),
@@ -111,6 +115,7 @@ class MediaInfo:
     utterances: tuple[Utterance, ...]
     colours: NDArray[np.float32]
     sample_step_s: float
+    sounds: NDArray[np.float32] | None = None
 
     @property
     def transcript(self) -> str:
@@ -142,6 +147,7 @@ class MediaInfo:
             "utterances": [[u.start_s, u.end_s, u.text] for u in self.utterances],
             "colours": self.colours.astype(float).tolist(),
             "sample_step_s": self.sample_step_s,
+            "sounds": None if self.sounds is None else self.sounds.astype(float).tolist(),
         }
 
     @classmethod
@@ -156,6 +162,7 @@ class MediaInfo:
             'Hi'
         """
         colours = np.asarray(data["colours"], dtype=np.float32).reshape(-1, 3)
+        sounds = data.get("sounds")  # absent from states saved before sounds were read
         utterances = tuple(Utterance(float(s), float(e), str(t)) for s, e, t in data["utterances"])
         return cls(
             filename=str(data["filename"]),
@@ -168,4 +175,27 @@ class MediaInfo:
             utterances=utterances,
             colours=colours,
             sample_step_s=float(data["sample_step_s"]),
+            sounds=None if sounds is None else np.asarray(sounds, np.float32).reshape(-1, 2),
         )
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """What :func:`probe_picture` read from an image's pixels.
+
+    ``cells`` are the mean RGB (floats in [0, 1]) of a 4 x 4 grid over the picture, row by
+    row; ``layout`` the mean brightness of an 8 x 8 grid, centred and scaled (what the
+    picture looks like without its colours).
+
+    Example:
+        >>> Picture("a.png", 10, 64, 48, np.zeros((16, 3), np.float32),
+        ...         np.zeros(64, np.float32)).cells.shape
+        (16, 3)
+    """
+
+    filename: str
+    size_bytes: int
+    width: int
+    height: int
+    cells: NDArray[np.float32]
+    layout: NDArray[np.float32]

@@ -1,14 +1,12 @@
-"""Encode PNG images (thumbnails, video frames and test images), with only zlib."""
+"""Encode PNG images (solid-colour thumbnails, and test images from pixels), with only zlib."""
 
 from __future__ import annotations
 
 import struct
 import zlib
+from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
-__all__ = ["png_bytes", "png_image"]
+__all__ = ["png_bytes", "png_from_pixels"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -28,29 +26,34 @@ def png_bytes(rgb: tuple[int, int, int], *, width: int = 160, height: int = 90) 
     if width < 1 or height < 1:
         raise ValueError(f"a PNG needs a positive size, got {width}x{height}")
     row = b"\x00" + bytes(max(0, min(255, int(c))) for c in rgb) * width
-    return _encode(width, height, row * height)
-
-
-def png_image(pixels: NDArray[np.uint8]) -> bytes:
-    """A PNG of an ``(height, width, 3)`` array of 8-bit RGB pixels.
-
-    Example:
-        >>> png_image(np.zeros((2, 3, 3), np.uint8))[:8]
-        b'\\x89PNG\\r\\n\\x1a\\n'
-    """
-    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.shape[0] < 1 or pixels.shape[1] < 1:
-        raise ValueError(f"a PNG needs (height, width, 3) pixels, got shape {pixels.shape}")
-    height, width = int(pixels.shape[0]), int(pixels.shape[1])
-    rows = np.zeros((height, 1 + 3 * width), np.uint8)  # each row starts with filter 0
-    rows[:, 1:] = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(height, 3 * width)
-    return _encode(width, height, rows.tobytes())
-
-
-def _encode(width: int, height: int, rows: bytes) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit truecolour
     return (
         _SIGNATURE
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(rows))
+        + _chunk(b"IDAT", zlib.compress(row * height))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def png_from_pixels(pixels: Any) -> bytes:
+    """A PNG of an ``(height, width, 3)`` array of 8-bit RGB pixels.
+
+    Example:
+        >>> import numpy as np
+        >>> png_from_pixels(np.zeros((2, 3, 3), np.uint8))[:8]
+        b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    import numpy as np
+
+    image = np.asarray(pixels, dtype=np.uint8)
+    if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        raise ValueError(f"pixels must be (height, width, 3), got {image.shape}")
+    height, width = image.shape[:2]
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), image.reshape(height, -1)], axis=1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit truecolour
+    return (
+        _SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes()))
         + _chunk(b"IEND", b"")
     )

@@ -1,5 +1,10 @@
-"""Read media files with PyAV: metadata, subtitle lines, colour samples, and single pictures
-(an image's colours, a video's frame at some time)."""
+"""Probe an uploaded file with PyAV: metadata, subtitle lines, colours, sounds and pixels.
+
+A video gives its colours and subtitle lines over time, and the loudness and pitch of its
+sound at the same times; a sound file (MP3, WAV...) gives its sound only; an image its
+pixels on a coarse grid. Files are streamed, never read whole into memory, and the work is
+bounded: long files are sampled at keyframes (pictures) or by seeking (sound).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +19,20 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
-from ._media_types import MediaError, MediaInfo, StreamFacts, Utterance
+from ._media_types import MediaError, MediaInfo, Picture, StreamFacts, Utterance
 
-__all__ = ["frame_at", "picture_colours", "probe", "probe_streams"]
+__all__ = ["frame_at", "probe", "probe_audio", "probe_picture", "probe_streams"]
 
 _TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "webvtt", "ass", "ssa", "text"})
 # Above this many decoded pixels, probe samples keyframes only (a 2-hour file stays cheap).
 _SEQUENTIAL_PIXEL_BUDGET = 600_000_000
 _THUMB_WIDTH = 32
-_IMAGE_GRID = 4
+# Sound is read as 8 kHz mono: enough for loudness and a pitch up to 4 kHz.
+_SOUND_RATE = 8000
+# Up to this long, a file's sound is decoded in one pass; longer ones are sampled by seeking.
+_SEQUENTIAL_SOUND_S = 900.0
+_SEEK_WINDOW_S = 0.25
+_SILENCE_DB = -120.0
 # Images that may hold several frames (their first one is the picture); other codecs with a
 # second frame are videos.
 _ANIMATED_IMAGE_CODECS = frozenset({"gif", "webp", "apng"})
@@ -165,6 +175,11 @@ def _probe(path: str, name: str, size_bytes: int, step_s: float, max_samples: in
     n_samples = min(max_samples, max(1, math.ceil(duration_s / step_s - 1e-6)))
     step_s = max(step_s, duration_s / n_samples)
     colours = _sample_colours(path, name, n_samples=n_samples, step_s=step_s, origin_s=origin_s)
+    sounds = (
+        _sample_sounds(path, n_samples=n_samples, step_s=step_s, origin_s=origin_s)
+        if has_audio
+        else None
+    )
     return MediaInfo(
         filename=name,
         size_bytes=size_bytes,
@@ -176,7 +191,169 @@ def _probe(path: str, name: str, size_bytes: int, step_s: float, max_samples: in
         utterances=utterances,
         colours=colours,
         sample_step_s=step_s,
+        sounds=sounds,
     )
+
+
+def probe_audio(
+    path: str | os.PathLike[str],
+    *,
+    filename: str | None = None,
+    sample_step_s: float = 1.0,
+    max_samples: int = 300,
+) -> MediaInfo:
+    """Read a file's sound: its duration and, over time, its loudness and pitch.
+
+    Any file with an audio stream works (MP3, WAV, M4A, or the sound of a video); it has no
+    picture in the result (width and height 0, no colours) and no subtitle lines.
+
+    Raises:
+        MediaError: ``code="video_file_broken"`` when the file has no readable sound.
+
+    Example:
+        >>> info = probe_audio(make_sample_audio(tmp / "a.mp3", duration_s=6))  # doctest: +SKIP
+        >>> round(info.duration_s), info.sounds.shape  # doctest: +SKIP
+        (6, (6, 2))
+    """
+    size_bytes = os.stat(path).st_size
+    name = filename if filename is not None else pathlib.Path(path).name
+    try:
+        with av.open(str(path), "r") as container:
+            if not container.streams.audio:
+                raise MediaError(f"{name}: the file has no audio stream")
+            stream = container.streams.audio[0]
+            duration_s = _duration_s(container, stream)
+            origin_s = max(0.0, (container.start_time or 0) / 1e6)
+    except MediaError:
+        raise
+    except Exception as exc:  # PyAV raises many types on garbage; all mean "not audio"
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise MediaError(f"{name}: not a readable audio file ({reason})") from exc
+    if not duration_s > 0:
+        raise MediaError(f"{name}: the audio has no duration")
+    n_samples = min(max_samples, max(1, math.ceil(duration_s / sample_step_s - 1e-6)))
+    step_s = max(sample_step_s, duration_s / n_samples)
+    sounds = _sample_sounds(str(path), n_samples=n_samples, step_s=step_s, origin_s=origin_s)
+    empty = np.zeros((0, 3), np.float32)
+    return MediaInfo(name, size_bytes, duration_s, 0.0, 0, 0, True, (), empty, step_s, sounds)
+
+
+def probe_picture(
+    path: str | os.PathLike[str], *, filename: str | None = None, still: bool = False
+) -> Picture:
+    """Read an image's pixels (its first frame for an animation) on a coarse grid.
+
+    With ``still=True`` a video or a sound file is refused rather than read as its first
+    frame (a search query must be an image).
+
+    Raises:
+        MediaError: When the file is not an image PyAV can decode (or, with ``still``, is a
+            video or a sound file).
+
+    Example:
+        >>> picture = probe_picture(make_sample_image(tmp / "a.png", ["red", "blue"]))
+        ... # doctest: +SKIP
+        >>> picture.cells.shape, picture.layout.shape  # doctest: +SKIP
+        ((16, 3), (64,))
+    """
+    size_bytes = os.stat(path).st_size
+    name = filename if filename is not None else pathlib.Path(path).name
+    try:
+        with av.open(str(path), "r") as container:
+            if still and any(s.type == "audio" for s in container.streams):
+                raise MediaError(f"{name}: a video or a sound file, not a still image")
+            frames = container.decode(video=0)
+            frame = next(frames, None)
+            if frame is None:
+                raise MediaError(f"{name}: the image has no picture")
+            codec = container.streams.video[0].codec_context.name
+            if still and codec not in _ANIMATED_IMAGE_CODECS and next(frames, None) is not None:
+                raise MediaError(f"{name}: a video, not a still image")
+            width, height = frame.width, frame.height
+            cells = frame.reformat(width=4, height=4, format="rgb24", interpolation="AREA")
+            grey = frame.reformat(width=8, height=8, format="gray", interpolation="AREA")
+            rgb = np.asarray(cells.to_ndarray(), np.float32).reshape(16, 3) / 255.0
+            light = np.asarray(grey.to_ndarray(), np.float32).reshape(64) / 255.0
+    except MediaError:
+        raise
+    except Exception as exc:  # PyAV raises many types on garbage; all mean "not an image"
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise MediaError(f"{name}: not a readable image ({reason})") from exc
+    spread = float(light.std())
+    layout = (light - light.mean()) / np.float32(spread) if spread > 1e-6 else light * 0
+    return Picture(name, size_bytes, width, height, rgb, layout.astype(np.float32))
+
+
+def _sample_sounds(
+    path: str, *, n_samples: int, step_s: float, origin_s: float
+) -> NDArray[np.float32] | None:
+    """Loudness (dBFS) and dominant pitch (Hz) of the sound around each sample time."""
+    try:
+        with av.open(path, "r") as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            for other in container.streams:
+                if other is not stream:
+                    other.discard = av.stream.Discard.all
+            if n_samples * step_s <= _SEQUENTIAL_SOUND_S:
+                pcm = _decode_sound(container, stream, until_s=None)
+                per = max(1, round(step_s * _SOUND_RATE))
+                windows = [pcm[i * per : (i + 1) * per] for i in range(n_samples)]
+            else:
+                windows = _seek_sounds(container, stream, n_samples, step_s, origin_s)
+    except av.FFmpegError:
+        return None  # an unreadable sound track: the picture still counts
+    return np.asarray([_sound_features(w) for w in windows], dtype=np.float32).reshape(-1, 2)
+
+
+def _decode_sound(container: Any, stream: Any, *, until_s: float | None) -> NDArray[np.float32]:
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=_SOUND_RATE)
+    chunks: list[NDArray[np.float32]] = []
+    got = 0
+    wanted = None if until_s is None else int(until_s * _SOUND_RATE)
+    try:
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunk = np.asarray(out.to_ndarray(), np.float32).reshape(-1)
+                chunks.append(chunk)
+                got += len(chunk)
+            if wanted is not None and got >= wanted:
+                break
+    except av.FFmpegError:
+        pass  # a damaged tail: keep what was decoded
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+def _seek_sounds(
+    container: Any, stream: Any, n_samples: int, step_s: float, origin_s: float
+) -> list[NDArray[np.float32]]:
+    windows: list[NDArray[np.float32]] = []
+    time_base = stream.time_base or Fraction(1, 1_000_000)
+    for i in range(n_samples):
+        t = origin_s + (i + 0.5) * step_s
+        try:
+            container.seek(int(t / time_base), stream=stream, backward=True)
+            windows.append(_decode_sound(container, stream, until_s=_SEEK_WINDOW_S))
+        except av.FFmpegError:
+            windows.append(np.zeros(0, np.float32))
+    return windows
+
+
+def _sound_features(samples: NDArray[np.float32]) -> tuple[float, float]:
+    """(loudness in dBFS, dominant pitch in Hz; 0 Hz when silent)."""
+    if not len(samples):
+        return _SILENCE_DB, 0.0
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    loudness = 20.0 * math.log10(rms) if rms > 1e-6 else _SILENCE_DB
+    middle = len(samples) // 2
+    part = samples[max(0, middle - 2048) : middle + 2048].astype(np.float64)
+    if len(part) < 64 or loudness <= _SILENCE_DB:
+        return loudness, 0.0
+    spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part))))
+    spectrum[0] = 0.0  # no DC
+    peak = int(np.argmax(spectrum))
+    return loudness, peak * _SOUND_RATE / len(part)
 
 
 def _video_stream(container: Any, name: str) -> Any:
@@ -323,45 +500,6 @@ def _mean_rgb(frame: Any) -> NDArray[np.float32]:
     small = frame.reformat(width=_THUMB_WIDTH, height=thumb_h, format="rgb24", interpolation="AREA")
     pixels = np.asarray(small.to_ndarray(), dtype=np.float32).reshape(-1, 3)
     return np.asarray(pixels.mean(axis=0) / 255.0, dtype=np.float32)
-
-
-def picture_colours(
-    path: str | os.PathLike[str], *, filename: str | None = None
-) -> NDArray[np.float32]:
-    """The mean colours of a 4 x 4 grid over a still image (16 RGB rows in [0, 1]).
-
-    Raises:
-        MediaError: When the file is not an image (not media at all, or a video or sound);
-            an animated GIF or WebP gives its first frame.
-
-    Example:
-        >>> picture_colours(tmp / "red.png").shape  # doctest: +SKIP
-        (16, 3)
-    """
-    name = filename if filename is not None else pathlib.Path(path).name
-    try:
-        with av.open(str(path), "r") as container:
-            if any(s.type == "audio" for s in container.streams):
-                raise MediaError(f"{name}: a video or a sound file, not a still image")
-            if not container.streams.video:
-                raise MediaError(f"{name}: the file holds no picture")
-            codec = container.streams.video[0].codec_context.name
-            frames = container.decode(video=0)
-            frame = next(frames, None)
-            if codec not in _ANIMATED_IMAGE_CODECS and next(frames, None) is not None:
-                raise MediaError(f"{name}: a video, not a still image")
-    except MediaError:
-        raise
-    except Exception as exc:  # PyAV raises many types on garbage; all mean "not an image"
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise MediaError(f"{name}: not a readable image ({reason})") from exc
-    if frame is None:
-        raise MediaError(f"{name}: not a readable image (no picture could be decoded)")
-    cells = frame.reformat(
-        width=_IMAGE_GRID, height=_IMAGE_GRID, format="rgb24", interpolation="AREA"
-    )
-    pixels = np.asarray(cells.to_ndarray(), dtype=np.float32).reshape(-1, 3)
-    return np.asarray(pixels / 255.0, dtype=np.float32)
 
 
 def frame_at(path: str | os.PathLike[str], at_s: float, *, width: int = 320) -> NDArray[np.uint8]:

@@ -1,10 +1,15 @@
-"""Write small sample videos (H.264 + AAC + mov_text subtitles) with PyAV."""
+"""Write small sample videos (H.264 + AAC + mov_text subtitles) with PyAV.
+
+:func:`make_sample_video` writes one video to order; :func:`sample_videos` writes the three
+of the demo and the notebooks (:data:`SAMPLES`: cooking, football, astronomy).
+"""
 
 from __future__ import annotations
 
 import math
 import os
 import pathlib
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,7 +21,7 @@ from numpy.typing import NDArray
 
 from ._media_types import COLOURS, Colour, SceneSpec
 
-__all__ = ["make_sample_video"]
+__all__ = ["SAMPLES", "SampleVideo", "make_sample_video", "sample_videos"]
 
 _DEFAULT_SCENES = ("red", "green", "blue", "yellow")
 _MS = Fraction(1, 1000)
@@ -267,4 +272,117 @@ class _ToneTrack:
             yield frame
 
 
-# --------------------------------------------------------------------------- probing
+# --------------------------------------------------------------------------- the samples
+
+Line = tuple[float, float, str]
+
+
+@dataclass(frozen=True)
+class SampleVideo:
+    """One of the sample videos: a file name, a topic, scene colours and subtitle lines.
+
+    Attributes:
+        filename: the file's name (``cooking.mp4``).
+        topic: what it is about, in a word.
+        scenes: colour names of its equal-length scenes.
+        subtitles: ``(start_s, end_s, text)`` lines, what the emulator "hears" and reads.
+        duration_s: its length in seconds.
+
+    Example:
+        >>> SAMPLES[0].filename, SAMPLES[0].duration_s, SAMPLES[0].subtitles[2][2]
+        ('cooking.mp4', 12.0, 'Boil the pasta in salted water for nine minutes.')
+    """
+
+    filename: str
+    topic: str
+    scenes: tuple[str, ...]
+    subtitles: tuple[Line, ...]
+    duration_s: float = 12.0
+
+
+SAMPLES: tuple[SampleVideo, ...] = (
+    SampleVideo(
+        "cooking.mp4",
+        "cooking",
+        ("orange", "white", "red"),
+        (
+            (0.0, 3.0, "Welcome to the kitchen: today we make fresh tomato pasta."),
+            (3.0, 6.0, "Chop two ripe tomatoes and a clove of garlic."),
+            (6.0, 9.0, "Boil the pasta in salted water for nine minutes."),
+            (9.0, 12.0, "Toss it with the sauce and finish with fresh basil."),
+        ),
+    ),
+    SampleVideo(
+        "football.mp4",
+        "football",
+        ("green", "white", "blue"),
+        (
+            (0.0, 3.0, "Kick-off at the stadium, the home team plays in blue."),
+            (3.0, 6.0, "A long pass down the wing and a shot on goal!"),
+            (6.0, 9.0, "The goalkeeper saves it with a diving stop."),
+            (9.0, 12.0, "In the last minute a header from a corner wins the match."),
+        ),
+    ),
+    SampleVideo(
+        "astronomy.mp4",
+        "astronomy",
+        ("black", "yellow", "purple"),
+        (
+            (0.0, 3.0, "Tonight we look up at the night sky."),
+            (3.0, 6.0, "Saturn's rings are made of ice and rock."),
+            (6.0, 9.0, "Jupiter is the largest planet, its storm is bigger than Earth."),
+            (9.0, 12.0, "Through a small telescope you can see four of its moons."),
+        ),
+    ),
+)
+"""The three sample videos of the demo and the notebooks, 12 s each."""
+
+# Small and short: three videos are written in about a second, and uploaded in no time.
+_SAMPLE_SIZE = (640, 360)
+_SAMPLE_FPS = 12.0
+
+
+def sample_videos(folder: str | os.PathLike[str]) -> list[pathlib.Path]:
+    """The three sample videos of :data:`SAMPLES`, written into ``folder`` once.
+
+    Cooking, football and astronomy: 12 s each, three coloured scenes, a quiet tone and a
+    subtitle line every 3 s (which the emulator takes for speech). They are the same bytes
+    on every machine. A video already in ``folder`` under its name is kept, so calling again
+    writes nothing; a file is written under a temporary name first, so an interrupted call
+    never leaves a broken video behind. The folder is created if needed.
+
+    Args:
+        folder: where the videos go.
+
+    Returns:
+        Their paths, in the order of :data:`SAMPLES` (cooking, football, astronomy).
+
+    Example:
+        >>> from tl_integrations.emulator import sample_videos
+        >>> [path.name for path in sample_videos("videos")]  # doctest: +SKIP
+        ['cooking.mp4', 'football.mp4', 'astronomy.mp4']
+    """
+    directory = pathlib.Path(folder)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [_sample_video(directory, seed, sample) for seed, sample in enumerate(SAMPLES)]
+
+
+def _sample_video(directory: pathlib.Path, seed: int, sample: SampleVideo) -> pathlib.Path:
+    path = directory / sample.filename
+    if path.is_file() and path.stat().st_size > 0:
+        return path
+    partial = directory / f".{sample.filename}.{uuid.uuid4().hex}.partial"
+    try:
+        make_sample_video(
+            partial,
+            duration_s=sample.duration_s,
+            size=_SAMPLE_SIZE,
+            fps=_SAMPLE_FPS,
+            scenes=list(sample.scenes),
+            subtitles=list(sample.subtitles),
+            seed=seed,
+        )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path

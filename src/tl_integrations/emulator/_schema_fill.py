@@ -11,9 +11,19 @@ from typing import Any
 
 from ._vectors import segment_text, tokenize
 from .media import MediaInfo
-from .semantics import _colour_name, _video_title, analyze_text, chapters, keywords, summarize
+from .semantics import (
+    Window,
+    _colour_name,
+    _span,
+    _spoken,
+    _video_title,
+    analyze_text,
+    chapters,
+    keywords,
+    summarize,
+)
 
-__all__ = ["Filler"]
+__all__ = ["Filler", "clock_text"]
 
 
 _MAX_DEPTH = 12
@@ -29,13 +39,30 @@ _TAG_WORDS = ("hashtag", "tag", "keyword", "topic", "category", "theme", "genre"
 
 
 class Filler:
-    """Walks a JSON schema and builds a value for it from the video's chapters and transcript."""
+    """Walks a JSON schema and builds a value for it from the video's chapters and transcript.
 
-    def __init__(self, root: dict[str, Any], info: MediaInfo, prompt: str | None) -> None:
+    Example:
+        >>> from .semantics import _demo_info
+        >>> Filler({}, _demo_info(), None).value({"type": "timestamp", "format": "hh:mm:ss.fff"},
+        ...                                      "start", None, 0)
+        '00:00:00.000'
+    """
+
+    def __init__(
+        self,
+        root: dict[str, Any],
+        info: MediaInfo,
+        prompt: str | None,
+        *,
+        window: Window | None = None,
+    ) -> None:
         self.root = root
         self.info = info
         self.prompt = prompt or ""
-        self.chapters = chapters(info)
+        self.window = window
+        self.span = _span(info, window)
+        self.chapters = chapters(info, window=window)
+        self.transcript = " ".join(u.text for u in _spoken(info, window))
 
     def value(self, schema: Any, name: str, chapter: dict[str, Any] | None, depth: int) -> Any:
         if depth > 2 * _MAX_DEPTH:
@@ -50,8 +77,13 @@ class Filler:
             return self._object(schema, chapter, depth)
         if kind == "array":
             return self._array(schema, name, chapter, depth)
+        if kind == "timestamp":
+            return _timestamp(self._number(name, chapter), schema.get("format"))
         if kind in ("number", "integer"):
             return _clamp(self._number(name, chapter), schema, integer=kind == "integer")
+        if name in ("start_time", "end_time") and not schema.get("format"):
+            # The API writes untyped start_time/end_time strings as hh:mm:ss.fff.
+            return _timestamp(self._number(name, chapter), "hh:mm:ss.fff")
         if kind == "boolean":
             return self._boolean(name)
         if kind == "null":
@@ -92,7 +124,7 @@ class Filler:
             _schema_type(items) == "string" and _has(singular, *_TAG_WORDS) and "enum" not in items
         ):
             prefix = "#" if "hashtag" in name.lower() else ""
-            words = keywords(self.info.transcript, limit=max(low, 5)) or ["video"]
+            words = keywords(self.transcript, limit=max(low, 5)) or ["video"]
             values = [_fit_string(prefix + w, items) for w in words]
         else:
             # Objects (and scalars) follow the chapters: one item each.
@@ -105,7 +137,7 @@ class Filler:
         return max(options, key=lambda o: len(context & set(tokenize(str(o)))), default=None)
 
     def _number(self, name: str, chapter: dict[str, Any] | None) -> float:
-        key, span = name, chapter or {"start_s": 0.0, "end_s": self.info.duration_s}
+        key, span = name, chapter or {"start_s": self.span[0], "end_s": self.span[1]}
         if _has(key, "start", "begin", "from"):
             return float(span["start_s"])
         if _has(key, "end", "stop", "until", "to"):
@@ -132,23 +164,23 @@ class Filler:
         if _has(key, "start", "end", "timestamp", "time"):
             return _clock(self._number(name, chapter))
         if _has(key, "title", "name", "heading", "label", "headline"):
-            return chapter["title"] if chapter else _video_title(self.info)
+            return chapter["title"] if chapter else _video_title(self.info, self.window)
         if _has(key, *_TAG_WORDS):
-            words = keywords(self.info.transcript) or ["video"]
+            words = keywords(self.transcript) or ["video"]
             return ("#" if "hashtag" in key.lower() else "") + words[0]
         if _has(key, "transcript", "speech", "dialog", "quote", "spoken"):
-            start, end = (chapter["start_s"], chapter["end_s"]) if chapter else (0.0, 1e12)
+            start, end = (chapter["start_s"], chapter["end_s"]) if chapter else self.span
             return segment_text(self.info, start_s=start, end_s=end)
         if _has(key, "colour", "color"):
-            span = (chapter["start_s"], chapter["end_s"]) if chapter else (0.0, 1e12)
+            span = (chapter["start_s"], chapter["end_s"]) if chapter else self.span
             return _colour_name(self.info, *span)
         if _has(key, "language", "lang"):
             return "en"
         if chapter is not None:
             return str(chapter["summary"])
         if _has(key, "answer", "response", "result"):
-            return analyze_text(self.info, prompt=self.prompt)
-        return summarize(self.info, prompt=self.prompt or None)
+            return analyze_text(self.info, prompt=self.prompt, window=self.window)
+        return summarize(self.info, prompt=self.prompt or None, window=self.window)
 
 
 def _sized(values: list[Any], low: int, high: Any, *, unique: bool) -> list[Any]:
@@ -210,6 +242,28 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def _clock(seconds: float) -> str:
     whole = round(seconds)
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def clock_text(seconds: float, fmt: str) -> str:
+    """Seconds as ``hh:mm:ss`` (rounded) or ``hh:mm:ss.fff``; negatives clamp to zero.
+
+    Example:
+        >>> clock_text(83.5, "hh:mm:ss"), clock_text(83.5, "hh:mm:ss.fff")
+        ('00:01:24', '00:01:23.500')
+        >>> clock_text(-2, "hh:mm:ss")
+        '00:00:00'
+    """
+    seconds = max(0.0, seconds)
+    if fmt == "hh:mm:ss":
+        return _clock(seconds)
+    millis = round(seconds * 1000)
+    whole, frac = divmod(millis, 1000)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{frac:03d}"
+
+
+def _timestamp(seconds: float, fmt: Any) -> float | str:
+    """A ``timestamp`` value: a number for ``seconds``, else text in the clock format."""
+    return round(max(0.0, seconds), 3) if fmt in (None, "seconds") else clock_text(seconds, fmt)
 
 
 def _bounds(schema: dict[str, Any], step: float) -> tuple[float | None, float | None]:

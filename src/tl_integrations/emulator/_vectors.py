@@ -2,9 +2,10 @@
 
 A text and a video segment land in the same space: a segment is embedded from the subtitle words
 spoken in it and the names of its dominant colours, so a text query that names what a segment says
-ranks that segment first. An image is embedded from the names of its colours, and a clip's sound
-(besides speech) from what the emulator can tell of it: whether there is any. The same input
-always gives the same float32 unit vector.
+ranks that segment first. Sound is embedded from words naming its loudness and pitch ("loud",
+"pitch+5"...), read from the real samples; a picture from the names of its colours, cell by
+cell, plus a fixed projection of its light layout. The same input always gives the same float32
+unit vector; :func:`uncertainty` derives the per-dimension uncertainty Marengo 3.5 can return.
 """
 
 from __future__ import annotations
@@ -16,18 +17,24 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
-from .media import COLOURS, MediaInfo, Utterance
+from .media import COLOURS, MediaInfo, Picture, Utterance
 
 __all__ = [
     "colour_share",
     "embed_picture",
-    "embed_segment",
+    "embed_sound",
     "embed_text",
     "segment_colours",
+    "segment_sounds",
     "segment_text",
-    "sound_description",
+    "sound_words",
     "tokenize",
+    "uncertainty",
 ]
+
+_QUIET_DB = -30.0
+_SILENT_DB = -60.0
+_LAYOUT_WEIGHT = 0.5
 
 _STOP_TEXT = (
     "a an the is are was were be been am of to and or in on at by for with as it its this that "
@@ -115,20 +122,8 @@ def _colour_vector(colours: NDArray[np.float32], dim: int) -> NDArray[np.float32
     return _unit(total)
 
 
-def embed_picture(colours: NDArray[np.float32], *, dim: int) -> NDArray[np.float32]:
-    """Embed a picture (an image's colour samples) in the space of :func:`embed_text`: the
-    names of its nearest palette colours, weighted by how much of it each fills.
-
-    Example:
-        >>> red = np.full((16, 3), [0.85, 0.15, 0.15], np.float32)
-        >>> bool(embed_picture(red, dim=512) @ embed_text("red", dim=512) > 0.99)
-        True
-    """
-    vector = _colour_vector(colours, dim)
-    return vector if float(np.abs(vector).sum()) else embed_text("", dim=dim)
-
-
 def _palette_index(colours: NDArray[np.float32]) -> NDArray[np.intp]:
+    """The nearest palette colour of each sample."""
     samples = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
     distances = ((samples[:, None, :] - PALETTE[None, :, :]) ** 2).sum(axis=2)
     return np.asarray(distances.argmin(axis=1), dtype=np.intp)
@@ -148,17 +143,6 @@ def colour_share(colours: NDArray[np.float32], rgb: tuple[int, int, int]) -> flo
         return 0.0
     wanted = _palette_index(np.asarray(rgb, dtype=np.float32)[None, :] / 255.0)[0]
     return float(np.mean(found == wanted))
-
-
-def sound_description(*, has_audio: bool) -> str:
-    """What the emulator hears in a clip besides speech: it does not listen, so a file with
-    an audio track sounds like the steady tone of its sample videos, one without is silent.
-
-    Example:
-        >>> sound_description(has_audio=True), sound_description(has_audio=False)
-        ('a steady tone', 'silence')
-    """
-    return "a steady tone" if has_audio else "silence"
 
 
 def embed_segment(
@@ -215,8 +199,97 @@ def segment_colours(info: MediaInfo, *, start_s: float, end_s: float) -> NDArray
     return info.colours[nearest : nearest + 1]
 
 
+def segment_sounds(info: MediaInfo, *, start_s: float, end_s: float) -> NDArray[np.float32]:
+    """The sound samples (loudness, pitch) whose time falls inside ``[start_s, end_s)``.
+
+    Example:
+        >>> segment_sounds(_demo_info(), start_s=0, end_s=2).tolist()
+        [[-20.0, 440.0], [-20.0, 440.0]]
+    """
+    if info.sounds is None or not len(info.sounds):
+        return np.zeros((0, 2), np.float32)
+    step = info.sample_step_s
+    times = (np.arange(len(info.sounds)) + 0.5) * step
+    inside = info.sounds[(times >= start_s) & (times < end_s)]
+    if len(inside):
+        return inside
+    nearest = min(int(start_s / step), len(info.sounds) - 1)
+    return info.sounds[nearest : nearest + 1]
+
+
+def sound_words(sounds: NDArray[np.float32]) -> list[str]:
+    """Words for sound samples: how loud (``silence``, ``quiet``, ``loud``) and, when there
+    is a sound, its pitch in semitones from A4 (``pitch+0`` is 440 Hz).
+
+    Example:
+        >>> sound_words(np.array([[-20.0, 880.0], [-90.0, 0.0]], np.float32))
+        ['loud', 'pitch+12', 'silence']
+    """
+    words: list[str] = []
+    for loudness, pitch in np.asarray(sounds, np.float32).reshape(-1, 2).tolist():
+        if loudness < _SILENT_DB:
+            words.append("silence")
+            continue
+        words.append("quiet" if loudness < _QUIET_DB else "loud")
+        if pitch > 0:
+            words.append(f"pitch{round(12 * np.log2(pitch / 440.0)):+d}")
+    return words
+
+
+def embed_sound(sounds: NDArray[np.float32], *, dim: int) -> NDArray[np.float32]:
+    """Embed sound samples as the normalised sum of their words' vectors (silence when none).
+
+    Example:
+        >>> loud = embed_sound(np.array([[-20.0, 440.0]], np.float32), dim=64)
+        >>> bool(loud @ embed_text("loud", dim=64) > 0.5)
+        True
+    """
+    return _unit(_bag(sound_words(sounds) or ["silence"], dim))
+
+
+@functools.lru_cache(maxsize=8)
+def _layout_projection(dim: int) -> NDArray[np.float32]:
+    rng = np.random.default_rng(0x7E1A)
+    matrix: NDArray[np.float32] = rng.standard_normal((64, dim)).astype(np.float32)
+    matrix /= np.float32(8.0)
+    matrix.setflags(write=False)
+    return matrix
+
+
+def embed_picture(picture: Picture, *, dim: int) -> NDArray[np.float32]:
+    """Embed an image from its pixels: the colour names of its 16 cells (so "red" finds red
+    pictures, as it finds red scenes) plus a projection of its light layout (so two pictures
+    of the same colours but different shapes differ).
+
+    Example:
+        >>> red = Picture("r.png", 1, 4, 4, np.tile([[0.86, 0.16, 0.16]], (16, 1)).astype(
+        ...     np.float32), np.zeros(64, np.float32))
+        >>> bool(embed_picture(red, dim=64) @ embed_text("red", dim=64) > 0.9)
+        True
+    """
+    colours = _colour_vector(picture.cells, dim)
+    layout = np.asarray(picture.layout, np.float32) @ _layout_projection(dim)
+    return _unit(colours + np.float32(_LAYOUT_WEIGHT / 8.0) * layout)
+
+
+def uncertainty(vector: NDArray[np.float32]) -> NDArray[np.float32]:
+    """A per-dimension uncertainty in (0, 1] for a unit vector: dimensions with little weight
+    are the least certain. Computed on the full vector, so a prefix of it is the uncertainty
+    of the same prefix of the vector.
+
+    Example:
+        >>> u = uncertainty(np.array([1.0, 0.0], np.float32))
+        >>> bool(u[1] > u[0]), u.dtype
+        (True, dtype('float32'))
+    """
+    scale = np.float32(np.sqrt(len(vector)))
+    found: NDArray[np.float32] = np.exp(-np.abs(np.asarray(vector, np.float32)) * scale)
+    return found.astype(np.float32)
+
+
 def _demo_info() -> MediaInfo:
     """A tiny 8 s video (red then blue, two subtitle lines) for the examples."""
     colours = np.array([[0.85, 0.15, 0.15]] * 4 + [[0.15, 0.27, 0.85]] * 4, dtype=np.float32)
     lines = (Utterance(0.5, 3.0, "A red kite flies."), Utterance(4.5, 7.0, "The sea is calm."))
-    return MediaInfo("demo.mp4", 1000, 8.0, 24.0, 640, 360, True, lines, colours, 1.0)
+    sounds = np.array([[-20.0, 440.0]] * 4 + [[-20.0, 660.0]] * 4, dtype=np.float32)
+    return MediaInfo("demo.mp4", 1000, 8.0, 24.0, 640, 360, True, lines, colours, 1.0, sounds)

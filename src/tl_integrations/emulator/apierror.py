@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from .backend.errors import Conflict, EmulatorError, Forbidden, NotFound
+from .backend.errors import Conflict, EmulatorError, Forbidden, NotFound, TooLarge, Unprocessable
 
 __all__ = ["ApiError", "JSONResponse", "api_error_of", "error_response"]
 
@@ -84,6 +84,8 @@ _STATUS_OF: tuple[tuple[type[EmulatorError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Forbidden, 403),
+    (Unprocessable, 422),
+    (TooLarge, 413),
 )
 
 

@@ -1,4 +1,9 @@
-"""The ASGI layer in front of the routes: stats, faults, auth, rate limits and headers.
+"""The ASGI layer in front of the routes: the doors, stats, faults, auth, rate limits and
+headers.
+
+Every request first shows a ``Host`` the emulator serves (loopback names, or those
+configured in ``allowed_hosts``; a web page that points its own name at 127.0.0.1, DNS
+rebinding, gets a 403), and its body must keep arriving (``RequestLimits.read_timeout_s``).
 
 Order for an API request (``/v1.3/...``): count it, draw a fault (latency, an error status,
 or a dropped connection), check ``x-api-key``, take a rate-limit token, then run the route
@@ -7,6 +12,11 @@ throws away, closing the connection instead).
 
 A chunk PUT to a presigned URL (``/_upload/...``) stands for a storage provider: it is
 counted and draws faults like an API request, but needs no key and has no rate limit.
+
+Control requests (``/_emulator/...``) need the key when one is configured, and a POST
+must be ``application/json``: a web page can send a form or ``text/plain`` anywhere
+without asking, but not JSON. The media and thumbnail links the API hands out carry a
+signature (``?sig=``) that stands for the key, so that a ``<video>`` tag can play them.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import email.utils
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,8 +43,9 @@ API_VERSION = "1.3"
 _ID_SEGMENT = re.compile(r"/[0-9a-f]{24}(?=/|$)")
 _SEARCH_TOKEN = re.compile(r"^(/v1\.3/search/)[^/]+$")
 _CHUNK = re.compile(r"^(/_upload/\{id\}/)\d+$")
-# Control paths handed out as public URLs (no key needed, like the API's CDN links).
-_PUBLIC = (CONTROL_PREFIX + "/media/", CONTROL_PREFIX + "/thumbnails/")
+# Control paths handed out as signed links: the signature stands for the key.
+SIGNED_PREFIXES = (CONTROL_PREFIX + "/media/", CONTROL_PREFIX + "/thumbnails/")
+_READS = ("GET", "HEAD", "OPTIONS")
 Serve = Callable[..., Awaitable[None]]
 _STATUS_TEXT = {"500": "Internal Server Error", "502": "Bad Gateway", "503": "Service Unavailable"}
 
@@ -61,6 +73,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _is_json(scope: Scope) -> bool:
+    media_type = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+    return media_type == "application/json"
 
 
 async def _swallow(message: Message) -> None:
@@ -93,17 +110,78 @@ class Gate:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        wrapped = path.startswith(API_PREFIX + "/embed-v2")
+        host = _header(scope, b"host")
+        if host is not None and not self.state.config.serves_host(host):
+            await self._refuse_host(scope, receive, send, host=host, wrapped=wrapped)
+            return
+        receive = self._timed(receive, send)
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             rel = path[len(API_PREFIX) :] or "/"
-            wrapped = rel.startswith("/embed-v2")
             await self._faulty(scope, receive, send, rel=rel, wrapped=wrapped, serve=self._serve)
         elif path.startswith(STORAGE_PREFIX + "/"):
             await self._faulty(scope, receive, send, rel=path, wrapped=False, serve=self._store)
-        elif path.startswith(CONTROL_PREFIX + "/") and not path.startswith(_PUBLIC):
-            if await self._authorised(scope, receive, send, wrapped=False):
+        elif path.startswith(CONTROL_PREFIX + "/"):
+            if await self._control_allowed(scope, receive, send):
                 await self.app(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    def _timed(self, receive: Receive, send: Send) -> Receive:
+        """``receive`` that gives up on a body that stops arriving: the connection is
+        closed and the route sees the client gone. Once the body is complete, waiting is
+        for the client to leave (during a long download), and is not timed."""
+        timeout_s = self.state.config.requests.read_timeout_s
+        complete = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            with anyio.move_on_after(timeout_s):
+                message = await receive()
+                complete = message["type"] != "http.request" or not message.get("more_body")
+                return message
+            await _drop_connection(send)
+            complete = True
+            return {"type": "http.disconnect"}
+
+        return timed_receive
+
+    async def _refuse_host(
+        self, scope: Scope, receive: Receive, send: Send, *, host: str, wrapped: bool
+    ) -> None:
+        err = ApiError(
+            403,
+            "host_not_allowed",
+            f"The emulator does not serve the host {host!r}: it answers loopback names "
+            "(localhost, 127.0.0.1, ::1). Start it with --allow-host NAME "
+            "(EmulatorConfig(allowed_hosts=...)) to serve another name.",
+        )
+        await error_response(err, wrapped=wrapped)(scope, receive, send)
+
+    async def _control_allowed(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """A control request with the key (or a signed link), and JSON when it writes."""
+        path: str = scope["path"]
+        if path.startswith(SIGNED_PREFIXES) and self._signed(scope):
+            return True
+        if not await self._authorised(scope, receive, send, wrapped=False):
+            return False
+        if scope["method"] in _READS or _is_json(scope):
+            return True
+        err = ApiError(
+            415,
+            "unsupported_media_type",
+            f"{scope['method']} {path} takes a JSON body: send Content-Type: "
+            "application/json (an empty body is fine).",
+        )
+        await error_response(err, wrapped=False)(scope, receive, send)
+        return False
+
+    def _signed(self, scope: Scope) -> bool:
+        query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
+        signature = (query.get("sig") or [""])[0]
+        return bool(signature) and self.state.backend.store.signed(signature, scope["path"])
 
     async def _faulty(
         self, scope: Scope, receive: Receive, send: Send, *, rel: str, wrapped: bool, serve: Serve

@@ -4,12 +4,17 @@ Its jobs, all pure functions over files:
 
 - :func:`make_sample_video` writes an H.264 + AAC MP4 with coloured scenes and a ``mov_text``
   subtitle track, so tests, the demo and notebooks never need committed binary media;
+  :func:`sample_videos` writes the three :data:`SAMPLES` of the demo and the notebooks;
 - :func:`probe` reads what the emulator needs from an upload (container metadata, the subtitle
   lines, and one mean colour per time step) without loading the file into memory;
 - :func:`probe_streams` reads the container and stream facts of any media file (audio and
   images too), and :func:`png_bytes` draws the solid-colour PNGs served as thumbnails;
-- :func:`picture_colours` reads the colours of a still image (a search query) and
-  :func:`frame_at` a video's frame at some time, which :func:`png_image` encodes.
+- :func:`probe_audio` reads a sound file's loudness and pitch over time, :func:`probe_picture`
+  an image's pixels, :func:`read_document` a PDF's pages or a text file;
+- :func:`make_sample_audio`, :func:`make_sample_image` and :func:`make_sample_pdf` write
+  small sound files, striped PNGs and PDFs for tests and notebooks;
+- :func:`frame_at` reads a video's frame at some time (a search clip's thumbnail), which
+  :func:`png_from_pixels` encodes.
 
 Example:
     >>> from tl_integrations.emulator.media import make_sample_video, probe
@@ -18,22 +23,34 @@ Example:
     ['hello']
 """
 
-from ._media_types import COLOURS, MediaError, MediaInfo, StreamFacts, Utterance
-from ._png import png_bytes, png_image
-from ._probe import frame_at, picture_colours, probe, probe_streams
-from ._sample_video import make_sample_video
+from ._documents import Document, make_sample_pdf, read_document
+from ._media_types import COLOURS, MediaError, MediaInfo, Picture, StreamFacts, Utterance
+from ._png import png_bytes, png_from_pixels
+from ._probe import frame_at, probe, probe_audio, probe_picture, probe_streams
+from ._sample_media import make_sample_audio, make_sample_image
+from ._sample_video import SAMPLES, SampleVideo, make_sample_video, sample_videos
 
 __all__ = [
     "COLOURS",
+    "SAMPLES",
+    "Document",
     "MediaError",
     "MediaInfo",
+    "Picture",
+    "SampleVideo",
     "StreamFacts",
     "Utterance",
     "frame_at",
+    "make_sample_audio",
+    "make_sample_image",
+    "make_sample_pdf",
     "make_sample_video",
-    "picture_colours",
     "png_bytes",
-    "png_image",
+    "png_from_pixels",
     "probe",
+    "probe_audio",
+    "probe_picture",
     "probe_streams",
+    "read_document",
+    "sample_videos",
 ]

@@ -13,6 +13,8 @@ from .config import RateLimits
 __all__ = ["Decision", "RateLimiter", "category_of"]
 
 _EMBED_PATHS = ("/embed", "/embed/tasks", "/embed-v2", "/embed-v2/tasks")
+# Creates of asynchronous analyses share the analyze budget (they start the same work).
+_ANALYSIS_CREATES = ("/analyze/tasks", "/analyze/batches")
 _INDEXED_ASSETS = re.compile(r"^/indexes/[^/]+/indexed-assets$")
 
 
@@ -26,6 +28,8 @@ def category_of(method: str, path: str) -> str:
         ('embed', 'tasks')
         >>> category_of("POST", "/assets"), category_of("POST", "/assets/multipart-uploads")
         ('assets', 'default')
+        >>> category_of("POST", "/analyze/tasks"), category_of("GET", "/analyze/tasks")
+        ('analyze', 'default')
     """
     if method != "POST":
         return "default"
@@ -38,6 +42,8 @@ def category_of(method: str, path: str) -> str:
         return "embed"
     if path in ("/search", "/analyze"):
         return path[1:]
+    if path in _ANALYSIS_CREATES:
+        return "analyze"
     return "default"
 
 

@@ -26,15 +26,16 @@ from ._vectors import (
     embed_text,
     segment_colours,
     segment_text,
-    sound_description,
     stemmed_words,
     tokenize,
 )
 from .media import MediaInfo, Utterance
 
 __all__ = [
+    "Window",
     "analyze_text",
     "chapters",
+    "colour_name",
     "colour_share",
     "embed_picture",
     "embed_segment",
@@ -44,9 +45,9 @@ __all__ = [
     "scene_cuts",
     "segment_colours",
     "segment_text",
-    "sound_description",
     "stemmed_words",
     "summarize",
+    "time_based_metadata",
     "tokenize",
 ]
 
@@ -69,14 +70,25 @@ def scene_cuts(colours: NDArray[np.float32], *, sample_step_s: float) -> list[fl
     return [round(float(i + 1) * sample_step_s, 3) for i in np.flatnonzero(jumps)]
 
 
-def _scenes(info: MediaInfo) -> list[tuple[float, float]]:
+Window = tuple[float, float]
+"""An analysed span ``(start_s, end_s)`` of a video; answers speak of it only."""
+
+
+def _span(info: MediaInfo, window: Window | None) -> Window:
+    if window is None:
+        return 0.0, round(info.duration_s, 3)
+    return max(0.0, window[0]), min(round(info.duration_s, 3), window[1])
+
+
+def _scenes(info: MediaInfo, window: Window | None = None) -> list[tuple[float, float]]:
+    start_s, end_s = _span(info, window)
     # Very short scenes are merged so that a flickering video does not give 500 chapters.
-    min_len_s = max(2 * info.sample_step_s, info.duration_s / 20)
-    bounds = [0.0]
+    min_len_s = max(2 * info.sample_step_s, (end_s - start_s) / 20)
+    bounds = [start_s]
     for cut in scene_cuts(info.colours, sample_step_s=info.sample_step_s):
-        if cut - bounds[-1] >= min_len_s and info.duration_s - cut >= min_len_s / 2:
+        if cut - bounds[-1] >= min_len_s and end_s - cut >= min_len_s / 2:
             bounds.append(cut)
-    bounds.append(round(info.duration_s, 3))
+    bounds.append(end_s)
     return list(itertools.pairwise(bounds))
 
 
@@ -85,6 +97,17 @@ def _colour_name(info: MediaInfo, start_s: float, end_s: float) -> str:
     if not len(samples):
         return "unknown"
     mean = samples.mean(axis=0)
+    return PALETTE_NAMES[int(((PALETTE - mean) ** 2).sum(axis=1).argmin())]
+
+
+def colour_name(rgb: tuple[int, int, int] | list[int]) -> str:
+    """The palette name nearest to an 8-bit RGB colour.
+
+    Example:
+        >>> colour_name((30, 60, 230))
+        'blue'
+    """
+    mean = np.asarray(rgb, np.float32) / 255.0
     return PALETTE_NAMES[int(((PALETTE - mean) ** 2).sum(axis=1).argmin())]
 
 
@@ -114,15 +137,18 @@ def _first_words(text: str, n: int) -> str:
     return " ".join(words[:n]).rstrip(".,;:!?") + ("…" if len(words) > n else "")
 
 
-def chapters(info: MediaInfo) -> list[dict[str, Any]]:
-    """One chapter per scene: ``{start_s, end_s, title, summary}``.
+def chapters(info: MediaInfo, *, window: Window | None = None) -> list[dict[str, Any]]:
+    """One chapter per scene (of ``window`` only, when given): ``{start_s, end_s, title,
+    summary}``; times stay those of the whole video.
 
     Example:
         >>> [c["title"] for c in chapters(_demo_info())]
         ['Red scene: A red kite flies', 'Blue scene: The sea is calm']
+        >>> [(c["start_s"], c["end_s"]) for c in chapters(_demo_info(), window=(5.0, 7.0))]
+        [(5.0, 7.0)]
     """
     result = []
-    for start_s, end_s in _scenes(info):
+    for start_s, end_s in _scenes(info, window):
         colour = _colour_name(info, start_s, end_s)
         lines = _lines_in(info, start_s, end_s)
         spoken = " ".join(u.text for u in lines)
@@ -133,17 +159,26 @@ def chapters(info: MediaInfo) -> list[dict[str, Any]]:
     return result
 
 
-def _video_title(info: MediaInfo) -> str:
-    if info.utterances:
-        return _first_words(info.utterances[0].text, 8)
-    return f"A {info.duration_s:.0f}-second video in {len(_scenes(info))} scenes"
+def _spoken(info: MediaInfo, window: Window | None) -> list[Utterance]:
+    return _lines_in(info, *_span(info, window))
 
 
-def summarize(info: MediaInfo, *, prompt: str | None) -> str:
-    """A few sentences about the video from its transcript and scenes (says it is emulated).
+def _video_title(info: MediaInfo, window: Window | None = None) -> str:
+    lines = _spoken(info, window)
+    if lines:
+        return _first_words(lines[0].text, 8)
+    start_s, end_s = _span(info, window)
+    return f"A {end_s - start_s:.0f}-second video in {len(_scenes(info, window))} scenes"
+
+
+def summarize(info: MediaInfo, *, prompt: str | None, window: Window | None = None) -> str:
+    """A few sentences about the video (or ``window`` of it) from its transcript and scenes
+    (says it is emulated).
 
     Example:
         >>> "emulator" in summarize(_demo_info(), prompt=None)
+        True
+        >>> "from 5 s to 7 s" in summarize(_demo_info(), prompt=None, window=(5.0, 7.0))
         True
     """
     parts = [_EMULATOR_NOTE]
@@ -151,28 +186,38 @@ def summarize(info: MediaInfo, *, prompt: str | None) -> str:
         parts.append(f'Prompt: "{_first_words(prompt, 30)}".')
     scenes = ", ".join(
         f"{c['title'].split(' scene')[0].lower()} ({c['start_s']:g}-{c['end_s']:g} s)"
-        for c in chapters(info)
+        for c in chapters(info, window=window)
     )
-    parts.append(f"The video {info.filename} lasts {info.duration_s:.1f} s; its scenes: {scenes}.")
-    if info.utterances:
-        first, last = info.utterances[0].text, info.utterances[-1].text
-        parts.append(f'{len(info.utterances)} subtitle lines, from "{first}" to "{last}".')
-        parts.append("Key words: " + ", ".join(keywords(info.transcript)) + ".")
+    start_s, end_s = _span(info, window)
+    if window is None:
+        parts.append(
+            f"The video {info.filename} lasts {info.duration_s:.1f} s; its scenes: {scenes}."
+        )
+    else:
+        parts.append(
+            f"The video {info.filename} from {start_s:g} s to {end_s:g} s; its scenes: {scenes}."
+        )
+    lines = _spoken(info, window)
+    if lines:
+        first, last = lines[0].text, lines[-1].text
+        parts.append(f'{len(lines)} subtitle lines, from "{first}" to "{last}".')
+        parts.append("Key words: " + ", ".join(keywords(" ".join(u.text for u in lines))) + ".")
     else:
         parts.append("There is no speech.")
-    matches = _matching_lines(info, prompt or "")
+    matches = _matching_lines(info, prompt or "", window)
     if matches:
         parts.append("On the prompt's words: " + " ".join(f'"{u.text}"' for u in matches[:3]))
     return " ".join(parts)
 
 
-def _matching_lines(info: MediaInfo, prompt: str) -> list[Utterance]:
+def _matching_lines(info: MediaInfo, prompt: str, window: Window | None = None) -> list[Utterance]:
     wanted = set(tokenize(prompt))
-    return [u for u in info.utterances if wanted & set(tokenize(u.text))]
+    return [u for u in _spoken(info, window) if wanted & set(tokenize(u.text))]
 
 
-def analyze_text(info: MediaInfo, *, prompt: str) -> str:
-    """A deterministic free-text answer to ``prompt`` (a stand-in for Pegasus).
+def analyze_text(info: MediaInfo, *, prompt: str, window: Window | None = None) -> str:
+    """A deterministic free-text answer to ``prompt`` about the video (or ``window`` of it),
+    a stand-in for Pegasus.
 
     Lines whose words the prompt mentions are quoted with their times; otherwise the
     answer is the summary.
@@ -180,28 +225,37 @@ def analyze_text(info: MediaInfo, *, prompt: str) -> str:
     Example:
         >>> analyze_text(_demo_info(), prompt="Where is the kite?").splitlines()[1]
         '[0.5-3 s] A red kite flies.'
+        >>> "red kite" in analyze_text(_demo_info(), prompt="Where is the kite?", window=(4, 8))
+        False
     """
     lowered = prompt.lower()
+    spoken = " ".join(u.text for u in _spoken(info, window))
     if "chapter" in lowered:
-        lines = [f"[{c['start_s']:g}-{c['end_s']:g} s] {c['title']}" for c in chapters(info)]
+        lines = [
+            f"[{c['start_s']:g}-{c['end_s']:g} s] {c['title']}"
+            for c in chapters(info, window=window)
+        ]
         return "\n".join([_EMULATOR_NOTE, *lines])
     if "hashtag" in lowered or "tags" in lowered:
-        return _EMULATOR_NOTE + "\n" + " ".join("#" + w for w in keywords(info.transcript))
+        return _EMULATOR_NOTE + "\n" + " ".join("#" + w for w in keywords(spoken))
     if "title" in lowered:
-        return _EMULATOR_NOTE + "\n" + _video_title(info)
-    matches = _matching_lines(info, prompt)
+        return _EMULATOR_NOTE + "\n" + _video_title(info, window)
+    matches = _matching_lines(info, prompt, window)
     if matches:
         return "\n".join(
             [_EMULATOR_NOTE, *(f"[{u.start_s:g}-{u.end_s:g} s] {u.text}" for u in matches)]
         )
-    return summarize(info, prompt=prompt)
+    return summarize(info, prompt=prompt, window=window)
 
 
 # --------------------------------------------------------------------------- JSON schemas
 
 
-def fill_schema(schema: dict[str, Any], info: MediaInfo, *, prompt: str | None) -> object:
-    """A JSON value valid for ``schema``, filled from the video's chapters and transcript.
+def fill_schema(
+    schema: dict[str, Any], info: MediaInfo, *, prompt: str | None, window: Window | None = None
+) -> object:
+    """A JSON value valid for ``schema``, filled from the video's (or ``window``'s) chapters
+    and transcript.
 
     Handles ``type`` (including lists), ``properties``, ``items``, ``enum``, ``const``,
     ``$ref`` to local definitions, ``anyOf``/``oneOf``/``allOf``, number bounds, string and
@@ -221,4 +275,39 @@ def fill_schema(schema: dict[str, Any], info: MediaInfo, *, prompt: str | None) 
         schema = schema["schema"]
     from ._schema_fill import Filler  # imported here: it builds on this module's texts
 
-    return Filler(schema, info, prompt).value(schema, "", None, 0)
+    return Filler(schema, info, prompt, window=window).value(schema, "", None, 0)
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def time_based_metadata(
+    info: MediaInfo,
+    definitions: list[dict[str, Any]],
+    *,
+    window: Window,
+    min_segment_s: float | None = None,
+    max_segment_s: float | None = None,
+    time_format: str = "seconds",
+) -> dict[str, list[dict[str, Any]]]:
+    """Segments of ``window`` for each segment definition: ``{id: [{start_time, end_time,
+    metadata}]}`` (a stand-in for Pegasus segmentation).
+
+    Segments follow the colour scenes (or, when a definition speaks of speech, the
+    subtitle lines), lie inside the window (or the definition's ``time_ranges``), last
+    ``min_segment_s`` (default 2 s) to ``max_segment_s``, and carry each declared field
+    with a value of its type, drawn from what the segment shows and says.
+
+    Example:
+        >>> found = time_based_metadata(_demo_info(), [{"id": "talk", "description":
+        ...     "each line someone speaks", "fields": [{"name": "quote", "type": "string"}]}],
+        ...     window=(0.0, 8.0))
+        >>> [(s["start_time"], s["metadata"]["quote"]) for s in found["talk"]]
+        [(0.5, 'A red kite flies.'), (4.5, 'The sea is calm.')]
+    """
+    from ._segmentation import Segmenter  # imported here: it builds on this module's texts
+
+    segmenter = Segmenter(
+        info, window=window, min_s=min_segment_s, max_s=max_segment_s, time_format=time_format
+    )
+    return segmenter.run(definitions)

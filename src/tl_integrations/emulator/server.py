@@ -3,40 +3,136 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
+import warnings
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .._serving import ServerThread, bind_socket
 from .app import EmulatorApp, create_app
-from .config import EmulatorConfig, Faults, ManualClock
+from .config import EmulatorConfig, Faults, ManualClock, host_name, is_loopback
 from .gate import API_PREFIX
 
-__all__ = ["Emulator", "bind_socket"]
+if TYPE_CHECKING:
+    from .._client import AsyncTwelveLabs, TwelveLabs
+    from .._polling import PollPolicy
+
+__all__ = ["Emulator", "exposure", "guarded_h11", "uvicorn_config"]
 
 DEFAULT_API_KEY = "tl-emulator-key"
 _START_TIMEOUT_S = 20.0
+_WILDCARDS = ("0.0.0.0", "::", "")
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket with ``TCP_NODELAY`` (inherited by accepted connections).
+def exposure(config: EmulatorConfig, host: str) -> tuple[EmulatorConfig, str | None]:
+    """The settings to serve ``host`` with, and a warning when it reaches beyond loopback.
 
-    Without it, uvicorn's separate header and body writes meet Nagle's algorithm and the
-    client's delayed ACK: about 40 ms per request instead of under 1 ms.
+    A non-loopback address serves its own name as ``Host`` too; a wildcard (``0.0.0.0``,
+    ``::``) serves any name unless ``allowed_hosts`` says which (the key guards it then).
+
+    Raises:
+        ValueError: For a non-loopback address without an API key: anyone who can reach
+            the machine could use (and reset) the emulator.
 
     Example:
-        >>> sock = bind_socket("127.0.0.1", 0); sock.getsockname()[1] > 0
+        >>> exposure(EmulatorConfig(), "127.0.0.1")[1] is None
         True
-        >>> sock.close()
+        >>> cfg, warning = exposure(EmulatorConfig(api_key="k"), "0.0.0.0")
+        >>> cfg.allowed_hosts, warning.split(":")[0]
+        (('*',), 'WARNING')
     """
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    return sock
+    name = host_name(host)
+    if is_loopback(name):
+        return config, None
+    if not config.api_key:
+        raise ValueError(
+            f"serving on {host!r} exposes the emulator beyond this machine, and without an "
+            "API key anyone who reaches it could use it: give an API key (--api-key), or "
+            "serve on 127.0.0.1"
+        )
+    allowed = config.allowed_hosts or (("*",) if name in _WILDCARDS else (name,))
+    hosts = "any Host name" if "*" in allowed else "the Host names " + ", ".join(allowed)
+    warning = (
+        f"WARNING: the emulator listens on {host}, beyond this machine; anyone who can reach "
+        f"it and knows the API key can use, change and reset it ({hosts} served). It is a "
+        "test server: keep it off untrusted networks."
+    )
+    return config.with_overrides(allowed_hosts=tuple(allowed)), warning
+
+
+def guarded_h11(header_timeout_s: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing a connection whose request head does not arrive in
+    ``header_timeout_s`` (counted from connecting, or from the end of the previous answer).
+
+    uvicorn times out idle kept-alive connections, but not one that connects and sends
+    nothing, or drips its headers a byte at a time: each such connection would be held
+    forever.
+
+    Example:
+        >>> issubclass(guarded_h11(30.0), H11Protocol)
+        True
+    """
+
+    class GuardedH11Protocol(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._watch()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._watch()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._watch()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._unwatch()
+            super().connection_lost(exc)
+
+        def _waiting_for_head(self) -> bool:
+            return self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+
+        def _watch(self) -> None:
+            if not self._waiting_for_head():
+                self._unwatch()
+            elif self._head_timer is None:
+                self._head_timer = self.loop.call_later(header_timeout_s, self._give_up)
+
+        def _unwatch(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _give_up(self) -> None:
+            self._head_timer = None
+            if self._waiting_for_head():
+                self.transport.close()
+
+    return GuardedH11Protocol
+
+
+def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.Config:
+    """How both the ``Emulator`` thread and the command line serve an app.
+
+    Example:
+        >>> uvicorn_config(create_app()).timeout_keep_alive
+        30
+    """
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        http=guarded_h11(app.emulator.config.requests.header_timeout_s),
+        lifespan="on",
+        timeout_keep_alive=30,
+        date_header=False,  # the gate sends the emulator's own Date
+    )
 
 
 class Emulator:
@@ -71,55 +167,46 @@ class Emulator:
         self.host = host
         self.port = port
         self.app: EmulatorApp | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Emulator:
-        """Start serving (idempotent); returns ``self``."""
+        """Start serving (idempotent); returns ``self``.
+
+        Raises:
+            ValueError: For a host beyond loopback without an API key (see
+                :func:`exposure`; with a key it warns).
+            OSError: When the port cannot be bound.
+            DataDirError: For a data directory that cannot be used or read back.
+            DataDirInUse: When another emulator uses the data directory.
+        """
         if self._thread is not None:
             return self
+        self.config, warning = exposure(self.config, self.host)
+        if warning:
+            warnings.warn(warning, stacklevel=2)
         sock = bind_socket(self.host, self.port)
+        try:
+            self.app = create_app(self.config)
+        except BaseException:
+            sock.close()
+            raise
         self.port = sock.getsockname()[1]
-        self.app = create_app(self.config)
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            http="h11",
-            lifespan="on",
-            timeout_keep_alive=30,
-            date_header=False,  # the gate sends the emulator's own Date
+        self.app.emulator.backend.store.persistence.announce({"url": self.url})
+        self._thread = ServerThread(
+            uvicorn.Server(uvicorn_config(self.app)), sock, f"tl-emulator-{self.port}"
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._serve(sock)),
-            name=f"tl-emulator-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        self._wait_started()
+        if not self._thread.start(timeout_s=_START_TIMEOUT_S):
+            self.stop()
+            self.app.emulator.close()  # release the data directory the lifespan never had
+            raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
         return self
-
-    async def _serve(self, sock: socket.socket) -> None:
-        assert self._server is not None
-        await self._server.serve(sockets=[sock])
-
-    def _wait_started(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while self._server is not None and not self._server.started:
-            if self._thread is None or not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
-            time.sleep(0.005)
 
     def stop(self) -> None:
         """Stop serving and wait for the thread (idempotent)."""
-        if self._server is not None:
-            self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=_START_TIMEOUT_S)
-        self._server = None
+            self._thread.stop(timeout_s=_START_TIMEOUT_S)
         self._thread = None
 
     def __enter__(self) -> Emulator:
@@ -162,6 +249,64 @@ class Emulator:
             raise RuntimeError("the emulator is not running; call start() or use 'with'")
         return self.app
 
+    # ------------------------------------------------------------------ clients
+
+    def client(self, **options: Any) -> TwelveLabs:
+        """A :class:`~tl_integrations.TwelveLabs` client on this running emulator.
+
+        It has the emulator's key and base URL, and polls ``config.speed`` times more
+        often than on the real API (see :meth:`~tl_integrations.PollPolicy.faster`), since
+        its jobs are that much shorter. Close it (or use it in a ``with`` block); stopping
+        the emulator does not.
+
+        Args:
+            **options: other arguments of ``TwelveLabs`` (``timeout_s=``, ``sleep=``, and
+                ``poll_policy=`` to poll your own way).
+
+        Raises:
+            RuntimeError: the emulator is not running (call :meth:`start` first).
+
+        Example:
+            >>> with Emulator(speed=5).start() as emulator:  # doctest: +SKIP
+            ...     with emulator.client() as client:
+            ...         video = client.index("talk.mp4", index_name="talks")
+        """
+        from .._client import TwelveLabs
+
+        return TwelveLabs(**self._client_options(options))
+
+    def async_client(self, **options: Any) -> AsyncTwelveLabs:
+        """An :class:`~tl_integrations.AsyncTwelveLabs` client on this running emulator.
+
+        The same settings as :meth:`client`; close it with ``await client.aclose()`` (or use
+        ``async with``).
+
+        Example:
+            >>> async with Emulator(speed=5).start().async_client() as client:  # doctest: +SKIP
+            ...     index = await client.indexes.get_or_create("talks")
+        """
+        from .._client import AsyncTwelveLabs
+
+        return AsyncTwelveLabs(**self._client_options(options))
+
+    def _client_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        # The client is imported only here: the server side shares no code with it, and
+        # `import tl_integrations.emulator` stays free of it.
+        self._app()  # refuse before a client points at a port nobody listens on
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "poll_policy": self._poll_policy(),
+            **options,
+        }
+
+    def _poll_policy(self) -> PollPolicy | None:
+        if self.config.speed <= 1:
+            return None  # the client's own default, tuned for the real API
+        from .._polling import PollPolicy
+
+        return PollPolicy().faster(self.config.speed)
+
     # ------------------------------------------------------------------ controls
 
     def stats(self) -> dict[str, Any]:
@@ -172,7 +317,8 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget every asset, upload, index, video, task, media file and stat; restore the
-        configured faults."""
+        configured faults. In a data directory only the emulator's own files go (see
+        ``POST /_emulator/reset``)."""
         self._app().emulator.reset()
 
     def set_faults(

@@ -10,11 +10,14 @@ Example:
 
 from __future__ import annotations
 
-from ._embeddings import TwelveLabsEmbeddings
-from ._loader import TwelveLabsVideoLoader
-from ._retriever import TwelveLabsRetriever
-from ._toolkit import TwelveLabsToolkit
-from ._vectorstores import add_video_embedding, qdrant_vector_store, video_segments_to_documents
+from .._extras import needs_extra
+
+with needs_extra("langchain", "tl_integrations.langchain"):
+    from ._embeddings import TwelveLabsEmbeddings
+    from ._loader import TwelveLabsVideoLoader
+    from ._retriever import TwelveLabsRetriever
+    from ._toolkit import TwelveLabsToolkit
+    from ._vectorstores import add_video_embedding, qdrant_vector_store, video_segments_to_documents
 
 __all__ = [
     "TwelveLabsEmbeddings",

@@ -1,39 +1,41 @@
-"""LangChain ``Embeddings`` on TwelveLabs Marengo: text queries in the same space as video.
+"""LangChain ``Embeddings`` on TwelveLabs Marengo: text queries in the same space as media.
 
 :class:`TwelveLabsEmbeddings` embeds documents and queries (one request per text, sent
-concurrently) and whole videos (:meth:`~TwelveLabsEmbeddings.embed_video` returns a
-:class:`~tl_integrations.VideoEmbedding`), so a text query can be matched against video
-segments in any LangChain vector store. numpy becomes lists only at the ``Embeddings``
-boundary.
+concurrently) and whole media: :meth:`~TwelveLabsEmbeddings.embed_video`,
+``embed_audio`` and ``embed_document`` return a :class:`~tl_integrations.MediaEmbedding`,
+``embed_image`` one vector; each has a native ``aembed_*`` twin. A text query can then be
+matched against video segments, sound clips, pages or images in any LangChain vector
+store. numpy becomes lists only at the ``Embeddings`` boundary.
 
 Example:
     >>> from tl_integrations.langchain import TwelveLabsEmbeddings
-    >>> emb = TwelveLabsEmbeddings(api_key="tlk_...")  # doctest: +SKIP
-    >>> ve = emb.embed_video("talk.mp4", clip_length_s=6)  # doctest: +SKIP
-    >>> query = emb.embed_query("the speaker shows a chart")  # doctest: +SKIP
+    >>> emb = TwelveLabsEmbeddings(api_key="tlk_...", model="marengo3.5")  # doctest: +SKIP
+    >>> me = emb.embed_document("report.pdf")  # doctest: +SKIP
+    >>> query = emb.embed_query("the quarterly chart")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import cast
 
 from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field, field_validator
 
-from .._adapters import AdapterClients, row, rows
-from .._embed.params import CLIP_LENGTH_DEFAULT_S, VideoSource, resolve_model
-from .._embed.vectors import VideoEmbedding
+from .._adapters import MediaEmbedder, on_async_client, row, rows
+from .._embed.params import resolve_model
 from .._resources.embed import DEFAULT_MAX_CONCURRENCY
 
 __all__ = ["TwelveLabsEmbeddings"]
 
 
-class TwelveLabsEmbeddings(AdapterClients, Embeddings):
-    """TwelveLabs Marengo embeddings for LangChain (text and video, one vector space).
+class TwelveLabsEmbeddings(MediaEmbedder, Embeddings):
+    """TwelveLabs Marengo embeddings for LangChain (text and media, one vector space).
 
     Args:
-        model: ``"marengo3.0"`` (512-d, default) or ``"Marengo-retrieval-2.7"`` (1024-d).
+        model: ``"marengo3.0"`` (512-d, default), ``"marengo3.5"`` (512-d, or
+            ``embedding_dimension``; images and documents too) or
+            ``"Marengo-retrieval-2.7"`` (1024-d).
+        embedding_dimension: Marengo 3.5: shorter (Matryoshka) vectors, 1 to 512.
         api_key: the API key; defaults to ``TWELVELABS_API_KEY``. Never shown, dumped or
             pickled (a copy reads the environment again).
         base_url: the API base URL; defaults to ``TWELVELABS_BASE_URL``, then the real API.
@@ -64,15 +66,18 @@ class TwelveLabsEmbeddings(AdapterClients, Embeddings):
     def _known_model(cls, value: str) -> str:
         return resolve_model(value).name
 
+    def _model(self) -> str:
+        return self.model
+
     @property
     def dim(self) -> int:
-        """The vector dimension of :attr:`model` (512 or 1024).
+        """The vector dimension: ``embedding_dimension``, else the model's (512 or 1024).
 
         Example:
             >>> TwelveLabsEmbeddings(api_key="k", model="Marengo-retrieval-2.7").dim
             1024
         """
-        return resolve_model(self.model).dim
+        return self.embedding_dimension or resolve_model(self.model).dim
 
     # --- text ----------------------------------------------------------------------------
 
@@ -82,9 +87,14 @@ class TwelveLabsEmbeddings(AdapterClients, Embeddings):
         Example:
             >>> emb.embed_documents(["a red car", "a dog"])  # doctest: +SKIP
         """
-        client = self._clients().sync()
-        return rows(
-            client.embed.texts(texts, model_name=self.model, max_concurrency=self.max_concurrency)
+        return cast(
+            list[list[float]],
+            self._on_client(
+                lambda c: c.embed.texts(
+                    texts, max_concurrency=self.max_concurrency, **self._sized()
+                ),
+                then=rows,
+            ),
         )
 
     def embed_query(self, text: str) -> list[float]:
@@ -94,86 +104,10 @@ class TwelveLabsEmbeddings(AdapterClients, Embeddings):
             >>> len(emb.embed_query("a red car"))  # doctest: +SKIP
             512
         """
-        client = self._clients().sync()
-        return row(client.embed.text(text, model_name=self.model))
-
-    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Async :meth:`embed_documents` on :class:`~tl_integrations.AsyncTwelveLabs`.
-
-        Example:
-            >>> await emb.aembed_documents(["a red car"])  # doctest: +SKIP
-        """
-        async with self._clients().session() as client:
-            matrix = await client.embed.texts(
-                texts, model_name=self.model, max_concurrency=self.max_concurrency
-            )
-        return rows(matrix)
-
-    async def aembed_query(self, text: str) -> list[float]:
-        """Async :meth:`embed_query`.
-
-        Example:
-            >>> await emb.aembed_query("a red car")  # doctest: +SKIP
-        """
-        async with self._clients().session() as client:
-            vector = await client.embed.text(text, model_name=self.model)
-        return row(vector)
-
-    # --- video ---------------------------------------------------------------------------
-
-    def embed_video(
-        self,
-        video: VideoSource,
-        *,
-        clip_length_s: float = CLIP_LENGTH_DEFAULT_S,
-        options: str | Iterable[str] | None = None,
-        scopes: str | Iterable[str] | None = ("clip",),
-        timeout_s: float | None = None,
-    ) -> VideoEmbedding:
-        """Embed a video (path, open binary file or URL) into per-clip vectors.
-
-        Waits for the embedding task. Put the result in a vector store with
-        :func:`~tl_integrations.langchain.add_video_embedding`.
-
-        Raises:
-            InvalidRequestError / InvalidVideoError: refused before upload.
-            TaskFailedError / TaskTimeoutError: the task failed or took too long.
-
-        Example:
-            >>> ve = emb.embed_video("talk.mp4", clip_length_s=4)  # doctest: +SKIP
-            >>> ve.vectors.shape  # doctest: +SKIP
-            (30, 512)
-        """
-        client = self._clients().sync()
-        return client.embed.video(
-            video,
-            model_name=self.model,
-            clip_length_s=clip_length_s,
-            options=options,
-            scopes=scopes,
-            timeout_s=timeout_s,
+        return cast(
+            list[float], self._on_client(lambda c: c.embed.text(text, **self._sized()), then=row)
         )
 
-    async def aembed_video(
-        self,
-        video: VideoSource,
-        *,
-        clip_length_s: float = CLIP_LENGTH_DEFAULT_S,
-        options: str | Iterable[str] | None = None,
-        scopes: str | Iterable[str] | None = ("clip",),
-        timeout_s: float | None = None,
-    ) -> VideoEmbedding:
-        """Async :meth:`embed_video`.
-
-        Example:
-            >>> ve = await emb.aembed_video("talk.mp4")  # doctest: +SKIP
-        """
-        kwargs: dict[str, Any] = {
-            "model_name": self.model,
-            "clip_length_s": clip_length_s,
-            "options": options,
-            "scopes": scopes,
-            "timeout_s": timeout_s,
-        }
-        async with self._clients().session() as client:
-            return await client.embed.video(video, **kwargs)
+    # Native async twins, on AsyncTwelveLabs (one fresh client per call unless injected).
+    aembed_documents = on_async_client(embed_documents)
+    aembed_query = on_async_client(embed_query)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,7 +11,7 @@ from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 from pydantic import SecretStr
 
-from .._adapters import async_client_for, client_for
+from .._adapters import async_client_for, checked_options, client_for
 from .._ingest import (
     DEFAULT_CHAPTERS_PROMPT,
     DEFAULT_SUMMARY_PROMPT,
@@ -29,6 +29,7 @@ from .._ingest import (
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
+    from .._resources.analyze import SegmentDefinition
 
 __all__ = ["TwelveLabsVideoLoader"]
 
@@ -36,17 +37,23 @@ API_KEY_ENV = "TWELVELABS_API_KEY"
 
 
 class TwelveLabsVideoLoader(BaseLoader):
-    """Load videos as LangChain Documents: transcript windows, a summary, chapters.
+    """Load videos as LangChain Documents: transcript windows, a summary, chapters, segments.
 
     Each input is a local path, an ``http(s)`` URL of the raw media, or ``"video:<id>"`` for
     a video already in the index. Files are uploaded at most once (their SHA-256 is kept in
     the video's ``user_metadata`` and found again on the next run), indexing is awaited with
     ``wait_many``, and Documents are yielded as each video becomes ready.
 
-    Every Document has flat metadata: ``source``, ``video_id``, ``index_id``, ``task_id``,
-    ``filename``, ``duration_s``, ``content_kind``, ``start_s`` and ``end_s`` (not for a
-    summary) and ``chapter_title`` (chapters). ``Document.id`` is stable (derived from video
-    id, kind and start), so loading again replaces entries in a vector store.
+    Every Document has flat metadata: ``source``, ``video_id``, ``index_id``, ``asset_id``
+    (``task_id`` on the older ``/tasks`` path), ``filename``, ``duration_s``,
+    ``content_kind``, ``start_s`` and ``end_s`` (not for a summary), ``chapter_title``
+    (chapters), and for segments ``segment`` (the definition's id) with the value of each
+    field you defined (lists joined with ", "); a segment's text is its ``description``.
+    ``Document.id`` is stable (derived from video id, kind and start), so loading again
+    replaces entries in a vector store.
+
+    Summaries, chapters and segments are Pegasus analyses of the video's asset, run as
+    analysis tasks and cached with it: a second load pays for none of them again.
 
     Args:
         videos: one input or many (paths, directories, glob patterns, URLs,
@@ -56,6 +63,9 @@ class TwelveLabsVideoLoader(BaseLoader):
         content: any of ``"transcript"``, ``"summary"``, ``"chapters"``, ``"segments"``.
         chunk_s: transcript window length in seconds; utterances are never cut.
         summary_prompt / chapters_prompt: the prompts sent to ``analyze``.
+        segment_definitions: what ``"segments"`` finds: ``SegmentDefinition`` objects or
+            their dicts (default: each scene, with a description, the people and the mood).
+        pegasus_model: ``"pegasus1.5"`` (default) or ``"pegasus1.6"``.
         client / async_client: clients to use (left open); by default one is made per run.
         api_key: the API key; defaults to ``TWELVELABS_API_KEY``. Kept as a ``SecretStr``,
             never printed, logged or serialised.
@@ -73,9 +83,6 @@ class TwelveLabsVideoLoader(BaseLoader):
         recursive: a directory input includes its subdirectories' videos.
         upload: ``"assets"`` (today's path: asset, then indexed asset; resumable chunks for
             large files) or ``"tasks"`` (the older one-step ``/tasks``).
-        pegasus_model: the model of summaries, chapters and segments.
-        segment_definitions: what ``"segments"`` looks for (``SegmentDefinition`` objects
-            or dicts); each segment becomes a Document whose text is its description.
 
     Raises:
         InvalidRequestError: bad options (both or neither index option, unknown content...).
@@ -102,6 +109,7 @@ class TwelveLabsVideoLoader(BaseLoader):
         talk.mp4 done
     """
 
+    @checked_options
     def __init__(
         self,
         videos: VideoInput | Iterable[VideoInput],
@@ -112,6 +120,8 @@ class TwelveLabsVideoLoader(BaseLoader):
         chunk_s: float = 30.0,
         summary_prompt: str = DEFAULT_SUMMARY_PROMPT,
         chapters_prompt: str = DEFAULT_CHAPTERS_PROMPT,
+        segment_definitions: Sequence[SegmentDefinition | Mapping[str, Any]] | None = None,
+        pegasus_model: str = "pegasus1.5",
         client: TwelveLabs | None = None,
         async_client: AsyncTwelveLabs | None = None,
         api_key: str | SecretStr | None = None,
@@ -123,8 +133,6 @@ class TwelveLabsVideoLoader(BaseLoader):
         on_status: OnStatus | None = None,
         recursive: bool = False,
         upload: Literal["assets", "tasks"] = "assets",
-        pegasus_model: str = "pegasus1.5",
-        segment_definitions: Sequence[Any] | None = None,
     ) -> None:
         self.options = IngestOptions(
             index_id=index_id,
@@ -133,14 +141,14 @@ class TwelveLabsVideoLoader(BaseLoader):
             chunk_s=chunk_s,
             summary_prompt=summary_prompt,
             chapters_prompt=chapters_prompt,
+            segment_definitions=None if segment_definitions is None else tuple(segment_definitions),
+            pegasus_model=pegasus_model,
             max_concurrency=max_concurrency,
             timeout_s=timeout_s,
             on_error=on_error,
             show_progress=show_progress,
             on_status=on_status,
             upload=upload,
-            pegasus_model=pegasus_model,
-            segment_definitions=tuple(segment_definitions) if segment_definitions else None,
         )
         self.videos = [source.source for source in resolve_inputs(videos, recursive=recursive)]
         self.client = client

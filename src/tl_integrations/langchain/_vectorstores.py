@@ -1,15 +1,19 @@
-"""Put a :class:`~tl_integrations.VideoEmbedding`'s precomputed vectors in a vector store.
+"""Put a :class:`~tl_integrations.MediaEmbedding`'s precomputed vectors in a vector store.
 
-Vector stores normally embed the text they are given; video segments already have vectors,
-so :func:`add_video_embedding` writes them as they are, each store by its documented way to
-take precomputed vectors: ``InMemoryVectorStore`` (its records), a Qdrant collection
-(``langchain_qdrant.QdrantVectorStore``, points upserted with the Qdrant client; embedded,
-no server needed, with :func:`qdrant_vector_store`), a Chroma collection
-(``langchain_chroma.Chroma``, the collection's ``upsert``), or any store with an
-``add_embeddings`` method (FAISS, PGVector...). Given the video's transcript, each segment's
-text is what was said in it, so the store holds content, not only times. A text query
-embedded by :class:`~tl_integrations.langchain.TwelveLabsEmbeddings` then finds segments
-with ``store.similarity_search_by_vector(embeddings.embed_query("..."))``.
+Vector stores normally embed the text they are given; video segments (and sound clips,
+pages, chunks) already have vectors, so :func:`add_video_embedding` writes them as they
+are, each store by its documented way to take precomputed vectors: ``InMemoryVectorStore``
+(its records), a Qdrant collection (``langchain_qdrant.QdrantVectorStore``, points upserted
+with the Qdrant client; embedded, no server needed, with :func:`qdrant_vector_store`), a
+Chroma collection (``langchain_chroma.Chroma``, the collection's ``upsert``), or any store
+with an ``add_embeddings`` method (FAISS, PGVector...). Given the video's transcript, each
+segment's text is what was said in it, so the store holds content, not only times. A text
+query embedded by :class:`~tl_integrations.langchain.TwelveLabsEmbeddings` then finds
+segments with ``store.similarity_search_by_vector(embeddings.embed_query("..."))``.
+
+Vectors of different spaces (Marengo 3.5 and 3.0, or two Matryoshka sizes) cannot be
+compared, so a store never gets both by accident: the store's query embeddings and the
+vectors already in it must be of the same space as the ones added.
 
 Example:
     >>> from langchain_core.vectorstores import InMemoryVectorStore
@@ -33,7 +37,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore, VectorStore
 
-from .._adapters import SegmentRecord, TimedLine, segment_records
+from .._adapters import SegmentRecord, TimedLine, check_space, segment_records
 from .._embed.vectors import VideoEmbedding
 from .._errors import InvalidRequestError
 
@@ -95,7 +99,8 @@ def add_video_embedding(
             video_id, transcription=True).transcription``.
 
     Raises:
-        InvalidRequestError: the store cannot take precomputed vectors.
+        InvalidRequestError: the store cannot take precomputed vectors, or its query
+            embeddings or its vectors are of another space than ``ve``'s.
 
     Example:
         >>> from langchain_core.embeddings import FakeEmbeddings
@@ -106,6 +111,7 @@ def add_video_embedding(
         >>> hit.page_content, hit.metadata["end_s"]
         ('Welcome', 6.0)
     """
+    _check_store_space(store, ve)
     records = segment_records(ve, source=source, transcript=transcript)
     if isinstance(store, InMemoryVectorStore):
         _add_in_memory(store, ve, records)
@@ -141,6 +147,35 @@ def _add_in_memory(
             "text": r.text,
             "metadata": r.metadata,
         }
+
+
+def _check_store_space(store: VectorStore, ve: VideoEmbedding) -> None:
+    """The store's query model, then what it already holds, must be of ``ve``'s space."""
+    embeddings = getattr(store, "embeddings", None)  # duck-typed stores may have none
+    check_space(getattr(embeddings, "space", None), ve, what="the store's embeddings")
+    if isinstance(store, InMemoryVectorStore):
+        held = next(iter(store.store.values()), None)
+        metadata = held.get("metadata") if held is not None else None
+        check_space((metadata or {}).get("embedding_space"), ve, what="the store")
+    elif _is_instance(store, "langchain_qdrant", "QdrantVectorStore"):
+        _check_qdrant_space(store, ve)
+
+
+def _check_qdrant_space(store: Any, ve: VideoEmbedding) -> None:
+    client, name = store.client, store.collection_name
+    vectors = client.get_collection(name).config.params.vectors
+    size = getattr(vectors, "size", None)
+    if size is None and isinstance(vectors, dict):
+        size = getattr(vectors.get(store.vector_name), "size", None)
+    if size is not None and size != ve.dim:
+        raise InvalidRequestError(
+            f"the Qdrant collection {name!r} holds {size}-d vectors and these are {ve.space}; "
+            "keep one collection per model and dimension"
+        )
+    points, _ = client.scroll(name, limit=1, with_payload=True)
+    if points:
+        metadata = (points[0].payload or {}).get(store.metadata_payload_key) or {}
+        check_space(metadata.get("embedding_space"), ve, what="the collection")
 
 
 def _is_instance(store: VectorStore, module: str, name: str) -> bool:

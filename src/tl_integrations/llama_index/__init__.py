@@ -10,11 +10,14 @@ Example:
 
 from __future__ import annotations
 
-from ._embeddings import TwelveLabsEmbedding
-from ._nodes import video_segments_to_nodes
-from ._reader import TwelveLabsVideoReader
-from ._retriever import TwelveLabsRetriever
-from ._tools import TwelveLabsToolSpec
+from .._extras import needs_extra
+
+with needs_extra("llama-index", "tl_integrations.llama_index"):
+    from ._embeddings import TwelveLabsEmbedding
+    from ._nodes import video_segments_to_nodes
+    from ._reader import TwelveLabsVideoReader
+    from ._retriever import TwelveLabsRetriever
+    from ._tools import TwelveLabsToolSpec
 
 __all__ = [
     "TwelveLabsEmbedding",

@@ -1,8 +1,10 @@
-"""LlamaIndex ``BaseEmbedding`` on TwelveLabs Marengo: text in the same space as video.
+"""LlamaIndex ``MultiModalEmbedding`` on TwelveLabs Marengo: text, images and media, one space.
 
-:class:`TwelveLabsEmbedding` embeds queries and texts (sync and natively async), so a
-``VectorStoreIndex`` built from :func:`~tl_integrations.llama_index.video_segments_to_nodes`
-can be queried with text. The API key is excluded from serialisation and never shown.
+:class:`TwelveLabsEmbedding` embeds queries and texts (sync and natively async) and images
+(``ImageNode``s in a ``MultiModalVectorStoreIndex``), so text finds pictures and video
+segments alike; ``embed_video``, ``embed_audio`` and ``embed_document`` return a
+:class:`~tl_integrations.MediaEmbedding` for :func:`~tl_integrations.llama_index.
+video_segments_to_nodes`. The API key is excluded from serialisation and never shown.
 
 Example:
     >>> from tl_integrations.llama_index import TwelveLabsEmbedding
@@ -13,21 +15,30 @@ Example:
 
 from __future__ import annotations
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import Field, field_validator
+from typing import cast
 
-from .._adapters import AdapterClients, row, rows
+from llama_index.core.base.embeddings.base import Embedding
+from llama_index.core.embeddings.multi_modal_base import MultiModalEmbedding
+from llama_index.core.schema import ImageType
+from pydantic import ConfigDict, Field, field_validator
+
+from .._adapters import MediaEmbedder, on_async_client, row, rows
 from .._embed.params import resolve_model
 from .._resources.embed import DEFAULT_MAX_CONCURRENCY
 
 __all__ = ["TwelveLabsEmbedding"]
 
 
-class TwelveLabsEmbedding(AdapterClients, BaseEmbedding):
-    """TwelveLabs Marengo embeddings for LlamaIndex.
+class TwelveLabsEmbedding(MediaEmbedder, MultiModalEmbedding):
+    """TwelveLabs Marengo embeddings for LlamaIndex: text, images, and media files.
+
+    Use it as both ``embed_model`` and ``image_embed_model`` of a
+    ``MultiModalVectorStoreIndex``: text and images then share one vector space.
 
     Args:
-        model_name: ``"marengo3.0"`` (512-d, default) or ``"Marengo-retrieval-2.7"`` (1024-d).
+        model_name: ``"marengo3.0"`` (512-d, default), ``"marengo3.5"`` (512-d, or
+            ``embedding_dimension``) or ``"Marengo-retrieval-2.7"`` (1024-d; no images).
+        embedding_dimension: Marengo 3.5: shorter (Matryoshka) vectors, 1 to 512.
         api_key: defaults to ``TWELVELABS_API_KEY``; excluded from ``to_dict``/``to_json``,
             ``repr`` and pickles (a copy reads the environment again).
         base_url: defaults to ``TWELVELABS_BASE_URL``, then the real API.
@@ -38,7 +49,14 @@ class TwelveLabsEmbedding(AdapterClients, BaseEmbedding):
         >>> m = TwelveLabsEmbedding(api_key="secret-key")
         >>> "secret-key" in repr(m) or "secret-key" in m.to_json()
         False
+        >>> index = MultiModalVectorStoreIndex(nodes, embed_model=m,
+        ...                                    image_embed_model=m)  # doctest: +SKIP
     """
+
+    # Unknown options are refused (a misspelt one would otherwise be silently ignored).
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True, protected_namespaces=("pydantic_model_",), extra="forbid"
+    )
 
     model_name: str = "marengo3.0"
     max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
@@ -47,6 +65,9 @@ class TwelveLabsEmbedding(AdapterClients, BaseEmbedding):
     @classmethod
     def _known_model(cls, value: str) -> str:
         return resolve_model(value).name
+
+    def _model(self) -> str:
+        return self.model_name
 
     @classmethod
     def class_name(cls) -> str:
@@ -60,38 +81,37 @@ class TwelveLabsEmbedding(AdapterClients, BaseEmbedding):
 
     @property
     def dim(self) -> int:
-        """The vector dimension of :attr:`model_name` (512 or 1024).
+        """The vector dimension: ``embedding_dimension``, else the model's (512 or 1024).
 
         Example:
             >>> TwelveLabsEmbedding(api_key="k", model_name="Marengo-retrieval-2.7").dim
             1024
         """
-        return resolve_model(self.model_name).dim
+        return self.embedding_dimension or resolve_model(self.model_name).dim
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return row(self._clients().sync().embed.text(query, model_name=self.model_name))
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_query_embedding(text)
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        client = self._clients().sync()
-        return rows(
-            client.embed.texts(
-                texts, model_name=self.model_name, max_concurrency=self.max_concurrency
-            )
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return cast(
+            Embedding, self._on_client(lambda c: c.embed.text(query, **self._sized()), then=row)
         )
 
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        async with self._clients().session() as client:
-            return row(await client.embed.text(query, model_name=self.model_name))
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._get_query_embedding(text)
 
-    async def _aget_text_embedding(self, text: str) -> list[float]:
-        return await self._aget_query_embedding(text)
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return cast(
+            list[Embedding],
+            self._on_client(
+                lambda c: c.embed.texts(
+                    texts, max_concurrency=self.max_concurrency, **self._sized()
+                ),
+                then=rows,
+            ),
+        )
 
-    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        async with self._clients().session() as client:
-            matrix = await client.embed.texts(
-                texts, model_name=self.model_name, max_concurrency=self.max_concurrency
-            )
-        return rows(matrix)
+    def _get_image_embedding(self, img_file_path: ImageType) -> Embedding:
+        return self.embed_image(img_file_path)
+
+    _aget_query_embedding = on_async_client(_get_query_embedding)
+    _aget_text_embedding = on_async_client(_get_text_embedding)
+    _aget_text_embeddings = on_async_client(_get_text_embeddings)
+    _aget_image_embedding = on_async_client(_get_image_embedding)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_validator
 from llama_index.core.readers.base import BasePydanticReader
 from llama_index.core.schema import Document
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .._adapters import async_client_for, client_for
+from .._adapters import async_client_for, client_for, options_error
 from .._ingest import (
     DEFAULT_CHAPTERS_PROMPT,
     DEFAULT_SUMMARY_PROMPT,
@@ -25,7 +25,9 @@ from .._ingest import (
     VideoInput,
     VideoRecord,
     resolve_inputs,
+    with_text_field,
 )
+from .._resources.analyze import SegmentDefinition
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
@@ -34,7 +36,8 @@ __all__ = ["EXCLUDED_METADATA_KEYS", "TwelveLabsVideoReader"]
 
 API_KEY_ENV = "TWELVELABS_API_KEY"
 # Ids, timings and the local path help a citation, not the meaning: keep them out of the
-# embedded and LLM text (a temp path's words would otherwise sway the ranking).
+# embedded and LLM text (a temp path's words would otherwise sway the ranking). A chapter's
+# title is already the first line of its text: prepended again, it would be read twice.
 EXCLUDED_METADATA_KEYS = (
     "source",
     "video_id",
@@ -44,6 +47,7 @@ EXCLUDED_METADATA_KEYS = (
     "start_s",
     "end_s",
     "duration_s",
+    "chapter_title",
 )
 # What SimpleDirectoryReader adds as ``extra_info`` about the file: kept, never embedded.
 FILE_METADATA_KEYS = (
@@ -58,14 +62,19 @@ FILE_METADATA_KEYS = (
 
 
 class TwelveLabsVideoReader(BasePydanticReader):
-    """Read videos into LlamaIndex Documents: transcript windows, a summary, chapters.
+    """Read videos into LlamaIndex Documents: transcript windows, a summary, chapters,
+    segments.
 
     Same behaviour as the LangChain ``TwelveLabsVideoLoader``: inputs are local paths,
     ``http(s)`` URLs or ``"video:<id>"``; files are uploaded at most once (SHA-256 in the
     video's ``user_metadata``); Documents come as each video becomes ready, with flat metadata
-    (``source``, ``video_id``, ``index_id``, ``task_id``, ``filename``, ``duration_s``,
-    ``content_kind``, ``start_s``/``end_s``, ``chapter_title``) and a stable ``id_``. Ids and
-    timings are excluded from the embedding and LLM text.
+    (``source``, ``video_id``, ``index_id``, ``asset_id`` or ``task_id``, ``filename``,
+    ``duration_s``, ``content_kind``, ``start_s``/``end_s``, ``chapter_title``, and for
+    segments ``segment`` plus one key per field you defined) and a stable ``id_``. Ids and
+    timings are excluded from the embedding and LLM text. A segment's text is its
+    ``description``; ``segment_definitions`` (``SegmentDefinition`` objects or dicts, kept as
+    dicts) say what to find, ``pegasus_model`` which Pegasus answers. Analyses are cached
+    with the video's asset: reading again pays for none of them twice.
 
     The API key is a ``SecretStr`` (default: ``TWELVELABS_API_KEY``) excluded from
     ``to_dict``/``to_json``/``model_dump`` and from pickles. Pass ``client=``/``async_client=``
@@ -87,6 +96,9 @@ class TwelveLabsVideoReader(BasePydanticReader):
         ('talks', False)
     """
 
+    # Unknown options are refused (a misspelt one would otherwise be silently ignored).
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
     is_remote: bool = True
     index_id: str | None = Field(default=None, description="An existing index id.")
     index_name: str | None = Field(default=None, description="An index got or created by name.")
@@ -94,6 +106,10 @@ class TwelveLabsVideoReader(BasePydanticReader):
     chunk_s: float = Field(default=30.0, description="Transcript window length, seconds.")
     summary_prompt: str = DEFAULT_SUMMARY_PROMPT
     chapters_prompt: str = DEFAULT_CHAPTERS_PROMPT
+    segment_definitions: tuple[dict[str, Any], ...] | None = Field(
+        default=None, description="What 'segments' finds (default: each scene)."
+    )
+    pegasus_model: str = "pegasus1.5"
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     base_url: str | None = None
     max_concurrency: int = 4
@@ -103,8 +119,6 @@ class TwelveLabsVideoReader(BasePydanticReader):
     on_status: OnStatus | None = Field(default=None, exclude=True, repr=False)
     recursive: bool = Field(default=False, description="Directories include subdirectories.")
     upload: Literal["assets", "tasks"] = "assets"
-    pegasus_model: str = "pegasus1.5"
-    segment_definitions: tuple[Any, ...] | None = Field(default=None, exclude=True)
 
     _client: TwelveLabs | None = PrivateAttr(default=None)
     _async_client: AsyncTwelveLabs | None = PrivateAttr(default=None)
@@ -117,9 +131,14 @@ class TwelveLabsVideoReader(BasePydanticReader):
         async_client: AsyncTwelveLabs | None = None,
         **data: Any,
     ) -> None:
+        if data.get("class_name") == self.class_name():
+            del data["class_name"]  # LlamaIndex's from_dict/from_json hand their tag back
         if data.get("api_key") is None and os.environ.get(API_KEY_ENV):
             data["api_key"] = os.environ[API_KEY_ENV]
-        super().__init__(**data)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise options_error(type(self).__name__, exc) from None
         self._client = client
         self._async_client = async_client
         self._options()  # checks the combination now, with our own error type
@@ -128,6 +147,15 @@ class TwelveLabsVideoReader(BasePydanticReader):
     @classmethod
     def _one_kind(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("segment_definitions", mode="before")
+    @classmethod
+    def _wire_definitions(cls, value: Any) -> Any:
+        # Kept as dicts, so that the reader serialises (SegmentDefinition objects are not).
+        if value is None or isinstance(value, (str, bytes)):
+            return value
+        items = (value,) if isinstance(value, (dict, SegmentDefinition)) else value
+        return tuple(with_text_field(d) for d in items)
 
     @classmethod
     def class_name(cls) -> str:
@@ -222,14 +250,14 @@ class TwelveLabsVideoReader(BasePydanticReader):
             chunk_s=self.chunk_s,
             summary_prompt=self.summary_prompt,
             chapters_prompt=self.chapters_prompt,
+            segment_definitions=self.segment_definitions,
+            pegasus_model=self.pegasus_model,
             max_concurrency=self.max_concurrency,
             timeout_s=self.timeout_s,
             on_error=self.on_error,
             show_progress=self.show_progress,
             on_status=self.on_status,
             upload=self.upload,
-            pegasus_model=self.pegasus_model,
-            segment_definitions=self.segment_definitions,
         )
 
     def __getstate__(self) -> dict[str, Any]:

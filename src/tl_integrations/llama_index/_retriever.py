@@ -10,7 +10,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import SecretStr
 
-from .._adapters import arun_plan, holder_for, run_plan
+from .._adapters import arun_plan, checked_options, holder_for, run_plan
 from .._resources.search import DEFAULT_SEARCH_OPTIONS, FilterLike, SearchFilter
 from .._retrieval import IndexRef, Moment, SearchSettings, find_moments
 
@@ -56,6 +56,7 @@ class TwelveLabsRetriever(BaseRetriever):
         >>> engine = RetrieverQueryEngine.from_args(retriever, llm=llm)  # doctest: +SKIP
     """
 
+    @checked_options
     def __init__(
         self,
         *,

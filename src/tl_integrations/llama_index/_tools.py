@@ -8,7 +8,7 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.tools.types import ToolMetadata
 from pydantic import SecretStr
 
-from .._adapters import arun_plan, holder_for, run_plan
+from .._adapters import arun_plan, checked_options, holder_for, run_plan
 from .._errors import InvalidRequestError
 from .._video_tools import (
     DEFAULT_INDEX_TIMEOUT_S,
@@ -51,6 +51,7 @@ class TwelveLabsToolSpec(BaseToolSpec):
         >>> agent = FunctionAgent(tools=spec.to_tool_list(), llm=llm)  # doctest: +SKIP
     """
 
+    @checked_options
     def __init__(
         self,
         *,

@@ -16,10 +16,9 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import numpy as np
 
 from ..config import UploadLimits
-from ..media import MediaError, MediaInfo, StreamFacts, probe, probe_streams
+from ..media import MediaError, MediaInfo, probe, probe_audio, probe_streams
 from . import metadata
 from .errors import Conflict, Invalid, NotFound, invalid, missing
 from .formats import FileKind, detect, document_facts, mime_of, technical_metadata
@@ -123,12 +122,6 @@ class Inspection:
     error: str | None = None
 
 
-def _audio_info(filename: str, size: int, facts: StreamFacts) -> MediaInfo:
-    """Media information of a file with sound and no picture."""
-    empty = np.zeros((0, 3), np.float32)
-    return MediaInfo(filename, size, facts.duration_s, 0.0, 0, 0, True, (), empty, 1.0)
-
-
 def _middle_colour(info: MediaInfo) -> list[int] | None:
     if not len(info.colours):
         return None
@@ -157,9 +150,8 @@ def inspect_file(path: Path, filename: str, kind: FileKind) -> Inspection:
         if kind.kind == "audio":
             if not facts.audio or not facts.duration_s > 0:
                 raise MediaError(f"{filename}: the file has no audio stream")
-            return Inspection(
-                _audio_info(filename, size, facts), technical_metadata(size, kind, facts), None
-            )
+            info = probe_audio(path, filename=filename)  # its sound, for embeddings
+            return Inspection(info, technical_metadata(size, kind, facts), None)
         if not facts.video:
             raise MediaError(f"{filename}: the file has no picture")
         rgb = list(facts.picture_rgb) if facts.picture_rgb else None
@@ -330,20 +322,25 @@ class Assets:
 
     async def complete(self, asset_id: str, part: Path) -> None:
         """Take the assembled file of a finished multipart upload and start processing."""
+        await anyio.to_thread.run_sync(lambda: self.complete_now(asset_id, part))
+
+    def complete_now(self, asset_id: str, part: Path) -> None:
+        """:meth:`complete` in the caller's thread (also used at start, for an upload whose
+        last report came just before the emulator was killed)."""
         with self.store.lock:
             rec = self.store.records.assets.get(asset_id)
         if rec is None:  # deleted while its upload ran
-            await anyio.Path(part).unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
             return
         kind = detect_stored(rec)
         started = self.store.now()
-        found = await anyio.to_thread.run_sync(lambda: inspect_file(part, rec.filename, kind))
+        found = inspect_file(part, rec.filename, kind)
         with self.store.lock:
             settled = self.store.records.assets.get(asset_id) is rec
             if settled:
                 self._settle(rec, part, kind, found, started_at=started)
         if not settled:
-            await anyio.Path(part).unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
 
     def adopt(
         self, upload: Upload, *, asset_id: str, info: MediaInfo | None, error: str | None

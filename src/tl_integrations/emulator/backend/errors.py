@@ -13,6 +13,8 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "TooLarge",
+    "Unprocessable",
     "invalid",
     "missing",
 ]
@@ -53,6 +55,21 @@ class Invalid(EmulatorError):
         super().__init__(message, code=code, field=field)
 
 
+class Unprocessable(EmulatorError):
+    """A well-formed request the API cannot act on (a JSON-schema keyword it does not
+    support, an ``Idempotency-Key`` reused for another request).
+
+    Example:
+        >>> Unprocessable("minLength is not supported", field="response_format").code
+        'parameter_unsupported'
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str = "parameter_unsupported"
+    ) -> None:
+        super().__init__(message, code=code, field=field)
+
+
 class NotFound(EmulatorError):
     """Something looked up by id does not exist.
 
@@ -83,6 +100,18 @@ class Forbidden(EmulatorError):
         >>> Forbidden("expired", code="url_expired").message
         'expired'
     """
+
+
+class TooLarge(EmulatorError):
+    """A medium over a size or page limit of the synchronous embedding endpoint (413).
+
+    Example:
+        >>> TooLarge("File size (33.6 MB) exceeds maximum limit of 32 MB").code
+        'content_too_large'
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, code="content_too_large", field=field)
 
 
 def invalid(field: str, message: str) -> Invalid:

@@ -1,29 +1,33 @@
 """Bring media given by URL or base64 onto disk, without the internet.
 
-The emulator has no network: ``video_url`` may be a ``file://`` URL or an ``http(s)`` URL on a
-loopback host; anything else is answered with a 400 that says so.
+The emulator has no network: a media URL may be an ``http(s)`` URL on a loopback host, or a
+``file://`` URL inside a directory the emulator was told to read (``file_dirs``); anything
+else is answered with a 400 that says so. Redirects are followed only while they stay on
+loopback hosts, so a local server cannot send the emulator elsewhere.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 from urllib.request import url2pathname
 
 import anyio.to_thread
 import httpx
 
+from ..config import host_name, is_loopback
 from .errors import Invalid
 
 __all__ = ["decode_base64", "fetch_url", "is_loopback_host"]
 
 _CHUNK = 1024 * 1024
+_MAX_REDIRECTS = 5
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -33,14 +37,7 @@ def is_loopback_host(host: str | None) -> bool:
         >>> is_loopback_host("127.0.0.1"), is_loopback_host("example.org")
         (True, False)
     """
-    if not host:
-        return False
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    return bool(host) and is_loopback(host_name(host or ""))
 
 
 def _too_large(name: str, max_bytes: int) -> Invalid:
@@ -62,27 +59,63 @@ def _new_file(dest_dir: Path) -> Path:
 
 
 async def fetch_url(
-    url: str, *, dest_dir: Path, max_bytes: int, field: str = "video_url"
+    url: str,
+    *,
+    dest_dir: Path,
+    max_bytes: int,
+    field: str = "video_url",
+    file_dirs: Sequence[Path | str] = (),
 ) -> tuple[Path, str]:
     """Copy the media at ``url`` to a new file in ``dest_dir``; return (path, filename).
 
+    Args:
+        url: A loopback ``http(s)`` URL, or a ``file://`` URL inside ``file_dirs``.
+        dest_dir: Where the copy goes.
+        max_bytes: The largest file accepted.
+        field: The request field named in errors.
+        file_dirs: Directories ``file://`` URLs may read from (none: refused).
+
     Raises:
-        Invalid: For a non-local URL, a missing file, an HTTP error or a too-large file.
+        Invalid: For a non-local URL, a file outside ``file_dirs``, a missing file, an HTTP
+            error, a redirect off loopback or a too-large file.
 
     Example:
         >>> path, name = await fetch_url("file:///tmp/a.mp4", dest_dir=Path("/tmp"),
-        ...                              max_bytes=2**31)  # doctest: +SKIP
+        ...                              max_bytes=2**31, file_dirs=["/tmp"])  # doctest: +SKIP
     """
     parsed = urlparse(url.strip())
     if parsed.scheme == "file":
-        return await _copy_local(Path(url2pathname(parsed.path)), dest_dir, max_bytes, field)
+        source = _allowed_file(Path(url2pathname(parsed.path)), file_dirs, field)
+        return await _copy_local(source, dest_dir, max_bytes, field)
     if parsed.scheme in ("http", "https") and is_loopback_host(parsed.hostname):
         return await _download(url.strip(), dest_dir, max_bytes, field)
     raise Invalid(
         field,
-        f"The emulator has no internet access: {field} must be a file:// URL or an http(s) "
-        f"URL on a loopback host (localhost, 127.0.0.1, ::1); got {url!r}.",
+        f"The emulator has no internet access: {field} must be an http(s) URL on a loopback "
+        f"host (localhost, 127.0.0.1, ::1), or a file:// URL in a directory it may read "
+        f"(--allow-file-dir); got {url!r}.",
     )
+
+
+def _allowed_file(source: Path, file_dirs: Sequence[Path | str], field: str) -> Path:
+    """The real path of a ``file://`` source, if it lies inside an allowed directory."""
+    if not file_dirs:
+        raise Invalid(
+            field,
+            f"The emulator reads no local files by URL: {field} {str(source)!r} is a file:// "
+            "URL. Upload the file itself, serve it over http on loopback, or start the "
+            "emulator with --allow-file-dir DIR (EmulatorConfig(file_dirs=[DIR])).",
+        )
+    real = Path(os.path.realpath(source))  # symlinks and ".." cannot lead out
+    allowed = [Path(os.path.realpath(d)) for d in file_dirs]
+    if not any(real.is_relative_to(d) for d in allowed):
+        shown = ", ".join(str(d) for d in allowed)
+        raise Invalid(
+            field,
+            f"The {field} {str(source)!r} is outside the directories the emulator may read "
+            f"({shown}); move the file there or upload it.",
+        )
+    return real
 
 
 def _copy_file(source: Path, dest_dir: Path, max_bytes: int, field: str) -> Path:
@@ -102,14 +135,18 @@ async def _copy_local(source: Path, dest_dir: Path, max_bytes: int, field: str) 
 
 async def _download(url: str, dest_dir: Path, max_bytes: int, field: str) -> tuple[Path, str]:
     target = _new_file(dest_dir)
-    client = httpx.AsyncClient(timeout=60.0, follow_redirects=True)
+    client = httpx.AsyncClient(timeout=60.0, follow_redirects=False)
     try:
-        async with client, client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise Invalid(
-                    field, f"Could not fetch {field} {url!r}: HTTP {response.status_code}."
-                )
-            await _save_stream(response, target, max_bytes, _url_filename(url))
+        async with client:
+            response = await _follow(client, url, field)
+            try:
+                if response.status_code != 200:
+                    raise Invalid(
+                        field, f"Could not fetch {field} {url!r}: HTTP {response.status_code}."
+                    )
+                await _save_stream(response, target, max_bytes, _url_filename(url))
+            finally:
+                await response.aclose()
     except httpx.HTTPError as exc:
         target.unlink(missing_ok=True)
         message = f"Could not fetch {field} {url!r}: {exc}."
@@ -118,6 +155,25 @@ async def _download(url: str, dest_dir: Path, max_bytes: int, field: str) -> tup
         target.unlink(missing_ok=True)
         raise
     return target, _url_filename(url)
+
+
+async def _follow(client: httpx.AsyncClient, url: str, field: str) -> httpx.Response:
+    """GET ``url`` (streamed), following redirects only while they stay on loopback."""
+    for _ in range(_MAX_REDIRECTS + 1):
+        response = await client.send(client.build_request("GET", url), stream=True)
+        location = response.headers.get("location")
+        if not response.is_redirect or location is None:
+            return response
+        await response.aclose()
+        url = urljoin(url, location)
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not is_loopback_host(parsed.hostname):
+            raise Invalid(
+                field,
+                f"The {field} redirects to {url!r}, off this machine: the emulator follows "
+                "redirects only to loopback hosts.",
+            )
+    raise Invalid(field, f"The {field} redirects more than {_MAX_REDIRECTS} times.")
 
 
 async def _save_stream(response: httpx.Response, target: Path, max_bytes: int, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,16 +63,27 @@ def _bad(message: str, field: str) -> Invalid:
     return Invalid(field, message)
 
 
-def _check_models(models: Any) -> list[dict[str, Any]]:
+def _model_error(name: Any, allowed: Sequence[str]) -> Invalid:
+    if isinstance(name, str) and name.startswith("pegasus"):
+        return _bad(
+            f"models: {name} is not an index model any more; index with "
+            f"{' or '.join(allowed)} and analyse the video's asset with Pegasus 1.5 "
+            "(POST /analyze or /analyze/tasks with video={'type': 'asset_id', ...}).",
+            "models",
+        )
+    if name in INDEX_MODELS:
+        return _bad(f"models: {name} is retired; use one of {list(allowed)}.", "models")
+    return _bad(f"models: unknown model_name {name!r}; use one of {list(allowed)}.", "models")
+
+
+def _check_models(models: Any, allowed: Sequence[str]) -> list[dict[str, Any]]:
     if not isinstance(models, list) or not models:
         raise missing("models")
     checked = []
     for model in models:
-        if not isinstance(model, dict) or model.get("model_name") not in INDEX_MODELS:
-            name = model.get("model_name") if isinstance(model, dict) else model
-            raise _bad(
-                f"models: unknown model_name {name!r}; use one of {sorted(INDEX_MODELS)}.",
-                "models",
+        if not isinstance(model, dict) or model.get("model_name") not in allowed:
+            raise _model_error(
+                model.get("model_name") if isinstance(model, dict) else model, allowed
             )
         options = model.get("model_options")
         if (
@@ -122,10 +134,13 @@ class Indexes:
     def create(self, *, name: Any, models: Any, addons: Any) -> IndexRec:
         """Create an index (names are unique; models and add-ons are checked).
 
+        Models are those of ``EmulatorConfig.index_models`` (today's API: ``marengo3.0``
+        only; Pegasus is no index model any more).
+
         Raises:
-            Invalid: For a missing or taken name, unknown models or unsupported add-ons.
+            Invalid: For a missing or taken name, other models or unsupported add-ons.
         """
-        checked_models = _check_models(models)
+        checked_models = _check_models(models, self.store.config.index_models)
         checked_addons = _check_addons(addons, checked_models)
         store = self.store
         with store.lock:

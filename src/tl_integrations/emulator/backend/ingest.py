@@ -1,7 +1,9 @@
 """From a request's media to probed media on disk: uploaded files, URLs and base64 strings.
 
 The HTTP layer says *where* the media is (a :class:`Source`); this module brings it into the
-data directory and probes it. Existing assets are resolved by the services that own them.
+data directory and probes it, as a video, or (:func:`probe_as`) as whatever an embedding
+reads it as: a sound, a picture or a document. Existing assets are resolved by the services
+that own them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from typing import TypeAlias
 
 import anyio.to_thread
 
-from ..media import MediaInfo
+from ..media import (
+    Document,
+    MediaError,
+    MediaInfo,
+    Picture,
+    probe_audio,
+    probe_picture,
+    read_document,
+)
 from .errors import Invalid
 from .fetch import decode_base64, fetch_url
 from .media_rules import check_media, probe_media
@@ -23,10 +33,12 @@ __all__ = [
     "AssetRef",
     "Base64Data",
     "LocalFile",
+    "Probed",
     "RemoteUrl",
     "Source",
     "Upload",
     "discard",
+    "probe_as",
     "probe_upload",
     "receive",
 ]
@@ -47,7 +59,8 @@ class LocalFile:
 
 @dataclass(frozen=True)
 class RemoteUrl:
-    """Media to fetch from a URL (``file://`` or loopback ``http(s)``).
+    """Media to fetch from a URL (loopback ``http(s)``, or ``file://`` in an allowed
+    directory).
 
     Example:
         >>> RemoteUrl("file:///tmp/a.mp4", field="video_url").field
@@ -151,6 +164,7 @@ async def receive(
             dest_dir=store.persistence.uploads_dir,
             max_bytes=limits.max_file_size_bytes if max_bytes is None else max_bytes,
             field=source.field,
+            file_dirs=store.config.file_dirs,
         )
         return Upload(path, name, source.url)
     path = decode_base64(
@@ -182,3 +196,51 @@ async def probe_upload(store: Store, upload: Upload, *, picture: bool = True) ->
         upload.discard()
         raise
     return info
+
+
+@dataclass(frozen=True)
+class Probed:
+    """A medium read as one input type: a video or a sound (``info``), a picture, or a
+    document; ``named`` is how task metadata names the input.
+
+    Example:
+        >>> Probed("image", {"input_filename": "a.png"}, 10).document is None
+        True
+    """
+
+    kind: str
+    named: dict[str, str]
+    size_bytes: int
+    info: MediaInfo | None = None
+    picture: Picture | None = None
+    document: Document | None = None
+
+
+def probe_as(path: Path, filename: str, kind: str, named: dict[str, str]) -> Probed:
+    """Read a file as ``kind`` (video, audio, image or document). Runs PyAV or reads the
+    whole document: call it in a worker thread.
+
+    Raises:
+        Invalid: ``video_file_broken`` (or a document that is neither a PDF nor UTF-8
+            text) when the file cannot be read as that kind.
+
+    Example:
+        >>> probe_as(Path("a.mp3"), "a.mp3", "audio", {}).info.duration_s  # doctest: +SKIP
+        12.0
+    """
+    size = path.stat().st_size
+    try:
+        if kind == "video":
+            return Probed(kind, named, size, info=probe_media(path, filename=filename))
+        if kind == "audio":
+            return Probed(kind, named, size, info=probe_audio(path, filename=filename))
+        if kind == "image":
+            return Probed(kind, named, size, picture=probe_picture(path, filename=filename))
+    except MediaError as exc:
+        raise Invalid(
+            None, f"The {kind} file {filename!r} cannot be read: {exc}", code=exc.code
+        ) from exc
+    document = read_document(path, filename=filename)
+    if document.format == "text" and "\ufffd" in document.text[:4096]:
+        raise Invalid(None, f"The document {filename!r} is neither a PDF nor UTF-8 text.")
+    return Probed(kind, named, size, document=document)

@@ -10,15 +10,18 @@ import random
 from typing import Protocol
 
 from ..config import Stage, StageModel
-from .records import AssetRec, EmbedTaskRec, EntityRec, UploadRec
+from .records import AnalysisTaskRec, AssetRec, EmbedTaskRec, EntityRec, UploadRec
 
 __all__ = [
+    "ANALYSIS_STAGES",
     "INDEX_STAGES",
     "Staged",
+    "analysis_status",
     "asset_status",
     "embed_status",
     "entity_status",
     "index_status",
+    "plan_analysis_stages",
     "plan_asset_s",
     "plan_embedding_s",
     "plan_entity_s",
@@ -28,6 +31,7 @@ __all__ = [
 ]
 
 INDEX_STAGES = ("validating", "pending", "queued", "indexing")
+ANALYSIS_STAGES = ("queued", "pending", "processing")
 # A randomly failing task fails at the end of this stage.
 FAIL_STAGE = "indexing"
 
@@ -210,3 +214,61 @@ def entity_status(entity: EntityRec, *, now_s: float) -> tuple[str, float]:
     if now_s < done_at:
         return "processing", entity.changed_at
     return "ready", done_at
+
+
+def plan_analysis_stages(
+    model: StageModel,
+    *,
+    window_s: float,
+    speed: float,
+    rng: random.Random,
+    queue_s: float = 0.0,
+) -> list[float]:
+    """Durations (seconds) of queued, pending and processing for one analysis task.
+
+    The work scales with the analysed window; ``queue_s`` is extra waiting in the queue
+    (the items of a batch do not all start at once).
+
+    Example:
+        >>> plan_analysis_stages(StageModel(jitter=0.0), window_s=100.0, speed=2.0,
+        ...                      rng=random.Random(0), queue_s=1.0)
+        [0.75, 0.25, 2.0]
+    """
+    queued, pending, work = (
+        _scaled(s, video_s=window_s, speed=speed, jitter=model.jitter, rng=rng)
+        for s in (model.queued, model.pending, model.analysis)
+    )
+    return [queued + queue_s / speed, pending, work]
+
+
+def analysis_status(task: AnalysisTaskRec, *, now_s: float) -> tuple[str, float, str | None]:
+    """(status, since when, why it stopped early) of an analysis task at ``now_s``.
+
+    A task walks queued, pending and processing, then ends ready (or failed, when its fate
+    says so). A cancellation stops it at ``canceled_at`` (cause ``"cancel"``); a batch
+    that expires while the task waits cancels it, and fails it while it works (cause
+    ``"deadline"``).
+
+    Example:
+        >>> t = AnalysisTaskRec("t", 100.0, "pegasus1.5", "general", {}, None, [1.0, 1.0, 2.0])
+        >>> analysis_status(t, now_s=100.5), analysis_status(t, now_s=102.5)
+        (('queued', 100.0, None), ('processing', 102.0, None))
+        >>> analysis_status(t, now_s=200.0)
+        ('ready', 104.0, None)
+        >>> t.canceled_at = 101.5
+        >>> analysis_status(t, now_s=200.0)
+        ('canceled', 101.5, 'cancel')
+    """
+    entered = task.created_at
+    for stage, duration in zip(ANALYSIS_STAGES, task.durations_s, strict=False):
+        end = entered + duration
+        stop = task.canceled_at
+        if stop is not None and stop < end and stop <= now_s:
+            return "canceled", max(stop, entered), "cancel"
+        deadline = task.deadline_s
+        if deadline is not None and deadline < end and deadline <= now_s:
+            return ("failed" if stage == "processing" else "canceled"), deadline, "deadline"
+        if now_s < end:
+            return stage, entered, None
+        entered = end
+    return ("failed" if task.fails else "ready"), entered, None

@@ -1,6 +1,6 @@
 """The emulator's records and their JSON forms: indexes, assets, upload sessions, videos
-(indexed assets), indexing tasks, embedding tasks, entity collections, entities and segment
-vectors.
+(indexed assets), indexing tasks, embedding tasks, analysis tasks and batches, idempotency
+keys, entity collections, entities, and segment vectors.
 
 Records hold facts fixed at creation (times, stage durations, whether a task fails); statuses
 are computed from them and the clock on every read (see ``lifecycle.py``), so nothing needs a
@@ -19,12 +19,15 @@ from .models import MARENGO_DIMS, MARENGO_OPTIONS
 
 __all__ = [
     "FORMAT",
+    "AnalysisTaskRec",
     "AssetRec",
+    "BatchRec",
     "ChunkRec",
     "EmbedTaskRec",
     "EntityCollectionRec",
     "EntityRec",
     "GrantRec",
+    "IdempotencyRec",
     "IndexRec",
     "IndexTaskRec",
     "Records",
@@ -251,6 +254,71 @@ class UploadRec:
 
 
 @dataclass
+class AnalysisTaskRec:
+    """An asynchronous analysis (``/analyze/tasks``), its outcome fixed at creation.
+
+    ``durations_s`` are the seconds spent queued, pending and processing; the task ends
+    ``ready`` with ``result`` or, when ``fails``, ``failed`` with ``error``. ``canceled_at``
+    (and ``cancel_code``) record a cancellation; ``deadline_s`` is the expiry of its batch.
+    ``error`` on a ready task is a warning (a cut answer).
+
+    Example:
+        >>> AnalysisTaskRec("t", 0.0, "pegasus1.5", "general", {}, None, [1.0, 1.0, 2.0]).fails
+        False
+    """
+
+    id: str
+    created_at: float
+    model: str
+    mode: str
+    request_params: dict[str, Any]
+    video_source: dict[str, Any] | None
+    durations_s: list[float]
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+    fails: bool = False
+    custom_id: str | None = None
+    batch_id: str | None = None
+    deadline_s: float | None = None
+    canceled_at: float | None = None
+    cancel_code: str | None = None
+
+
+@dataclass
+class BatchRec:
+    """A batch of analysis tasks (``/analyze/batches``): one task per request, in order.
+
+    Example:
+        >>> BatchRec("b", 0.0, 86400.0, "pegasus1.5", "general", ["t1"]).canceled_at is None
+        True
+    """
+
+    id: str
+    created_at: float
+    expires_at: float
+    model: str
+    mode: str
+    task_ids: list[str]
+    canceled_at: float | None = None
+
+
+@dataclass
+class IdempotencyRec:
+    """What one ``Idempotency-Key`` made: the request's fingerprint and the resource.
+
+    Example:
+        >>> IdempotencyRec("k", "f", "analysis_task", "t", 0.0).resource_id
+        't'
+    """
+
+    key: str
+    fingerprint: str
+    resource: str
+    resource_id: str
+    created_at: float
+
+
+@dataclass
 class EntityCollectionRec:
     """A named set of entities.
 
@@ -297,6 +365,9 @@ Record = (
     | IndexTaskRec
     | EmbedTaskRec
     | UploadRec
+    | AnalysisTaskRec
+    | BatchRec
+    | IdempotencyRec
     | EntityCollectionRec
     | EntityRec
 )
@@ -344,6 +415,9 @@ class Records:
     videos: dict[str, VideoRec] = field(default_factory=dict)
     tasks: dict[str, IndexTaskRec] = field(default_factory=dict)
     embed_tasks: dict[str, EmbedTaskRec] = field(default_factory=dict)
+    analysis_tasks: dict[str, AnalysisTaskRec] = field(default_factory=dict)
+    batches: dict[str, BatchRec] = field(default_factory=dict)
+    idempotency: dict[str, IdempotencyRec] = field(default_factory=dict)
     entity_collections: dict[str, EntityCollectionRec] = field(default_factory=dict)
     entities: dict[str, EntityRec] = field(default_factory=dict)
     segments: dict[str, SegmentSet] = field(default_factory=dict)
@@ -358,6 +432,9 @@ class Records:
             "videos": [record_to_json(r) for r in self.videos.values()],
             "tasks": [record_to_json(r) for r in self.tasks.values()],
             "embed_tasks": [record_to_json(r) for r in self.embed_tasks.values()],
+            "analysis_tasks": [record_to_json(r) for r in self.analysis_tasks.values()],
+            "batches": [record_to_json(r) for r in self.batches.values()],
+            "idempotency": [record_to_json(r) for r in self.idempotency.values()],
             "entity_collections": [record_to_json(r) for r in self.entity_collections.values()],
             "entities": [record_to_json(r) for r in self.entities.values()],
         }
@@ -377,6 +454,12 @@ class Records:
         records.embed_tasks = {
             d["id"]: EmbedTaskRec(**_with_info(d)) for d in data.get("embed_tasks", [])
         }
+        # Absent from states saved before analysis tasks existed: nothing to convert.
+        records.analysis_tasks = {
+            d["id"]: AnalysisTaskRec(**d) for d in data.get("analysis_tasks", [])
+        }
+        records.batches = {d["id"]: BatchRec(**d) for d in data.get("batches", [])}
+        records.idempotency = {d["key"]: IdempotencyRec(**d) for d in data.get("idempotency", [])}
         # States saved before entities existed have neither key.
         records.entity_collections = {
             d["id"]: EntityCollectionRec(**d) for d in data.get("entity_collections", [])

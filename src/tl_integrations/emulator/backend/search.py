@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import semantics
-from ..media import MediaError, MediaInfo, picture_colours
+from ..media import MediaError, MediaInfo, Picture, probe_picture
 from ..segments import SegmentSet, segment_text
 from .entities import Entities, Look
 from .errors import EmulatorError, Invalid, invalid, missing
@@ -187,7 +187,7 @@ class _Query:
 
     words: str | None
     entity_ids: tuple[str, ...]
-    pictures: tuple[NDArray[np.float32], ...]
+    pictures: tuple[Picture, ...]
     transcription: tuple[str, ...]
 
 
@@ -289,7 +289,7 @@ class _Scorer:
         found: dict[str, NDArray[np.float64]] = {}
         for option, vector in self.vectors.items():
             rows = segments.rows(options=[option], scope="clip")
-            scores = np.asarray(segments.vectors[rows] @ vector, dtype=np.float64)
+            scores = np.asarray((segments.vectors[rows] @ vector.T).max(axis=1), np.float64)
             if option == "transcription":
                 scores = self._spoken(scores, info, bounds)
             found[option] = scores
@@ -433,7 +433,7 @@ class Search:
             )
         return usable
 
-    async def _pictures(self, sources: Sequence[ImageSource]) -> list[NDArray[np.float32]]:
+    async def _pictures(self, sources: Sequence[ImageSource]) -> list[Picture]:
         """Receive each query image and read its colours; every received file is deleted."""
         limit = self.store.config.uploads.image_bytes
         uploads: list[Upload] = []
@@ -456,16 +456,20 @@ class Search:
     def _vectors(
         self, index: IndexRec, options: list[str], query: _Query
     ) -> dict[str, NDArray[np.float32]]:
-        """The query's vector for each option it has something for: its words, and for the
-        picture its images' colours too (words and images weigh the same)."""
+        """The query's vectors for each option it has something for, one row per image (its
+        colours, plus the words of a composed query, weighing the same) or one row of words.
+
+        Each image is matched on its own and a clip scores its best match, so images of
+        different scenes find each of them rather than a blend that fits none."""
         text = semantics.embed_text(query.words, dim=index.dim) if query.words else None
         images = [semantics.embed_picture(p, dim=index.dim) for p in query.pictures]
-        picture = _unit(np.sum(images, axis=0)) if images else None
         vectors = {}
         for option in options:
-            parts = [v for v in (text, picture if option in _VISUAL else None) if v is not None]
-            if parts:
-                vectors[option] = _unit(np.sum(parts, axis=0))
+            if images and option in _VISUAL:
+                rows = [_unit(image + text) if text is not None else image for image in images]
+                vectors[option] = np.vstack(rows).astype(np.float32)
+            elif text is not None:
+                vectors[option] = text[None, :]
         return vectors
 
     def _floors(self, index: IndexRec, request: SearchRequest, query: _Query) -> dict[str, float]:
@@ -637,7 +641,7 @@ def _transcription_options(request: SearchRequest) -> tuple[str, ...]:
     return tuple(dict.fromkeys(given))
 
 
-def _query(request: SearchRequest, index: IndexRec, pictures: list[NDArray[np.float32]]) -> _Query:
+def _query(request: SearchRequest, index: IndexRec, pictures: list[Picture]) -> _Query:
     """Split the text into entity mentions and words (cut to the model's token limit)."""
     text = request.text or ""
     mentioned = tuple(dict.fromkeys(_MENTION.findall(text)))
@@ -658,9 +662,9 @@ def _unit(vector: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.asarray(vector / norm if norm > 0 else vector, dtype=np.float32)
 
 
-def _read_picture(upload: Upload, field: str) -> NDArray[np.float32]:
+def _read_picture(upload: Upload, field: str) -> Picture:
     try:
-        return picture_colours(upload.path, filename=upload.filename)
+        return probe_picture(upload.path, filename=upload.filename, still=True)
     except MediaError as exc:
         raise Invalid(
             field,

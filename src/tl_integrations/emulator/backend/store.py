@@ -8,11 +8,16 @@ that take ``lock`` around mutations.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import secrets
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from ..config import EmulatorConfig
 from ..ids import IdFactory
@@ -23,7 +28,7 @@ from .lifecycle import task_rng
 from .persistence import Persistence
 from .records import AssetRec, IndexRec, Records, VideoRec
 
-__all__ = ["Store", "fate_key"]
+__all__ = ["Store", "fate_key", "references"]
 
 
 def fate_key(info: MediaInfo | None, earlier: Iterable[MediaInfo | None]) -> str | None:
@@ -45,6 +50,30 @@ def fate_key(info: MediaInfo | None, earlier: Iterable[MediaInfo | None]) -> str
     return f"{mine[0]}:{mine[1]}:{mine[2]}:{seen}"
 
 
+def references(data: Any) -> tuple[set[str], set[str]]:
+    """(every record id, every stored file) a saved state names, found wherever they are,
+    so that a record kind added later keeps its files without teaching this function.
+
+    Example:
+        >>> references({"videos": [{"id": "v1", "media_path": "media/a1.mp4"}], "n": 3})
+        ({'v1'}, {'media/a1.mp4'})
+    """
+    ids: set[str] = set()
+    files: set[str] = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("id"), str):
+                ids.add(item["id"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and item.startswith(("media/", "multipart/")):
+            files.add(item)
+    return ids, files
+
+
 class Store:
     """Records, their persistence, the clock and the id sequence of one emulator.
 
@@ -52,6 +81,11 @@ class Store:
         config: The emulator's settings (clock, seed, data directory, failure rate).
         fail_share: The current share of tasks the ``fail`` fault fails (it can change while
             the emulator runs).
+
+    Raises:
+        DataDirError: For a data directory that cannot be used or read back (the message
+            names the file and the fix).
+        DataDirInUse: When another emulator uses the data directory.
 
     Example:
         >>> store = Store(EmulatorConfig(seed=3))
@@ -73,9 +107,21 @@ class Store:
             else Path(str(config.data_dir))
         )
         self.persistence = Persistence(root, durable=not self._own_root)
+        # A temporary directory goes with its store even when nobody calls close(): at
+        # garbage collection or interpreter exit (tests and notebooks forget; /tmp does not).
+        self._cleanup = (
+            weakref.finalize(self, shutil.rmtree, root, True) if self._own_root else None
+        )
         self.ids = IdFactory(seed=config.seed)
         self.records = Records()
-        self._load()
+        # Signs the media and thumbnail URLs the API hands out (they work without the key,
+        # like a CDN's signed links); kept with the state so that old links stay valid.
+        self.url_secret = secrets.token_bytes(32)
+        try:
+            self._load()
+        except BaseException:
+            self.persistence.close()
+            raise
 
     # ------------------------------------------------------------------ basics
 
@@ -88,12 +134,23 @@ class Store:
         return self.ids.new()
 
     def _load(self) -> None:
-        data = self.persistence.load_state()
+        persistence = self.persistence
+        data = persistence.load_state()
+        if persistence.durable:
+            # Files written just before a kill, whose record never reached state.json.
+            ids, files = references(data or {})
+            persistence.sweep(ids=ids, files=files)
         if data is None:
             return
-        self.records = Records.from_json(data)
-        self.records.segments = self.persistence.load_segments()
-        self.ids.counter = int(data.get("id_counter", 0))
+        try:
+            self.records = Records.from_json(data)
+            self.ids.counter = int(data.get("id_counter", 0))
+            if "url_secret" in data:
+                self.url_secret = bytes.fromhex(data["url_secret"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = exc if not isinstance(exc, KeyError) else f"a record lacks {exc}"
+            raise persistence.damaged(persistence.state_path, ValueError(reason)) from exc
+        self.records.segments = persistence.load_segments()
 
     def save(self) -> None:
         """Persist the records (call after every mutation); a no-op without a data directory."""
@@ -102,7 +159,25 @@ class Store:
         with self.lock:
             data = self.records.to_json()
             data["id_counter"] = self.ids.counter
+            data["url_secret"] = self.url_secret.hex()
             self.persistence.save_state(data)
+
+    def sign(self, path: str) -> str:
+        """The signature of a URL path the emulator serves without the API key.
+
+        Example:
+            >>> store = Store(EmulatorConfig())
+            >>> sig = store.sign("/_emulator/media/abc")
+            >>> store.signed(sig, "/_emulator/media/abc"), store.signed(sig, "/_emulator/media/abd")
+            (True, False)
+            >>> store.close()
+        """
+        digest = hmac.new(self.url_secret, path.encode(), hashlib.sha256).hexdigest()
+        return digest[:32]
+
+    def signed(self, signature: str, path: str) -> bool:
+        """Whether ``signature`` is this emulator's signature of ``path``."""
+        return hmac.compare_digest(signature.encode(), self.sign(path).encode())
 
     def put_segments(self, owner_id: str, segments: SegmentSet) -> None:
         """Store (and persist) the segment vectors of a video or an embedding task."""
@@ -129,19 +204,27 @@ class Store:
             ]
             if any(h.media_path == media_path for h in holders):
                 return
-            with contextlib.suppress(FileNotFoundError):
-                (self.persistence.root / media_path).unlink()
+            path = self.persistence.inside(media_path)
+            if path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
     def reset(self) -> None:
-        """Forget every record, media file and vector."""
+        """Forget every record, and delete the media, vectors and partial uploads the
+        emulator stored for them (never another file of the data directory)."""
         with self.lock:
             self.records = Records()
             self.persistence.clear()
 
     def close(self) -> None:
-        """Remove the temporary data directory (when no ``data_dir`` was configured)."""
+        """Release the data directory, or remove it when it is a temporary one (no
+        ``data_dir`` configured)."""
         if self._own_root:
-            shutil.rmtree(self.persistence.root, ignore_errors=True)
+            self.persistence.remove()
+            if self._cleanup is not None:
+                self._cleanup.detach()  # removed already
+        else:
+            self.persistence.close()
 
     # ------------------------------------------------------------------ decisions
 

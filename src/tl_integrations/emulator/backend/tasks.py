@@ -22,7 +22,7 @@ from .media_rules import check_media, probe_media
 from .queries import Page, PageRequest, Range, Sort, TimeRange, paginate
 from .records import IndexTaskRec, VideoRec
 from .store import Store
-from .videos import Videos, index_segments
+from .videos import Videos, check_receives, index_segments
 
 __all__ = ["TaskFilter", "TaskView", "Tasks"]
 
@@ -126,7 +126,8 @@ class Tasks:
         store = self.store
         try:
             index = store.index(index_id)
-        except NotFound:
+            check_receives(index)
+        except (NotFound, Invalid):
             discard(source)
             raise
         upload = await receive(store, source)
@@ -137,6 +138,8 @@ class Tasks:
         with store.lock:
             # Ids in this order, as before assets existed: the same seed gives the same ids.
             task_id, video_id, asset_id = store.new_id(), store.new_id(), store.new_id()
+            if segments is not None:  # before the records: see Videos.create
+                store.put_segments(video_id, segments)
             asset = self.assets.adopt(upload, asset_id=asset_id, info=info, error=broken)
             video = self.videos.start(
                 index,
@@ -159,8 +162,6 @@ class Tasks:
             )
             store.records.tasks[task_id] = task
             store.save()
-        if segments is not None:
-            store.put_segments(video_id, segments)
         return task
 
     async def _inspect(

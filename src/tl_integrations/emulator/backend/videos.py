@@ -15,7 +15,7 @@ from typing import Any
 import anyio.to_thread
 
 from ..media import MediaInfo
-from ..segments import SegmentSet, build_segments, index_bounds
+from ..segments import AUDIO_MEANING, SegmentSet, build_segments, index_bounds
 from . import metadata
 from .assets import Assets
 from .errors import Invalid, NotFound, missing
@@ -29,6 +29,7 @@ from .webhooks import Webhooks
 
 __all__ = [
     "EMBEDDING_OPTIONS",
+    "INDEXING_FAILED",
     "INDEX_CLIP_S",
     "INDEX_STATUSES",
     "SYSTEM_FIELDS",
@@ -36,6 +37,7 @@ __all__ = [
     "VideoFilter",
     "VideoView",
     "Videos",
+    "check_receives",
     "index_segments",
     "system_values",
 ]
@@ -60,6 +62,7 @@ def index_segments(info: MediaInfo, index: IndexRec) -> SegmentSet:
         scopes=["clip"],
         bounds=index_bounds(info, max_clip_s=INDEX_CLIP_S),
         window=(0.0, info.duration_s),
+        audio=AUDIO_MEANING.get(index.marengo or "", "speech"),
     )
 
 
@@ -82,6 +85,9 @@ def system_values(video: VideoRec) -> dict[str, float]:
     }
 
 
+INDEXING_FAILED = "The emulator failed this indexing on purpose (failure_rate or fail fault)."
+
+
 @dataclass(frozen=True)
 class VideoView:
     """A video with its status now: since when, and when indexing finished (if it has).
@@ -102,6 +108,13 @@ class VideoView:
     def updated_at(self) -> float:
         """When the video last changed (status or metadata)."""
         return max(self.status_at, self.rec.updated_at or 0.0)
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        """Why indexing failed (the media rule it broke, or the emulator's own draw)."""
+        if self.status != "failed":
+            return None
+        return self.rec.error or {"message": INDEXING_FAILED}
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,29 @@ class VideoFilter:
         return metadata_matches(video.user_metadata, self.metadata)
 
 
+def check_receives(index: IndexRec) -> None:
+    """Refuse new videos for an index without Marengo (an index made with Pegasus 1.2
+    only): Pegasus is no index model any more. On a Marengo + Pegasus 1.2 index new videos
+    are indexed with Marengo only.
+
+    Raises:
+        Invalid: For an index without a Marengo model.
+
+    Example:
+        >>> check_receives(IndexRec("i", "old", [{"model_name": "pegasus1.2",
+        ...                "model_options": ["visual"]}], [], 0.0, 0.0))
+        Traceback (most recent call last):
+        ...
+        tl_integrations.emulator.backend.errors.Invalid: The index 'old' has only Pegasus ...
+    """
+    if index.marengo is None:
+        raise Invalid(
+            "index_id",
+            f"The index {index.name!r} has only Pegasus 1.2, which no longer indexes videos; "
+            "index them into a marengo3.0 index and analyse their assets with Pegasus 1.5.",
+        )
+
+
 class Videos:
     """The videos (indexed assets) of every index.
 
@@ -204,6 +240,7 @@ class Videos:
         store = self.store
         with store.lock:
             index = store.index(index_id)
+            check_receives(index)
             asset = self.assets.ready(AssetRef(asset_id))
         if asset.kind != "video" or asset.info is None:
             raise Invalid(
@@ -217,7 +254,11 @@ class Videos:
             segments = await anyio.to_thread.run_sync(lambda: index_segments(info, index))
         with store.lock:
             video_id = store.new_id()
-            video = self.start(
+            if segments is not None:
+                # Vectors first, then the record that makes the video findable: a kill in
+                # between leaves a stray file (swept at start), never a video search misses.
+                store.put_segments(video_id, segments)
+            return self.start(
                 index,
                 video_id=video_id,
                 asset=asset,
@@ -226,9 +267,6 @@ class Videos:
                 stream=enable_stream,
                 plan_key=video_id,
             )
-        if segments is not None:
-            store.put_segments(video.id, segments)
-        return video
 
     def _rule_error(self, info: MediaInfo) -> dict[str, str] | None:
         """The media rule the video breaks (raised in sync mode, returned in async mode)."""

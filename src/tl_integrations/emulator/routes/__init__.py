@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from . import (
+    analysis_batches,
+    analysis_tasks,
     analyze,
     assets,
     control,
@@ -40,6 +42,8 @@ def api_routes() -> list[BaseRoute]:
         embed_v2,
         search,
         analyze,
+        analysis_tasks,
+        analysis_batches,
         entities,
     )
     return [route for module in modules for route in module.routes]

@@ -1,10 +1,18 @@
-"""``POST /analyze``: a deterministic Pegasus stand-in (one JSON, or NDJSON when streaming)."""
+"""``POST /analyze``: synchronous Pegasus answers, as one JSON body or a stream.
+
+With ``"stream": true`` (the default) the answer is newline-delimited JSON: a
+``stream_start`` event, the text in ``text_generation`` fragments (cut anywhere, even
+mid-word), then ``stream_end`` with the finish reason and token counts; each line is sent
+as soon as it is made. A refused request is answered with a JSON error before anything
+streams.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.lowlevel
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -12,67 +20,65 @@ from starlette.routing import Route
 
 from ..apierror import JSONResponse
 from ..backend.analysis import Generation
-from ..backend.ingest import AssetRef, Base64Data, RemoteUrl
 from .params import backend_of, json_body
 
-__all__ = ["routes"]
+__all__ = ["routes", "stream_events"]
 
-_CHUNK_CHARS = 24
-
-
-def _source(body: dict[str, Any]) -> RemoteUrl | Base64Data | AssetRef | None:
-    """The ``video`` object (url, base64_string or asset_id), or the older ``video_id``."""
-    video = body.get("video")
-    if isinstance(video, dict) and video.get("type") == "url" and video.get("url"):
-        return RemoteUrl(str(video["url"]), field="video.url")
-    if (
-        isinstance(video, dict)
-        and video.get("type") == "base64_string"
-        and video.get("base64_string")
-    ):
-        return Base64Data(str(video["base64_string"]), field="video.base64_string")
-    if isinstance(video, dict) and video.get("type") == "asset_id" and video.get("asset_id"):
-        return AssetRef(str(video["asset_id"]), field="video.asset_id")
-    if body.get("video_id"):
-        return AssetRef(str(body["video_id"]), field="video_id")
-    return None
+# Fragments are short and their length varies, as a model's tokens would.
+_FRAGMENT_CHARS = (7, 3, 11, 5, 9)
 
 
 async def analyze(request: Request) -> Response:
-    """``POST /analyze``: ``video`` (or ``video_id``), ``prompt``, ``stream``,
-    ``response_format``, ``max_tokens``."""
+    """``POST /analyze``: ``model_name``, ``video`` or ``image``, ``prompt`` or
+    ``prompt_v2``, ``temperature``, ``response_format``, ``max_tokens``, ``start_time``,
+    ``end_time``, ``stream``."""
     body = await json_body(request)
-    answer = await backend_of(request).analysis.generate(
-        prompt=body.get("prompt"),
-        source=_source(body),
-        response_format=body.get("response_format"),
-        max_tokens=body.get("max_tokens"),
-    )
+    answer = await backend_of(request).analysis.generate(body)
     if body.get("stream", True) is False:
-        return JSONResponse(
-            {
-                "id": answer.id,
-                "data": answer.text,
-                "finish_reason": answer.finish_reason,
-                "usage": answer.usage,
-            }
-        )
-    return StreamingResponse(_events(answer), media_type="application/x-ndjson")
+        data: dict[str, Any] = {
+            "id": answer.id,
+            "data": answer.text,
+            "finish_reason": answer.finish_reason,
+            "usage": answer.usage,
+        }
+        if answer.warning is not None:
+            data["error"] = answer.warning
+        return JSONResponse(data)
+    return StreamingResponse(_lines(answer), media_type="application/x-ndjson")
 
 
-async def _events(answer: Generation) -> AsyncIterator[bytes]:
-    yield _line({"event_type": "stream_start", "metadata": {"generation_id": answer.id}})
-    text = answer.text
-    for i in range(0, len(text), _CHUNK_CHARS):
-        yield _line({"event_type": "text_generation", "text": text[i : i + _CHUNK_CHARS]})
-    end = {"generation_id": answer.id, "usage": answer.usage}
-    yield _line(
-        {"event_type": "stream_end", "finish_reason": answer.finish_reason, "metadata": end}
-    )
+def stream_events(answer: Generation) -> list[dict[str, Any]]:
+    """The events of a streamed answer, in order.
+
+    Example:
+        >>> events = stream_events(Generation("g", "Hello world", "stop", {"output_tokens": 2}))
+        >>> [e.get("text") for e in events[1:-1]]
+        ['Hello w', 'orl', 'd']
+        >>> events[0]["event_type"], events[-1]["event_type"]
+        ('stream_start', 'stream_end')
+    """
+    events: list[dict[str, Any]] = [
+        {"event_type": "stream_start", "metadata": {"generation_id": answer.id}}
+    ]
+    text, at, n = answer.text, 0, 0
+    while at < len(text):
+        size = _FRAGMENT_CHARS[n % len(_FRAGMENT_CHARS)]
+        events.append({"event_type": "text_generation", "text": text[at : at + size]})
+        at, n = at + size, n + 1
+    end: dict[str, Any] = {
+        "event_type": "stream_end",
+        "finish_reason": answer.finish_reason,
+        "metadata": {"generation_id": answer.id, "usage": answer.usage},
+    }
+    if answer.warning is not None:
+        end["error"] = answer.warning
+    return [*events, end]
 
 
-def _line(event: dict[str, Any]) -> bytes:
-    return orjson.dumps(event) + b"\n"
+async def _lines(answer: Generation) -> AsyncIterator[bytes]:
+    for event in stream_events(answer):
+        yield orjson.dumps(event) + b"\n"
+        await anyio.lowlevel.checkpoint()  # let the server send this line before the next is made
 
 
 routes = [Route("/analyze", analyze, methods=["POST"])]

@@ -13,10 +13,11 @@ from ..apierror import JSONResponse
 from ..backend import metadata
 from ..backend.assets import AssetFilter, AssetView
 from ..backend.ingest import LocalFile, RemoteUrl
+from ..gate import CONTROL_PREFIX
 from ..ids import rfc3339
 from ..multipart import Form
 from .params import as_bool, backend_of, form_of, json_body, listed, page_request
-from .shapes import media_url, page_info
+from .shapes import media_url, page_info, signed_url
 
 __all__ = ["asset_json", "routes"]
 
@@ -62,8 +63,8 @@ def asset_detail_json(request: Request, view: AssetView) -> dict[str, Any]:
     if view.has_thumbnail:
         data["thumbnail"] = {"status": part_status}
         if status == "ready":
-            base = str(request.base_url).rstrip("/")
-            data["thumbnail"]["representative_url"] = f"{base}/_emulator/thumbnails/{rec.id}.png"
+            path = f"{CONTROL_PREFIX}/thumbnails/{rec.id}.png"
+            data["thumbnail"]["representative_url"] = signed_url(request, path)
     if status != "processing":
         data["technical_metadata"] = rec.technical
     if status == "ready":

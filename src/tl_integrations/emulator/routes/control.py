@@ -4,9 +4,13 @@
 :class:`ManualClock`), ``GET media/{id}`` (the file of a video or an asset: ``hls.video_url``,
 an asset's ``hls.manifest_url`` and the multipart ``url``), ``GET thumbnails/{id}.png`` (an
 asset's ``thumbnail.representative_url``) and ``GET thumbnails/{id}/{seconds}.png`` (the
-frame of a video at that time: a search clip's ``thumbnail_url``). They need the API key only
-when the emulator was started with one, except ``media`` and ``thumbnails``, whose URLs the
-API hands out.
+frame of a video at that time: a search clip's ``thumbnail_url``). They need the API key when
+the emulator was started with one (the gate checks it); the media and thumbnail links the API
+hands out are signed instead, and work without it. A POST takes ``application/json`` only.
+
+``reset`` forgets every record and deletes the files the emulator stored for them: in a
+data directory, ``state.json`` and the emulator's own files in ``media/``, ``vectors/`` and
+``multipart/``; nothing else there, and never the directory itself.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from starlette.routing import Route
 from ..apierror import JSONResponse
 from ..backend.errors import Invalid, NotFound
 from ..config import Faults, ManualClock
-from ..media import MediaError, frame_at, png_bytes, png_image
+from ..media import MediaError, frame_at, png_bytes, png_from_pixels
 from .params import json_body, state_of
 
 __all__ = ["routes"]
@@ -35,7 +39,7 @@ async def stats(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    """``POST /_emulator/reset``: forget everything (records, media, stats); 204."""
+    """``POST /_emulator/reset``: forget every record, stat and stored file; 204."""
     state_of(request).reset()
     return Response(status_code=204)
 
@@ -59,11 +63,16 @@ async def set_faults(request: Request) -> Response:
         if isinstance(body.get("spec"), str):
             faults = Faults.parse(body["spec"])
         else:
-            faults = Faults.from_mapping(body.get("faults") or {})
+            mapping = body.get("faults") or {}
+            if not isinstance(mapping, dict):
+                raise TypeError(f"faults must be an object, got {mapping!r}")
+            faults = Faults.from_mapping(mapping)
     except (ValueError, TypeError) as exc:
         raise Invalid(None, f"Bad faults: {exc}") from exc
     seed = body.get("seed")
-    state.set_faults(faults, seed=int(seed) if seed is not None else None)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise Invalid("seed", f"Bad seed: a whole number is needed, got {seed!r}.")
+    state.set_faults(faults, seed=seed)
     return JSONResponse(_faults_json(state.faults.faults, state.faults.seed))
 
 
@@ -74,9 +83,12 @@ async def clock(request: Request) -> Response:
         body = await json_body(request)
         if not isinstance(state.config.clock, ManualClock):
             raise Invalid(None, "This emulator runs on the wall clock.")
+        step = body.get("advance_s", 0.0)
+        if isinstance(step, bool) or not isinstance(step, (int, float)):
+            raise Invalid("advance_s", f"Bad advance_s: a number of seconds, got {step!r}.")
         try:
-            state.config.clock.advance(float(body.get("advance_s", 0.0)))
-        except (TypeError, ValueError) as exc:
+            state.config.clock.advance(float(step))
+        except ValueError as exc:  # negative, infinite or NaN
             raise Invalid("advance_s", f"Bad advance_s: {exc}") from exc
     return JSONResponse(
         {"now_s": state.now(), "manual": isinstance(state.config.clock, ManualClock)}
@@ -117,7 +129,7 @@ async def frame(request: Request) -> Response:
         pixels = await anyio.to_thread.run_sync(lambda: frame_at(path, at_s))
     except MediaError:
         raise NotFound("frame of", owner_id) from None
-    return Response(png_image(pixels), media_type="image/png")
+    return Response(png_from_pixels(pixels), media_type="image/png")
 
 
 routes = [

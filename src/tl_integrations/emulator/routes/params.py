@@ -20,7 +20,7 @@ from ..backend.errors import Invalid, invalid
 from ..backend.ingest import AssetRef, Base64Data, LocalFile, RemoteUrl
 from ..backend.queries import PageRequest, Range, Sort, TimeRange
 from ..ids import parse_time
-from ..multipart import Form, parse_form
+from ..multipart import Form, parse_form, read_limited
 from ..state import EmulatorState
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "backend_of",
     "embed_task_filter",
     "form_of",
+    "idempotency_of",
     "json_body",
     "listed",
     "media_from_form",
@@ -71,12 +72,14 @@ async def json_body(request: Request) -> dict[str, Any]:
 
     Raises:
         Invalid: When the body is not a JSON object.
+        ApiError: 413 for a body over ``RequestLimits.json_bytes``.
 
     Example:
         >>> await json_body(request)  # doctest: +SKIP
         {'index_name': 'news', ...}
     """
-    raw = await request.body()
+    limit = state_of(request).config.requests.json_bytes
+    raw = await read_limited(request, max_bytes=limit, what="The JSON body", setting="json_bytes")
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as exc:
@@ -104,11 +107,29 @@ async def form_of(request: Request, *, max_file_bytes: int | None = None) -> For
         max_file_bytes=store.config.media.max_file_size_bytes
         if max_file_bytes is None
         else max_file_bytes,
+        limits=store.config.requests,
     )
     with state.lock:
         state.stats.bytes_received += form.bytes_received
         state.stats.uploads += sum(len(parts) for parts in form.files.values())
     return form
+
+
+def idempotency_of(request: Request) -> tuple[str | None, str]:
+    """The request's ``Idempotency-Key`` (None without one) and the scope keys live in
+    (the API key).
+
+    Raises:
+        Invalid: For an empty key.
+
+    Example:
+        >>> idempotency_of(request)  # doctest: +SKIP
+        ('tl-3f2a...', 'tl-emulator-key')
+    """
+    key = request.headers.get("idempotency-key")
+    if key is not None and not key.strip():
+        raise invalid("Idempotency-Key", "must not be empty")
+    return key, request.headers.get("x-api-key", "")
 
 
 def as_bool(value: str | None, *, default: bool = False) -> bool:

@@ -15,9 +15,11 @@ from ..apierror import JSONResponse
 from ..backend.errors import Invalid
 from ..backend.ingest import LocalFile, RemoteUrl
 from ..backend.search import THRESHOLDS, Hit, SearchPage, SearchRequest, VideoGroup
+from ..gate import CONTROL_PREFIX
 from ..ids import rfc3339
 from ..multipart import Form
 from .params import as_bool, as_int, backend_of, form_of
+from .shapes import signed_url
 
 __all__ = ["confidence", "routes", "thumbnail_url"]
 
@@ -78,15 +80,15 @@ def _request(form: Form) -> SearchRequest:
 
 
 def thumbnail_url(request: Request, video_id: str, start_s: float, end_s: float) -> str:
-    """Where the emulator serves the frame in the middle of a clip (public, as the API's
-    thumbnail links are).
+    """Where the emulator serves the frame in the middle of a clip, signed (as the API's
+    thumbnail links work without the key).
 
     Example:
         >>> thumbnail_url(request, "v1", 2.0, 5.0)  # doctest: +SKIP
-        'http://127.0.0.1:8765/_emulator/thumbnails/v1/3.5.png'
+        'http://127.0.0.1:8765/_emulator/thumbnails/v1/3.5.png?sig=5f0c...'
     """
-    base = str(request.base_url).rstrip("/")
-    return f"{base}/_emulator/thumbnails/{video_id}/{round((start_s + end_s) / 2, 3):g}.png"
+    at_s = round((start_s + end_s) / 2, 3)
+    return signed_url(request, f"{CONTROL_PREFIX}/thumbnails/{video_id}/{at_s:g}.png")
 
 
 def _hit_json(request: Request, hit: Hit, *, marengo: str, with_metadata: bool) -> dict[str, Any]:

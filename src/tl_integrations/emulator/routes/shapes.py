@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from ..backend.queries import Page
 from ..backend.videos import Embedding, VideoView
+from ..gate import CONTROL_PREFIX
 from ..ids import rfc3339
 from ..media import MediaInfo
 from ..segments import SegmentSet
@@ -22,6 +23,7 @@ __all__ = [
     "media_url",
     "page_info",
     "segment_json",
+    "signed_url",
     "system_metadata",
     "transcription_json",
     "video_json",
@@ -46,14 +48,26 @@ def page_info(page: Page[Any]) -> dict[str, int]:
     }
 
 
+def signed_url(request: Request, path: str) -> str:
+    """A link to ``path`` on this emulator that works without the API key (like a CDN's
+    signed URL): a ``<video>`` tag or a download tool can follow it.
+
+    Example:
+        >>> signed_url(request, "/_emulator/media/abc")  # doctest: +SKIP
+        'http://127.0.0.1:8765/_emulator/media/abc?sig=5f0c...'
+    """
+    signature = request.app.state.emulator.backend.store.sign(path)
+    return f"{str(request.base_url).rstrip('/')}{path}?sig={signature}"
+
+
 def media_url(request: Request, owner_id: str) -> str:
-    """Where the emulator serves a stored media file (a video's or an asset's).
+    """Where the emulator serves a stored media file (a video's or an asset's), signed.
 
     Example:
         >>> media_url(request, "abc")  # doctest: +SKIP
-        'http://127.0.0.1:8765/_emulator/media/abc'
+        'http://127.0.0.1:8765/_emulator/media/abc?sig=5f0c...'
     """
-    return f"{str(request.base_url).rstrip('/')}/_emulator/media/{owner_id}"
+    return signed_url(request, f"{CONTROL_PREFIX}/media/{owner_id}")
 
 
 def hls_json(request: Request, video_id: str, *, status: str, updated_at: float) -> dict[str, Any]:

@@ -74,6 +74,9 @@ def indexed_asset_json(view: VideoView) -> dict[str, Any]:
     data["status"] = view.status
     if view.rec.user_metadata:
         data["user_metadata"] = view.rec.user_metadata
+    if view.error is not None:
+        # Not in the API (which gives no reason); an emulator extension clients may show.
+        data["error"] = view.error
     return data
 
 

@@ -1,0 +1,53 @@
+"""The actor pool the callables want: a few workers, each with several batches in flight.
+
+A worker of :class:`~tl_integrations.ray.IndexVideos` spends most of a batch waiting for
+the index (on the desk, without polling); meanwhile it can prepare and upload the next
+batches. Ray Data runs one batch per actor at a time unless told otherwise; from Ray 2.5x
+``ActorPoolStrategy`` takes ``max_concurrent_calls_per_actor`` with
+``enable_true_multi_threading``, which is what :func:`worker_pool` sets when the installed
+Ray has them (on an older Ray each worker holds one batch at a time: add workers instead).
+
+Example:
+    >>> pool = worker_pool(4, batches_per_worker=3)  # doctest: +SKIP
+    >>> ds.map_batches(IndexVideos, fn_constructor_args=(index,), compute=pool)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from .._errors import InvalidRequestError
+
+__all__ = ["worker_pool"]
+
+
+def worker_pool(workers: int, *, batches_per_worker: int = 4) -> Any:
+    """An ``ActorPoolStrategy`` of ``workers`` actors, each working on several batches.
+
+    Args:
+        workers: actors in the pool (each holds one client).
+        batches_per_worker: batches one actor works on at once (its threads share the
+            actor's client and its ``max_concurrency`` request slots).
+
+    Raises:
+        InvalidRequestError: a count below 1.
+
+    Example:
+        >>> worker_pool(2, batches_per_worker=1).min_size  # doctest: +SKIP
+        2
+    """
+    from ray.data import ActorPoolStrategy
+
+    for name, value in (("workers", workers), ("batches_per_worker", batches_per_worker)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidRequestError(f"{name} must be an int >= 1, got {value!r}")
+    options: dict[str, Any] = {"size": workers}
+    accepted = inspect.signature(ActorPoolStrategy.__init__).parameters
+    if batches_per_worker > 1 and "max_concurrent_calls_per_actor" in accepted:
+        options.update(
+            max_tasks_in_flight_per_actor=batches_per_worker,
+            max_concurrent_calls_per_actor=batches_per_worker,
+            enable_true_multi_threading=True,
+        )
+    return ActorPoolStrategy(**options)
