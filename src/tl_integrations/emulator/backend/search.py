@@ -3,8 +3,10 @@
 A query is text, images (up to 10), both (a composed query), and its text may name entities
 as ``<@entity_id>``. Each search option scores a clip on its own:
 
-- ``visual``: the cosine of the clip's visual vector with the query's, made of the text's
-  words and the colours of the images (``semantics.embed_picture``);
+- ``visual``: the cosine of the clip's visual vector with the text's words, and for images
+  the cosine of the clip's colours with each image's (``semantics.embed_picture``), the best
+  image counting: a picture is compared with the picture, not with what is said over it. A
+  composed query scores the mean of the two;
 - ``audio``: the cosine of the clip's audio vector (non-speech sound on Marengo 3.0) with the
   text's; an image has no sound, so it takes no part;
 - ``transcription``: what is said in the clip, ``semantic`` (the cosine with the spoken
@@ -280,20 +282,44 @@ class _Scorer:
 
     options: list[str]
     query: _Query
-    vectors: dict[str, NDArray[np.float32]]
+    vectors: dict[str, NDArray[np.float32]]  # the words, per option
+    pictures: NDArray[np.float32]  # one row per query image
     floors: dict[str, float]
+
+    @property
+    def asks(self) -> bool:
+        """Whether the query has words or images (else only named entities)."""
+        return bool(self.vectors) or len(self.pictures) > 0
 
     def option_scores(
         self, segments: SegmentSet, info: MediaInfo, bounds: list[tuple[float, float]]
     ) -> dict[str, NDArray[np.float64]]:
         found: dict[str, NDArray[np.float64]] = {}
-        for option, vector in self.vectors.items():
+        for option in self.options:
+            vector = self.vectors.get(option)
+            seen = self._seen(info, bounds) if option in _VISUAL and len(self.pictures) else None
+            if vector is None and seen is None:
+                continue
             rows = segments.rows(options=[option], scope="clip")
-            scores = np.asarray((segments.vectors[rows] @ vector.T).max(axis=1), np.float64)
-            if option == "transcription":
-                scores = self._spoken(scores, info, bounds)
-            found[option] = scores
+            said = None if vector is None else np.asarray(segments.vectors[rows] @ vector)
+            if option == "transcription" and said is not None:
+                said = self._spoken(said, info, bounds)
+            parts = [p for p in (said, seen) if p is not None]
+            found[option] = np.asarray(np.mean(parts, axis=0), np.float64)
         return found
+
+    def _seen(self, info: MediaInfo, bounds: list[tuple[float, float]]) -> NDArray[np.float64]:
+        """Each clip's best cosine between its colours and one of the query's images."""
+        dim = self.pictures.shape[1]
+        clips = np.vstack(
+            [
+                semantics.embed_segment(
+                    text="", colours=semantics.segment_colours(info, start_s=a, end_s=b), dim=dim
+                )
+                for a, b in bounds
+            ]
+        )
+        return np.asarray((clips @ self.pictures.T).max(axis=1), np.float64)
 
     def _spoken(
         self, semantic: NDArray[np.float64], info: MediaInfo, bounds: list[tuple[float, float]]
@@ -315,8 +341,8 @@ class _Scorer:
         self, scores: dict[str, NDArray[np.float64]], operator: str, *, gate: bool
     ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         """Which clips match (when ``gate``) and the score each is ranked by."""
-        stacked = np.vstack([scores[o] for o in self.vectors])
-        passed = np.vstack([scores[o] >= self.floors[o] for o in self.vectors])
+        stacked = np.vstack(list(scores.values()))
+        passed = np.vstack([scores[o] >= self.floors[o] for o in scores])
         if operator == "and":
             matched, ranked = passed.all(axis=0), stacked.min(axis=0)
         else:
@@ -456,21 +482,11 @@ class Search:
     def _vectors(
         self, index: IndexRec, options: list[str], query: _Query
     ) -> dict[str, NDArray[np.float32]]:
-        """The query's vectors for each option it has something for, one row per image (its
-        colours, plus the words of a composed query, weighing the same) or one row of words.
-
-        Each image is matched on its own and a clip scores its best match, so images of
-        different scenes find each of them rather than a blend that fits none."""
-        text = semantics.embed_text(query.words, dim=index.dim) if query.words else None
-        images = [semantics.embed_picture(p, dim=index.dim) for p in query.pictures]
-        vectors = {}
-        for option in options:
-            if images and option in _VISUAL:
-                rows = [_unit(image + text) if text is not None else image for image in images]
-                vectors[option] = np.vstack(rows).astype(np.float32)
-            elif text is not None:
-                vectors[option] = text[None, :]
-        return vectors
+        """The query's words as a vector, for each option it has words for."""
+        if not query.words:
+            return {}
+        text = semantics.embed_text(query.words, dim=index.dim)
+        return dict.fromkeys(options, text)
 
     def _floors(self, index: IndexRec, request: SearchRequest, query: _Query) -> dict[str, float]:
         floor = MIN_SIMILARITY
@@ -484,7 +500,14 @@ class Search:
         options = self._options(request, index, query)
         looks = self.entities.looks(query.entity_ids)
         vectors = self._vectors(index, options, query)
-        scorer = _Scorer(options, query, vectors, self._floors(index, request, query))
+        pictures = [semantics.embed_picture(p, dim=index.dim) for p in query.pictures]
+        scorer = _Scorer(
+            options,
+            query,
+            vectors,
+            np.vstack(pictures) if pictures else np.zeros((0, index.dim), np.float32),
+            self._floors(index, request, query),
+        )
         found = []
         for video in self.videos.ready(index.id):
             if _filter_ok(video, request.filter):
@@ -508,7 +531,7 @@ class Search:
         rows = segments.rows(options=[first], scope="clip")
         bounds = [(float(segments.start_s[r]), float(segments.end_s[r])) for r in rows]
         matched, scores = np.ones(len(bounds), np.bool_), np.zeros(len(bounds), np.float64)
-        if scorer.vectors:
+        if scorer.asks:
             by_option = scorer.option_scores(segments, info, bounds)
             # Named entities are the match; the rest of the query only orders their clips.
             matched, scores = scorer.combine(by_option, operator, gate=not looks)
@@ -516,7 +539,7 @@ class Search:
         for i, (start, end) in enumerate(bounds):
             shown = _shown(info, start, end, looks) if looks else 1.0
             if shown is not None and matched[i]:
-                score = float(scores[i]) if scorer.vectors else shown
+                score = float(scores[i]) if scorer.asks else shown
                 hits.append((video, start, end, score))
         return hits
 
