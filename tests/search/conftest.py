@@ -19,7 +19,6 @@ from search_emulator import (
     Wire,
     emulator_client,
 )
-from search_fakes import FakeSearchAPI
 
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_video
 from tl_integrations.emulator.media import png_bytes
@@ -83,8 +82,10 @@ def scenes(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Scen
 
 
 @pytest.fixture
-def wire(emulator: Emulator) -> Wire:
-    return Wire(emulator)
+def wire(emulator: Emulator) -> Iterator[Wire]:
+    made = Wire(emulator)
+    yield made
+    made.close()
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -92,9 +93,3 @@ def twin(request: pytest.FixtureRequest, wire: Wire) -> Iterator[Twin]:
     made = Twin(request.param, wire)
     yield made
     made.close()
-
-
-@pytest.fixture
-def api() -> FakeSearchAPI:
-    """The spec fake, for the retriever and toolkit tests not yet moved onto the emulator."""
-    return FakeSearchAPI()

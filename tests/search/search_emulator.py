@@ -141,6 +141,19 @@ class Wire:
     forms: list[Form] = field(default_factory=list)
     lose_answers: list[tuple[str, str]] = field(default_factory=list)
     edit: Edit | None = None
+    _opened: list[httpx.Client] = field(default_factory=list)
+    _opened_async: list[httpx.AsyncClient] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close the connections of the sync clients made here."""
+        for http in self._opened:
+            http.close()
+
+    async def aclose(self) -> None:
+        """Close the connections of the async clients made here: on the event loop they ran
+        on, so call it there before that loop ends."""
+        for http in self._opened_async:
+            await http.aclose()
 
     def _relative(self, request: httpx.Request) -> str:
         return request.url.path.removeprefix(httpx.URL(self.emulator.base_url).path)
@@ -169,10 +182,12 @@ class Wire:
     def client(self) -> TwelveLabs:
         """A client on this wire, whose sleeps move the emulator's clock."""
         assert self.emulator.clock is not None
+        http = httpx.Client(transport=_SyncWire(self), timeout=60.0)
+        self._opened.append(http)
         return TwelveLabs(
             api_key=self.emulator.api_key,
             base_url=self.emulator.base_url,
-            http_client=httpx.Client(transport=_SyncWire(self), timeout=60.0),
+            http_client=http,
             clock=self.emulator.clock,
             sleep=self.emulator.advance,
             poll_policy=PollPolicy(jitter=0.0),
@@ -188,10 +203,12 @@ class Wire:
             emu.advance(seconds)
             await asyncio.sleep(0)
 
+        http = httpx.AsyncClient(transport=_AsyncWire(self), timeout=60.0)
+        self._opened_async.append(http)
         return AsyncTwelveLabs(
             api_key=emu.api_key,
             base_url=emu.base_url,
-            http_client=httpx.AsyncClient(transport=_AsyncWire(self), timeout=60.0),
+            http_client=http,
             clock=emu.clock,
             sleep=sleep,
             poll_policy=PollPolicy(jitter=0.0),
