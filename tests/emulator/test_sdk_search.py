@@ -20,7 +20,7 @@ from twelvelabs.errors import BadRequestError
 
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
 
-from .conftest import Indexed, make_png, unique, upload, wait_task
+from .conftest import Indexed, make_audio, make_png, unique, upload, wait_task
 
 COLOURS = {
     "orange": (245, 140, 30),
@@ -158,7 +158,7 @@ def test_every_clip_has_a_thumbnail_of_its_moment(
     nested = [c for group in grouped.data for c in group.clips or []]
     assert nested
     assert all(c.thumbnail_url for c in nested)
-    picture = httpx.get(best.thumbnail_url)  # public, as the API's thumbnail links are
+    picture = httpx.get(best.thumbnail_url)  # signed: no key needed, as the API's links
     assert picture.headers["content-type"] == "image/png"
     with av.open(io.BytesIO(picture.content)) as image:
         frame = next(image.decode(video=0)).to_ndarray(format="rgb24")
@@ -329,6 +329,12 @@ def test_bad_image_queries_are_refused_saying_why(scenes: Scenes, tmp_path: Path
         image = {**base, "query_media_type": "image"}
         not_image = post(image, [("query_media_file", ("notes.jpg", notes.read_bytes()))])
         assert "not an image" in not_image["message"]
+        film = make_sample_video(tmp_path / "film.mp4", duration_s=2.0, fps=4)
+        moving = post(image, [("query_media_file", ("film.mp4", film.read_bytes()))])
+        assert "not a still image" in moving["message"]  # not its first frame, silently
+        sound = make_audio(tmp_path / "tone.m4a")
+        heard = post(image, [("query_media_file", ("tone.m4a", sound.read_bytes()))])
+        assert "not an image" in heard["message"]
         eleven = [("query_media_file", (f"{n}.png", red)) for n in range(11)]
         assert "at most 10 images" in post(image, eleven)["message"]
         untyped = post(base, [("query_media_file", ("a.png", red))])
