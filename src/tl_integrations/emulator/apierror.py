@@ -89,17 +89,26 @@ _STATUS_OF: tuple[tuple[type[EmulatorError], int], ...] = (
 )
 
 
+# The entity endpoints document no status but 400 (the SDK maps only 400 to an error class
+# there), so an unknown collection or entity is a 400 too.
+_NOT_FOUND_AS_400 = frozenset({"entity collection", "entity"})
+
+
 def api_error_of(err: EmulatorError) -> ApiError:
     """The answer to a domain error: its status by class, its code, message and field.
 
     Example:
         >>> api_error_of(NotFound("task", "abc")).status
         404
+        >>> api_error_of(NotFound("entity", "abc")).status
+        400
         >>> from .backend.errors import invalid
         >>> api_error_of(invalid("page", "must be >= 1")).details
         {'field': 'page'}
     """
     status = next((code for cls, code in _STATUS_OF if isinstance(err, cls)), 400)
+    if isinstance(err, NotFound) and err.kind in _NOT_FOUND_AS_400:
+        status = 400
     details = {"field": err.field} if err.field else None
     return ApiError(status, err.code, err.message, details=details)
 

@@ -101,8 +101,8 @@ class Stage:
 
 @dataclass(frozen=True)
 class StageModel:
-    """Durations of the indexing stages, embedding tasks, asset processing and analysis
-    tasks, before ``speed`` scaling.
+    """Durations of the indexing stages, embedding tasks, asset processing, analysis tasks
+    and entity processing (after each change of an entity's images), before ``speed`` scaling.
 
     An analysis task waits ``queued`` and ``pending`` (the indexing stages' values), then
     works ``analysis``, which scales with the analysed window rather than the whole video.
@@ -122,6 +122,7 @@ class StageModel:
     embedding: Stage = field(default_factory=lambda: Stage(1.0, 0.05))
     asset: Stage = field(default_factory=lambda: Stage(1.0, 0.01))
     analysis: Stage = field(default_factory=lambda: Stage(2.0, 0.02))
+    entity: Stage = field(default_factory=lambda: Stage(2.0, 0.0))
     jitter: float = 0.2
 
 

@@ -12,7 +12,9 @@ Its jobs, all pure functions over files:
 - :func:`probe_audio` reads a sound file's loudness and pitch over time, :func:`probe_picture`
   an image's pixels, :func:`read_document` a PDF's pages or a text file;
 - :func:`make_sample_audio`, :func:`make_sample_image` and :func:`make_sample_pdf` write
-  small sound files, striped PNGs and PDFs for tests and notebooks.
+  small sound files, striped PNGs and PDFs for tests and notebooks;
+- :func:`frame_at` reads a video's frame at some time (a search clip's thumbnail), which
+  :func:`png_from_pixels` encodes.
 
 Example:
     >>> from tl_integrations.emulator.media import make_sample_video, probe
@@ -23,8 +25,8 @@ Example:
 
 from ._documents import Document, make_sample_pdf, read_document
 from ._media_types import COLOURS, MediaError, MediaInfo, Picture, StreamFacts, Utterance
-from ._png import png_bytes
-from ._probe import probe, probe_audio, probe_picture, probe_streams
+from ._png import png_bytes, png_from_pixels
+from ._probe import frame_at, probe, probe_audio, probe_picture, probe_streams
 from ._sample_media import make_sample_audio, make_sample_image
 from ._sample_video import SAMPLES, SampleVideo, make_sample_video, sample_videos
 
@@ -38,11 +40,13 @@ __all__ = [
     "SampleVideo",
     "StreamFacts",
     "Utterance",
+    "frame_at",
     "make_sample_audio",
     "make_sample_image",
     "make_sample_pdf",
     "make_sample_video",
     "png_bytes",
+    "png_from_pixels",
     "probe",
     "probe_audio",
     "probe_picture",

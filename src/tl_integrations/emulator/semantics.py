@@ -1,7 +1,8 @@
 """Deterministic stand-ins for the TwelveLabs models, built from subtitles and colours.
 
 Nothing here understands video. Embeddings are hashed word vectors (so a text query that names
-what a segment's subtitles say ranks that segment first), scenes come from colour changes, and
+what a segment's subtitles say ranks that segment first, and an image query the clips of its
+colours), scenes come from colour changes, and
 the "Pegasus" answers are sentences assembled from the transcript and the scenes, each saying
 that they come from the emulator. The same input always gives the same output.
 """
@@ -19,6 +20,8 @@ from ._vectors import (
     PALETTE,
     PALETTE_NAMES,
     _demo_info,  # noqa: F401  (the docstring examples use it)
+    colour_share,
+    embed_picture,
     embed_segment,
     embed_text,
     segment_colours,
@@ -33,6 +36,8 @@ __all__ = [
     "analyze_text",
     "chapters",
     "colour_name",
+    "colour_share",
+    "embed_picture",
     "embed_segment",
     "embed_text",
     "fill_schema",
@@ -40,6 +45,7 @@ __all__ = [
     "scene_cuts",
     "segment_colours",
     "segment_text",
+    "stemmed_words",
     "summarize",
     "time_based_metadata",
     "tokenize",

@@ -16,6 +16,7 @@ from .analysis_tasks import AnalysisTasks
 from .assets import Assets
 from .batches import Batches
 from .embeddings import Embeddings, StoredMedia
+from .entities import Entities
 from .errors import Conflict, EmulatorError, Forbidden, Invalid, NotFound, TooLarge
 from .idempotency import IdempotencyKeys
 from .indexes import Indexes
@@ -77,7 +78,8 @@ class Backend:
         self.indexes = Indexes(self.store, self.videos)
         self.tasks = Tasks(self.store, self.assets, self.videos)
         self.embeddings = Embeddings(self.store, asset_media=self._asset_media)
-        self.search = Search(self.store, self.videos)
+        self.entities = Entities(self.store, self.assets)
+        self.search = Search(self.store, self.videos, self.entities)
         self.analysis = Analysis(self.store, assets=self.assets, asset_info=self._asset_info)
         self.idempotency = IdempotencyKeys(self.store)
         self.analysis_tasks = AnalysisTasks(

@@ -10,7 +10,7 @@ import random
 from typing import Protocol
 
 from ..config import Stage, StageModel
-from .records import AnalysisTaskRec, AssetRec, EmbedTaskRec, UploadRec
+from .records import AnalysisTaskRec, AssetRec, EmbedTaskRec, EntityRec, UploadRec
 
 __all__ = [
     "ANALYSIS_STAGES",
@@ -19,10 +19,12 @@ __all__ = [
     "analysis_status",
     "asset_status",
     "embed_status",
+    "entity_status",
     "index_status",
     "plan_analysis_stages",
     "plan_asset_s",
     "plan_embedding_s",
+    "plan_entity_s",
     "plan_index_stages",
     "task_rng",
     "upload_status",
@@ -187,6 +189,31 @@ def embed_status(task: EmbedTaskRec, *, now_s: float) -> tuple[str, float]:
     if now_s < done_at:
         return "processing", task.created_at
     return ("failed" if task.failed else "ready"), done_at
+
+
+def plan_entity_s(model: StageModel, *, speed: float, rng: random.Random) -> float:
+    """Processing time (seconds) of an entity after it is made or its images change.
+
+    Example:
+        >>> plan_entity_s(StageModel(jitter=0.0), speed=2.0, rng=random.Random(0))
+        1.0
+    """
+    return _scaled(model.entity, video_s=0.0, speed=speed, jitter=model.jitter, rng=rng)
+
+
+def entity_status(entity: EntityRec, *, now_s: float) -> tuple[str, float]:
+    """``processing`` for ``processing_s`` after the last change of its images, then
+    ``ready`` (an entity never fails: bad images are refused when given).
+
+    Example:
+        >>> e = EntityRec("e", "c", "Ada", None, {}, ["a"], 10.0, 10.0, 10.0, 2.0)
+        >>> entity_status(e, now_s=11.0), entity_status(e, now_s=12.0)
+        (('processing', 10.0), ('ready', 12.0))
+    """
+    done_at = entity.changed_at + entity.processing_s
+    if now_s < done_at:
+        return "processing", entity.changed_at
+    return "ready", done_at
 
 
 def plan_analysis_stages(

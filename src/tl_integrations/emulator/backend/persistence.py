@@ -4,7 +4,8 @@ at a time.
 ::
 
     <root>/state.json          indexes, assets, upload sessions, videos, tasks, embedding
-                               tasks, id counter, URL-signing secret
+                               tasks, entity collections, entities, id counter, URL-signing
+                               secret
     <root>/emulator.lock       held (``flock``) by the emulator using the directory; says
                                which process that is
     <root>/vectors/<id>.npz    segment vectors of a video or an embedding task

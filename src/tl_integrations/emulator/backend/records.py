@@ -1,6 +1,6 @@
 """The emulator's records and their JSON forms: indexes, assets, upload sessions, videos
 (indexed assets), indexing tasks, embedding tasks, analysis tasks and batches, idempotency
-keys, and segment vectors.
+keys, entity collections, entities, and segment vectors.
 
 Records hold facts fixed at creation (times, stage durations, whether a task fails); statuses
 are computed from them and the clock on every read (see ``lifecycle.py``), so nothing needs a
@@ -24,6 +24,8 @@ __all__ = [
     "BatchRec",
     "ChunkRec",
     "EmbedTaskRec",
+    "EntityCollectionRec",
+    "EntityRec",
     "GrantRec",
     "IdempotencyRec",
     "IndexRec",
@@ -316,6 +318,46 @@ class IdempotencyRec:
     created_at: float
 
 
+@dataclass
+class EntityCollectionRec:
+    """A named set of entities.
+
+    Example:
+        >>> EntityCollectionRec("c", "players", None, 0.0, 0.0).name
+        'players'
+    """
+
+    id: str
+    name: str
+    description: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class EntityRec:
+    """A person or thing defined by image assets, found by entity search once ready.
+
+    It is ``processing`` for ``processing_s`` from ``changed_at`` (its creation, or the last
+    change of its assets), then ``ready``; ``updated_at`` is the last edit of any kind.
+
+    Example:
+        >>> EntityRec("e", "c", "Ada", None, {}, ["a"], 0.0, 0.0, 0.0, 2.0).asset_ids
+        ['a']
+    """
+
+    id: str
+    collection_id: str
+    name: str
+    description: str | None
+    metadata: dict[str, Any]
+    asset_ids: list[str]
+    created_at: float
+    updated_at: float
+    changed_at: float
+    processing_s: float
+
+
 Record = (
     IndexRec
     | AssetRec
@@ -326,6 +368,8 @@ Record = (
     | AnalysisTaskRec
     | BatchRec
     | IdempotencyRec
+    | EntityCollectionRec
+    | EntityRec
 )
 
 
@@ -374,6 +418,8 @@ class Records:
     analysis_tasks: dict[str, AnalysisTaskRec] = field(default_factory=dict)
     batches: dict[str, BatchRec] = field(default_factory=dict)
     idempotency: dict[str, IdempotencyRec] = field(default_factory=dict)
+    entity_collections: dict[str, EntityCollectionRec] = field(default_factory=dict)
+    entities: dict[str, EntityRec] = field(default_factory=dict)
     segments: dict[str, SegmentSet] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -389,6 +435,8 @@ class Records:
             "analysis_tasks": [record_to_json(r) for r in self.analysis_tasks.values()],
             "batches": [record_to_json(r) for r in self.batches.values()],
             "idempotency": [record_to_json(r) for r in self.idempotency.values()],
+            "entity_collections": [record_to_json(r) for r in self.entity_collections.values()],
+            "entities": [record_to_json(r) for r in self.entities.values()],
         }
 
     @classmethod
@@ -412,6 +460,11 @@ class Records:
         }
         records.batches = {d["id"]: BatchRec(**d) for d in data.get("batches", [])}
         records.idempotency = {d["key"]: IdempotencyRec(**d) for d in data.get("idempotency", [])}
+        # States saved before entities existed have neither key.
+        records.entity_collections = {
+            d["id"]: EntityCollectionRec(**d) for d in data.get("entity_collections", [])
+        }
+        records.entities = {d["id"]: EntityRec(**d) for d in data.get("entities", [])}
         return records
 
 

@@ -12,6 +12,7 @@ from . import (
     control,
     embed,
     embed_v2,
+    entities,
     indexes,
     search,
     storage,
@@ -43,6 +44,7 @@ def api_routes() -> list[BaseRoute]:
         analyze,
         analysis_tasks,
         analysis_batches,
+        entities,
     )
     return [route for module in modules for route in module.routes]
 

@@ -2,10 +2,11 @@
 
 ``GET stats``, ``POST reset``, ``GET``/``POST faults``, ``GET``/``POST clock`` (advance a
 :class:`ManualClock`), ``GET media/{id}`` (the file of a video or an asset: ``hls.video_url``,
-an asset's ``hls.manifest_url`` and the multipart ``url``) and ``GET thumbnails/{id}.png``
-(an asset's ``thumbnail.representative_url``). They need the API key when the emulator was
-started with one (the gate checks it); the media and thumbnail links the API hands out are
-signed instead, and work without it. A POST takes ``application/json`` only.
+an asset's ``hls.manifest_url`` and the multipart ``url``), ``GET thumbnails/{id}.png`` (an
+asset's ``thumbnail.representative_url``) and ``GET thumbnails/{id}/{seconds}.png`` (the
+frame of a video at that time: a search clip's ``thumbnail_url``). They need the API key when
+the emulator was started with one (the gate checks it); the media and thumbnail links the API
+hands out are signed instead, and work without it. A POST takes ``application/json`` only.
 
 ``reset`` forgets every record and deletes the files the emulator stored for them: in a
 data directory, ``state.json`` and the emulator's own files in ``media/``, ``vectors/`` and
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -23,7 +25,7 @@ from starlette.routing import Route
 from ..apierror import JSONResponse
 from ..backend.errors import Invalid, NotFound
 from ..config import Faults, ManualClock
-from ..media import png_bytes
+from ..media import MediaError, frame_at, png_bytes, png_from_pixels
 from .params import json_body, state_of
 
 __all__ = ["routes"]
@@ -112,6 +114,24 @@ async def thumbnail(request: Request) -> Response:
     return Response(png_bytes(rgb), media_type="image/png")
 
 
+async def frame(request: Request) -> Response:
+    """``GET /_emulator/thumbnails/{owner_id}/{at_s}.png``: the frame of a stored video (or
+    video asset) at ``at_s`` seconds, as a PNG 320 pixels wide."""
+    owner_id, raw = request.path_params["owner_id"], request.path_params["at_s"]
+    try:
+        at_s = float(raw)
+    except ValueError:
+        raise Invalid("at_s", f"The time {raw!r} is not a number of seconds.") from None
+    path = state_of(request).backend.media_file(owner_id)
+    if path is None or not path.is_file():
+        raise NotFound("video", owner_id)
+    try:
+        pixels = await anyio.to_thread.run_sync(lambda: frame_at(path, at_s))
+    except MediaError:
+        raise NotFound("frame of", owner_id) from None
+    return Response(png_from_pixels(pixels), media_type="image/png")
+
+
 routes = [
     Route("/stats", stats, methods=["GET"]),
     Route("/reset", reset, methods=["POST"]),
@@ -120,4 +140,5 @@ routes = [
     Route("/clock", clock, methods=["GET", "POST"]),
     Route("/media/{owner_id}", media, methods=["GET"]),
     Route("/thumbnails/{asset_id}.png", thumbnail, methods=["GET"]),
+    Route("/thumbnails/{owner_id}/{at_s}.png", frame, methods=["GET"]),
 ]

@@ -1,4 +1,6 @@
-"""``POST /search`` (multipart) and ``GET /search/{page_token}``: cosine ranking of clips."""
+"""``POST /search`` (multipart) and ``GET /search/{page_token}``: clips ranked against text,
+images (``query_media_url`` / ``query_media_file``, repeatable) and entities, each with a
+thumbnail the emulator serves (a frame of the video in the middle of the clip)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ from starlette.routing import Route
 
 from ..apierror import JSONResponse
 from ..backend.errors import Invalid
+from ..backend.ingest import LocalFile, RemoteUrl
 from ..backend.search import THRESHOLDS, Hit, SearchPage, SearchRequest, VideoGroup
+from ..gate import CONTROL_PREFIX
 from ..ids import rfc3339
 from ..multipart import Form
 from .params import as_bool, as_int, backend_of, form_of
+from .shapes import signed_url
 
-__all__ = ["confidence", "routes"]
+__all__ = ["confidence", "routes", "thumbnail_url"]
 
 
 def confidence(similarity: float) -> str:
@@ -48,7 +53,16 @@ def _filter(raw: str | None) -> dict[str, Any]:
     return data
 
 
+def _images(form: Form) -> tuple[LocalFile | RemoteUrl, ...]:
+    """The query images: every URL, then every file part (detached from the form, so the
+    search deletes them once read)."""
+    urls = [RemoteUrl(u, field="query_media_url") for u in form.fields.get("query_media_url", [])]
+    parts = form.files.pop("query_media_file", [])
+    return (*urls, *(LocalFile(p.path, p.filename or "image") for p in parts))
+
+
 def _request(form: Form) -> SearchRequest:
+    transcription = form.getlist("transcription_options")
     return SearchRequest(
         index_id=form.get("index_id"),
         text=form.get("query_text"),
@@ -59,16 +73,31 @@ def _request(form: Form) -> SearchRequest:
         group_by=form.get("group_by") or "clip",
         page_limit=as_int(form.get("page_limit"), field="page_limit", default=10),
         with_metadata=as_bool(form.get("include_user_metadata")),
-        media_query=bool(
-            form.get("query_media_url")
-            or form.file("query_media_file")
-            or form.get("query_media_type")
-        ),
+        media_type=form.get("query_media_type") or None,
+        transcription_options=tuple(transcription) if transcription else None,
+        images=_images(form),
     )
 
 
-def _hit_json(hit: Hit, *, marengo: str, with_metadata: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {"video_id": hit.video.id, "start": hit.start_s, "end": hit.end_s}
+def thumbnail_url(request: Request, video_id: str, start_s: float, end_s: float) -> str:
+    """Where the emulator serves the frame in the middle of a clip, signed (as the API's
+    thumbnail links work without the key).
+
+    Example:
+        >>> thumbnail_url(request, "v1", 2.0, 5.0)  # doctest: +SKIP
+        'http://127.0.0.1:8765/_emulator/thumbnails/v1/3.5.png?sig=5f0c...'
+    """
+    at_s = round((start_s + end_s) / 2, 3)
+    return signed_url(request, f"{CONTROL_PREFIX}/thumbnails/{video_id}/{at_s:g}.png")
+
+
+def _hit_json(request: Request, hit: Hit, *, marengo: str, with_metadata: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "video_id": hit.video.id,
+        "start": hit.start_s,
+        "end": hit.end_s,
+        "thumbnail_url": thumbnail_url(request, hit.video.id, hit.start_s, hit.end_s),
+    }
     if marengo == "marengo3.0":
         item["rank"] = hit.rank
     else:
@@ -82,13 +111,13 @@ def _hit_json(hit: Hit, *, marengo: str, with_metadata: bool) -> dict[str, Any]:
     return item
 
 
-def _page_json(page: SearchPage) -> dict[str, Any]:
+def _page_json(request: Request, page: SearchPage, *, with_metadata: bool) -> dict[str, Any]:
     session = page.session
 
     def render(item: Hit | VideoGroup) -> dict[str, Any]:
         if isinstance(item, VideoGroup):
             return {"id": item.video_id, "clips": [render(c) for c in item.clips]}
-        return _hit_json(item, marengo=session.marengo, with_metadata=session.with_metadata)
+        return _hit_json(request, item, marengo=session.marengo, with_metadata=with_metadata)
 
     info: dict[str, Any] = {
         "limit_per_page": session.page_limit,
@@ -103,20 +132,26 @@ def _page_json(page: SearchPage) -> dict[str, Any]:
 
 
 async def search(request: Request) -> Response:
-    """``POST /search`` (multipart): text queries over clips, grouped by clip or video."""
+    """``POST /search`` (multipart): text, image, composed and entity queries over clips,
+    grouped by clip or video."""
     backend = backend_of(request)
-    form = await form_of(request)
+    form = await form_of(request, max_file_bytes=backend.store.config.uploads.image_bytes)
     try:
         search_request = _request(form)
     finally:
         form.cleanup()
-    return JSONResponse(_page_json(backend.search.run(search_request)))
+    page = await backend.search.run(search_request)
+    return JSONResponse(_page_json(request, page, with_metadata=search_request.with_metadata))
 
 
 async def next_page(request: Request) -> Response:
-    """``GET /search/{page_token}``: another page of an earlier search."""
+    """``GET /search/{page_token}?include_user_metadata=``: another page of an earlier
+    search, with user metadata as this request says (as the first request said when it
+    says nothing)."""
     page = backend_of(request).search.page(request.path_params["page_token"])
-    return JSONResponse(_page_json(page))
+    raw = request.query_params.get("include_user_metadata")
+    with_metadata = as_bool(raw, default=page.session.with_metadata)
+    return JSONResponse(_page_json(request, page, with_metadata=with_metadata))
 
 
 routes = [
