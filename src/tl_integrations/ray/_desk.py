@@ -7,10 +7,12 @@ It keeps what must be shared for nothing to be paid twice and for waiting to sta
   whichever worker holds it, so two workers never upload the same file;
 - **the tasks created in this run**, so a worker looking for a task left running by an
   earlier run does not take another input's task for its own;
-- **one wait** for every indexing task of the index: the engine's ``WaitMany`` in ``open``
-  mode, polled with the list endpoint (one request per page of 50 pending tasks) in a
-  thread of the actor; workers hand it their tasks and get each one back finished, so ten
-  thousand pending videos cost what the list endpoint needs, not a request per video;
+- **one wait** for every indexing job of the index (indexed assets, and tasks of the older
+  path): the engine's ``WaitMany`` in ``open`` mode, polled with the list endpoints (one
+  request per page of pending jobs) in a thread of the actor; workers hand it their jobs
+  and get each one back finished, so ten thousand pending videos cost what the list
+  endpoint needs, not a request per video. With webhooks (see :mod:`._cluster`) the desk
+  hosts the receiver, the wait ends on events, and polling is only the slow safety net;
 - **the outcome of every input** (uploaded, indexed, skipped, failed and why), so the run
   ends with exact counts even when Ray retried a batch.
 
@@ -39,7 +41,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from .._engine import Job, WaitMany
-from .._resources.tasks import Task, _read_task
+from .._flows import Context, Flow
+from .._resources.indexed_assets import IndexedAsset, read_indexed
+from .._resources.tasks import _read_task
 
 if TYPE_CHECKING:
     from .._client import TwelveLabs
@@ -154,11 +158,22 @@ class _RequestCounter:
         self.by_route: collections.Counter[str] = collections.Counter()
 
     def __call__(self, request: httpx.Request) -> None:
-        path = request.url.path
-        route = (
-            "/tasks" if path.endswith("/tasks") else ("/tasks/{id}" if "/tasks/" in path else path)
-        )
-        self.by_route[f"{request.method} {route}"] += 1
+        self.by_route[f"{request.method} {route_of(request.url.path)}"] += 1
+
+
+def route_of(path: str) -> str:
+    """A request's path with its ids left out, as the desk counts its requests.
+
+    Example:
+        >>> route_of("/v1.3/indexes/i1/indexed-assets"), route_of("/v1.3/tasks/t1")
+        ('/indexed-assets', '/tasks/{id}')
+    """
+    for noun in ("tasks", "indexed-assets"):
+        if path.endswith(f"/{noun}"):
+            return f"/{noun}"
+        if f"/{noun}/" in path:
+            return f"/{noun}/{{id}}"
+    return path
 
 
 class DeskActor:
@@ -177,8 +192,9 @@ class DeskActor:
         self._requests = _RequestCounter()
         self._client: TwelveLabs | None = None
         self._wait: WaitMany | None = None
-        self._done: dict[str, Task] = {}
-        self._futures: dict[str, list[asyncio.Future[Task | str]]] = collections.defaultdict(list)
+        self._indexed: set[str] = set()  # jobs that are indexed assets (read with the index)
+        self._done: dict[str, Job] = {}
+        self._futures: dict[str, list[asyncio.Future[Job | str]]] = collections.defaultdict(list)
         self._members: collections.Counter[str] = collections.Counter()
         self._rounds = 0
         self._waited = 0
@@ -196,13 +212,22 @@ class DeskActor:
     def _waiting(self, loop: asyncio.AbstractEventLoop) -> WaitMany:
         if self._wait is None:
             client = self._client_for_waiting(loop)
-            wait = WaitMany([], client._ctx, locate=_read_task, open=True)
+            wait = WaitMany([], client._ctx, locate=self._locate, open=True)
             self._wait = wait
             thread = threading.Thread(
                 target=self._watch, args=(client, wait, loop), name="tl-desk-wait", daemon=True
             )
             thread.start()
         return self._wait
+
+    def _locate(self, job_id: str, ctx: Context) -> Flow[Job]:
+        # A job alone in its kind's list is read by id: an indexed asset with its index.
+        job: Job
+        if job_id in self._indexed:
+            job = yield from read_indexed(None, self.index_id, job_id, ctx)
+        else:
+            job = yield from _read_task(job_id, ctx)
+        return job
 
     def _watch(self, client: TwelveLabs, wait: WaitMany, loop: asyncio.AbstractEventLoop) -> None:
         try:
@@ -213,7 +238,6 @@ class DeskActor:
             loop.call_soon_threadsafe(self._broken, wait, exc)
 
     def _finished(self, job: Job) -> None:
-        assert isinstance(job, Task)
         self._done[job.id] = job
         for future in self._futures.pop(job.id, ()):
             if not future.done():
@@ -230,14 +254,17 @@ class DeskActor:
                 if not future.done():
                     future.set_result(reason)
 
-    async def wait(self, tasks: list[Task], member: str) -> list[Task | str]:
-        """Each task once finished (ready or failed), or why it could not be waited for."""
+    async def wait(self, tasks: list[Job], member: str) -> list[Job | str]:
+        """Each job (indexing task or indexed asset) once finished (ready or failed), or why
+        it could not be waited for."""
         self._members[member] += 1
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[Task | str]] = []
-        joining: list[Task] = []
+        futures: list[asyncio.Future[Job | str]] = []
+        joining: list[Job] = []
         for task in tasks:
-            future: asyncio.Future[Task | str] = loop.create_future()
+            if isinstance(task, IndexedAsset):
+                self._indexed.add(task.id)
+            future: asyncio.Future[Job | str] = loop.create_future()
             done = self._done.get(task.id)
             if done is not None:
                 future.set_result(done)

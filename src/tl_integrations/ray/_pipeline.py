@@ -30,7 +30,7 @@ from .._polling import PollPolicy
 from ._budget import DEFAULT_WINDOW_S
 from ._cluster import ClusterIndex
 from ._documents import VideoDocuments
-from ._index import IndexVideos
+from ._index import UPLOAD_PATHS, IndexVideos, UploadPath
 from ._pool import worker_pool
 from ._segments import SegmentVectors
 
@@ -153,6 +153,7 @@ def ingest_videos(
     num_cpus: float = 0.5,
     timeout_s: float | None = None,
     on_error: Literal["raise", "skip"] = "raise",
+    upload: UploadPath = "assets",
     api_key: str | None = None,
     base_url: str | None = None,
     limits: Mapping[str, int] | None = None,
@@ -182,6 +183,8 @@ def ingest_videos(
         timeout_s: how long a batch waits for its indexing tasks.
         on_error: ``"raise"``: after every input is done, raise one ``IngestError`` if any
             failed; ``"skip"``: report them in the result only.
+        upload: ``"assets"`` (assets, uploaded once per account, then indexed assets) or
+            ``"tasks"`` (the older ``POST /tasks``); see :class:`IndexVideos`.
         api_key / base_url / limits / window_s / poll_policy: for the
             :class:`ClusterIndex` opened here.
 
@@ -202,6 +205,8 @@ def ingest_videos(
         raise InvalidRequestError(f"output must be videos, documents or segments, got {output!r}")
     if on_error not in ("raise", "skip"):
         raise InvalidRequestError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if upload not in UPLOAD_PATHS:
+        raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidRequestError(f"workers must be an int >= 1, got {workers!r}")
     opened = index is None
@@ -230,6 +235,7 @@ def ingest_videos(
             num_cpus=num_cpus,
             timeout_s=timeout_s,
             on_error=on_error,
+            upload=upload,
         )
     finally:
         if opened:
@@ -264,6 +270,7 @@ def _run(
     num_cpus: float,
     timeout_s: float | None,
     on_error: Literal["raise", "skip"],
+    upload: UploadPath,
 ) -> IngestResult:
     index.reset_counts()  # this run's counts, also on an index that ran pipelines before
     done = done_sources(path, source_column=source_column) if path is not None else set()
@@ -283,6 +290,7 @@ def _run(
             "source_column": source_column,
             "max_concurrency": max_concurrency,
             "timeout_s": timeout_s,
+            "upload": upload,
         },
         **stage,
     )
