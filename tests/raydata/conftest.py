@@ -79,9 +79,10 @@ LOOKUPS = {"assets": "GET /v1.3/indexes/{id}/indexed-assets", "tasks": "GET /v1.
 """What each path lists when it looks for a video a killed run left indexing."""
 
 
-@pytest.fixture(params=["assets", "tasks"])
+@pytest.fixture(params=["assets", pytest.param("tasks", marks=pytest.mark.ray_heavy)])
 def upload(request: pytest.FixtureRequest) -> str:
-    """The pipeline's upload path: today's assets (the default) and the older tasks."""
+    """The pipeline's upload path: today's assets (the default), and the older tasks (run
+    by ``make test-ray``, so that ``make test`` keeps Ray to about a minute)."""
     return str(request.param)
 
 

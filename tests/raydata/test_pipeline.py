@@ -77,8 +77,6 @@ def test_every_input_is_accounted_for_and_each_content_uploaded_once(
     assert all(c["throttled"] == 0 for c in budget["categories"].values())
 
 
-# The longest test: the older path's run is left to make test-ray.
-@pytest.mark.parametrize("upload", ["assets", pytest.param("tasks", marks=pytest.mark.ray_heavy)])
 def test_a_rerun_on_the_same_path_does_only_what_is_missing(
     emulator: Emulator, videos: list[Path], index_name: str, tmp_path: Path, upload: str
 ) -> None:

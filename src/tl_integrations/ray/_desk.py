@@ -40,16 +40,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from .._engine import Job, WaitMany
+from .._engine import EVENT_FALLBACK_POLL_S, Job, WaitMany
 from .._flows import Context, Flow
 from .._resources.indexed_assets import IndexedAsset, read_indexed
 from .._resources.tasks import _read_task
 
 if TYPE_CHECKING:
     from .._client import TwelveLabs
+    from .._receiver import WebhookReceiver, WebhookServer
     from .._transport import Request
     from ._budget import AsyncSharedBudget
     from ._cluster import Connection
+    from ._webhooks import Webhooks
 
 __all__ = ["DeskActor", "Ledger", "RowReport", "Status"]
 
@@ -183,11 +185,24 @@ class DeskActor:
         connection: how to reach the API (the desk makes its own client, which shares the
             cluster's budget).
         index_id: the index whose tasks it waits for.
+        webhooks: serve a webhook receiver here, which the shared wait listens to (see
+            :mod:`._webhooks`); None: the wait polls.
+
+    Raises:
+        OSError: the webhook port cannot be bound (the actor does not start).
     """
 
-    def __init__(self, connection: Connection, index_id: str) -> None:
+    def __init__(
+        self, connection: Connection, index_id: str, webhooks: Webhooks | None = None
+    ) -> None:
         self._connection = connection
         self.index_id = index_id
+        self._webhooks = webhooks
+        self._receiver: WebhookReceiver | None = None
+        self._server: WebhookServer | None = None
+        if webhooks is not None:
+            # Bound now, so that a busy port fails ClusterIndex.open, not the first wait.
+            self._receiver, self._server = webhooks.serve()
         self.ledger = Ledger()
         self._requests = _RequestCounter()
         self._client: TwelveLabs | None = None
@@ -206,13 +221,19 @@ class DeskActor:
             http = httpx.Client(event_hooks={"request": [self._requests]})
             shared = self._connection.budget
             budget = None if shared is None else _LoopBudget(shared.asynchronous(), loop)
-            self._client = self._connection.client(http_client=http, budget=budget)
+            self._client = self._connection.client(
+                http_client=http, budget=budget, events=self._receiver
+            )
         return self._client
 
     def _waiting(self, loop: asyncio.AbstractEventLoop) -> WaitMany:
         if self._wait is None:
             client = self._client_for_waiting(loop)
-            wait = WaitMany([], client._ctx, locate=self._locate, open=True)
+            hooks = self._webhooks
+            fallback_s = EVENT_FALLBACK_POLL_S if hooks is None else hooks.fallback_poll_s
+            wait = WaitMany(
+                [], client._ctx, locate=self._locate, open=True, fallback_poll_s=fallback_s
+            )
             self._wait = wait
             thread = threading.Thread(
                 target=self._watch, args=(client, wait, loop), name="tl-desk-wait", daemon=True
@@ -299,8 +320,14 @@ class DeskActor:
         """Count afresh (see :meth:`Ledger.reset_counts`)."""
         self.ledger.reset_counts()
 
+    def webhook_url(self) -> str | None:
+        """Where this desk receives webhooks (None: it does not)."""
+        from ._webhooks import reachable_url
+
+        return None if self._server is None else reachable_url(self._server)
+
     def summary(self) -> dict[str, Any]:
-        """Counts, failures, and what the shared wait cost."""
+        """Counts, failures, what the shared wait cost, and the webhooks it heard."""
         wait = self._wait
         return {
             "counts": self.ledger.counts(),
@@ -310,12 +337,16 @@ class DeskActor:
             "pending": len(wait.pending_ids()) if wait is not None else 0,
             "wait_requests": dict(self._requests.by_route),
             "members": dict(self._members),
+            "webhooks": None if self._receiver is None else self._receiver.stats,
         }
 
     def close(self) -> None:
-        """End the shared wait (its thread stops once the pending tasks finish)."""
+        """End the shared wait (its thread stops once the pending tasks finish) and stop
+        serving webhooks."""
         if self._wait is not None:
             self._wait.close()
+        if self._server is not None:
+            self._server.close()
 
 
 class _LoopBudget:

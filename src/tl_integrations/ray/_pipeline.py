@@ -33,6 +33,7 @@ from ._documents import VideoDocuments
 from ._index import UPLOAD_PATHS, IndexVideos, UploadPath
 from ._pool import worker_pool
 from ._segments import SegmentVectors
+from ._webhooks import Webhooks
 
 __all__ = ["IngestResult", "Output", "done_sources", "ingest_videos"]
 
@@ -159,6 +160,7 @@ def ingest_videos(
     limits: Mapping[str, int] | None = None,
     window_s: float = DEFAULT_WINDOW_S,
     poll_policy: PollPolicy | None = None,
+    webhooks: Webhooks | None = None,
 ) -> IngestResult:
     """Index every video of ``ds`` once and make its documents or segment vectors.
 
@@ -185,8 +187,9 @@ def ingest_videos(
             failed; ``"skip"``: report them in the result only.
         upload: ``"assets"`` (assets, uploaded once per account, then indexed assets) or
             ``"tasks"`` (the older ``POST /tasks``); see :class:`IndexVideos`.
-        api_key / base_url / limits / window_s / poll_policy: for the
-            :class:`ClusterIndex` opened here.
+        api_key / base_url / limits / window_s / poll_policy / webhooks: for the
+            :class:`ClusterIndex` opened here (``webhooks``: the desk's wait listens to
+            webhooks; see :class:`Webhooks`).
 
     Returns:
         An :class:`IngestResult` (counts, failures, what waiting and the budget saw).
@@ -219,6 +222,7 @@ def ingest_videos(
             limits=limits,
             window_s=window_s,
             poll_policy=poll_policy,
+            webhooks=webhooks,
         )
     try:
         return _run(
@@ -320,7 +324,7 @@ def _run(
         index_id=index.index_id,
         counts=counts,
         failures=failures,
-        waiting={key: summary[key] for key in ("waited", "rounds", "wait_requests")},
+        waiting={key: summary[key] for key in ("waited", "rounds", "wait_requests", "webhooks")},
         budget=budget,
     )
     logger.info("ingest into index %s: %s", index.index_id, counts)
