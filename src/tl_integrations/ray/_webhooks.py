@@ -54,10 +54,11 @@ class Webhooks:
         InvalidRequestError: a bad port, tolerance or fallback.
 
     Example:
-        >>> Webhooks(port=70000)
-        Traceback (most recent call last):
-        ...
-        tl_integrations._errors.InvalidRequestError: port must be 0 to 65535, got 70000
+        >>> try:
+        ...     Webhooks(port=70000)
+        ... except InvalidRequestError as exc:
+        ...     print(exc)
+        port must be 0 to 65535, got 70000
     """
 
     port: int = 0
