@@ -247,12 +247,13 @@ class ClusterIndex:
         return self.connection.budget
 
     def summary(self) -> dict[str, Any]:
-        """Counts, failures, and what the shared wait cost (``waited`` tasks, ``rounds``,
-        ``wait_requests`` by route, ``members``: the processes that used the desk).
+        """Counts, failures, and what the shared wait cost (``waited`` jobs, ``rounds``,
+        ``wait_requests`` by route, ``members``: the processes that used the desk), and
+        ``webhooks``: events heard, duplicates and rejected ones (None without webhooks).
 
         Example:
             >>> index.summary()["wait_requests"]  # doctest: +SKIP
-            {'GET /tasks': 31}
+            {'GET /indexed-assets': 31}
         """
         import ray
 

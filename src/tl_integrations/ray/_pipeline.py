@@ -57,8 +57,8 @@ class IngestResult:
             as another input), ``failed``, and ``done_before`` (found in ``path``, not
             touched).
         failures: every failed input with its reason.
-        waiting: what the shared wait cost: tasks ``waited`` for, polling ``rounds``, and
-            ``wait_requests`` by route.
+        waiting: what the shared wait cost: jobs ``waited`` for, polling ``rounds``,
+            ``wait_requests`` by route, and the ``webhooks`` the desk heard (None without).
         budget: the shared budget's statistics (per category: limit, 429s, queueing).
 
     Example:
