@@ -101,6 +101,7 @@ PUBLIC = {
         "SegmentVectors",
         "SharedBudget",
         "VideoDocuments",
+        "Webhooks",
         "done_sources",
         "ingest_videos",
         "worker_pool",
