@@ -139,6 +139,12 @@ class ServerTruth:
     failed_analyses: frozenset[str] = frozenset()  # file names whose analysis task failed
 
 
+def records_of(emu: Emulator) -> Any:
+    """The emulator's records (in-process), for checks on what the server stored."""
+    assert emu.app is not None
+    return emu.app.emulator.backend.store.records
+
+
 def server_truth(emu: Emulator) -> ServerTruth:
     """Read the emulator's records directly (in-process), not through the API."""
     assert emu.app is not None

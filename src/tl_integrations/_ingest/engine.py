@@ -18,12 +18,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._claims import CLAIMS, kept, oldest
 from .._engine import Job, WaitMany, create, fetch, wait
 from .._errors import (
     AuthenticationError,
@@ -51,13 +53,15 @@ from .._resources.assets import AssetCreation, find_by_metadata, plan_upload, up
 from .._resources.indexed_assets import (
     IndexedAsset,
     IndexedAssetCreation,
+    converge_indexed,
     find_indexed,
     read_indexed,
 )
 from .._resources.indexes import get_or_create_index, retrieve_index
 from .._resources.tasks import TASKS, Task, TaskUpload, list_tasks_request
 from .._resources.uploads import UploadJournal
-from .._resources.videos import Video, list_videos_request, retrieve_video
+from .._resources.videos import Video, list_videos_request, retrieve_video, video_path
+from .._transport import Request, send
 from .content import (
     CHAPTERS_SCHEMA,
     TextPiece,
@@ -89,6 +93,9 @@ logger = logging.getLogger("tl_integrations._ingest")
 
 CHAPTERS_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": CHAPTERS_SCHEMA}
 RUNNING_STATUSES = ("validating", "pending", "queued", "indexing")
+# Tasks a lookup by file name may wait on. "ready" too: a task another run just finished
+# can be ready before its video is listed by its metadata (the listing lags the task).
+CANDIDATE_STATUSES = (*RUNNING_STATUSES, "ready")
 # Errors no other input would escape either: the whole run stops at once.
 FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
 _WAITER = "wait"
@@ -335,9 +342,21 @@ class _Run:
                 raise claimed
             if claimed is not None:
                 return claimed
-            existing = yield from self._lookup(entry)
+        if entry.key is None:
+            prepared = yield from self._upload(entry)
+            return prepared
+        # Another run of this process (another thread, another loader on the same client)
+        # may be uploading the same content into the same index: wait for it, then look up.
+        key = (self.uploader.base_url, self.index_id, *entry.key)
+        with (yield from CLAIMS.hold(key)):
+            existing = (yield from self._lookup(entry)) if lookup else None
             if existing is not None:
                 return existing
+            prepared = yield from self._upload(entry)
+        return prepared
+
+    def _upload(self, entry: Entry) -> Flow[Started | Found]:
+        source = entry.source
         self.progress.set(source.source, "uploading")
         metadata = dict([entry.key]) if entry.key else None
         if self.options.upload == "assets":
@@ -388,6 +407,9 @@ class _Run:
         # No status of its own here: the indexed asset's statuses follow (validating...).
         creation_ia = IndexedAssetCreation(self.index_id, asset.id, user_metadata=metadata)
         job: IndexedAsset = yield from create(creation_ia, self.ctx)
+        if entry.key is not None:
+            # Another process may have indexed the same content at the same moment.
+            job = yield from converge_indexed(job, self.index_id, *entry.key, self.ctx)
         self.created.add(job.id)
         return job
 
@@ -409,28 +431,34 @@ class _Run:
             return Found(video.id, task_id)
         if entry.source.path is None:
             return None
-        # A task still running has no listed video yet; its file name is all we can match
-        # now, so it is a candidate whose hash is checked once it is ready.
+        # A task still running (or just finished) has no listed video yet; its file name is
+        # all we can match now, so it is a candidate whose hash is checked once it is ready.
         name = entry.source.path.name
-        request = list_tasks_request(
-            index_id=self.index_id,
-            status=RUNNING_STATUSES,
-            filename=name,
-            page_limit=50,
-            sort_by=None,
-            sort_option=None,
-        )
-        running, _ = yield from emitted(
-            pages(
-                request, self.ctx, "task list", lambda i: Task.from_api(i, index_id=self.index_id)
-            )
-        )
+        running = yield from self._tasks_named(name, CANDIDATE_STATUSES)
         for task in running:
             if task.id in self.created:
                 continue  # another input of this run (same name, other content)
             logger.info("waiting on running task %s for %s", task.id, _label(entry.source.source))
             return Started(task, candidate=True)
         return None
+
+    def _tasks_named(self, filename: str, status: str | Sequence[str]) -> Flow[list[Task]]:
+        """This index's tasks with ``status`` whose video has ``filename``."""
+        request = list_tasks_request(
+            index_id=self.index_id,
+            status=status,
+            filename=filename,
+            page_limit=50,
+            sort_by=None,
+            sort_option=None,
+        )
+        tasks: list[Task]
+        tasks, _ = yield from emitted(
+            pages(
+                request, self.ctx, "task list", lambda i: Task.from_api(i, index_id=self.index_id)
+            )
+        )
+        return tasks
 
     def _existing(self, video_id: str) -> Flow[Found]:
         video = yield from retrieve_video(self.ctx, self.index_id, video_id)
@@ -441,19 +469,7 @@ class _Run:
         name = video.system_metadata.filename
         if name is None:
             return None
-        request = list_tasks_request(
-            index_id=self.index_id,
-            status="ready",
-            filename=name,
-            page_limit=50,
-            sort_by=None,
-            sort_option=None,
-        )
-        tasks, _ = yield from emitted(
-            pages(
-                request, self.ctx, "task list", lambda i: Task.from_api(i, index_id=self.index_id)
-            )
-        )
+        tasks = yield from self._tasks_named(name, "ready")
         return next((task.id for task in tasks if task.video_id == video.id), None)
 
     def _prepared(self, entry: Entry, value: Any, *, failed: bool) -> Flow[None]:
@@ -540,10 +556,41 @@ class _Run:
             return False
         return bool(video.user_metadata.get(entry.key[0]) == entry.key[1])
 
+    def _converge_video(self, key: tuple[str, str], found: Found) -> Flow[Found]:
+        """The video this run's task made, or the one with the same content another process
+        made at the same time (ours is then deleted): every run keeps the oldest.
+
+        A task carries no metadata a listing shows, so twins are only seen as videos, once
+        ready: an older same-named task still running is waited for first, so that the run
+        whose task finished first cannot keep its video while an older one is on its way.
+        """
+        assert found.task_id is not None
+        ours = yield from retrieve_video(self.ctx, self.index_id, found.video_id)
+        name = ours.system_metadata.filename
+        if name is not None:
+            running = yield from self._tasks_named(name, RUNNING_STATUSES)
+            seen = self.last_seen.get(found.task_id)
+            mine = seen if seen is not None else Task(found.task_id, "ready", created_at=None)
+            for task in running:
+                if task.id not in self.created and oldest([task, mine]) is task:
+                    with contextlib.suppress(TaskFailedError):  # a failed twin is no twin
+                        yield from wait(task, self.ctx, timeout_s=self.options.timeout_s)
+        request = list_videos_request(self.index_id, user_metadata=dict([key]))
+        twins = yield from collect(request, self.ctx, "video list", Video.from_api, max_pages=1)
+        chosen = kept(ours, twins)
+        if chosen is ours:
+            return found
+        logger.info("video %s duplicates %s made at the same time", ours.id, chosen.id)
+        yield from send(Request("DELETE", video_path(self.index_id, ours.id)), self.ctx)
+        task_id = yield from self._task_id_for(chosen)
+        return Found(chosen.id, task_id)
+
     # -- reading --------------------------------------------------------------------------
 
     def _read(self, entry: Entry, found: Found) -> Flow[tuple[Found, Video, list[TextPiece]]]:
         options = self.options
+        if found.task_id is not None and found.task_id in self.created and entry.key is not None:
+            found = yield from self._converge_video(entry.key, found)
         video = yield from retrieve_video(
             self.ctx, self.index_id, found.video_id, transcription="transcript" in options.content
         )

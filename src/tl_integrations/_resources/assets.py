@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 import orjson
 
+from .._claims import CLAIMS, kept
 from .._engine import (
     Creation,
     Job,
@@ -332,15 +333,21 @@ class AssetCreation(Creation[Asset]):
 
 def find_by_metadata(ctx: Context, filename: str, key: str, value: str) -> Flow[Asset | None]:
     """The newest asset named ``filename`` whose ``user_metadata[key] == value``, or None."""
+    assets = yield from _assets_named(ctx, filename)
+    for asset in assets:
+        if asset.user_metadata.get(key) == value:
+            return asset._bind(ctx.owner)
+    return None
+
+
+def _assets_named(ctx: Context, filename: str) -> Flow[list[Asset]]:
+    """The assets named ``filename``, newest first (the first pages of them)."""
     request = Request("GET", "/assets", params={"filename": filename, "page_limit": PAGE_LIMIT_MAX})
     assets: list[Asset]
     assets, _ = yield from emitted(
         pages(request, ctx, "asset list", Asset.from_api, max_pages=_LOOKUP_PAGES)
     )
-    for asset in assets:
-        if asset.user_metadata.get(key) == value:
-            return asset._bind(ctx.owner)
-    return None
+    return assets
 
 
 def delete_asset(asset_id: str, ctx: Context, *, force: bool = False) -> Flow[None]:
@@ -458,8 +465,40 @@ def upload_asset(
     timeout_s: float | None,
 ) -> Flow[Asset]:
     """Upload a checked file once: reuse an asset with the same bytes, else send it, then
-    wait until the asset is ready."""
+    wait until the asset is ready.
+
+    Overlapping uploads of the same bytes pay once: in this process the content is claimed
+    (another flow uploading it is waited for, then its asset found), and the hash marker is
+    looked up again right before sending; an asset another process made at the same moment
+    is adopted and ours deleted (:func:`converge_assets`).
+    """
     digest: str = yield Call(sha256_file, (plan.path,), blocking=True)
+    with (yield from CLAIMS.hold((base_url, HASH_KEY, digest))):
+        made = yield from _upload_claimed(
+            plan, digest, ctx, base_url=base_url, journal=journal, max_concurrency=max_concurrency,
+            on_progress=on_progress,
+        )  # fmt: skip
+    if isinstance(made, str):
+        uploaded: Asset = yield from wait(made, ctx, kind=ASSETS, timeout_s=timeout_s)
+        return uploaded
+    reused = made.reused
+    asset: Asset = yield from wait(made, ctx, timeout_s=timeout_s)
+    asset.reused = reused  # after the wait: a fresh read would reset it
+    return asset
+
+
+def _upload_claimed(
+    plan: UploadPlan,
+    digest: str,
+    ctx: Context,
+    *,
+    base_url: str,
+    journal: UploadJournal,
+    max_concurrency: int,
+    on_progress: OnProgress | None,
+) -> Flow[Asset | str]:
+    """Look up, then send, while holding the content's claim: the asset, or a multipart
+    upload's asset id."""
     existing = yield from find_by_metadata(ctx, plan.filename, HASH_KEY, digest)
     if existing is not None and _interrupted_here(existing, journal, digest, base_url):
         existing = None  # our own unfinished multipart upload: resumed below, not waited on
@@ -467,9 +506,8 @@ def upload_asset(
         logger.info("reusing asset %s for %s (same bytes)", existing.id, plan.path.name)
         if on_progress is not None:
             yield Call(on_progress, (plan.size, plan.size))
-        ready: Asset = yield from wait(existing, ctx, timeout_s=timeout_s)
-        ready.reused = True  # after the wait: a fresh read would reset it
-        return ready
+        existing.reused = True
+        return existing
     metadata = {HASH_KEY: digest, **plan.user_metadata}
     if plan.multipart:
 
@@ -489,7 +527,7 @@ def upload_asset(
             enable_thumbnail=plan.enable_thumbnail,
             remove_orphan=remove_orphan,
         )
-        asset_id = yield from multipart_upload(
+        asset_id: str = yield from multipart_upload(
             creation,
             ctx,
             journal=journal,
@@ -497,8 +535,7 @@ def upload_asset(
             max_concurrency=max_concurrency,
             on_progress=on_progress,
         )
-        uploaded: Asset = yield from wait(asset_id, ctx, kind=ASSETS, timeout_s=timeout_s)
-        return uploaded
+        return asset_id
     created = yield from create(
         AssetCreation(
             file=plan.path,
@@ -509,10 +546,25 @@ def upload_asset(
         ),
         ctx,
     )
+    kept = yield from converge_assets(created, ctx, plan.filename, digest)
     if on_progress is not None:
         yield Call(on_progress, (plan.size, plan.size))
-    asset: Asset = yield from wait(created, ctx, timeout_s=timeout_s)
-    return asset
+    return kept
+
+
+def converge_assets(made: Asset, ctx: Context, filename: str, digest: str) -> Flow[Asset]:
+    """``made``, or the asset with the same bytes another process created first (ours is
+    then deleted): every creator keeps the same one (:func:`~.._claims.kept`).
+    """
+    assets = yield from _assets_named(ctx, filename)
+    twins = [a for a in assets if a.user_metadata.get(HASH_KEY) == digest and not a.failed]
+    chosen = kept(made, twins)
+    if chosen is made:
+        return made
+    logger.info("asset %s duplicates %s made at the same time", made.id, chosen.id)
+    yield from delete_asset(made.id, ctx, force=True)
+    chosen.reused = True
+    return chosen._bind(ctx.owner)
 
 
 def _interrupted_here(asset: Asset, journal: UploadJournal, digest: str, base_url: str) -> bool:

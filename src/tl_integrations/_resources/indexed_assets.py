@@ -18,12 +18,14 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._claims import CLAIMS, kept
 from .._engine import (
     Creation,
     Job,
@@ -55,6 +57,8 @@ from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata, from_indexing_event
 from .uploads import OnProgress
 from .videos import SystemMetadata, Utterance, Video, parse_utterances, retrieve_video
 
+logger = logging.getLogger("tl_integrations")
+
 __all__ = [
     "INDEXED_ASSETS",
     "AsyncIndexedAssets",
@@ -62,6 +66,7 @@ __all__ = [
     "IndexedAsset",
     "IndexedAssets",
     "Indexing",
+    "converge_indexed",
 ]
 
 OnUpdate = Callable[["IndexedAsset"], object]
@@ -294,6 +299,13 @@ class IndexedAssetCreation(Creation[IndexedAsset]):
 
 
 def find_indexed(index_id: str, key: str, value: str, ctx: Context) -> Flow[IndexedAsset | None]:
+    matching = yield from _indexed_with(index_id, key, value, ctx)
+    usable = [ia for ia in matching if not ia.failed] or matching
+    return usable[0]._bind(ctx.owner) if usable else None
+
+
+def _indexed_with(index_id: str, key: str, value: str, ctx: Context) -> Flow[list[IndexedAsset]]:
+    """The indexed assets of ``index_id`` whose ``user_metadata[key] == value``."""
     request = Request("GET", _base(index_id), params={key: value, "page_limit": PAGE_LIMIT_MAX})
     items: list[IndexedAsset]
     items, _ = yield from emitted(
@@ -305,10 +317,25 @@ def find_indexed(index_id: str, key: str, value: str, ctx: Context) -> Flow[Inde
             max_pages=1,
         )
     )
-    # Prefer one that worked; the server's filter is exact, this check is belt and braces.
-    matching = [ia for ia in items if ia.user_metadata.get(key) == value]
-    usable = [ia for ia in matching if not ia.failed] or matching
-    return usable[0]._bind(ctx.owner) if usable else None
+    # The server's filter is exact; this check is belt and braces.
+    return [ia for ia in items if ia.user_metadata.get(key) == value]
+
+
+def converge_indexed(
+    made: IndexedAsset, index_id: str, key: str, value: str, ctx: Context
+) -> Flow[IndexedAsset]:
+    """``made``, or the indexed asset with the same marker another process created first
+    (ours is then deleted): every creator keeps the same one (:func:`~.._claims.kept`).
+
+    Called right after a create, so the later of two concurrent creators always sees both.
+    """
+    twins = yield from _indexed_with(index_id, key, value, ctx)
+    chosen = kept(made, [ia for ia in twins if not ia.failed])
+    if chosen is made:
+        return made
+    logger.info("indexed asset %s duplicates %s made at the same time", made.id, chosen.id)
+    yield from _delete(index_id, made.id, ctx)
+    return chosen._bind(ctx.owner)
 
 
 def find_indexed_asset_of(asset_id: str, index_id: str, ctx: Context) -> Flow[IndexedAsset | None]:
@@ -598,19 +625,27 @@ def _index_media(
             timeout_s=timeout_s,
         )
     digest = asset.user_metadata.get(HASH_KEY)
-    existing = (yield from find_indexed(index.id, HASH_KEY, str(digest), ctx)) if digest else None
-    if existing is None:
-        # Indexed by other means (indexed_assets.create carries no hash): the asset knows.
-        existing = yield from find_indexed_asset_of(asset.id, index.id, ctx)
-    if existing is None:
-        metadata = {**(user_metadata or {}), **({HASH_KEY: digest} if digest else {})}
-        creation = IndexedAssetCreation(
-            index.id,
-            asset.id,
-            user_metadata=metadata,
-            enable_video_stream=enable_video_stream,
+    # Another flow of this process indexing the same bytes into this index goes first.
+    with (yield from CLAIMS.hold((base_url, index.id, HASH_KEY, str(digest or asset.id)))):
+        existing = (
+            (yield from find_indexed(index.id, HASH_KEY, str(digest), ctx)) if digest else None
         )
-        existing = yield from create(creation, ctx)
+        if existing is None:
+            # Indexed by other means (indexed_assets.create carries no hash): the asset knows.
+            existing = yield from find_indexed_asset_of(asset.id, index.id, ctx)
+        if existing is None:
+            metadata = {**(user_metadata or {}), **({HASH_KEY: digest} if digest else {})}
+            creation = IndexedAssetCreation(
+                index.id,
+                asset.id,
+                user_metadata=metadata,
+                enable_video_stream=enable_video_stream,
+            )
+            existing = yield from create(creation, ctx)
+            if digest:
+                existing = yield from converge_indexed(
+                    existing, index.id, HASH_KEY, str(digest), ctx
+                )
     yield from wait(
         existing,
         ctx,

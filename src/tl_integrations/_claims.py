@@ -1,0 +1,183 @@
+"""Claims on content, held by one flow at a time in this process, so it is uploaded once.
+
+Before a flow looks a file up and uploads it, it claims the file's key (the server and the
+content hash, say) here; a second flow of this process claiming the same key waits, without
+holding a thread of the event loop (an :class:`~._flows.Until` step), until the first lets
+go, and then looks up again: it finds the first flow's upload and reuses it. Other
+processes are not covered here: their uploads are found by the hash marker the API keeps
+(see :func:`oldest`, which makes concurrent creators converge on one job).
+
+Example:
+    >>> from ._flows import SyncDriver
+    >>> claims = Claims()
+    >>> def upload(log: list[str]) -> Flow[str]:
+    ...     with (yield from claims.hold(("https://api", "tl_sha256", "ab12"))):
+    ...         log.append("uploading")
+    ...     return "done"
+    >>> log: list[str] = []
+    >>> SyncDriver(transport=None).run(upload(log)), log, claims.held()
+    ('done', ['uploading'], 0)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable, Iterable
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Protocol, TypeVar
+
+from ._flows import Flow, Signal, Until
+
+__all__ = ["CLAIMS", "Claim", "Claims", "kept", "oldest"]
+
+
+class Claim:
+    """A held claim: let go of it with ``release()`` or by leaving its ``with`` block.
+
+    Example:
+        >>> claims = Claims()
+        >>> claim = claims.try_hold("k")
+        >>> claim is not None, claims.try_hold("k")
+        (True, None)
+        >>> claim.release(); claims.try_hold("k") is not None
+        True
+    """
+
+    def __init__(self, claims: Claims, key: Hashable) -> None:
+        self._claims = claims
+        self.key = key
+        self._released = False
+
+    def release(self) -> None:
+        """Let the next waiting flow have the key (releasing twice does nothing)."""
+        if not self._released:
+            self._released = True
+            self._claims._release(self.key)
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class Claims:
+    """Keys held by one flow at a time; the others wait for their turn, first come first.
+
+    Example:
+        >>> claims = Claims()
+        >>> claims.try_hold("k") is not None, claims.held()
+        (True, 1)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # key -> the signals of the flows waiting for it, in arrival order.
+        self._waiters: dict[Hashable, list[Signal]] = {}
+
+    def try_hold(self, key: Hashable) -> Claim | None:
+        """The claim on ``key`` when nobody holds it, else None (never waits)."""
+        with self._lock:
+            if key in self._waiters:
+                return None
+            self._waiters[key] = []
+            return Claim(self, key)
+
+    def hold(self, key: Hashable) -> Flow[Claim]:
+        """Wait until ``key`` is free, then hold it (release it in a ``finally``/``with``)."""
+        while True:
+            with self._lock:
+                waiters = self._waiters.get(key)
+                if waiters is None:
+                    self._waiters[key] = []
+                    return Claim(self, key)
+                turn = Signal()
+                waiters.append(turn)
+            try:
+                yield Until(turn)
+            finally:
+                # Woken or cancelled: either way this flow no longer waits in line.
+                with self._lock:
+                    line = self._waiters.get(key)
+                    if line is not None and turn in line:
+                        line.remove(turn)
+
+    def held(self) -> int:
+        """How many keys are held now."""
+        with self._lock:
+            return len(self._waiters)
+
+    def _release(self, key: Hashable) -> None:
+        with self._lock:
+            waiters = self._waiters.pop(key, [])
+        # Every waiter tries again; one takes the key and the others queue up behind it.
+        for turn in waiters:
+            turn.set()
+
+
+CLAIMS = Claims()
+"""The process's claims: every client of this process shares them."""
+
+
+class _Made(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created_at(self) -> str | None: ...
+
+
+M = TypeVar("M", bound=_Made)
+
+
+def oldest(jobs: Iterable[M]) -> M | None:
+    """The job created first (then the smaller id): the one concurrent creators keep.
+
+    Every creator that finds duplicates with the same marker keeps this one and deletes its
+    own, so processes that created at the same time converge without talking to each other.
+
+    Example:
+        >>> from types import SimpleNamespace as J
+        >>> a = J(id="b", created_at="2024-01-01T00:00:00.200Z")
+        >>> b = J(id="a", created_at="2024-01-01T00:00:00.300Z")
+        >>> oldest([b, a]).id
+        'b'
+    """
+    return min(jobs, key=lambda job: (_moment(job.created_at), job.id), default=None)
+
+
+def kept(made: M, listed: Iterable[M]) -> M:
+    """Which of ``made`` (just created) and its ``listed`` twins every creator keeps.
+
+    ``made`` is taken as listed when it is (a create's answer may lack ``created_at``).
+
+    Example:
+        >>> from types import SimpleNamespace as J
+        >>> ours = J(id="b", created_at=None)
+        >>> theirs = J(id="a", created_at="2024-01-01T00:00:00.100Z")
+        >>> listed_ours = J(id="b", created_at="2024-01-01T00:00:00.300Z")
+        >>> kept(ours, [theirs, listed_ours]).id, kept(ours, []) is ours
+        ('a', True)
+    """
+    twins = list(listed)
+    if not any(job.id == made.id for job in twins):
+        twins.append(made)
+    chosen = oldest(twins)
+    return made if chosen is None or chosen.id == made.id else chosen
+
+
+def _moment(stamp: str | None) -> datetime:
+    if stamp:
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    # Unknown times sort last: a job whose age we cannot read is never the one kept
+    # over one whose age we can.
+    return datetime.max.replace(tzinfo=timezone.utc)
