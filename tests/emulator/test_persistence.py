@@ -11,7 +11,7 @@ import httpx
 from twelvelabs import TwelveLabs
 
 from tl_integrations.emulator import Emulator, ManualClock
-from tl_integrations.emulator.media import probe
+from tl_integrations.emulator._media import probe
 
 from .conftest import make_png, upload, wait_task
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tl_integrations.emulator import _vectors, semantics
-from tl_integrations.emulator.media import COLOURS, MediaInfo, Picture, make_sample_video, probe
-from tl_integrations.emulator.segments import build_segments
-from tl_integrations.emulator.semantics import (
+from tl_integrations.emulator import _semantics as semantics
+from tl_integrations.emulator import _vectors
+from tl_integrations.emulator._media import COLOURS, MediaInfo, Picture, make_sample_video, probe
+from tl_integrations.emulator._segments import build_segments
+from tl_integrations.emulator._semantics import (
     analyze_text,
     chapters,
     colour_share,

@@ -11,8 +11,9 @@ import av
 import numpy as np
 import pytest
 
-from tl_integrations.emulator import _media_types, _probe, _sample_video, media
-from tl_integrations.emulator.media import (
+from tl_integrations.emulator import _media as media
+from tl_integrations.emulator import _media_types, _probe, _sample_video
+from tl_integrations.emulator._media import (
     COLOURS,
     MediaError,
     MediaInfo,

@@ -21,7 +21,7 @@ from search_emulator import (
 )
 
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_video
-from tl_integrations.emulator.media import png_bytes
+from tl_integrations.emulator._media import png_bytes
 
 
 @pytest.fixture(scope="session")

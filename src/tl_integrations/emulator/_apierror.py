@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from .backend.errors import Conflict, EmulatorError, Forbidden, NotFound, TooLarge, Unprocessable
+from ._backend.errors import Conflict, EmulatorError, Forbidden, NotFound, TooLarge, Unprocessable
 
 __all__ = ["ApiError", "JSONResponse", "api_error_of", "error_response"]
 
@@ -102,7 +102,7 @@ def api_error_of(err: EmulatorError) -> ApiError:
         404
         >>> api_error_of(NotFound("entity", "abc")).status
         400
-        >>> from .backend.errors import invalid
+        >>> from ._backend.errors import invalid
         >>> api_error_of(invalid("page", "must be >= 1")).details
         {'field': 'page'}
     """

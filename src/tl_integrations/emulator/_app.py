@@ -13,12 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from .apierror import ApiError, JSONResponse, api_error_of, error_response
-from .backend.errors import EmulatorError
-from .config import EmulatorConfig
-from .gate import API_PREFIX, CONTROL_PREFIX, STORAGE_PREFIX, Gate
-from .routes import api_routes, control_routes, storage_routes
-from .state import EmulatorState
+from ._apierror import ApiError, JSONResponse, api_error_of, error_response
+from ._backend.errors import EmulatorError
+from ._config import EmulatorConfig
+from ._gate import API_PREFIX, CONTROL_PREFIX, STORAGE_PREFIX, Gate
+from ._routes import api_routes, control_routes, storage_routes
+from ._state import EmulatorState
 
 __all__ = ["EmulatorApp", "create_app"]
 

@@ -23,11 +23,11 @@ from types import FrameType
 import uvicorn
 
 from .._serving import bind_socket
-from .app import create_app
-from .backend.persistence import DataDirError
-from .config import EmulatorConfig, Faults
-from .gate import API_PREFIX
-from .server import exposure, uvicorn_config
+from ._app import create_app
+from ._backend.persistence import DataDirError
+from ._config import EmulatorConfig, Faults
+from ._gate import API_PREFIX
+from ._server import exposure, uvicorn_config
 
 __all__ = ["build_parser", "config_from_args", "main"]
 

@@ -14,8 +14,8 @@ Each POST carries ``TL-Signature: t=<emulator unix seconds>,v1=<hex HMAC-SHA256 
 "<t>.<body>">`` and the event as its JSON body, as the API sends them.
 
 Example:
-    >>> from .config import EmulatorConfig
-    >>> from .backend import Backend
+    >>> from ._config import EmulatorConfig
+    >>> from ._backend import Backend
     >>> backend = Backend(EmulatorConfig())
     >>> WebhookDispatcher(backend.webhooks, clock=lambda: 0.0).flush()
     0
@@ -34,7 +34,7 @@ from concurrent.futures import wait as wait_all
 
 import httpx
 
-from .backend.webhooks import Delivery, Webhooks
+from ._backend.webhooks import Delivery, Webhooks
 
 __all__ = ["SIGNATURE_HEADER", "WebhookDispatcher", "pause_s", "signature"]
 

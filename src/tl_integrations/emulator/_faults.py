@@ -6,7 +6,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from .config import Faults
+from ._config import Faults
 
 __all__ = ["FaultDraw", "FaultInjector"]
 

@@ -30,9 +30,9 @@ from urllib.parse import parse_qs
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .apierror import ApiError, error_response
-from .ratelimit import Decision, category_of
-from .state import EmulatorState
+from ._apierror import ApiError, error_response
+from ._ratelimit import Decision, category_of
+from ._state import EmulatorState
 
 __all__ = ["API_PREFIX", "CONTROL_PREFIX", "STORAGE_PREFIX", "ConnectionDropped", "Gate"]
 

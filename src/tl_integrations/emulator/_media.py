@@ -17,7 +17,7 @@ Its jobs, all pure functions over files:
   :func:`png_from_pixels` encodes.
 
 Example:
-    >>> from tl_integrations.emulator.media import make_sample_video, probe
+    >>> from tl_integrations.emulator._media import make_sample_video, probe
     >>> path = make_sample_video("/tmp/doc-sample.mp4", duration_s=6, subtitles=[(0, 2, "hello")])
     >>> [u.text for u in probe(path).utterances]
     ['hello']

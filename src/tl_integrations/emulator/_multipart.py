@@ -24,9 +24,9 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from .apierror import ApiError
-from .backend.errors import Invalid
-from .config import RequestLimits
+from ._apierror import ApiError
+from ._backend.errors import Invalid
+from ._config import RequestLimits
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .config import RateLimits
+from ._config import RateLimits
 
 __all__ = ["Decision", "RateLimiter", "category_of"]
 

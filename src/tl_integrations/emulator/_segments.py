@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import semantics
+from . import _semantics as semantics
+from ._media import Document, MediaInfo
 from ._vectors import embed_sound, segment_sounds
-from .media import Document, MediaInfo
 
 __all__ = [
     "AUDIO_MEANING",

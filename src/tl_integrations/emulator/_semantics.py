@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._media import MediaInfo, Utterance
 from ._vectors import (
     PALETTE,
     PALETTE_NAMES,
@@ -29,7 +30,6 @@ from ._vectors import (
     stemmed_words,
     tokenize,
 )
-from .media import MediaInfo, Utterance
 
 __all__ = [
     "Window",

@@ -12,9 +12,9 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .._serving import ServerThread, bind_socket
-from .app import EmulatorApp, create_app
-from .config import EmulatorConfig, Faults, ManualClock, host_name, is_loopback
-from .gate import API_PREFIX
+from ._app import EmulatorApp, create_app
+from ._config import EmulatorConfig, Faults, ManualClock, host_name, is_loopback
+from ._gate import API_PREFIX
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs

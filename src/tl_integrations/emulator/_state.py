@@ -11,11 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import Backend
-from .config import EmulatorConfig, Faults
-from .dispatch import WebhookDispatcher
-from .faults import FaultInjector
-from .ratelimit import RateLimiter
+from ._backend import Backend
+from ._config import EmulatorConfig, Faults
+from ._dispatch import WebhookDispatcher
+from ._faults import FaultInjector
+from ._ratelimit import RateLimiter
 
 __all__ = ["EmulatorState", "Stats"]
 

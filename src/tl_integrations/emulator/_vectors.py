@@ -17,7 +17,7 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
-from .media import COLOURS, MediaInfo, Picture, Utterance
+from ._media import COLOURS, MediaInfo, Picture, Utterance
 
 __all__ = [
     "colour_share",

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import EmulatorConfig, Faults
-from ..media import MediaInfo
+from .._config import EmulatorConfig, Faults
+from .._media import MediaInfo
 from .analysis import Analysis
 from .analysis_tasks import AnalysisTasks
 from .assets import Assets

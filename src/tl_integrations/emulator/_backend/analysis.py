@@ -19,8 +19,8 @@ import anyio.to_thread
 import numpy as np
 import orjson
 
-from .. import semantics
-from ..media import MediaError, MediaInfo, probe_streams
+from .. import _semantics as semantics
+from .._media import MediaError, MediaInfo, probe_streams
 from .analysis_rules import Ask, ImageInput, MediaSource, count_tokens, sync_ask, window_of
 from .assets import Assets
 from .errors import Invalid

@@ -17,8 +17,8 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ..config import UploadLimits
-from ..media import MediaError, MediaInfo, probe, probe_audio, probe_streams
+from .._config import UploadLimits
+from .._media import MediaError, MediaInfo, probe, probe_audio, probe_streams
 from . import metadata
 from .errors import Conflict, Invalid, NotFound, invalid, missing
 from .formats import FileKind, detect, document_facts, mime_of, technical_metadata

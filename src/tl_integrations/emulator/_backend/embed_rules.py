@@ -105,7 +105,7 @@ def matryoshka(model: str, dimension: Any, uncertainty: Any) -> Matryoshka:
         >>> matryoshka("marengo3.0", 256, None)
         Traceback (most recent call last):
         ...
-        tl_integrations.emulator.backend.errors.Invalid: embedding_dimension: needs \
+        tl_integrations.emulator._backend.errors.Invalid: embedding_dimension: needs \
 marengo3.5; marengo3.0 always makes 512-d vectors
     """
     if dimension is not None and model != "marengo3.5":
@@ -179,7 +179,7 @@ def timed_plan(
         ...            uncertainty=False)
         Traceback (most recent call last):
         ...
-        tl_integrations.emulator.backend.errors.Invalid: segmentation: marengo3.0 takes \
+        tl_integrations.emulator._backend.errors.Invalid: segmentation: marengo3.0 takes \
 {"strategy": ...} without the "temporal" wrapper of marengo3.5
     """
     allowed = _OPTIONS[(model, input_type)]
@@ -293,7 +293,7 @@ def document_plan(fmt: str, spec: Mapping[str, Any], *, uncertainty: bool) -> Do
         >>> document_plan("text", {"embedding_scope": ["local"]}, uncertainty=False)
         Traceback (most recent call last):
         ...
-        tl_integrations.emulator.backend.errors.Invalid: document.segmentation: text/local \
+        tl_integrations.emulator._backend.errors.Invalid: document.segmentation: text/local \
 needs sequential segmentation: {"sequential": {"strategy": "sentence", "max_sentences": n}}
     """
     defaults = (["visual"], ["local"]) if fmt == "pdf" else (["text"], ["asset"])
@@ -358,7 +358,7 @@ def image_plan(spec: Mapping[str, Any]) -> None:
         >>> image_plan({"embedding_scope": ["clip"]})
         Traceback (most recent call last):
         ...
-        tl_integrations.emulator.backend.errors.Invalid: embedding_scope: must be a non-empty \
+        tl_integrations.emulator._backend.errors.Invalid: embedding_scope: must be a non-empty \
 list of ['asset'], got ['clip']
     """
     _list_field(spec, "embedding_option", ("visual",), ["visual"])
@@ -414,7 +414,7 @@ def multi_plan(
         ...            uncertainty=False)
         Traceback (most recent call last):
         ...
-        tl_integrations.emulator.backend.errors.Invalid: multi_input: sources of different \
+        tl_integrations.emulator._backend.errors.Invalid: multi_input: sources of different \
 types (image, video) need input_text to combine them
     """
     if text is not None and (not isinstance(text, str) or not text.strip()):

@@ -26,11 +26,10 @@ import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import semantics
+from .. import _semantics as semantics
 from .._documents import chunk_sentences, sentences
-from .._vectors import embed_picture
-from ..media import MediaInfo
-from ..segments import (
+from .._media import MediaInfo
+from .._segments import (
     AUDIO_MEANING,
     SegmentSet,
     build_segments,
@@ -39,6 +38,7 @@ from ..segments import (
     scene_bounds,
     single_row,
 )
+from .._vectors import embed_picture
 from . import embed_rules as rules
 from .errors import Invalid, NotFound, TooLarge, invalid, missing
 from .ingest import AssetRef, Base64Data, LocalFile, Probed, RemoteUrl, probe_as, receive

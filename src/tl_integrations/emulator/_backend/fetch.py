@@ -21,7 +21,7 @@ from urllib.request import url2pathname
 import anyio.to_thread
 import httpx
 
-from ..config import host_name, is_loopback
+from .._config import host_name, is_loopback
 from .errors import Invalid
 
 __all__ = ["decode_base64", "fetch_url", "is_loopback_host"]

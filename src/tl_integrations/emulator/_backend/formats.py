@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..media import StreamFacts
+from .._media import StreamFacts
 from .errors import Invalid
 
 __all__ = ["FileKind", "detect", "document_facts", "mime_of", "technical_metadata"]

@@ -48,7 +48,7 @@ class IdempotencyKeys:
     """The keys seen by one emulator, per API key and resource kind.
 
     Example:
-        >>> from ..config import EmulatorConfig
+        >>> from .._config import EmulatorConfig
         >>> store = Store(EmulatorConfig())
         >>> keys, where = IdempotencyKeys(store), {"scope": "k", "resource": "analysis_task"}
         >>> keys.find("key-1", **where, body={"a": 1}, exists=lambda _: True) is None

@@ -15,7 +15,7 @@ from typing import TypeAlias
 
 import anyio.to_thread
 
-from ..media import (
+from .._media import (
     Document,
     MediaError,
     MediaInfo,

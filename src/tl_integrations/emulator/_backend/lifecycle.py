@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Protocol
 
-from ..config import Stage, StageModel
+from .._config import Stage, StageModel
 from .records import AnalysisTaskRec, AssetRec, EmbedTaskRec, EntityRec, UploadRec
 
 __all__ = [
@@ -90,7 +90,7 @@ class Staged(Protocol):
     """Anything indexed: an indexing task, or the video (indexed asset) it makes.
 
     Example:
-        >>> from tl_integrations.emulator.backend.records import VideoRec
+        >>> from tl_integrations.emulator._backend.records import VideoRec
         >>> video = VideoRec("v", "a", "i", 0.0, "", None, durations_s=[1.0, 1.0, 1.0, 1.0])
         >>> index_status(video, now_s=10.0)
         ('ready', 4.0)
@@ -113,7 +113,7 @@ def index_status(task: Staged, *, now_s: float) -> tuple[str, float]:
     """The task's status at ``now_s`` and the time it entered that status (``updated_at``).
 
     Example:
-        >>> from tl_integrations.emulator.backend.records import IndexTaskRec
+        >>> from tl_integrations.emulator._backend.records import IndexTaskRec
         >>> t = IndexTaskRec("t", "v", "i", 100.0, [1.0, 1.0, 1.0, 2.0])
         >>> index_status(t, now_s=100.5), index_status(t, now_s=103.5), index_status(t, now_s=200)
         (('validating', 100.0), ('indexing', 103.0), ('ready', 105.0))

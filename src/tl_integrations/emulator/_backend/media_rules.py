@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import MediaLimits
-from ..media import MediaError, MediaInfo, probe
+from .._config import MediaLimits
+from .._media import MediaError, MediaInfo, probe
 from .errors import Invalid
 
 __all__ = ["check_media", "probe_media"]

@@ -36,7 +36,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from ..segments import SegmentSet
+from .._segments import SegmentSet
 
 __all__ = ["DataDirError", "DataDirInUse", "Persistence", "atomic_write"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..media import MediaInfo
-from ..segments import SegmentSet
+from .._media import MediaInfo
+from .._segments import SegmentSet
 from .models import MARENGO_DIMS, MARENGO_OPTIONS
 
 __all__ = [

@@ -31,9 +31,9 @@ import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import semantics
-from ..media import MediaError, MediaInfo, Picture, probe_picture
-from ..segments import SegmentSet, segment_text
+from .. import _semantics as semantics
+from .._media import MediaError, MediaInfo, Picture, probe_picture
+from .._segments import SegmentSet, segment_text
 from .entities import Entities, Look
 from .errors import EmulatorError, Invalid, invalid, missing
 from .ingest import LocalFile, RemoteUrl, Upload, discard, receive

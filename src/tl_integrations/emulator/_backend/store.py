@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..config import EmulatorConfig
-from ..ids import IdFactory
-from ..media import MediaInfo
-from ..segments import SegmentSet
+from .._config import EmulatorConfig
+from .._ids import IdFactory
+from .._media import MediaInfo
+from .._segments import SegmentSet
 from .errors import NotFound
 from .lifecycle import task_rng
 from .persistence import Persistence

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from ..media import MediaInfo
+from .._media import MediaInfo
 from .assets import Assets
 from .errors import Invalid, NotFound
 from .ingest import LocalFile, RemoteUrl, Upload, discard, receive

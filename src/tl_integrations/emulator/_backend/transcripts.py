@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..media import MediaInfo, Utterance
+from .._media import MediaInfo, Utterance
 
 __all__ = ["SEGMENTATIONS", "Span", "segment"]
 

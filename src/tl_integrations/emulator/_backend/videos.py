@@ -14,8 +14,8 @@ from typing import Any
 
 import anyio.to_thread
 
-from ..media import MediaInfo
-from ..segments import AUDIO_MEANING, SegmentSet, build_segments, index_bounds
+from .._media import MediaInfo
+from .._segments import AUDIO_MEANING, SegmentSet, build_segments, index_bounds
 from . import metadata
 from .assets import Assets
 from .errors import Invalid, NotFound, missing
@@ -183,7 +183,7 @@ def check_receives(index: IndexRec) -> None:
         ...                "model_options": ["visual"]}], [], 0.0, 0.0))
         Traceback (most recent call last):
         ...
-        tl_integrations.emulator.backend.errors.Invalid: The index 'old' has only Pegasus ...
+        tl_integrations.emulator._backend.errors.Invalid: The index 'old' has only Pegasus ...
     """
     if index.marengo is None:
         raise Invalid(

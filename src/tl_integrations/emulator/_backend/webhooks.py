@@ -16,7 +16,7 @@ The delivery faults (``webhook_drop``, ``webhook_duplicate``, ``webhook_delay``,
 so the same seed gives every event the same fate whatever the order of requests.
 
 Example:
-    >>> from ..config import EmulatorConfig, ManualClock
+    >>> from .._config import EmulatorConfig, ManualClock
     >>> from .store import Store
     >>> clock = ManualClock(start_s=100.0)
     >>> hooks = Webhooks(Store(EmulatorConfig(clock=clock, webhook_url="http://127.0.0.1:9/",
@@ -41,8 +41,8 @@ from typing import Any
 
 import orjson
 
-from ..config import Faults
-from ..ids import rfc3339
+from .._config import Faults
+from .._ids import rfc3339
 from .lifecycle import index_status
 from .records import IndexRec, VideoRec
 from .store import Store
@@ -89,7 +89,7 @@ class Webhooks:
         faults: the current faults (they may change while the emulator runs).
 
     Example:
-        >>> from ..config import EmulatorConfig
+        >>> from .._config import EmulatorConfig
         >>> hooks = Webhooks(Store(EmulatorConfig()))
         >>> hooks.enabled, hooks.publish("index.task.ready", {"id": "t1"}, at_s=0.0)
         (False, None)

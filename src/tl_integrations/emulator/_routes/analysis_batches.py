@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.analysis_tasks import AnalysisTaskView
-from ..backend.batches import BatchFilter, BatchView, item_status
-from ..ids import rfc3339
+from .._apierror import JSONResponse
+from .._backend.analysis_tasks import AnalysisTaskView
+from .._backend.batches import BatchFilter, BatchView, item_status
+from .._ids import rfc3339
 from .params import backend_of, idempotency_of, json_body, listed, page_request
 from .shapes import page_info
 

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.analysis_tasks import AnalysisTaskFilter, AnalysisTaskView
-from ..backend.errors import invalid
-from ..ids import rfc3339
+from .._apierror import JSONResponse
+from .._backend.analysis_tasks import AnalysisTaskFilter, AnalysisTaskView
+from .._backend.errors import invalid
+from .._ids import rfc3339
 from .params import backend_of, idempotency_of, json_body, page_request
 from .shapes import page_info
 

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.analysis import Generation
+from .._apierror import JSONResponse
+from .._backend.analysis import Generation
 from .params import backend_of, json_body
 
 __all__ = ["routes", "stream_events"]

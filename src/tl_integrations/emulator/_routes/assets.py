@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend import metadata
-from ..backend.assets import AssetFilter, AssetView
-from ..backend.ingest import LocalFile, RemoteUrl
-from ..gate import CONTROL_PREFIX
-from ..ids import rfc3339
-from ..multipart import Form
+from .._apierror import JSONResponse
+from .._backend import metadata
+from .._backend.assets import AssetFilter, AssetView
+from .._backend.ingest import LocalFile, RemoteUrl
+from .._gate import CONTROL_PREFIX
+from .._ids import rfc3339
+from .._multipart import Form
 from .params import as_bool, backend_of, form_of, json_body, listed, page_request
 from .shapes import media_url, page_info, signed_url
 

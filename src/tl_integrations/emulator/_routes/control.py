@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.errors import Invalid, NotFound
-from ..config import Faults, ManualClock
-from ..media import MediaError, frame_at, png_bytes, png_from_pixels
+from .._apierror import JSONResponse
+from .._backend.errors import Invalid, NotFound
+from .._config import Faults, ManualClock
+from .._media import MediaError, frame_at, png_bytes, png_from_pixels
 from .params import json_body, state_of
 
 __all__ = ["routes"]

@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.embeddings import EmbedView
-from ..backend.errors import invalid
-from ..ids import rfc3339
+from .._apierror import JSONResponse
+from .._backend.embeddings import EmbedView
+from .._backend.errors import invalid
+from .._ids import rfc3339
 from .params import (
     as_float,
     backend_of,

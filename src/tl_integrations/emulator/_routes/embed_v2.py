@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._apierror import JSONResponse
+from .._backend.embeddings import EmbedView, SyncRequest
+from .._backend.ingest import AssetRef, Base64Data, RemoteUrl
+from .._ids import rfc3339
+from .._segments import SegmentSet
 from .._vectors import uncertainty
-from ..apierror import JSONResponse
-from ..backend.embeddings import EmbedView, SyncRequest
-from ..backend.ingest import AssetRef, Base64Data, RemoteUrl
-from ..ids import rfc3339
-from ..segments import SegmentSet
 from .params import backend_of, embed_task_filter, json_body, media_source, page_request
 from .shapes import page_info
 

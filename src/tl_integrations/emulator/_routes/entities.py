@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.entities import EntityFilter, EntityView
-from ..backend.records import EntityCollectionRec
-from ..ids import rfc3339
+from .._apierror import JSONResponse
+from .._backend.entities import EntityFilter, EntityView
+from .._backend.records import EntityCollectionRec
+from .._ids import rfc3339
 from .params import backend_of, json_body, listed, page_request, sort_of
 from .shapes import page_info
 

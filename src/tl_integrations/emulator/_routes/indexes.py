@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.indexes import IndexFilter, IndexView
-from ..ids import rfc3339
+from .._apierror import JSONResponse
+from .._backend.indexes import IndexFilter, IndexView
+from .._ids import rfc3339
 from .params import backend_of, json_body, page_request, sort_of, time_range_of
 from .shapes import page_info
 

@@ -14,14 +14,14 @@ import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from ..backend import Backend
-from ..backend.embeddings import EmbedTaskFilter
-from ..backend.errors import Invalid, invalid
-from ..backend.ingest import AssetRef, Base64Data, LocalFile, RemoteUrl
-from ..backend.queries import PageRequest, Range, Sort, TimeRange
-from ..ids import parse_time
-from ..multipart import Form, parse_form, read_limited
-from ..state import EmulatorState
+from .._backend import Backend
+from .._backend.embeddings import EmbedTaskFilter
+from .._backend.errors import Invalid, invalid
+from .._backend.ingest import AssetRef, Base64Data, LocalFile, RemoteUrl
+from .._backend.queries import PageRequest, Range, Sort, TimeRange
+from .._ids import parse_time
+from .._multipart import Form, parse_form, read_limited
+from .._state import EmulatorState
 
 __all__ = [
     "as_bool",

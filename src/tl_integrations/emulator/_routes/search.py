@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.errors import Invalid
-from ..backend.ingest import LocalFile, RemoteUrl
-from ..backend.search import THRESHOLDS, Hit, SearchPage, SearchRequest, VideoGroup
-from ..gate import CONTROL_PREFIX
-from ..ids import rfc3339
-from ..multipart import Form
+from .._apierror import JSONResponse
+from .._backend.errors import Invalid
+from .._backend.ingest import LocalFile, RemoteUrl
+from .._backend.search import THRESHOLDS, Hit, SearchPage, SearchRequest, VideoGroup
+from .._gate import CONTROL_PREFIX
+from .._ids import rfc3339
+from .._multipart import Form
 from .params import as_bool, as_int, backend_of, form_of
 from .shapes import signed_url
 

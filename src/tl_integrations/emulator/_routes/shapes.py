@@ -10,12 +10,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..backend.queries import Page
-from ..backend.videos import Embedding, VideoView
-from ..gate import CONTROL_PREFIX
-from ..ids import rfc3339
-from ..media import MediaInfo
-from ..segments import SegmentSet
+from .._backend.queries import Page
+from .._backend.videos import Embedding, VideoView
+from .._gate import CONTROL_PREFIX
+from .._ids import rfc3339
+from .._media import MediaInfo
+from .._segments import SegmentSet
 
 __all__ = [
     "embedding_json",
@@ -36,7 +36,7 @@ def page_info(page: Page[Any]) -> dict[str, int]:
     """The ``page_info`` of a page-numbered list.
 
     Example:
-        >>> from ..backend.queries import PageRequest, paginate
+        >>> from .._backend.queries import PageRequest, paginate
         >>> page_info(paginate([1, 2, 3], PageRequest(page=2, limit=2)))
         {'limit_per_page': 2, 'page': 2, 'total_page': 2, 'total_results': 3}
     """

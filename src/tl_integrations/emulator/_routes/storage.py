@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..backend.errors import Forbidden
+from .._backend.errors import Forbidden
 from .params import state_of
 
 __all__ = ["routes"]

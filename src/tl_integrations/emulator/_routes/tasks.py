@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend import metadata
-from ..backend.errors import missing
-from ..backend.tasks import TaskFilter, TaskView
-from ..ids import rfc3339
+from .._apierror import JSONResponse
+from .._backend import metadata
+from .._backend.errors import missing
+from .._backend.tasks import TaskFilter, TaskView
+from .._ids import rfc3339
 from .params import (
     as_bool,
     backend_of,

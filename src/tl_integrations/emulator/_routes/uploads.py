@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.uploads import Grant, SessionView
-from ..gate import STORAGE_PREFIX
-from ..ids import rfc3339
+from .._apierror import JSONResponse
+from .._backend.uploads import Grant, SessionView
+from .._gate import STORAGE_PREFIX
+from .._ids import rfc3339
 from .params import backend_of, json_body, page_request
 from .shapes import media_url, page_info
 

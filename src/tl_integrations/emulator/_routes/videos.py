@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..apierror import JSONResponse
-from ..backend.videos import SYSTEM_FIELDS, VideoFilter, VideoView
+from .._apierror import JSONResponse
+from .._backend.videos import SYSTEM_FIELDS, VideoFilter, VideoView
 from .params import (
     as_bool,
     backend_of,
