@@ -99,7 +99,7 @@ class EmulatorInfo:
 def _serve(conn: Connection, config: Mapping[str, Any], clock: SharedClock | None) -> None:
     """Child process body: start the emulator, report its address, serve until told to stop."""
     from tl_integrations.emulator import Emulator, EmulatorConfig
-    from tl_integrations.emulator.config import RateLimits
+    from tl_integrations.emulator._config import RateLimits
 
     kwargs = dict(config)
     if clock is not None:
@@ -109,7 +109,7 @@ def _serve(conn: Connection, config: Mapping[str, Any], clock: SharedClock | Non
     if isinstance(kwargs.get("stages"), Mapping):
         kwargs["stages"] = _stage_model(kwargs["stages"])
     if isinstance(kwargs.get("media"), Mapping):
-        from tl_integrations.emulator.config import MediaLimits
+        from tl_integrations.emulator._config import MediaLimits
 
         kwargs["media"] = MediaLimits(**kwargs["media"])
     try:
@@ -124,7 +124,7 @@ def _serve(conn: Connection, config: Mapping[str, Any], clock: SharedClock | Non
 
 def _stage_model(spec: Mapping[str, Any]) -> Any:
     """Build a StageModel from ``{"indexing": (base_s, per_video_s), "jitter": 0.0}``."""
-    from tl_integrations.emulator.config import Stage, StageModel
+    from tl_integrations.emulator._config import Stage, StageModel
 
     kwargs: dict[str, Any] = {}
     for key, value in spec.items():

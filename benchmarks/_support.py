@@ -31,7 +31,7 @@ def sample_video(*, duration_s: float = 4.0, fps: float = 5.0, seed: int = 0) ->
     Example:
         >>> # sample_video(duration_s=4).stat().st_size < 200_000
     """
-    from tl_integrations.emulator.media import make_sample_video
+    from tl_integrations.emulator._media import make_sample_video
 
     path = work_dir("media") / f"sample-{duration_s:g}s-{fps:g}fps-{seed}.mp4"
     with _MEDIA_LOCK:

@@ -124,18 +124,34 @@ def parse_time(text: str) -> float:
     return moment.timestamp()
 
 
-def fetch_timeline(emu: EmulatorProcess, index_id: str) -> dict[str, tuple[float, float]]:
+def fetch_timeline(
+    emu: EmulatorProcess,
+    index_id: str | None = None,
+    *,
+    path: str = "/tasks",
+    params: dict[str, str] | None = None,
+    id_key: str = "_id",
+    ready_key: str = "updated_at",
+) -> dict[str, tuple[float, float]]:
     """``{task_id: (created_s, ready_s)}`` of every ready task in the index (list endpoint).
+
+    Other kinds of jobs: their list ``path`` and filter ``params``, the key of their id and
+    of the moment they became ready (analysis tasks: ``task_id``, ``completed_at``).
 
     Example:
         >>> # fetch_timeline(emu, index_id)["6650..."] -> (1750000000.0, 1750000031.2)
+        >>> # fetch_timeline(emu, path="/analyze/tasks", params={"asset_id": a},
+        >>> #                id_key="task_id", ready_key="completed_at")
     """
+    filters = dict(params or {})
+    if index_id is not None:
+        filters["index_id"] = index_id
     out: dict[str, tuple[float, float]] = {}
     page = 1
     while True:
         resp = httpx.get(
-            f"{emu.base_url}/tasks",
-            params={"index_id": index_id, "page": page, "page_limit": 50},
+            f"{emu.base_url}{path}",
+            params={**filters, "page": page, "page_limit": 50},
             headers=emu.headers(),
             timeout=30,
         )
@@ -145,5 +161,6 @@ def fetch_timeline(emu: EmulatorProcess, index_id: str) -> dict[str, tuple[float
             return out
         for task in data:
             if task.get("status") == "ready":
-                out[task["_id"]] = (parse_time(task["created_at"]), parse_time(task["updated_at"]))
+                created, ready = parse_time(task["created_at"]), parse_time(task[ready_key])
+                out[task[id_key]] = (created, ready)
         page += 1

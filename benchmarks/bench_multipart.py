@@ -277,7 +277,7 @@ def _resume(emu: EmulatorProcess, path: Path, journal_home: Path) -> dict[str, A
 
 
 def _chunk_size(emu: EmulatorProcess, size: int) -> int:
-    from tl_integrations.emulator.config import UploadLimits
+    from tl_integrations.emulator._config import UploadLimits
 
     return UploadLimits().chunk_size_for(size)
 

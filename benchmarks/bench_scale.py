@@ -134,7 +134,12 @@ def _scaled_poll(speed: float) -> Any:
 
 
 def _ray_side(
-    workers: int, *, batch_size: int, batches_per_worker: int, max_concurrency: int
+    workers: int,
+    *,
+    batch_size: int,
+    batches_per_worker: int,
+    max_concurrency: int,
+    upload: str = "assets",
 ) -> Side:
     def side(emu: EmulatorProcess, index_name: str, videos: Sequence[Path]) -> dict[str, Any]:
         import ray
@@ -157,6 +162,7 @@ def _ray_side(
             base_url=emu.base_url,
             window_s=60.0 / emu.speed,
             poll_policy=_scaled_poll(emu.speed),
+            upload=upload,  # type: ignore[arg-type]
         )
         budget = (result.budget or {}).get("categories", {}).get("tasks", {})
         return {

@@ -3,9 +3,12 @@ server schedule, with and without a :class:`~tl_integrations.WebhookReceiver` at
 
 Set-up: for each size (100 and 1,000 jobs), one emulator process on a *virtual clock*
 (see :mod:`benchmarks._emu`) configured to POST its signed webhooks to a receiver served in
-this process, one index, and ``n`` indexing tasks of one small video created through the
-official SDK while the clock is frozen at T0 (so they all start together). Stage durations
-are jittered so that jobs end spread over ``processing_s`` emulator seconds.
+this process, one index and one ready asset of one small video. While the clock is frozen
+at T0 (so they all start together), half the jobs are indexing tasks created through the
+official SDK and half analysis tasks of the asset created through
+``client.analyze.tasks.create``; one ``wait_many`` waits for both kinds together. Stage
+durations are jittered so that jobs of both kinds end spread over ``processing_s``
+emulator seconds.
 
 Method:
 - Webhooks first: the clock is set to T0 and released; ``client.tasks.wait_many(tasks)``
@@ -13,14 +16,16 @@ Method:
   the job's end (deliveries happen once, which is why this run comes first).
 - Polling second: the clock is set back to T0 (statuses are computed from the clock, so the
   server replays the same schedule) and the same wait runs without the receiver.
-- Both get the same ``Task`` objects (what ``create`` returns: they carry their index, so
-  pending ones are listed 50 a request) and the virtual clock. Sleeps are virtual seconds
+- Both get the same job objects (``Task`` and ``AnalysisTask`` as ``create`` returns them:
+  they carry their index or asset, so pending ones are listed 50 a request) and the
+  virtual clock. Sleeps are virtual seconds
   divided by the speed; the webhook client's sleep also ends when the receiver takes an
   event (as the default sleep does through the wait's signal: an injected sleep cannot see
   that signal, so the benchmark's own sleep watches the receiver).
 - Requests: the emulator's own counts, before/after each run. Lag: the virtual time at
   which the caller got the finished job, minus the ``updated_at`` of its ``ready``
-  transition. End lag: when ``wait_many`` returned, minus when the last job became ready.
+  transition (an analysis task's ``completed_at``). End lag: when ``wait_many`` returned,
+  minus when the last job became ready.
 
 Run alone: ``.venv/bin/python -m benchmarks.bench_webhooks sizes=100 speed=5``.
 
@@ -32,13 +37,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import zip_longest
 from typing import Any
 
 from ._common import Result, bench_main, mean, percentile, ratio, safe_div, target
 from ._emu import EmulatorProcess, count_delta
-from ._support import file_url, sample_video, sdk_create_index, sdk_session
+from ._support import file_url, our_client, sample_video, sdk_create_index, sdk_session
 from ._waiters import fetch_timeline, stage_spec
 
 # --- parameters ---------------------------------------------------------------------------
@@ -60,13 +67,29 @@ TARGETS = (
 )
 
 Seen = dict[str, float]
+Timeline = dict[str, tuple[float, float]]
+"""``{job_id: (created_s, ready_s)}``, emulator seconds."""
 
 
-def _create(emu: EmulatorProcess, n: int, *, seed: int) -> tuple[str, list[Any], float]:
-    """The index and ``n`` tasks (through the SDK), all created at the frozen moment T0."""
+def _analysable_asset(emu: EmulatorProcess) -> str:
+    """One ready asset of the sample video (what the analysis tasks analyse)."""
+    assert emu.clock is not None
+    with our_client(emu) as client:
+        asset = client.assets.create(sample_video())
+        return str(client.assets.wait(asset).id)
+
+
+def _create(
+    emu: EmulatorProcess, n: int, *, seed: int
+) -> tuple[Callable[[], Timeline], list[Any], float]:
+    """``n`` jobs, all created at the frozen moment T0: half indexing tasks (through the
+    SDK, into a new index), half analysis tasks of one asset (through ``analyze.tasks``);
+    returns a reader of their timeline, the jobs interleaved, and T0."""
     from tl_integrations import Task
 
     assert emu.clock is not None
+    n_analyses = n // 2
+    asset_id = _analysable_asset(emu)  # before T0: assets send no events and take time
     with sdk_session(emu) as sdk:
         index_id = sdk_create_index(sdk, f"bench-webhooks-{n}-{seed}")
         url = file_url(sample_video())
@@ -74,10 +97,28 @@ def _create(emu: EmulatorProcess, n: int, *, seed: int) -> tuple[str, list[Any],
         with ThreadPoolExecutor(8) as pool:
             ids = list(
                 pool.map(lambda _: str(sdk.tasks.create(index_id=index_id, video_url=url).id),
-                         range(n))
+                         range(n - n_analyses))
             )  # fmt: skip
     # What our create() returns: the task with its index, so waits list them together.
-    return index_id, [Task(i, "validating", index_id=index_id) for i in ids], t0
+    indexing: list[Any] = [Task(i, "validating", index_id=index_id) for i in ids]
+    with our_client(emu) as client, ThreadPoolExecutor(8) as pool:
+        analyses: list[Any] = list(
+            pool.map(lambda k: client.analyze.tasks.create(asset_id, prompt=f"Describe {k}"),
+                     range(n_analyses))
+        )  # fmt: skip
+    jobs = [job for pair in zip_longest(indexing, analyses) for job in pair if job is not None]
+
+    def timeline() -> Timeline:
+        analyses = fetch_timeline(
+            emu,
+            path="/analyze/tasks",
+            params={"asset_id": asset_id},
+            id_key="task_id",
+            ready_key="completed_at",
+        )
+        return {**fetch_timeline(emu, index_id), **analyses}
+
+    return timeline, jobs, t0
 
 
 def _hooked(emu: EmulatorProcess, receiver: Any, arrived: threading.Event) -> Callable[..., Any]:
@@ -153,6 +194,14 @@ def _row(
     }
 
 
+def _stages(processing_s: tuple[float, float]) -> dict[str, Any]:
+    """Indexing stages as bench_wait_many's, and analyses spread over the same window."""
+    stages = stage_spec(*processing_s)
+    lo, hi = processing_s
+    waiting = stages["queued"][0] + stages["pending"][0]
+    return {**stages, "analysis": ((lo + hi) / 2.0 - waiting, 0.0)}
+
+
 def _one_size(n: int, *, speed: float, processing_s: tuple[float, float], seed: int) -> list[Any]:
     from tl_integrations import WebhookReceiver
 
@@ -161,22 +210,24 @@ def _one_size(n: int, *, speed: float, processing_s: tuple[float, float], seed: 
     with receiver.serve() as server:
         config = {
             "seed": seed,
-            "stages": stage_spec(*processing_s),
-            "rate_limits": {k: 0 for k in ("tasks", "embed", "search", "analyze", "default")},
+            "stages": _stages(processing_s),
+            "rate_limits": {k: 0 for k in ("tasks", "assets", "embed", "search", "analyze",
+                                           "default")},
             "webhook_url": server.url,
             "webhook_secret": SECRET,
             "file_dirs": (str(sample_video().parent),),  # the file:// URLs the SDK sends
-        }
+        }  # fmt: skip
         with EmulatorProcess(speed=speed, config=config) as emu:
             receiver.clock = emu.clock  # events are signed with the emulator's (virtual) time
-            index_id, jobs, t0 = _create(emu, n, seed=seed)
+            timeline, jobs, t0 = _create(emu, n, seed=seed)
             hooks = _measure(emu, jobs, t0, _hooked(emu, receiver, arrived))
-            timeline = fetch_timeline(emu, index_id)
+            ends = timeline()
             polled = _measure(emu, jobs, t0, _polling(emu))
+    kinds = Counter(type(job).__name__ for job in jobs)
     return [
-        _row("ours: wait_many, polling", n, polled, timeline, speed),
-        _row("ours: wait_many, webhooks", n, hooks, timeline, speed),
-        receiver.stats,
+        _row("ours: wait_many, polling", n, polled, ends, speed),
+        _row("ours: wait_many, webhooks", n, hooks, ends, speed),
+        {**receiver.stats, "kinds": dict(kinds), "ended": len(ends)},
     ]
 
 
@@ -249,7 +300,7 @@ def run(
     """Wait for each size of jobs with webhooks, then by polling; compare requests and lag.
 
     Args:
-        sizes: how many indexing tasks, one emulator per size.
+        sizes: how many jobs (half indexing, half analysis tasks), one emulator per size.
         speed: emulator seconds per wall second.
         processing_s: (min, max) server-side processing time, emulator seconds.
         seed: emulator seed (ids, jitter).
@@ -264,7 +315,8 @@ def run(
     for n in sizes:
         polled, hooked, stats = _one_size(n, speed=speed, processing_s=processing_s, seed=seed)
         rows += [polled, hooked]
-        received.append(f"{n} jobs: the receiver took {stats['events']} events")
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(stats["kinds"].items()))
+        received.append(f"{n} jobs ({kinds}): the receiver took {stats['events']} events")
     ratios, targets = _verdicts(rows, sizes)
     return {
         "name": "webhooks",
@@ -282,8 +334,9 @@ def run(
             "server (its `updated_at`), emulator seconds; end lag in wall milliseconds.",
             "With a receiver, the first look lists the pending jobs (one request per 50) and "
             "a fallback list round runs every 60 emulator s; events do the rest.",
-            "Indexing tasks only: analysis jobs join once the emulator serves "
-            "`/analyze/tasks` (their events are wired through the same publish function).",
+            "Mixed jobs: half indexing tasks (`index.task.ready` events), half analysis "
+            "tasks of one asset (`analyze.task.ready`), in one `wait_many`; polling lists "
+            "them 50 a request (tasks by index, analysis tasks by asset).",
             f"Wall = real seconds at speed {speed:g}x.",
         ],
         "wall_s": time.perf_counter() - start,

@@ -612,6 +612,8 @@ class WaitMany:
         timeout_s: deadline for the whole wait, in seconds.
         on_update: called with each job whenever its status changes.
         open: True keeps the wait going while nothing is pending, until :meth:`close`.
+        fallback_poll_s: with an event source, seconds between the safety-net list rounds
+            (default :data:`EVENT_FALLBACK_POLL_S`).
 
     Example:
         >>> from tl_integrations._polling import PollPolicy
@@ -631,7 +633,13 @@ class WaitMany:
         timeout_s: float | None = None,
         on_update: Callable[[Any], object] | None = None,
         open: bool = False,
+        fallback_poll_s: float = EVENT_FALLBACK_POLL_S,
     ) -> None:
+        if not fallback_poll_s > 0:
+            raise InvalidRequestError(
+                f"fallback_poll_s must be > 0 seconds, got {fallback_poll_s!r}"
+            )
+        self._fallback_poll_s = float(fallback_poll_s)
         self._ctx = ctx
         self._locate = locate
         self._on_update = on_update
@@ -683,7 +691,7 @@ class WaitMany:
         """Emit each job as it finishes (ready or failed), in finishing order.
 
         With an event source on the context (webhooks), events finish jobs without any
-        request, and a list round runs only every :data:`EVENT_FALLBACK_POLL_S` (or for a
+        request, and a list round runs only every ``fallback_poll_s`` (or for a
         job whose event needs a read), so a lost event never hangs the wait.
         """
         inner = self._ctx.until(_last_look(self.state))
@@ -718,7 +726,7 @@ class WaitMany:
                     if full:
                         listening = events is not None and self._all_evented()
                         next_round = self._ctx.clock() + (
-                            EVENT_FALLBACK_POLL_S if listening else 0.0
+                            self._fallback_poll_s if listening else 0.0
                         )
                 for job in finished:
                     yield Emit(job)
@@ -827,7 +835,7 @@ class WaitMany:
                 )
             plan.singles.extend(gone)
         for job_id in plan.singles:
-            job = yield from self._locate(job_id, ctx)
+            job = yield from self._read(job_id, ctx)
             self._absorb(job, finished)
             if not job.done and job.status not in job.kind.pending:
                 self._odd.add(job.id)
@@ -838,6 +846,23 @@ class WaitMany:
                 yield Call(self._on_update, (job,))
         finished.sort(key=lambda job: job.updated_at or "")
         return finished
+
+    def _read(self, job_id: str, ctx: Context) -> Flow[Job]:
+        """One job read alone. A known job is read by its own kind when its id is enough,
+        since one wait may hold several kinds (indexing and analysis tasks together) and
+        ``locate`` reads only the resource's own; others go through ``locate``."""
+        with self._lock:
+            known = self._pending.get(job_id)
+        if known is not None:
+            try:
+                known.kind.retrieve(job_id)
+            except (InvalidRequestError, NotImplementedError):  # read with more than an id
+                known = None
+        if known is None:
+            located: Job = yield from self._locate(job_id, ctx)
+            return located
+        job: Job = yield from fetch(known.kind, job_id, ctx, like=known)
+        return job
 
     def _recently_finished(
         self,

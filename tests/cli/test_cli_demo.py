@@ -9,7 +9,7 @@ import pytest
 
 from tl_integrations._cli import main
 from tl_integrations._cli.demo import QUESTIONS
-from tl_integrations.emulator.media import SAMPLES
+from tl_integrations.emulator._media import SAMPLES
 
 
 def _answers(out: str) -> dict[str, str]:

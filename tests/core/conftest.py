@@ -11,6 +11,7 @@ import pytest
 
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
+from .emulated import emu, journal_home, live  # noqa: F401 (fixtures of the emulator tests)
 from .fakeapi import FakeClock, FakeTwelveLabs
 
 

@@ -38,7 +38,7 @@ from tl_integrations import (
     ServerError,
     TwelveLabs,
 )
-from tl_integrations.emulator.ids import rfc3339
+from tl_integrations.emulator._ids import rfc3339
 
 V1 = "Marengo-retrieval-2.7"
 V2 = "marengo3.0"

@@ -15,7 +15,7 @@ import pytest
 from twelvelabs import TwelveLabs
 
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
-from tl_integrations.emulator.media import png_bytes
+from tl_integrations.emulator._media import png_bytes
 
 # Each sample video: 4 coloured scenes of 3 s with one distinct spoken line each.
 LINES = {

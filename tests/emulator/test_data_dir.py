@@ -212,7 +212,7 @@ def test_a_finished_upload_cut_off_by_a_kill_is_completed_at_start(
 ) -> None:
     """The last chunk report is saved, then the emulator dies before the file reaches its
     asset: a report sent again counts as a duplicate, so only the start can finish it."""
-    from tl_integrations.emulator.backend.assets import Assets
+    from tl_integrations.emulator._backend.assets import Assets
 
     async def killed(self: Assets, asset_id: str, part: Path) -> None:
         raise RuntimeError("killed here")
@@ -291,7 +291,7 @@ def test_a_killed_holder_frees_the_directory(tmp_path: Path) -> None:
 def test_a_temporary_state_directory_goes_even_when_nobody_closes_it() -> None:
     import gc
 
-    from tl_integrations.emulator.backend.store import Store
+    from tl_integrations.emulator._backend.store import Store
 
     forgotten = Store(EmulatorConfig(seed=1))
     root = forgotten.persistence.root

@@ -119,7 +119,7 @@ def test_allowed_hosts_are_served() -> None:
 
 
 def test_serving_beyond_loopback_needs_a_key_and_warns() -> None:
-    from tl_integrations.emulator.server import exposure
+    from tl_integrations.emulator._server import exposure
 
     with pytest.raises(ValueError, match=r"without an API key .* give an API key"):
         Emulator(host="0.0.0.0").start()
@@ -159,7 +159,7 @@ def test_media_needs_the_key_or_the_signed_link(
 
 
 def test_thumbnails_need_the_key_or_the_signed_link(keyed: Emulator, http: httpx.Client) -> None:
-    from tl_integrations.emulator.media import png_bytes
+    from tl_integrations.emulator._media import png_bytes
 
     red = png_bytes((200, 30, 30), width=64, height=48)
     asset = http.post("/assets", data={"method": "direct"}, files={"file": ("red.png", red)})

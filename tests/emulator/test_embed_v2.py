@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tl_integrations.emulator import Emulator, ManualClock
-from tl_integrations.emulator.media import (
+from tl_integrations.emulator._media import (
     make_sample_audio,
     make_sample_image,
     make_sample_pdf,

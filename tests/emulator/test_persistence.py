@@ -11,9 +11,9 @@ import httpx
 from twelvelabs import TwelveLabs
 
 from tl_integrations.emulator import Emulator, ManualClock
-from tl_integrations.emulator.media import probe
+from tl_integrations.emulator._media import probe
 
-from .conftest import upload, wait_task
+from .conftest import make_png, upload, wait_task
 
 
 def test_state_survives_a_restart(tmp_path: Path, videos: dict[str, Path]) -> None:
@@ -130,3 +130,32 @@ def test_a_data_directory_from_before_assets_still_loads(
         assert http.get(f"/tasks/{'d' * 24}").json()["status"] == "ready"
         item = http.get(f"/indexes/{'a' * 24}/indexed-assets/{'b' * 24}").json()
         assert item["status"] == "ready"
+
+
+def test_entities_survive_a_restart_and_keep_processing_on_the_clock(tmp_path: Path) -> None:
+    clock = ManualClock()
+    data = tmp_path / "data"
+    photo = make_png(tmp_path / "face.png", (245, 140, 30))
+    with Emulator(data_dir=data, clock=clock, seed=5) as emu, httpx.Client() as raw:
+        client = TwelveLabs(api_key="k", base_url=emu.base_url, httpx_client=raw)
+        with photo.open("rb") as handle:
+            asset_id = client.assets.create(method="direct", file=handle).id
+        assert asset_id
+        clock.advance(5.0)
+        collection = client.entity_collections.create(name="cast", description="actors")
+        assert collection.id
+        ada = client.entity_collections.entities.create(
+            collection.id, name="Ada", asset_ids=[asset_id], metadata={"n": 1}
+        )
+        assert ada.status == "processing"
+    with Emulator(data_dir=data, clock=clock, seed=5) as again, httpx.Client() as raw:
+        client = TwelveLabs(api_key="k", base_url=again.base_url, httpx_client=raw)
+        entities = client.entity_collections.entities
+        assert client.entity_collections.retrieve(collection.id).description == "actors"
+        assert ada.id
+        kept = entities.retrieve(collection.id, ada.id)
+        assert (kept.name, kept.metadata, kept.asset_ids) == ("Ada", {"n": 1}, [asset_id])
+        assert kept.status == "processing"  # time goes on from where it was
+        clock.advance(5.0)
+        assert entities.retrieve(collection.id, ada.id).status == "ready"
+        assert [e.id for e in entities.list_by_asset(asset_id)] == [ada.id]

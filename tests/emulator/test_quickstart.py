@@ -11,7 +11,7 @@ import pytest
 
 from tl_integrations import PollPolicy
 from tl_integrations.emulator import Emulator, ManualClock, sample_videos
-from tl_integrations.emulator.media import SAMPLES, probe
+from tl_integrations.emulator._media import SAMPLES, probe
 
 from .conftest import unique
 

@@ -17,8 +17,8 @@ import pytest
 
 from tl_integrations import WebhookReceiver
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
-from tl_integrations.emulator.backend import Backend
-from tl_integrations.emulator.cli import build_parser, config_from_args
+from tl_integrations.emulator._backend import Backend
+from tl_integrations.emulator._cli import build_parser, config_from_args
 
 from .conftest import make_sample_video, unique
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tl_integrations.emulator.media import MediaInfo, Utterance
-from tl_integrations.emulator.semantics import chapters, fill_schema
+from tl_integrations.emulator._media import MediaInfo, Utterance
+from tl_integrations.emulator._semantics import chapters, fill_schema
 
 _TYPES = {
     "object": dict,

@@ -9,11 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tl_integrations.emulator import _vectors, semantics
-from tl_integrations.emulator.media import MediaInfo, make_sample_video, probe
-from tl_integrations.emulator.semantics import (
+from tl_integrations.emulator import _semantics as semantics
+from tl_integrations.emulator import _vectors
+from tl_integrations.emulator._media import COLOURS, MediaInfo, Picture, make_sample_video, probe
+from tl_integrations.emulator._segments import build_segments
+from tl_integrations.emulator._semantics import (
     analyze_text,
     chapters,
+    colour_share,
+    embed_picture,
     embed_segment,
     embed_text,
     keywords,
@@ -182,6 +186,49 @@ def test_segment_helpers(info: MediaInfo) -> None:
     assert segment_text(info, start_s=2.6, end_s=3.4) == ""
     assert segment_colours(info, start_s=3.0, end_s=6.0).shape == (3, 3)
     assert segment_colours(info, start_s=3.1, end_s=3.2).shape == (1, 3)  # nearest sample
+
+
+def test_a_picture_ranks_the_segments_of_its_colours_first(info: MediaInfo) -> None:
+    # The default scenes: red, green, blue, yellow (3 s each), with a line spoken in each.
+    segments = _segments(info, 512)
+    for scene, colour in enumerate(("red", "green", "blue", "yellow")):
+        rgb = np.asarray(COLOURS[colour], np.float32) / 255.0
+        flat = Picture(f"{colour}.png", 1, 4, 4, np.tile(rgb, (16, 1)), np.zeros(64, np.float32))
+        picture = embed_picture(flat, dim=512)
+        sims = segments @ picture
+        assert int(np.argmax(sims)) == scene
+        assert sims[scene] > 0.15 > float(np.delete(sims, scene).max())
+
+
+def test_colour_share_says_how_much_of_a_clip_has_a_colour(info: MediaInfo) -> None:
+    red, blue = COLOURS["red"], COLOURS["blue"]
+    first_half = segment_colours(info, start_s=0.0, end_s=6.0)
+    assert colour_share(first_half, red) == pytest.approx(0.5)
+    assert colour_share(first_half, (200, 60, 50)) == pytest.approx(0.5)  # nearest: red
+    assert colour_share(first_half, blue) == 0.0
+    assert colour_share(np.zeros((0, 3), np.float32), red) == 0.0
+
+
+def test_audio_holds_sound_not_speech_except_on_marengo_27(info: MediaInfo) -> None:
+    spans = [(0.0, 3.0)]
+    said = embed_text(LINES[0][2], dim=512)
+
+    def audio_row(audio: str) -> np.ndarray:
+        rows = build_segments(
+            info,
+            dim=512,
+            options=["audio"],
+            scopes=["clip"],
+            bounds=spans,
+            window=(0, 12),
+            audio=audio,
+        )
+        return rows.vectors[0]
+
+    sound = _vectors.embed_sound(_vectors.segment_sounds(info, start_s=0.0, end_s=3.0), dim=512)
+    assert float(audio_row("sound") @ sound) == pytest.approx(1.0, abs=1e-5)
+    assert abs(float(audio_row("sound") @ said)) < 0.15  # Marengo 3.0: no words in audio
+    assert float(audio_row("speech") @ said) > 0.5  # Marengo 2.7's audio is the speech
 
 
 def test_docstring_examples_run() -> None:

@@ -11,14 +11,18 @@ import av
 import numpy as np
 import pytest
 
-from tl_integrations.emulator import _media_types, _probe, _sample_video, media
-from tl_integrations.emulator.media import (
+from tl_integrations.emulator import _media as media
+from tl_integrations.emulator import _media_types, _probe, _sample_video
+from tl_integrations.emulator._media import (
     COLOURS,
     MediaError,
     MediaInfo,
     Utterance,
+    frame_at,
     make_sample_video,
+    png_from_pixels,
     probe,
+    probe_picture,
 )
 
 LINES = [
@@ -247,3 +251,43 @@ def test_damaged_copies_give_info_or_media_error(tmp_path: Path, sample: Path) -
         except MediaError as exc:
             outcome = exc.code
         assert outcome in (3, "video_file_broken")
+
+
+def test_a_still_picture_is_read_and_a_video_or_garbage_refused(
+    tmp_path: Path, sample: Path
+) -> None:
+    png = tmp_path / "half.png"
+    pixels = np.zeros((40, 64, 3), np.uint8)
+    pixels[:, :32] = COLOURS["red"]
+    pixels[:, 32:] = COLOURS["blue"]
+    png.write_bytes(png_from_pixels(pixels))
+    cells = probe_picture(png, still=True).cells
+    assert cells.shape == (16, 3)
+    left, right = cells.reshape(4, 4, 3)[:, :2], cells.reshape(4, 4, 3)[:, 2:]
+    assert np.allclose(left * 255, COLOURS["red"], atol=2)
+    assert np.allclose(right * 255, COLOURS["blue"], atol=2)
+    jpeg = tmp_path / "green.jpg"
+    with av.open(str(jpeg), "w", format="image2") as out:
+        stream = out.add_stream("mjpeg")
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        green = np.full((48, 64, 3), COLOURS["green"], np.uint8)
+        frame = av.VideoFrame.from_ndarray(green, format="rgb24").reformat(format="yuvj420p")
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    assert np.allclose(probe_picture(jpeg, still=True).cells * 255, COLOURS["green"], atol=6)
+    notes = tmp_path / "notes.png"
+    notes.write_text("hello")
+    for path, words in ((sample, "not a still image"), (notes, "not a readable image")):
+        with pytest.raises(MediaError, match=words):
+            probe_picture(path, still=True)
+
+
+def test_frame_at_shows_the_scene_of_that_moment(sample: Path) -> None:
+    # The default scenes of a 12 s sample: red, green, blue and yellow, 3 s each.
+    for at_s, colour in ((0.0, "red"), (2.9, "red"), (3.1, "green"), (7.5, "blue"), (99, "yellow")):
+        frame = frame_at(sample, at_s, width=64)
+        assert frame.shape == (36, 64, 3)
+        mean = frame.reshape(-1, 3).mean(axis=0)
+        assert np.abs(mean - COLOURS[colour]).max() < 20, (at_s, colour, mean)
+    with pytest.raises(MediaError):
+        frame_at(Path(__file__), 1.0)

@@ -39,6 +39,7 @@ EXPECTED = [
     "05_agent_tool",
     "06_ray_scale",
     "07_segments",
+    "08_retrieval",
 ]
 CELL_TIMEOUT_S = 120
 # Variables that would send a notebook to a real API (and spend credits) instead.

@@ -58,6 +58,7 @@ def main(settings: dict[str, Any]) -> None:
         max_concurrency=settings["max_concurrency"],
         num_cpus=settings["num_cpus"],
         on_error="skip",
+        upload=settings.get("upload", "assets"),
     )
     summary = index.summary()
     budget = index.budget.stats() if index.budget is not None else {}

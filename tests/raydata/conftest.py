@@ -50,8 +50,10 @@ def local_ray() -> Iterator[None]:
         ray.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def emulator() -> Iterator[Emulator]:
+    """A fresh emulator per test: assets are the account's, so one test's uploads would
+    otherwise be reused (and not counted) by the next."""
     with Emulator(EmulatorConfig(speed=25.0, seed=11)) as emu:
         yield emu
 
@@ -69,6 +71,19 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 @pytest.fixture
 def index_name() -> str:
     return f"ray-{uuid.uuid4().hex[:10]}"
+
+
+UPLOADS = {"assets": "POST /v1.3/assets", "tasks": "POST /v1.3/tasks"}
+"""Where each upload path sends a video's bytes (or URL)."""
+LOOKUPS = {"assets": "GET /v1.3/indexes/{id}/indexed-assets", "tasks": "GET /v1.3/tasks"}
+"""What each path lists when it looks for a video a killed run left indexing."""
+
+
+@pytest.fixture(params=["assets", pytest.param("tasks", marks=pytest.mark.ray_heavy)])
+def upload(request: pytest.FixtureRequest) -> str:
+    """The pipeline's upload path: today's assets (the default), and the older tasks (run
+    by ``make test-ray``, so that ``make test`` keeps Ray to about a minute)."""
+    return str(request.param)
 
 
 def posts(emu: Emulator, route: str = "POST /v1.3/tasks") -> int:

@@ -32,7 +32,7 @@ import pytest
 from tl_integrations import TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, RateLimits
 
-from .conftest import LINES, SRC, posts
+from .conftest import LINES, SRC, UPLOADS, posts
 
 pytestmark = pytest.mark.ray_heavy
 
@@ -165,7 +165,7 @@ def test_two_nodes_share_one_budget_and_one_desk_and_stay_under_the_limit(
     assert len(nodes) == 2
     assert {m.split(":")[0] for m in report["budget_members"]} == nodes
     assert {m.split(":")[0] for m in report["desk_members"]} == nodes
-    assert set(report["wait_requests"]) <= {"GET /tasks", "GET /tasks/{id}"}
+    assert set(report["wait_requests"]) <= {"GET /indexed-assets", "GET /indexed-assets/{id}"}
     assert sum(report["wait_requests"].values()) <= 3 * report["rounds"]
 
 
@@ -190,31 +190,34 @@ class Pump:
         self._thread.join()
 
 
+@pytest.mark.parametrize("upload", ["assets", "tasks"])
 def test_a_run_killed_at_60_percent_is_finished_by_the_next_without_paying_twice(
-    cluster: Cluster, media: list[Path], tmp_path: Path
+    cluster: Cluster, media: list[Path], tmp_path: Path, upload: str
 ) -> None:
     sources = list(map(str, media[:10]))
     out = str(tmp_path / "docs")
-    # The clock stands still during the first run: its tasks cannot finish, so it is
-    # certainly uploading or waiting when it is killed (after 6 of the 10 uploads).
+    settings = {"index_name": "killed", "sources": sources, "path": out, "upload": upload}
+    # The tasks path: the clock stands still during the first run, so its tasks cannot
+    # finish and it is certainly uploading or waiting when it is killed (after 6 of the 10
+    # uploads). The assets path needs the clock to move for its assets to be ready: some
+    # of its videos are indexed, some indexing, some only uploaded when the kill lands.
     with Emulator(EmulatorConfig(clock=ManualClock(), seed=8)) as emu:
         emu.set_faults("latency=1,latency_s=0.3")  # uploads take a while: a kill lands mid-run
-        first = _driver(
-            cluster, emu, index_name="killed", sources=sources, path=out, output="documents"
-        )
-        end = time.monotonic() + START_TIMEOUT_S
-        while posts(emu) < 6 and first.poll() is None and time.monotonic() < end:
-            time.sleep(0.01)
-        first.send_signal(signal.SIGKILL)
-        first.communicate()
-        assert posts(emu) >= 6
+        with Pump(emu) if upload == "assets" else contextlib.nullcontext():
+            first = _driver(cluster, emu, output="documents", **settings)
+            end = time.monotonic() + START_TIMEOUT_S
+            while (
+                posts(emu, UPLOADS[upload]) < 6 and first.poll() is None and time.monotonic() < end
+            ):
+                time.sleep(0.01)
+            first.send_signal(signal.SIGKILL)
+            first.communicate()
+        assert posts(emu, UPLOADS[upload]) >= 6
         emu.set_faults()
         with Pump(emu):
-            report = _finish(
-                _driver(
-                    cluster, emu, index_name="killed", sources=sources, path=out, output="documents"
-                )
-            )
+            report = _finish(_driver(cluster, emu, output="documents", **settings))
+        indexings = posts(emu, "POST /v1.3/indexes/{id}/indexed-assets")
+        uploads = posts(emu, UPLOADS[upload])
         with TwelveLabs(api_key=emu.api_key, base_url=emu.base_url) as client:
             index_id = client.indexes.get_or_create("killed").id
             tasks = list(client.tasks.list(index_id=index_id))
@@ -222,7 +225,9 @@ def test_a_run_killed_at_60_percent_is_finished_by_the_next_without_paying_twice
     assert report["counts"]["indexed"] == 10
     assert report["counts"]["failed"] == 0
     assert report["counts"]["uploaded"] < 10  # what the killed run sent was reused
-    assert len(tasks) == 10  # each video uploaded and indexed once, over both runs
+    # Each video uploaded and indexed once, over both runs.
+    assert uploads == 10
+    assert (indexings if upload == "assets" else len(tasks)) == 10
     assert len({video.user_metadata["tl_sha256"] for video in videos}) == len(videos) == 10
     rows = pq.read_table(out).select(["source", "status"]).to_pylist()
     assert Counter(row["source"] for row in rows) == Counter(sources)  # one document each

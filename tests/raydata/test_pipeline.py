@@ -19,12 +19,12 @@ import pyarrow.parquet as pq
 import pytest
 import ray
 
-from tl_integrations import IngestError, NotFoundError, TwelveLabs
+from tl_integrations import IngestError, Job, NotFoundError, TwelveLabs
 from tl_integrations._transport import Request
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from tl_integrations.ray import ClusterIndex, SharedBudget, ingest_videos
 
-from .conftest import FAST_POLL, posts
+from .conftest import FAST_POLL, LOOKUPS, UPLOADS, posts
 
 pytestmark = [
     pytest.mark.usefixtures("local_ray"),
@@ -44,23 +44,30 @@ def connection(emu: Emulator) -> dict[str, object]:
 
 
 def test_every_input_is_accounted_for_and_each_content_uploaded_once(
-    emulator: Emulator, videos: list[Path], index_name: str, tmp_path: Path
+    emulator: Emulator, videos: list[Path], index_name: str, tmp_path: Path, upload: str
 ) -> None:
     copy = tmp_path / "same-bytes.mp4"
     shutil.copyfile(videos[0], copy)
     missing = str(tmp_path / "missing.mp4")
     sources = [*map(str, videos[:3]), str(copy), missing]
-    uploads = posts(emulator)
+    uploads = posts(emulator, UPLOADS[upload])
     with ClusterIndex.open(index_name=index_name, **connection(emulator)) as index:  # type: ignore[arg-type]
         with pytest.raises(IngestError) as raised:
-            ingest_videos(dataset(sources), index=index, output="videos", workers=2, batch_size=2)
+            ingest_videos(
+                dataset(sources),
+                index=index,
+                output="videos",
+                workers=2,
+                batch_size=2,
+                upload=upload,  # type: ignore[arg-type]
+            )
         summary = index.summary()
         budget = index.budget.stats() if index.budget is not None else {}
     # on_error="raise": raised once every other input was done, naming only the failed one.
     assert [failure.source for failure in raised.value.failures] == [missing]
     assert "no such file" in raised.value.failures[0].reason
     assert summary["counts"] == {"uploaded": 3, "indexed": 3, "skipped": 1, "failed": 1}
-    assert posts(emulator) - uploads == 3  # the copy was never sent
+    assert posts(emulator, UPLOADS[upload]) - uploads == 3  # the copy was never sent
     # One wait for the whole run: a round lists the pending tasks (one page here) and the
     # newest finished ones, or reads the one task left; never a request per task.
     assert summary["waited"] == 3
@@ -71,18 +78,19 @@ def test_every_input_is_accounted_for_and_each_content_uploaded_once(
 
 
 def test_a_rerun_on_the_same_path_does_only_what_is_missing(
-    emulator: Emulator, videos: list[Path], index_name: str, tmp_path: Path
+    emulator: Emulator, videos: list[Path], index_name: str, tmp_path: Path, upload: str
 ) -> None:
     out = str(tmp_path / "docs")
     options = {"index_name": index_name, "output": "documents", "path": out, "workers": 1}
     options["content"] = ("transcript", "summary")
+    options["upload"] = upload
     first = ingest_videos(dataset(list(map(str, videos[:3]))), **options, **connection(emulator))  # type: ignore[arg-type]
-    uploads, analyses = posts(emulator), posts(emulator, "POST /v1.3/analyze")
+    uploads, analyses = posts(emulator, UPLOADS[upload]), posts(emulator, "POST /v1.3/analyze")
     # The run is started again, with every input this time (as after a crash at 60%).
     second = ingest_videos(dataset(list(map(str, videos[:5]))), **options, **connection(emulator))  # type: ignore[arg-type]
     assert first.counts["indexed"] == 3
     assert second.counts["done_before"] == 3
-    assert posts(emulator) - uploads == 2
+    assert posts(emulator, UPLOADS[upload]) - uploads == 2
     assert posts(emulator, "POST /v1.3/analyze") - analyses == 2
     table = pq.read_table(out)
     rows = table.select(["source", "content_kind", "status", "text"]).to_pylist()
@@ -125,21 +133,35 @@ class Pump:
         self._thread.join()
 
 
-def test_tasks_left_running_by_a_killed_run_are_adopted_not_uploaded_again(
-    frozen: Emulator, videos: list[Path], index_name: str
+def left_indexing(
+    client: TwelveLabs, emu: Emulator, index_id: str, video: Path, upload: str
+) -> None:
+    """What a run killed while waiting leaves behind: a video still indexing, with its hash."""
+    metadata = {"tl_sha256": hashlib.sha256(video.read_bytes()).hexdigest()}
+    if upload == "tasks":
+        client.tasks.create(index_id=index_id, file=video, user_metadata=metadata)
+        return
+    asset = client.assets.create(video, user_metadata=metadata)
+    emu.advance(60.0)  # the asset is ready; the indexing below stays pending
+    client.indexes.indexed_assets.create(
+        index_id, client.assets.retrieve(asset), user_metadata=metadata
+    )
+
+
+def test_jobs_left_running_by_a_killed_run_are_adopted_not_uploaded_again(
+    frozen: Emulator, videos: list[Path], index_name: str, upload: str
 ) -> None:
     with TwelveLabs(api_key=frozen.api_key, base_url=frozen.base_url) as client:
         index_id = client.indexes.get_or_create(index_name).id
-        for video in videos[:2]:  # what a run killed while waiting left behind
-            digest = hashlib.sha256(video.read_bytes()).hexdigest()
-            client.tasks.create(index_id=index_id, file=video, user_metadata={"tl_sha256": digest})
-    uploads = posts(frozen)
+        for video in videos[:2]:
+            left_indexing(client, frozen, index_id, video, upload)
+    uploads = posts(frozen, UPLOADS[upload])
     listed = threading.Event()
     pump = Pump(frozen)
 
-    def watch() -> None:  # the clock moves only once every input looked for running tasks
+    def watch() -> None:  # the clock moves only once every input looked for running jobs
         while not listed.wait(0.01):
-            if posts(frozen, "GET /v1.3/tasks") >= 4:
+            if posts(frozen, LOOKUPS[upload]) >= 4:
                 pump.start()
                 return
 
@@ -152,12 +174,13 @@ def test_tasks_left_running_by_a_killed_run_are_adopted_not_uploaded_again(
             output="videos",
             workers=1,
             batch_size=4,
+            upload=upload,  # type: ignore[arg-type]
             **connection(frozen),  # type: ignore[arg-type]
         )
     finally:
         listed.set()
         pump.close()
-    assert posts(frozen) - uploads == 2
+    assert posts(frozen, UPLOADS[upload]) - uploads == 2
     assert result.counts == {
         "uploaded": 2,
         "indexed": 4,
@@ -234,34 +257,49 @@ def test_a_429_reported_by_one_process_holds_back_every_other() -> None:
     assert len(stats["members"]) >= 2  # this process, and the worker(s) of the tasks
 
 
-def test_the_shared_wait_costs_list_pages_not_a_request_per_task(
-    frozen: Emulator, videos: list[Path], index_name: str
+def indexing_jobs(
+    client: TwelveLabs, emu: Emulator, index_id: str, videos: list[Path], count: int, upload: str
+) -> list[Job]:
+    """``count`` indexing jobs of the index, pending until the emulator's clock moves."""
+    if upload == "tasks":
+        return [
+            client.tasks.create(index_id=index_id, file=videos[i % len(videos)])
+            for i in range(count)
+        ]
+    assets = [client.assets.create(video) for video in videos]
+    emu.advance(60.0)  # the assets are ready; the indexed assets made below stay pending
+    return [
+        client.indexes.indexed_assets.create(index_id, assets[i % len(assets)])
+        for i in range(count)
+    ]
+
+
+def test_the_shared_wait_costs_list_pages_not_a_request_per_job(
+    frozen: Emulator, videos: list[Path], index_name: str, upload: str
 ) -> None:
     with ClusterIndex.open(index_name=index_name, **connection(frozen)) as index:  # type: ignore[arg-type]
         with index.client() as client:
-            tasks = [
-                client.tasks.create(index_id=index.index_id, file=videos[i % len(videos)])
-                for i in range(60)
-            ]
-        # Two workers hand in their tasks; the clock stands still, so all 60 stay pending
+            jobs = indexing_jobs(client, frozen, index.index_id, videos, 60, upload)
+        # Two workers hand in their jobs; the clock stands still, so all 60 stay pending
         # while the desk polls them a few rounds; then it jumps and they all finish.
-        halves = [index.desk.wait.remote(tasks[:30], "a"), index.desk.wait.remote(tasks[30:], "b")]
+        halves = [index.desk.wait.remote(jobs[:30], "a"), index.desk.wait.remote(jobs[30:], "b")]
         for _ in range(600):  # a round every ~0.1 s: a few seconds at most
             if index.summary()["rounds"] >= 3:
                 break
             ready, _ = ray.wait(halves, timeout=0.05, num_returns=2)
             assert not ready
         else:
-            pytest.fail("the desk did not poll the pending tasks")
+            pytest.fail("the desk did not poll the pending jobs")
         frozen.advance(3600.0)
-        finished = [task for half in ray.get(halves) for task in half]
+        finished = [job for half in ray.get(halves) for job in half]
         summary = index.summary()
-    assert [task.id for task in finished] == [task.id for task in tasks]
-    assert all(task.ready for task in finished)
+    assert [job.id for job in finished] == [job.id for job in jobs]
+    assert all(job.ready for job in finished)
     assert summary["waited"] == 60
     requests = summary["wait_requests"]
-    assert set(requests) == {"GET /tasks"}  # not one GET /tasks/{id}
+    listing = "GET /tasks" if upload == "tasks" else "GET /indexed-assets"
+    assert set(requests) == {listing}  # not one read by id
     # While they are pending a round lists them (2 pages of 50); when they all finish at
     # once, the newest finished ones are read (2 pages), maybe twice if the jump falls in
-    # the middle of a round: what a round costs does not grow with the tasks waited for.
-    assert requests["GET /tasks"] <= 2 * summary["rounds"] + 4
+    # the middle of a round: what a round costs does not grow with the jobs waited for.
+    assert requests[listing] <= 2 * summary["rounds"] + 4

@@ -1,13 +1,22 @@
-"""client.entity_collections (and .entities) against the spec fake (the emulator has none yet)."""
+"""client.entity_collections (and .entities) on the emulator: entities made of image
+assets, waited for on its clock, and searched with their mention."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from search_fakes import FakeSearchAPI, Twin
+from search_emulator import Scenes, Twin
 
 from tl_integrations import BadRequestError, Entity, InvalidRequestError
+
+
+def photo(twin: Twin, path: Path) -> str:
+    """The id of a ready image asset holding ``path``."""
+    asset = twin.run(twin.client.assets.upload(path))
+    assert asset.status == "ready"
+    return str(asset.id)
 
 
 def test_collections_are_created_found_listed_renamed_and_deleted(twin: Twin) -> None:
@@ -23,38 +32,40 @@ def test_collections_are_created_found_listed_renamed_and_deleted(twin: Twin) ->
     assert renamed.name == "squad"
     assert twin.run(collections.retrieve(made.id)).name == "squad"
     twin.run(collections.delete(made.id))
-    with pytest.raises(BadRequestError, match="not found"):
+    with pytest.raises(BadRequestError, match="does not exist"):
         twin.run(collections.retrieve(made.id))
 
 
-def test_an_entity_is_made_from_image_assets_waited_for_and_searched(twin: Twin) -> None:
-    api = twin.api
-    photo = api.add_asset()
-    index = api.add_index("match")
-    api.add_video(index, "game.mp4", [(0, 5, "kick off"), (5, 9, "a goal")], entities={5: set()})
+def test_an_entity_is_made_from_image_assets_waited_for_and_searched(
+    twin: Twin, scenes: Scenes
+) -> None:
+    purple = photo(twin, scenes.images["purple"])
     collection = twin.run(twin.client.entity_collections.create("players"))
     entities = twin.client.entity_collections.entities
     ada = twin.run(
-        entities.create(collection.id, name="Ada", asset_ids=[photo], metadata={"number": 9})
+        entities.create(collection.id, name="Ada", asset_ids=[purple], metadata={"number": 9})
     )
     assert isinstance(ada, Entity)
-    assert (ada.status, ada.name, ada.asset_ids) == ("processing", "Ada", [photo])
+    assert (ada.status, ada.name, ada.asset_ids) == ("processing", "Ada", [purple])
     assert ada.metadata["number"] == 9
-    api.clips[1].entities = frozenset({ada.id})
     seen: list[str] = []
+    clock = twin.wire.emulator.clock
+    assert clock is not None
+    started = clock()
     ready = twin.run(entities.wait(ada, timeout_s=60, on_update=lambda e: seen.append(e.status)))
     assert ready is ada  # updated in place
     assert ada.status == "ready"
     assert seen == ["processing", "ready"]
-    assert api.clock.now >= api.entity_ready_after_s  # waited on the fake clock, not the wall
-    query = twin.client.search.query(index_id=index, query_text=f"{ada.mention} scores")
+    assert clock() > started  # waited on the emulator's clock, not the wall
+    query = twin.client.search.query(index_id=scenes.index_id, query_text=f"{ada.mention} walks")
     clips = twin.collect(query)
-    assert [c.start_s for c in clips] == [5]
+    assert [(c.video_id, c.start_s) for c in clips] == [(scenes.sunset, 4.0)]  # the purple scene
 
 
-def test_bulk_create_reports_refusals_and_wait_many_polls_per_collection(twin: Twin) -> None:
-    api = twin.api
-    a, b = api.add_asset(), api.add_asset()
+def test_bulk_create_reports_refusals_and_wait_many_polls_per_collection(
+    twin: Twin, scenes: Scenes
+) -> None:
+    a, b = photo(twin, scenes.images["orange"]), photo(twin, scenes.images["green"])
     collection = twin.run(twin.client.entity_collections.create("cast"))
     entities = twin.client.entity_collections.entities
     result = twin.run(
@@ -69,20 +80,21 @@ def test_bulk_create_reports_refusals_and_wait_many_polls_per_collection(twin: T
     )
     assert [e.name for e in result.entities] == ["Ada", "Bob"]
     assert [(e.index, e.name) for e in result.errors] == [(1, "Ghost")]
-    assert "not found" in (result.errors[0].reason or "")
-    before = len(api.requests)
+    assert "does not exist" in (result.errors[0].reason or "")
+    before = len(twin.wire.requests)
     done = twin.collect(entities.wait_many(result.entities, timeout_s=60))
     assert sorted(e.name or "" for e in done) == ["Ada", "Bob"]
     assert all(e.status == "ready" for e in done)
-    reads = api.requests[before:]
+    reads = twin.wire.requests[before:]
     # Two entities of one collection: each round is one list request, never one per entity.
     assert all(r.url.path.endswith("/entities") for r in reads)
     assert reads[0].url.params["status"] == "processing"
 
 
-def test_assets_are_added_and_removed_and_the_entity_updated_and_deleted(twin: Twin) -> None:
-    api = twin.api
-    a, b = api.add_asset(), api.add_asset()
+def test_assets_are_added_and_removed_and_the_entity_updated_and_deleted(
+    twin: Twin, scenes: Scenes
+) -> None:
+    a, b = photo(twin, scenes.images["orange"]), photo(twin, scenes.images["cyan"])
     collection = twin.run(twin.client.entity_collections.create("cast"))
     entities = twin.client.entity_collections.entities
     ada = twin.run(entities.create(collection.id, name="Ada", asset_ids=a))
@@ -103,17 +115,16 @@ def test_assets_are_added_and_removed_and_the_entity_updated_and_deleted(twin: T
     assert twin.collect(entities.list(collection.id)) == []
 
 
-def test_a_create_whose_answer_was_lost_is_found_not_made_twice(twin: Twin) -> None:
-    api = twin.api
-    photo = api.add_asset()
+def test_a_create_whose_answer_was_lost_is_found_not_made_twice(twin: Twin, scenes: Scenes) -> None:
+    orange = photo(twin, scenes.images["orange"])
     collection = twin.run(twin.client.entity_collections.create("cast"))
-    api.lose_answers.append(("POST", f"/entity-collections/{collection.id}/entities"))
-    ada = twin.run(
-        twin.client.entity_collections.entities.create(collection.id, name="Ada", asset_ids=[photo])
-    )
+    path = f"/entity-collections/{collection.id}/entities"
+    twin.wire.lose_answers.append(("POST", path))
+    entities = twin.client.entity_collections.entities
+    ada = twin.run(entities.create(collection.id, name="Ada", asset_ids=[orange]))
     assert ada.name == "Ada"
-    assert len(api.entities) == 1
-    assert list(api.entities) == [ada.id]
+    assert len(twin.wire.sent("POST", path)) == 1  # found by the lookup, not sent again
+    assert [e.id for e in twin.collect(entities.list(collection.id))] == [ada.id]
 
 
 BAD: list[tuple[str, dict[str, Any], str]] = [
@@ -147,9 +158,10 @@ def test_bad_entity_calls_fail_before_any_request(
         call()
     with pytest.raises(InvalidRequestError, match="collection_id"):
         twin.run(entities.wait("e1"))
-    assert twin.api.requests == []
+    assert twin.wire.requests == []
 
 
-def test_entity_mentions_in_queries_are_checked(api: FakeSearchAPI) -> None:
-    with api.client() as client, pytest.raises(InvalidRequestError, match=r"Entity\.mention"):
-        client.search.query(index_id="i1", query_text="<@ada is here")
+def test_entity_mentions_in_queries_are_checked(twin: Twin) -> None:
+    with pytest.raises(InvalidRequestError, match=r"Entity\.mention"):
+        twin.collect(twin.client.search.query(index_id="i1", query_text="<@ada is here"))
+    assert twin.wire.requests == []

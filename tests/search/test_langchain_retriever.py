@@ -1,4 +1,5 @@
-"""LangChain TwelveLabsRetriever: the standard suite on the emulator, the rest on the fake."""
+"""LangChain TwelveLabsRetriever on the emulator: the standard suite, the documents it makes,
+and what it sends."""
 
 from __future__ import annotations
 
@@ -6,16 +7,15 @@ import asyncio
 import pickle
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.documents import Document
 from langchain_tests.integration_tests import RetrieversIntegrationTests
-from search_emulator import Indexed
-from search_fakes import API_KEY, FakeSearchAPI
+from search_emulator import Indexed, Scenes, Wire
 
 from tl_integrations import InvalidRequestError, SearchFilter
+from tl_integrations.emulator import Emulator
 from tl_integrations.langchain import TwelveLabsRetriever
-
-LINES = [(0.0, 4.0, "welcome to the kitchen"), (4.0, 8.0, "we bake sourdough bread")]
 
 
 class TestRetrieverOnTheEmulator(RetrieversIntegrationTests):
@@ -62,72 +62,88 @@ def test_documents_carry_what_was_said_and_flat_metadata_on_the_emulator(
     assert {d.metadata["video_id"] for d in only_garden} == {indexed.garden}
 
 
-@pytest.fixture
-def kitchen(api: FakeSearchAPI) -> str:
-    index = api.add_index("kitchen")
-    video = api.add_video(
-        index, "talk.mp4", LINES, user_metadata={"team": "blue", "tl_sha256": "ab", "n": None}
-    )
-    api.add_silent_clip(video, 8.0, 12.0)
-    api.add_video(index, "other.mp4", [(0.0, 3.0, "bread again")], stream=False)
-    return index
+def _retriever(wire: Wire, **kwargs: Any) -> TwelveLabsRetriever:
+    return TwelveLabsRetriever(client=wire.client(), async_client=wire.async_client(), **kwargs)
 
 
-def _retriever(api: FakeSearchAPI, **kwargs: Any) -> TwelveLabsRetriever:
-    return TwelveLabsRetriever(client=api.client(), async_client=api.async_client(), **kwargs)
+# Names the clips of both videos: three by their words, the silent cyan one by its colour.
+EVERY_SCENE = "the sun sets, night falls, cows graze, cyan"
 
 
 def test_each_video_is_looked_up_once_and_thumbnails_and_streams_are_kept(
-    api: FakeSearchAPI, kitchen: str
+    wire: Wire, scenes: Scenes
 ) -> None:
-    docs = _retriever(api, index_id=kitchen, k=10).invoke("bread")
-    lookups = [r for r in api.requests if "/videos/" in r.url.path]
+    docs = _retriever(wire, index_id=scenes.index_id, k=10).invoke(EVERY_SCENE)
+    lookups = [r for r in wire.requests if "/videos/" in r.url.path]
     assert len(lookups) == 2  # two videos, four clips
     assert len(docs) == 4
     by_start = {(d.metadata["filename"], d.metadata["start_s"]): d for d in docs}
-    bread = by_start[("talk.mp4", 4.0)]
-    assert bread.page_content == "we bake sourdough bread"
-    assert (
-        bread.metadata["thumbnail_url"] == f"https://thumbs.test/{bread.metadata['video_id']}/4.jpg"
-    )
-    assert bread.metadata["video_url"].endswith(".m3u8#t=4")
-    assert bread.metadata["team"] == "blue"
-    assert "tl_sha256" not in bread.metadata  # our bookkeeping, not the user's metadata
-    assert "n" not in bread.metadata
-    silent = by_start[("talk.mp4", 8.0)]
+    night = by_start[("sunset.mp4", 4.0)]
+    assert night.page_content == "night falls on the quiet town"
+    thumbnail = night.metadata["thumbnail_url"]
+    assert f"/_emulator/thumbnails/{scenes.sunset}/6.png?sig=" in thumbnail
+    picture = httpx.get(thumbnail)  # signed: served without the key
+    assert (picture.status_code, picture.headers["content-type"]) == (200, "image/png")
+    assert night.metadata["video_url"].endswith("#t=4")
+    assert night.metadata["team"] == "blue"
+    assert night.metadata["views"] == 250
+    assert "tl_sha256" not in night.metadata  # our bookkeeping, not the user's metadata
+    silent = by_start[("meadow.mp4", 4.0)]
     assert silent.page_content == (
-        "talk.mp4, 0:08-0:12: a moment matching 'bread' in picture or sound (nothing is said)"
+        f"meadow.mp4, 0:04-0:08: a moment matching {EVERY_SCENE!r} in picture or sound "
+        "(nothing is said)"
     )
-    assert "video_url" not in by_start[("other.mp4", 0.0)].metadata  # no stream, no link
+    assert "video_url" not in silent.metadata  # no stream, no link
     assert [d.metadata["rank"] for d in docs] == [1, 2, 3, 4]
     assert len({d.id for d in docs}) == 4
-    again = _retriever(api, index_id=kitchen, k=10).invoke("bread")
+    again = _retriever(wire, index_id=scenes.index_id, k=10).invoke(EVERY_SCENE)
     assert [d.id for d in again] == [d.id for d in docs]  # stable ids
 
 
-def test_a_clip_without_text_gets_the_transcripts_words(api: FakeSearchAPI, kitchen: str) -> None:
-    video = next(iter(api.videos))
-    for clip in api.clips:
-        if clip.video_id == video:
-            clip.transcription = None  # the server sent no transcription for these clips
-    docs = _retriever(api, index_id=kitchen, k=10).invoke("bread")
-    texts = {d.metadata["start_s"]: d.page_content for d in docs if d.metadata["video_id"] == video}
-    assert texts[4.0] == "we bake sourdough bread"
-    lookup = next(r for r in api.requests if f"/videos/{video}" in r.url.path)
+def test_a_clip_without_text_gets_the_transcripts_words(wire: Wire, scenes: Scenes) -> None:
+    def drop_transcriptions(request: httpx.Request, body: Any) -> Any:
+        if request.url.path.endswith("/search"):
+            for item in body["data"]:
+                item.pop("transcription", None)  # as a server that sends none would
+        return body
+
+    wire.edit = drop_transcriptions
+    docs = _retriever(wire, index_id=scenes.index_id, k=10).invoke(EVERY_SCENE)
+    texts = {
+        d.metadata["start_s"]: d.page_content
+        for d in docs
+        if d.metadata["video_id"] == scenes.sunset
+    }
+    assert texts[4.0] == "night falls on the quiet town"
+    lookup = next(r for r in wire.requests if f"/videos/{scenes.sunset}" in r.url.path)
     assert lookup.url.params["transcription"] == "true"
 
 
-def test_the_async_path_and_invoke_overrides(api: FakeSearchAPI, kitchen: str) -> None:
-    retriever = _retriever(api, index_name="kitchen", k=1, options=["transcription"])
-    docs = asyncio.run(retriever.ainvoke("bread", k=3))
+def test_the_async_path_and_invoke_overrides(wire: Wire, scenes: Scenes) -> None:
+    aclient = wire.async_client()
+    retriever = TwelveLabsRetriever(
+        client=wire.client(),
+        async_client=aclient,
+        index_name=scenes.index_name,
+        k=1,
+        options=["transcription"],
+    )
+
+    async def ask() -> list[Document]:
+        try:
+            return await retriever.ainvoke("the sun sets, night falls, cows graze", k=3)
+        finally:
+            await wire.aclose()  # on the loop its connections were made on
+
+    docs = asyncio.run(ask())
     assert [d.metadata["rank"] for d in docs] == [1, 2, 3]
     assert all(isinstance(d, Document) for d in docs)
-    searched = api.forms[-1]
+    searched = wire.forms[-1]
     assert searched.fields["search_options"] == ["transcription"]
     assert searched.one("page_limit") == "3"
-    index_lists = [r for r in api.requests if r.url.path.endswith("/indexes")]
-    retriever.invoke("bread")
-    assert len([r for r in api.requests if r.url.path.endswith("/indexes")]) == len(index_lists)
+    index_lists = [r for r in wire.requests if r.url.path.endswith("/indexes")]
+    retriever.invoke("night falls")
+    assert len([r for r in wire.requests if r.url.path.endswith("/indexes")]) == len(index_lists)
 
 
 @pytest.mark.parametrize(
@@ -145,12 +161,14 @@ def test_bad_settings_fail_on_construction(kwargs: dict[str, Any], message: str)
         TwelveLabsRetriever(api_key="k", base_url="http://127.0.0.1:9/v1.3", **kwargs)
 
 
-def test_an_unknown_index_name_says_so(api: FakeSearchAPI, kitchen: str) -> None:
+def test_an_unknown_index_name_says_so(wire: Wire) -> None:
     with pytest.raises(InvalidRequestError, match="no index named 'nope'"):
-        _retriever(api, index_name="nope").invoke("bread")
+        _retriever(wire, index_name="nope").invoke("bread")
 
 
-def test_the_key_is_never_shown_dumped_or_pickled(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_key_is_never_shown_dumped_or_pickled(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator
+) -> None:
     monkeypatch.delenv("TWELVELABS_API_KEY", raising=False)
     retriever = TwelveLabsRetriever(
         api_key="very-secret",
@@ -163,4 +181,6 @@ def test_the_key_is_never_shown_dumped_or_pickled(monkeypatch: pytest.MonkeyPatc
         assert "very-secret" not in text
     copy = pickle.loads(pickle.dumps(retriever))
     assert (copy.index_id, copy.k, copy.api_key) == ("i1", 4, None)
-    assert API_KEY not in repr(_retriever(FakeSearchAPI(), index_id="i"))
+    wire = Wire(emulator)
+    assert emulator.api_key not in repr(_retriever(wire, index_id="i"))
+    wire.close()

@@ -1,4 +1,5 @@
-"""LangChain TwelveLabsToolkit: the standard tool suites on the emulator, behaviour on both."""
+"""LangChain TwelveLabsToolkit on the emulator: the standard tool suites, and what the tools
+say and send."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +14,10 @@ from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
 from langchain_tests.integration_tests import ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
-from search_emulator import Indexed, emulator_async_client, emulator_client
-from search_fakes import FakeSearchAPI
+from search_emulator import Indexed, Scenes, Wire, emulator_async_client, emulator_client
 
-from tl_integrations import InvalidRequestError
+from tl_integrations import InvalidRequestError, TwelveLabs
+from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from tl_integrations.langchain import TwelveLabsToolkit
 
 # One index per session for index_video, so indexing again finds what it made.
@@ -140,10 +140,9 @@ def test_indexing_a_video_twice_uploads_it_once(indexed: Indexed) -> None:
     assert second == first
 
 
-def test_errors_come_back_as_text_that_says_what_to_do(api: FakeSearchAPI) -> None:
-    index = api.add_index("kitchen")
-    api.add_video(index, "talk.mp4", [(0.0, 4.0, "hello")])
-    tools = _tools(TwelveLabsToolkit(client=api.client()))
+def test_errors_come_back_as_text_that_says_what_to_do(wire: Wire, scenes: Scenes) -> None:
+    name = scenes.index_name
+    tools = _tools(TwelveLabsToolkit(client=wire.client()))
     assert tools["search_videos"].invoke({"query": "x"}) == (
         "Error: no index given: pass index (a name or id; list_indexes shows them)."
     )
@@ -154,7 +153,7 @@ def test_errors_come_back_as_text_that_says_what_to_do(api: FakeSearchAPI) -> No
     )
     assert (
         tools["search_videos"]
-        .invoke({"query": " ", "index": "kitchen"})
+        .invoke({"query": " ", "index": name})
         .startswith("Error: a search needs query_text, images, or both")
     )
     assert tools["search_videos"].invoke({"query": "x", "max_results": 99}) == (
@@ -166,75 +165,75 @@ def test_errors_come_back_as_text_that_says_what_to_do(api: FakeSearchAPI) -> No
     assert missing.endswith("Check the id with list_videos or list_indexes.")
     assert (
         tools["index_video"]
-        .invoke({"source": "/no/such.mp4", "index": "kitchen"})
+        .invoke({"source": "/no/such.mp4", "index": name})
         .startswith("Error: no such file: '/no/such.mp4'; check the path")
     )
-    assert tools["list_videos"].invoke({"index": "kitchen"}).startswith("Videos in index kitchen:")
+    assert tools["list_videos"].invoke({"index": name}).startswith(f"Videos in index {name}:")
 
 
-def test_the_key_being_refused_is_said_plainly(api: FakeSearchAPI) -> None:
-    from tl_integrations import TwelveLabs
-
-    client = TwelveLabs(
-        api_key="wrong-key", base_url=api.client().base_url, http_client=api.client()._http
-    )
-    tool = _tools(TwelveLabsToolkit(client=client, index_id="0" * 24))["list_indexes"]
-    text = tool.invoke({})
+def test_the_key_being_refused_is_said_plainly() -> None:
+    config = EmulatorConfig(clock=ManualClock(), api_key="the-right-key")
+    with Emulator(config) as emu, TwelveLabs(api_key="wrong-key", base_url=emu.base_url) as client:
+        tool = _tools(TwelveLabsToolkit(client=client, index_id="0" * 24))["list_indexes"]
+        text = tool.invoke({})
     assert text.startswith("Error: TwelveLabs refused the API key")
     assert "wrong-key" not in text
 
 
-def test_image_search_through_the_tool(api: FakeSearchAPI, tmp_path: Path) -> None:
-    index = api.add_index("kitchen")
-    api.add_video(index, "talk.mp4", [(0.0, 4.0, "hello")])
-    tool = _tools(TwelveLabsToolkit(index_name="kitchen", client=api.client()))["search_videos"]
-    text = tool.invoke({"image": "https://img.test/pan.jpg"})
-    assert text.startswith("1 moment for the image in index kitchen:")
-    assert api.forms[-1].fields["query_media_url"] == ["https://img.test/pan.jpg"]
+def test_image_search_through_the_tool(wire: Wire, scenes: Scenes) -> None:
+    client = wire.client()
+    photo = client.assets.upload(scenes.images["purple"])
+    url = photo.thumbnail["representative_url"]  # an image the emulator serves
+    tool = _tools(TwelveLabsToolkit(index_name=scenes.index_name, client=client))
+    text = tool["search_videos"].invoke({"image": url})
+    assert text.startswith(f"1 moment for the image in index {scenes.index_name}:")
+    assert "sunset.mp4" in text  # its purple scene
+    assert wire.forms[-1].fields["query_media_url"] == [url]
 
 
-def test_credit_tools_can_be_left_out_or_gated(api: FakeSearchAPI) -> None:
-    index = api.add_index("kitchen")
-    video = api.add_video(index, "talk.mp4", [(0.0, 4.0, "hello")])
-    assert set(_tools(TwelveLabsToolkit(client=api.client(), include_credit_tools=False))) == {
+def test_credit_tools_can_be_left_out_or_gated(wire: Wire, scenes: Scenes) -> None:
+    client = wire.client()
+    assert set(_tools(TwelveLabsToolkit(client=client, include_credit_tools=False))) == {
         "search_videos",
         "list_indexes",
         "list_videos",
     }
-    assert list(_tools(TwelveLabsToolkit(client=api.client(), tools=("list_videos",)))) == [
-        "list_videos"
-    ]
+    assert list(_tools(TwelveLabsToolkit(client=client, tools=("list_videos",)))) == ["list_videos"]
     asked: list[tuple[str, dict[str, Any]]] = []
 
     def deny(name: str, args: dict[str, Any]) -> bool:
         asked.append((name, args))
         return False
 
-    for spec in TwelveLabsToolkit(client=api.client()).get_tools():
+    for spec in TwelveLabsToolkit(client=client).get_tools():
         if spec.name in ("ask_about_video", "index_video"):
             assert "spends TwelveLabs credits" in spec.description
-    gated = _tools(TwelveLabsToolkit(client=api.client(), confirm=deny))
+    video = scenes.sunset
+    gated = _tools(TwelveLabsToolkit(client=client, confirm=deny))
     text = gated["ask_about_video"].invoke({"video_id": video, "question": "Why?"})
     assert text.startswith("Not done: the user did not allow ask_about_video")
     assert asked == [("ask_about_video", {"video_id": video, "question": "Why?", "index": None})]
-    assert api.analyses == []  # nothing was spent
+    assert wire.sent("POST", "/analyze") == []  # nothing was spent
 
     async def allow(name: str, args: dict[str, Any]) -> bool:
         return True
 
-    kit = TwelveLabsToolkit(client=api.client(), async_client=api.async_client(), confirm=allow)
-    answer = asyncio.run(
-        _tools(kit)["ask_about_video"].ainvoke(
-            ToolCall(
-                name="ask_about_video",
-                args={"video_id": video, "question": "Why?"},
-                id="1",
-                type="tool_call",
-            )
+    async def ask() -> Any:
+        kit = TwelveLabsToolkit(client=client, async_client=wire.async_client(), confirm=allow)
+        call = ToolCall(
+            name="ask_about_video",
+            args={"video_id": video, "question": "Why?"},
+            id="1",
+            type="tool_call",
         )
-    )
-    assert answer.content == "About talk.mp4."
-    assert len(api.analyses) == 1
+        try:
+            return await _tools(kit)["ask_about_video"].ainvoke(call)
+        finally:
+            await wire.aclose()  # on the loop its connections were made on
+
+    answer = asyncio.run(ask())
+    assert "sunset.mp4" in answer.content  # the emulator's stand-in answer names the video
+    assert len(wire.sent("POST", "/analyze")) == 1
 
 
 def test_bad_toolkit_settings_fail_on_construction() -> None:

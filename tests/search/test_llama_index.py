@@ -1,4 +1,4 @@
-"""LlamaIndex TwelveLabsRetriever and TwelveLabsToolSpec, on the emulator and the fake."""
+"""LlamaIndex TwelveLabsRetriever and TwelveLabsToolSpec, on the emulator."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import MetadataMode, NodeWithScore
-from search_emulator import Indexed, emulator_async_client, emulator_client
-from search_fakes import FakeSearchAPI
+from search_emulator import Indexed, Scenes, Wire, emulator_async_client, emulator_client
 
 from tl_integrations import InvalidRequestError, SearchFilter
 from tl_integrations.langchain import TwelveLabsToolkit
@@ -75,14 +74,13 @@ def test_the_retriever_works_in_a_query_engine(indexed: Indexed) -> None:
     assert str(response)
 
 
-def test_thumbnails_and_links_from_the_fake(api: FakeSearchAPI) -> None:
-    index = api.add_index("kitchen")
-    video = api.add_video(index, "talk.mp4", [(0.0, 4.0, "hello there")])
-    retriever = TwelveLabsRetriever(index_id=index, client=api.client())
-    (hit,) = retriever.retrieve("hello")
+def test_thumbnails_and_links_are_kept_out_of_the_llms_view(wire: Wire, scenes: Scenes) -> None:
+    retriever = TwelveLabsRetriever(index_id=scenes.index_id, k=1, client=wire.client())
+    (hit,) = retriever.retrieve("night falls on the town")
     meta = hit.node.metadata
-    assert meta["thumbnail_url"] == f"https://thumbs.test/{video}/0.jpg"
-    assert meta["video_url"] == f"https://cdn.test/{video}.m3u8#t=0"
+    assert (meta["video_id"], meta["start_s"]) == (scenes.sunset, 4.0)
+    assert f"/_emulator/thumbnails/{scenes.sunset}/6.png?sig=" in meta["thumbnail_url"]
+    assert meta["video_url"].endswith("#t=4")
     assert "thumbnail_url" in hit.node.excluded_llm_metadata_keys
 
 
@@ -142,11 +140,12 @@ def test_the_tools_run_sync_and_async_on_the_emulator(indexed: Indexed) -> None:
     assert not asked.startswith("Error")
 
 
-def test_errors_and_gates_are_text(api: FakeSearchAPI) -> None:
-    index = api.add_index("kitchen")
-    video = api.add_video(index, "talk.mp4", [(0.0, 4.0, "hello")])
-    spec = TwelveLabsToolSpec(client=api.client(), confirm=lambda name, args: False)
+def test_errors_and_gates_are_text(wire: Wire, scenes: Scenes) -> None:
+    spec = TwelveLabsToolSpec(client=wire.client(), confirm=lambda name, args: False)
     assert spec.search_videos("x").startswith("Error: no index given")
-    assert spec.ask_about_video(video, "Why?").startswith("Not done: the user did not allow")
-    assert api.analyses == []
-    assert spec.list_videos(index="kitchen").startswith("Videos in index kitchen:")
+    assert spec.ask_about_video(scenes.sunset, "Why?").startswith(
+        "Not done: the user did not allow"
+    )
+    assert wire.sent("POST", "/analyze") == []
+    listed = spec.list_videos(index=scenes.index_name)
+    assert listed.startswith(f"Videos in index {scenes.index_name}:")

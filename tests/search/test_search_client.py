@@ -1,115 +1,121 @@
-"""client.search: every query form, options, filters and paging, against the spec fake.
-
-Image, composed and entity queries, thumbnails and page-token metadata are not served by
-the emulator yet; the fake follows the wire spec (§8) for them.
-"""
+"""client.search on the emulator: every query form, options, filters and paging, checked
+both on the wire and in what comes back."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
-from search_fakes import FakeSearchAPI, Twin
+from search_emulator import Indexed, Scenes, Twin
 
 from tl_integrations import InvalidRequestError, InvalidVideoError, SearchFilter, SearchImage
 
-LINES = [(0.0, 4.0, "welcome to the kitchen"), (4.0, 8.0, "we bake sourdough bread")]
+
+def moments(clips: list[Any]) -> list[tuple[str, float]]:
+    return [(c.video_id, c.start_s) for c in clips]
 
 
-@pytest.fixture
-def index_id(api: FakeSearchAPI) -> str:
-    index = api.add_index("kitchen")
-    api.add_video(index, "talk.mp4", LINES, user_metadata={"team": "blue"})
-    return index
-
-
-@pytest.fixture
-def jpg(tmp_path: Path) -> Path:
-    path = tmp_path / "face.jpg"
-    path.write_bytes(b"\xff\xd8\xff fake jpeg")
-    return path
-
-
-def test_a_text_query_searches_spoken_words_by_default(twin: Twin, index_id: str) -> None:
-    clips = twin.collect(twin.client.search.query(index_id=index_id, query_text="sourdough"))
-    (form,) = twin.api.forms
+def test_a_text_query_searches_spoken_words_by_default(twin: Twin, indexed: Indexed) -> None:
+    clips = twin.collect(
+        twin.client.search.query(index_id=indexed.index_id, query_text="sourdough bread")
+    )
+    (form,) = twin.wire.forms
     assert form.fields["search_options"] == ["visual", "audio", "transcription"]
-    assert form.fields["query_text"] == ["sourdough"]
+    assert form.fields["query_text"] == ["sourdough bread"]
     assert "query_media_type" not in form.fields
     assert form.files == []
     best = clips[0]
-    assert (best.start_s, best.end_s, best.rank) == (4.0, 8.0, 1)
-    assert best.transcription == "we bake sourdough bread"
-    assert best.thumbnail_url == f"https://thumbs.test/{best.video_id}/4.jpg"
+    assert (best.video_id, best.rank) == (indexed.kitchen, 1)
+    assert best.transcription
+    assert "today we bake sourdough bread" in best.transcription
+    assert best.start_s <= 3.5 < best.end_s
+    assert best.thumbnail_url
+    assert best.thumbnail_url.startswith(indexed.emulator.url + "/_emulator/thumbnails/")
+    frame = httpx.get(best.thumbnail_url)
+    assert (frame.status_code, frame.headers["content-type"]) == (200, "image/png")
 
 
-def test_image_queries_send_files_urls_and_asset_images(
-    twin: Twin, index_id: str, jpg: Path, tmp_path: Path
-) -> None:
-    other = tmp_path / "b.png"
-    other.write_bytes(b"\x89PNG other")
-    asset = twin.api.add_asset()
+def test_image_queries_send_files_urls_and_asset_images(twin: Twin, scenes: Scenes) -> None:
+    photo = twin.run(twin.client.assets.upload(scenes.images["purple"]))
+    url = photo.thumbnail["representative_url"]
+    before = len(twin.wire.requests)
     clips = twin.collect(
         twin.client.search.query(
-            index_id=index_id,
-            images=[jpg, "https://img.test/car.jpg", f"asset:{asset}", SearchImage.file(other)],
+            index_id=scenes.index_id,
+            images=[
+                scenes.images["orange"],
+                url,
+                f"asset:{photo.id}",
+                SearchImage.file(scenes.images["green"]),
+            ],
         )
     )
-    assert clips
-    (form,) = twin.api.forms
+    sent = twin.wire.requests[before:]
+    assert [r.method for r in sent] == ["GET", "POST"]  # the asset, then the search
+    form = twin.wire.forms[-1]
     assert form.fields["query_media_type"] == ["image"]
     assert "query_text" not in form.fields
-    assert form.fields["query_media_url"] == [
-        "https://img.test/car.jpg",
-        f"https://assets.test/{asset}.jpg",
-    ]
+    assert form.fields["query_media_url"] == [url, url]
     assert form.files == [
-        ("query_media_file", "face.jpg", jpg.read_bytes()),
-        ("query_media_file", "b.png", other.read_bytes()),
+        ("query_media_file", "orange.png", scenes.images["orange"].read_bytes()),
+        ("query_media_file", "green.png", scenes.images["green"].read_bytes()),
     ]
-    assert [r.method for r in twin.api.requests] == ["GET", "POST"]  # the asset, then search
+    # Orange, purple and green: the clips of those colours, not the cyan one.
+    assert sorted(moments(clips)) == sorted(
+        [(scenes.sunset, 0.0), (scenes.sunset, 4.0), (scenes.meadow, 0.0)]
+    )
 
 
-def test_a_composed_query_sends_text_and_image(twin: Twin, index_id: str, jpg: Path) -> None:
-    twin.collect(twin.client.search.query(index_id=index_id, query_text="bread", images=jpg))
-    (form,) = twin.api.forms
-    assert form.fields["query_text"] == ["bread"]
-    assert form.fields["query_media_type"] == ["image"]
-    assert [f[1] for f in form.files] == ["face.jpg"]
-
-
-@pytest.mark.parametrize(
-    ("asset", "message"),
-    [
-        ({"status": "processing"}, "is processing; wait for it"),
-        ({"file_type": "video/mp4"}, "not an image"),
-        ({"thumbnail": False}, "no image URL"),
-    ],
-)
-def test_unusable_image_assets_are_refused_before_the_search(
-    twin: Twin, index_id: str, asset: dict[str, Any], message: str
-) -> None:
-    asset_id = twin.api.add_asset(**asset)
-    with pytest.raises(InvalidRequestError, match=message):
-        twin.collect(twin.client.search.query(index_id=index_id, images=f"asset:{asset_id}"))
-    assert twin.api.forms == []
-
-
-def test_entity_queries_find_the_moments_with_that_entity(twin: Twin, api: FakeSearchAPI) -> None:
-    index = api.add_index("match")
-    api.add_video(index, "game.mp4", [(0, 5, "kick off"), (5, 9, "a goal")], entities={5: {"e1"}})
-    api.entities["e1"] = {"_id": "e1", "entity_collection_id": "c", "_ready_at": 0.0}
-    clips = twin.collect(twin.client.search.query(index_id=index, query_text="<@e1> scores"))
-    assert [(c.start_s, c.transcription) for c in clips] == [(5, "a goal")]
-
-
-def test_options_operator_grouping_and_metadata_go_on_the_wire(twin: Twin, index_id: str) -> None:
-    flt = SearchFilter().duration(gte=5).where("team", "blue")
-    twin.collect(
+def test_a_composed_query_sends_text_and_image(twin: Twin, scenes: Scenes) -> None:
+    clips = twin.collect(
         twin.client.search.query(
-            index_id=index_id,
+            index_id=scenes.index_id,
+            query_text="cows graze",
+            images=scenes.images["purple"],
+            search_options=["visual"],
+        )
+    )
+    (form,) = twin.wire.forms
+    assert form.fields["query_text"] == ["cows graze"]
+    assert form.fields["query_media_type"] == ["image"]
+    assert [f[1] for f in form.files] == ["purple.png"]
+    assert set(moments(clips)[:2]) == {(scenes.meadow, 0.0), (scenes.sunset, 4.0)}
+
+
+def test_unusable_image_assets_are_refused_before_the_search(
+    twin: Twin, scenes: Scenes, indexed: Indexed, tmp_path: Path
+) -> None:
+    client = twin.client
+    # New bytes each run: an upload of bytes already held returns that (thumbnailed) asset.
+    green, fresh = tmp_path / "green.png", tmp_path / "fresh.png"
+    green.write_bytes(scenes.images["green"].read_bytes() + uuid.uuid4().bytes)
+    fresh.write_bytes(scenes.images["orange"].read_bytes() + uuid.uuid4().bytes)
+    bare = twin.run(client.assets.upload(green, enable_thumbnail=False))
+    film = twin.run(client.assets.upload(indexed.media / "garden.mp4"))
+    processing = twin.run(client.assets.create(fresh))  # no wait: the clock stays
+    cases = [
+        (processing.id, "is processing; wait for it"),
+        (film.id, "video/mp4, not an image"),
+        (bare.id, "no image URL"),
+    ]
+    searches = len(twin.wire.sent("POST", "/search"))
+    for asset_id, message in cases:
+        with pytest.raises(InvalidRequestError, match=message):
+            twin.collect(client.search.query(index_id=scenes.index_id, images=f"asset:{asset_id}"))
+    assert len(twin.wire.sent("POST", "/search")) == searches
+
+
+def test_options_operator_grouping_and_metadata_go_on_the_wire(
+    twin: Twin, indexed: Indexed
+) -> None:
+    flt = SearchFilter().duration(gte=5).where("topic", "cooking").where("views", gte=100)
+    clips = twin.collect(
+        twin.client.search.query(
+            index_id=indexed.index_id,
             query_text="bread",
             search_options=["transcription", "visual"],
             transcription_options=["lexical"],
@@ -120,47 +126,76 @@ def test_options_operator_grouping_and_metadata_go_on_the_wire(twin: Twin, index
             include_user_metadata=True,
         )
     )
-    (form,) = twin.api.forms
+    (form,) = twin.wire.forms
     assert form.fields["search_options"] == ["transcription", "visual"]
     assert form.fields["transcription_options"] == ["lexical"]
     assert form.one("operator") == "and"
     assert form.one("group_by") == "video"
     assert form.one("page_limit") == "50"
-    assert orjson.loads(form.one("filter") or "") == {"duration": {"gte": 5}, "team": "blue"}
+    assert orjson.loads(form.one("filter") or "") == {
+        "duration": {"gte": 5},
+        "topic": "cooking",
+        "views": {"gte": 100},
+    }
     assert form.one("include_user_metadata") == "true"
+    assert moments(clips)[0][0] == indexed.kitchen
+    assert {c.video_id for c in clips} == {indexed.kitchen}
+    # The client's own upload token rides along in the metadata (lost-answer recovery).
+    assert all(c.user_metadata["topic"] == "cooking" for c in clips)
+    assert all(c.user_metadata["views"] == 120 for c in clips)
 
 
-def test_pages_are_followed_lazily_and_keep_user_metadata(twin: Twin, index_id: str) -> None:
-    for n in range(3):
-        twin.api.add_silent_clip(next(iter(twin.api.videos)), 10.0 + n, 11.0 + n)
+def test_pages_are_followed_lazily_and_keep_user_metadata(twin: Twin, scenes: Scenes) -> None:
+    colours = [scenes.images[c] for c in ("orange", "purple", "green")]
     query = twin.client.search.query(
-        index_id=index_id, query_text="q", page_limit=2, include_user_metadata=True
+        index_id=scenes.index_id, images=colours, page_limit=2, include_user_metadata=True
     )
     clips = twin.collect(query)
-    assert len(clips) == 5
-    assert all(c.user_metadata == {"team": "blue"} for c in clips)
-    follows = [r for r in twin.api.requests if r.method == "GET"]
-    assert len(follows) == 2
-    assert all(r.url.params["include_user_metadata"] == "true" for r in follows)
-    assert [c.transcription for c in clips[2:]] == [None, None, None]  # silence: no text
-
-
-def test_max_results_stops_before_the_next_page(twin: Twin, index_id: str) -> None:
-    for n in range(5):
-        twin.api.add_silent_clip(next(iter(twin.api.videos)), 10.0 + n, 11.0 + n)
-    clips = twin.collect(
-        twin.client.search.query(index_id=index_id, query_text="q", page_limit=3, max_results=3)
-    )
     assert len(clips) == 3
-    assert [r.method for r in twin.api.requests] == ["POST"]
+    assert {c.video_id: c.user_metadata["team"] for c in clips} == {
+        scenes.sunset: "blue",
+        scenes.meadow: "green",
+    }
+    follows = [r for r in twin.wire.requests if r.method == "GET"]
+    assert len(follows) == 1
+    assert all(r.url.params["include_user_metadata"] == "true" for r in follows)
 
 
-def test_group_by_video_yields_each_videos_clips_with_its_id(twin: Twin, index_id: str) -> None:
-    clips = twin.collect(
-        twin.client.search.query(index_id=index_id, query_text="bread", group_by="video")
+def test_a_silent_clip_has_no_transcription(twin: Twin, scenes: Scenes) -> None:
+    (clip,) = twin.collect(
+        twin.client.search.query(index_id=scenes.index_id, images=scenes.images["cyan"])
     )
-    assert {c.video_id for c in clips} == set(twin.api.videos)
-    assert sorted(c.rank or 0 for c in clips) == [1, 2]
+    assert (clip.video_id, clip.start_s, clip.transcription) == (scenes.meadow, 4.0, None)
+
+
+def test_max_results_stops_before_the_next_page(twin: Twin, indexed: Indexed) -> None:
+    clips = twin.collect(
+        twin.client.search.query(
+            index_id=indexed.index_id,
+            query_text="water the roses, knead the dough",
+            page_limit=1,
+            max_results=1,
+        )
+    )
+    assert len(clips) == 1
+    assert [r.method for r in twin.wire.requests] == ["POST"]
+
+
+def test_group_by_video_yields_each_videos_clips_with_its_id(twin: Twin, scenes: Scenes) -> None:
+    clips = twin.collect(
+        twin.client.search.query(
+            index_id=scenes.index_id,
+            images=[scenes.images[c] for c in ("orange", "purple", "green")],
+            group_by="video",
+        )
+    )
+    by_video = [c.video_id for c in clips]  # each video's clips together
+    assert by_video in (
+        [scenes.sunset, scenes.sunset, scenes.meadow],
+        [scenes.meadow, scenes.sunset, scenes.sunset],
+    )
+    assert sorted(c.rank or 0 for c in clips) == [1, 2, 3]
+    assert all(c.thumbnail_url for c in clips)
 
 
 BAD_QUERIES: list[tuple[dict[str, Any], str]] = [
@@ -202,7 +237,7 @@ def test_bad_queries_fail_before_any_request(
 ) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         twin.collect(twin.client.search.query(index_id="i1", **kwargs))
-    assert twin.api.requests == []
+    assert twin.wire.requests == []
 
 
 def test_images_that_are_not_images_are_refused(twin: Twin, tmp_path: Path) -> None:
@@ -214,6 +249,7 @@ def test_images_that_are_not_images_are_refused(twin: Twin, tmp_path: Path) -> N
     empty.touch()
     with pytest.raises(InvalidVideoError, match="empty"):
         twin.client.search.query(index_id="i1", images=[empty])
+    assert twin.wire.requests == []
 
 
 def test_the_filter_builder_and_dicts_agree() -> None:

@@ -260,3 +260,19 @@ def test_twins_inherit_the_receiver_and_a_wrong_one_is_refused(receiver: Webhook
         assert client.twin().events is receiver
     with pytest.raises(InvalidRequestError, match="WebhookReceiver"):
         TwelveLabs(api_key="k", events="http://localhost:8000/")  # type: ignore[arg-type]
+
+
+def test_one_wait_over_indexing_and_analysis_tasks_reads_each_by_its_own_kind(
+    api: FakeAPI, client: TwelveLabs
+) -> None:
+    # Lone jobs are read one by one: an analysis task in tasks.wait_many must be read at
+    # /analyze/tasks/{id}, not /tasks/{id} (which answers 404 for it).
+    (task,) = tasks(api, 1)
+    analysis = AnalysisTask("a1", "processing")
+    api.status.update({"t0": "ready", "a1": "ready"})
+    done = {job.id: job for job in client.tasks.wait_many([task, analysis])}
+    assert {k: (type(j).__name__, j.status) for k, j in done.items()} == {
+        "t0": ("Task", "ready"),
+        "a1": ("AnalysisTask", "ready"),
+    }
+    assert sorted(api.requests) == ["GET /analyze/tasks/a1", "GET /tasks/t0"]

@@ -53,7 +53,7 @@ __all__ = [
 
 # --- questions ---
 
-# What to ask the sample videos (tl_integrations.emulator.media.SAMPLES), one per video.
+# What to ask the sample videos (tl_integrations.emulator._media.SAMPLES), one per video.
 QUESTIONS: tuple[str, ...] = (
     "How long should the pasta boil?",
     "Which planet has rings of ice and rock?",
@@ -305,7 +305,7 @@ class Tally:
 
 def make_samples(show: Show, directory: Path, tally: Tally) -> list[Path]:
     """Step 1: write the three sample videos and list them."""
-    from ..emulator.media import SAMPLES, sample_videos
+    from ..emulator._media import SAMPLES, sample_videos
 
     show.step("Make three sample videos (coloured scenes, subtitles, a tone)")
     paths = sample_videos(directory)

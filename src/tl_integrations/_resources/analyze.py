@@ -142,7 +142,12 @@ def analyze_result(body: Any, response_format: Mapping[str, Any] | None) -> Anal
     obj = dict(as_object(body, "analyze response"))
     raw_data = obj.get("data")
     if isinstance(raw_data, (dict, list)):
-        obj["data"] = orjson.dumps(raw_data).decode()
+        try:
+            obj["data"] = orjson.dumps(raw_data).decode()
+        except orjson.JSONEncodeError as exc:  # e.g. an integer past 64 bits
+            raise MalformedResponseError(
+                f"analyze response: 'data' cannot be read back as JSON ({exc})", body=obj
+            ) from None
         return AnalyzeResult.from_api(obj, data=raw_data)
     wants_json = (response_format or {}).get("type") in ("json_schema", "segment_definitions")
     if not wants_json:

@@ -407,8 +407,15 @@ def check_media_file(file: str | os.PathLike[str], *, multipart: bool) -> pathli
 
 
 @dataclass(frozen=True)
-class _UploadPlan:
-    """A checked local file and how it will go up."""
+class UploadPlan:
+    """A checked local file and how it will go up (made by :func:`plan_upload`).
+
+    Example:
+        >>> plan = plan_upload("talk.mp4", filename=None, user_metadata=None, enable_hls=True,
+        ...                    enable_thumbnail=True, multipart_threshold_bytes=1)  # doctest: +SKIP
+        >>> plan.multipart  # doctest: +SKIP
+        True
+    """
 
     path: pathlib.Path
     size: int
@@ -428,7 +435,7 @@ def plan_upload(
     enable_hls: bool,
     enable_thumbnail: bool,
     multipart_threshold_bytes: int,
-) -> _UploadPlan:
+) -> UploadPlan:
     """Check a local file and decide direct or multipart (before any byte is sent)."""
     checked = check_media_file(path, multipart=True)
     size = checked.stat().st_size
@@ -437,7 +444,7 @@ def plan_upload(
     multipart = media in MULTIPART_LIMITS and (
         size > multipart_threshold_bytes or size > DIRECT_LIMITS[media]
     )
-    return _UploadPlan(
+    return UploadPlan(
         path=checked,
         size=size,
         media=media,
@@ -450,7 +457,7 @@ def plan_upload(
 
 
 def upload_asset(
-    plan: _UploadPlan,
+    plan: UploadPlan,
     ctx: Context,
     *,
     base_url: str,
@@ -483,7 +490,7 @@ def upload_asset(
 
 
 def _upload_claimed(
-    plan: _UploadPlan,
+    plan: UploadPlan,
     digest: str,
     ctx: Context,
     *,
@@ -647,6 +654,8 @@ def _list_request(
     filename: str | None,
     page_limit: int,
 ) -> Request:
+    if isinstance(asset_ids, str):  # a lone id would be sent one character at a time
+        raise InvalidRequestError(f"asset_ids takes a list of ids, got {asset_ids!r}")
     params = {
         "asset_ids": [path_segment(a, "asset_id") and a for a in asset_ids] if asset_ids else None,
         "asset_types": list(asset_types) if asset_types else None,
@@ -677,8 +686,22 @@ def _user_metadata(
     asset_id: str, method: Literal["PATCH", "PUT", "DELETE"], metadata: Any, ctx: Context
 ) -> Flow[None]:
     path = f"{ASSETS.retrieve(asset_id).path}/user-metadata"
-    body = None if method == "DELETE" else {"user_metadata": dict(metadata)}
+    body = None if method == "DELETE" else {"user_metadata": _checked_update(method, metadata)}
     yield from send(Request(method, path, json=body), ctx)
+
+
+def _checked_update(method: str, metadata: Any) -> dict[str, Any]:
+    """New user metadata, checked before sending: a merge (PATCH) may also hold None
+    values, which delete their keys; a replacement may not."""
+    if not isinstance(metadata, Mapping):
+        raise InvalidRequestError(
+            f"user_metadata must be a mapping of strings to values, got {metadata!r}"
+        )
+    deleted = {
+        k: v for k, v in metadata.items() if v is None and method == "PATCH" and isinstance(k, str)
+    }
+    kept = check_user_metadata({k: v for k, v in metadata.items() if k not in deleted})
+    return {**kept, **deleted}
 
 
 def _created(creation: AssetCreation, ctx: Context) -> Flow[Asset]:

@@ -42,7 +42,16 @@ from .._transport import Reply, Request, path_segment, send
 from .._uploads import url_key
 from .._wire import as_object, opt_list, opt_obj, opt_str, req_str
 from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
-from .assets import HASH_KEY, Asset, AssetCreation, find_by_metadata, plan_upload, upload_asset
+from .assets import (
+    HASH_KEY,
+    MULTIPART_THRESHOLD_BYTES,
+    Asset,
+    AssetCreation,
+    UploadPlan,
+    find_by_metadata,
+    plan_upload,
+    upload_asset,
+)
 from .indexes import get_or_create_index, retrieve_index
 from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata, from_indexing_event
 from .uploads import OnProgress
@@ -585,7 +594,7 @@ class AsyncIndexedAssets(AsyncResource):
 
 
 def _index_media(
-    source: str | os.PathLike[str],
+    source: str | UploadPlan,
     ctx: Context,
     *,
     index_id: str | None,
@@ -603,19 +612,11 @@ def _index_media(
         if index_id is not None
         else (yield from get_or_create_index(str(index_name), ctx))
     )
-    if isinstance(source, str) and "://" in source:
+    if isinstance(source, str):
         asset = yield from _url_asset(source, user_metadata, ctx, timeout_s)
     else:
-        plan = plan_upload(
-            source,
-            filename=None,
-            user_metadata=user_metadata,
-            enable_hls=True,
-            enable_thumbnail=True,
-            multipart_threshold_bytes=64 * 1024**2,
-        )
         asset = yield from upload_asset(
-            plan,
+            source,
             ctx,
             base_url=base_url,
             journal=journal,
@@ -706,8 +707,21 @@ class Indexing(Resource):
         """
         if (index_id is None) == (index_name is None):
             raise InvalidRequestError("give index_id or index_name (one of them)")
+        # A local file is checked here, before the index is read (or made) for it.
+        checked = (
+            source
+            if isinstance(source, str) and "://" in source
+            else plan_upload(
+                source,
+                filename=None,
+                user_metadata=user_metadata,
+                enable_hls=True,
+                enable_thumbnail=True,
+                multipart_threshold_bytes=MULTIPART_THRESHOLD_BYTES,
+            )
+        )
         flow = _index_media(
-            source,
+            checked,
             self._ctx,
             index_id=index_id,
             index_name=index_name,

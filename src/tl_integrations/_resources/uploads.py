@@ -444,7 +444,9 @@ def _server_chunks(upload_id: str, ctx: Context) -> Flow[tuple[str, set[int]]]:
 
 def _resumed(
     creation: SessionCreation, journal: UploadJournal, base_url: str, ctx: Context
-) -> Flow[_Upload | None]:
+) -> Flow[_Upload | str | None]:
+    """The journaled session to go on with; its asset id when it had completed (the crash
+    came after the last report); None to open a new one."""
     entry = journal.load(creation.sha256, base_url)
     if entry is None or entry.get("size") != creation.size:
         return None
@@ -454,8 +456,14 @@ def _resumed(
         if not isinstance(error, NotFoundError) and getattr(error, "status_code", 500) >= 500:
             raise
         status, on_server = "expired", set()
+    if status == "completed":
+        return str(entry["asset_id"])
     if status != "active":
         logger.info("upload session %s is %s; starting over", entry["upload_id"], status)
+        # Its asset can never be filled: remove it, so that only the new one holds the file.
+        stale = f"/assets/{path_segment(str(entry['asset_id']), 'asset_id')}"
+        with contextlib.suppress(NotFoundError):
+            yield from send(Request("DELETE", stale, params={"force": True}), ctx)
         journal.forget(creation.sha256, base_url)
         return None
     upload = _Upload(
@@ -496,6 +504,9 @@ def multipart_upload(
     The asset is still ``processing`` when this returns: wait for it (``assets.wait``).
     """
     upload = yield from _resumed(creation, journal, base_url, ctx)
+    if isinstance(upload, str):
+        journal.forget(creation.sha256, base_url)
+        return upload
     if upload is None:
         upload = yield from create(creation, ctx)
         journal.save(creation.sha256, base_url, upload.journal_entry())

@@ -31,12 +31,10 @@ from __future__ import annotations
 from .._extras import needs_extra
 
 with needs_extra("emulator", "tl_integrations.emulator"):
-    from ._documents import make_sample_pdf
-    from ._sample_media import make_sample_audio, make_sample_image
-    from .app import create_app
-    from .backend.persistence import DataDirError, DataDirInUse
-    from .cli import main
-    from .config import (
+    from ._app import create_app
+    from ._backend.persistence import DataDirError, DataDirInUse
+    from ._cli import main
+    from ._config import (
         EmulatorConfig,
         Faults,
         ManualClock,
@@ -47,8 +45,10 @@ with needs_extra("emulator", "tl_integrations.emulator"):
         StageModel,
         UploadLimits,
     )
-    from .media import make_sample_video, sample_videos
-    from .server import Emulator
+    from ._documents import make_sample_pdf
+    from ._media import make_sample_video, sample_videos
+    from ._sample_media import make_sample_audio, make_sample_image
+    from ._server import Emulator
 
 __all__ = [
     "DataDirError",

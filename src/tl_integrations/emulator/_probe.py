@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from ._media_types import MediaError, MediaInfo, Picture, StreamFacts, Utterance
 
-__all__ = ["probe", "probe_audio", "probe_picture", "probe_streams"]
+__all__ = ["frame_at", "probe", "probe_audio", "probe_picture", "probe_streams"]
 
 _TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "webvtt", "ass", "ssa", "text"})
 # Above this many decoded pixels, probe samples keyframes only (a 2-hour file stays cheap).
@@ -33,6 +33,9 @@ _SOUND_RATE = 8000
 _SEQUENTIAL_SOUND_S = 900.0
 _SEEK_WINDOW_S = 0.25
 _SILENCE_DB = -120.0
+# Images that may hold several frames (their first one is the picture); other codecs with a
+# second frame are videos.
+_ANIMATED_IMAGE_CODECS = frozenset({"gif", "webp", "apng"})
 
 
 def probe(
@@ -235,11 +238,17 @@ def probe_audio(
     return MediaInfo(name, size_bytes, duration_s, 0.0, 0, 0, True, (), empty, step_s, sounds)
 
 
-def probe_picture(path: str | os.PathLike[str], *, filename: str | None = None) -> Picture:
+def probe_picture(
+    path: str | os.PathLike[str], *, filename: str | None = None, still: bool = False
+) -> Picture:
     """Read an image's pixels (its first frame for an animation) on a coarse grid.
 
+    With ``still=True`` a video or a sound file is refused rather than read as its first
+    frame (a search query must be an image).
+
     Raises:
-        MediaError: When the file is not an image PyAV can decode.
+        MediaError: When the file is not an image PyAV can decode (or, with ``still``, is a
+            video or a sound file).
 
     Example:
         >>> picture = probe_picture(make_sample_image(tmp / "a.png", ["red", "blue"]))
@@ -251,9 +260,15 @@ def probe_picture(path: str | os.PathLike[str], *, filename: str | None = None) 
     name = filename if filename is not None else pathlib.Path(path).name
     try:
         with av.open(str(path), "r") as container:
-            frame = next(iter(container.decode(video=0)), None)
+            if still and any(s.type == "audio" for s in container.streams):
+                raise MediaError(f"{name}: a video or a sound file, not a still image")
+            frames = container.decode(video=0)
+            frame = next(frames, None)
             if frame is None:
                 raise MediaError(f"{name}: the image has no picture")
+            codec = container.streams.video[0].codec_context.name
+            if still and codec not in _ANIMATED_IMAGE_CODECS and next(frames, None) is not None:
+                raise MediaError(f"{name}: a video, not a still image")
             width, height = frame.width, frame.height
             cells = frame.reformat(width=4, height=4, format="rgb24", interpolation="AREA")
             grey = frame.reformat(width=8, height=8, format="gray", interpolation="AREA")
@@ -485,3 +500,48 @@ def _mean_rgb(frame: Any) -> NDArray[np.float32]:
     small = frame.reformat(width=_THUMB_WIDTH, height=thumb_h, format="rgb24", interpolation="AREA")
     pixels = np.asarray(small.to_ndarray(), dtype=np.float32).reshape(-1, 3)
     return np.asarray(pixels.mean(axis=0) / 255.0, dtype=np.float32)
+
+
+def frame_at(path: str | os.PathLike[str], at_s: float, *, width: int = 320) -> NDArray[np.uint8]:
+    """The video frame shown at ``at_s`` seconds, scaled to ``width`` pixels (RGB, 8-bit).
+
+    The time is clamped to the video; it counts from the first frame, as ``probe`` does.
+
+    Raises:
+        MediaError: When the file has no video stream or no frame can be decoded.
+
+    Example:
+        >>> frame_at(make_sample_video(tmp / "a.mp4"), 1.0, width=64).shape  # doctest: +SKIP
+        (36, 64, 3)
+    """
+    name = pathlib.Path(path).name
+    try:
+        with av.open(str(path), "r") as container:
+            video = _video_stream(container, name)
+            for other in container.streams:
+                if other is not video:
+                    other.discard = av.stream.Discard.all
+            origin_s = max(0.0, (container.start_time or 0) / 1e6)
+            frame = _frame_at(container, video, origin_s + max(0.0, at_s))
+    except MediaError:
+        raise
+    except Exception as exc:  # PyAV raises many types on garbage
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise MediaError(f"{name}: no frame at {at_s:g} s ({reason})") from exc
+    if frame is None:
+        raise MediaError(f"{name}: no frame at {at_s:g} s")
+    height = max(2, round(width * frame.height / max(frame.width, 1)))
+    small = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+    return np.asarray(small.to_ndarray(), dtype=np.uint8)
+
+
+def _frame_at(container: Any, video: Any, at_s: float) -> Any:
+    """The last frame starting at or before ``at_s`` (the first frame if none does)."""
+    time_base = video.time_base or Fraction(1, 1_000_000)
+    container.seek(int(at_s / time_base), stream=video, backward=True)
+    shown = None
+    for frame in container.decode(video):
+        if shown is not None and frame.time is not None and frame.time > at_s:
+            break
+        shown = frame
+    return shown

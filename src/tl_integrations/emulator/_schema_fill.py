@@ -1,6 +1,6 @@
 """Fill a JSON schema with values drawn from a video's texts (the ``/analyze`` stand-in).
 
-Used by :func:`tl_integrations.emulator.semantics.fill_schema`; see it for the contract.
+Used by :func:`tl_integrations.emulator._semantics.fill_schema`; see it for the contract.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ import math
 import re
 from typing import Any
 
-from ._vectors import segment_text, tokenize
-from .media import MediaInfo
-from .semantics import (
+from ._media import MediaInfo
+from ._semantics import (
     Window,
     _colour_name,
     _span,
@@ -22,6 +21,7 @@ from .semantics import (
     keywords,
     summarize,
 )
+from ._vectors import segment_text, tokenize
 
 __all__ = ["Filler", "clock_text"]
 
@@ -42,7 +42,7 @@ class Filler:
     """Walks a JSON schema and builds a value for it from the video's chapters and transcript.
 
     Example:
-        >>> from .semantics import _demo_info
+        >>> from ._semantics import _demo_info
         >>> Filler({}, _demo_info(), None).value({"type": "timestamp", "format": "hh:mm:ss.fff"},
         ...                                      "start", None, 0)
         '00:00:00.000'

@@ -1,6 +1,6 @@
 """Time-based metadata: the stand-in for Pegasus segmentation (``time_based_metadata``).
 
-Used by :func:`tl_integrations.emulator.semantics.time_based_metadata`; see it for the
+Used by :func:`tl_integrations.emulator._semantics.time_based_metadata`; see it for the
 contract. Segments come from colour scenes, or from the subtitle lines when a definition
 asks about speech; each field is filled from what the segment shows and says.
 """
@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._media import MediaInfo
 from ._schema_fill import clock_text
-from .media import MediaInfo
-from .segments import scene_bounds
-from .semantics import Window, _colour_name, _first_words, _lines_in, keywords
+from ._segments import scene_bounds
+from ._semantics import Window, _colour_name, _first_words, _lines_in, keywords
 
 __all__ = ["DEFAULT_MIN_SEGMENT_S", "Segmenter"]
 
@@ -87,7 +87,7 @@ class Segmenter:
         time_format: ``seconds`` (numbers), ``hh:mm:ss`` or ``hh:mm:ss.fff`` (strings).
 
     Example:
-        >>> from .semantics import _demo_info
+        >>> from ._semantics import _demo_info
         >>> seg = Segmenter(_demo_info(), window=(0.0, 8.0), min_s=2.0, max_s=None)
         >>> found = seg.run([{"id": "scene", "description": "each scene",
         ...                   "fields": [{"name": "mood", "type": "string"}]}])

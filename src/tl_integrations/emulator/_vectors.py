@@ -17,11 +17,11 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
-from .media import COLOURS, MediaInfo, Picture, Utterance
+from ._media import COLOURS, MediaInfo, Picture, Utterance
 
 __all__ = [
+    "colour_share",
     "embed_picture",
-    "embed_segment",
     "embed_sound",
     "embed_text",
     "segment_colours",
@@ -112,15 +112,37 @@ def embed_text(text: str, *, dim: int) -> NDArray[np.float32]:
 
 def _colour_vector(colours: NDArray[np.float32], dim: int) -> NDArray[np.float32]:
     """Colour statistics in the text space: the names of the nearest palette colours."""
-    samples = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
-    if not len(samples):
+    nearest = _palette_index(colours)
+    if not len(nearest):
         return np.zeros(dim, dtype=np.float32)
-    distances = ((samples[:, None, :] - PALETTE[None, :, :]) ** 2).sum(axis=2)
-    counts = np.bincount(distances.argmin(axis=1), minlength=len(PALETTE_NAMES))
+    counts = np.bincount(nearest, minlength=len(PALETTE_NAMES))
     total = np.zeros(dim, dtype=np.float32)
     for index in np.flatnonzero(counts):
         total += np.float32(counts[index]) * _word_vector(PALETTE_NAMES[index], dim)
     return _unit(total)
+
+
+def _palette_index(colours: NDArray[np.float32]) -> NDArray[np.intp]:
+    """The nearest palette colour of each sample."""
+    samples = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
+    distances = ((samples[:, None, :] - PALETTE[None, :, :]) ** 2).sum(axis=2)
+    return np.asarray(distances.argmin(axis=1), dtype=np.intp)
+
+
+def colour_share(colours: NDArray[np.float32], rgb: tuple[int, int, int]) -> float:
+    """The share of ``colours`` (samples in [0, 1]) nearest to the same palette colour as
+    ``rgb`` (8-bit): how much of a clip shows something of that colour.
+
+    Example:
+        >>> samples = np.array([[0.85, 0.15, 0.15]] * 3 + [[0.15, 0.27, 0.85]], np.float32)
+        >>> colour_share(samples, (200, 30, 30))
+        0.75
+    """
+    found = _palette_index(colours)
+    if not len(found):
+        return 0.0
+    wanted = _palette_index(np.asarray(rgb, dtype=np.float32)[None, :] / 255.0)[0]
+    return float(np.mean(found == wanted))
 
 
 def embed_segment(

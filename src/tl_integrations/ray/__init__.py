@@ -9,7 +9,12 @@ What the workers share is opened once on the driver, as a :class:`ClusterIndex`:
   the API's rate-limit headers): twenty workers stay under the account's limits, and a
   429 slows every one of them;
 - one desk per index (an actor): content claims, so no file is uploaded twice, whichever
-  worker holds it; and one shared, batched wait for every indexing task.
+  worker holds it; and one shared, batched wait for every indexing job, which can listen
+  to webhooks (:class:`Webhooks`: the desk hosts the receiver) and poll only as a safety
+  net.
+
+Videos go in through assets and indexed assets (each file's bytes sent once per account),
+or with ``upload="tasks"`` through the older ``POST /tasks``.
 
 Example:
     >>> import ray
@@ -44,6 +49,7 @@ from ._index import INDEXED_COLUMNS, IndexVideos
 from ._pipeline import IngestResult, done_sources, ingest_videos
 from ._pool import worker_pool
 from ._segments import SEGMENT_COLUMNS, SegmentVectors
+from ._webhooks import Webhooks
 
 __all__ = [
     "DOCUMENT_COLUMNS",
@@ -58,6 +64,7 @@ __all__ = [
     "SegmentVectors",
     "SharedBudget",
     "VideoDocuments",
+    "Webhooks",
     "done_sources",
     "ingest_videos",
     "worker_pool",

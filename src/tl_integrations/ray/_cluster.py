@@ -22,11 +22,13 @@ import httpx
 
 from .._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, TwelveLabs
 from .._embed.params import MODELS
+from .._engine import EventSource
 from .._errors import InvalidRequestError
 from .._polling import PollPolicy
 from .._transport import RequestBudget
 from ._budget import DEFAULT_WINDOW_S, SharedBudget
 from ._desk import DeskActor, RowReport
+from ._webhooks import Webhooks
 
 __all__ = ["ClusterIndex", "Connection"]
 
@@ -60,13 +62,18 @@ class Connection:
     max_retries: int = DEFAULT_MAX_RETRIES
 
     def client(
-        self, *, http_client: httpx.Client | None = None, budget: RequestBudget | None = None
+        self,
+        *,
+        http_client: httpx.Client | None = None,
+        budget: RequestBudget | None = None,
+        events: EventSource | None = None,
     ) -> TwelveLabs:
         """A new client with these settings (close it when done).
 
         Args:
             http_client: an ``httpx.Client`` of your own (not closed by the client).
             budget: another way to ask the shared budget (default: :attr:`budget`).
+            events: a webhook receiver in this process, for waits that listen.
 
         Example:
             >>> Connection(api_key="k").client().base_url
@@ -80,6 +87,7 @@ class Connection:
             timeout_s=self.timeout_s,
             max_retries=self.max_retries,
             http_client=http_client,
+            events=events,
         )
 
 
@@ -97,6 +105,8 @@ class ClusterIndex:
         connection: how workers reach the API (with the shared budget).
         embedding_model: the index's Marengo model (its segment vectors), if any.
         embedding_options: that model's options (``visual``, ``audio``...).
+        webhook_url: where the desk receives webhooks (register it in the TwelveLabs
+            dashboard), when opened with ``webhooks=``; else None.
 
     Example:
         >>> import ray
@@ -113,6 +123,7 @@ class ClusterIndex:
     embedding_model: str | None = None
     embedding_options: tuple[str, ...] = ()
     owns_budget: bool = field(default=False, repr=False)
+    webhook_url: str | None = None
 
     @classmethod
     def open(
@@ -128,6 +139,7 @@ class ClusterIndex:
         poll_policy: PollPolicy | None = None,
         timeout_s: float | None = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        webhooks: Webhooks | None = None,
     ) -> ClusterIndex:
         """Resolve the index and start what the workers share (call it on the driver).
 
@@ -139,10 +151,15 @@ class ClusterIndex:
                 to share it with other pipelines of the same account; False: none.
             limits / window_s: for a budget started here (see :meth:`SharedBudget.start`).
             poll_policy / timeout_s / max_retries: settings of every client.
+            webhooks: the desk serves a webhook receiver (see :class:`Webhooks`) and its
+                shared wait ends jobs on events, polling only as a slow safety net;
+                register :attr:`webhook_url` in the TwelveLabs dashboard.
 
         Raises:
-            InvalidRequestError: both or neither of ``index_id`` and ``index_name``.
+            InvalidRequestError: both or neither of ``index_id`` and ``index_name``; no
+                webhook secret (argument or ``TWELVELABS_WEBHOOK_SECRET``).
             NotFoundError: no index ``index_id``.
+            OSError: the desk cannot serve webhooks on the port asked for.
 
         Example:
             >>> index = ClusterIndex.open(index_id="6650a1b2c3d4e5f601234567")  # doctest: +SKIP
@@ -151,6 +168,11 @@ class ClusterIndex:
 
         if (index_id is None) == (index_name is None):
             raise InvalidRequestError("give index_id or index_name (one of them)")
+        if webhooks is not None and not isinstance(webhooks, Webhooks):
+            raise InvalidRequestError(
+                f"webhooks must be a tl_integrations.ray.Webhooks, got {type(webhooks).__name__}"
+            )
+        hooks = webhooks.resolved() if webhooks is not None else None  # before any actor
         shared = SharedBudget.start(window_s=window_s, limits=limits) if budget is True else None
         chosen = budget if isinstance(budget, SharedBudget) else shared
 
@@ -178,9 +200,23 @@ class ClusterIndex:
                 shared.close()
             raise
         marengo = next((m for m in index.models if m.name in MODELS), None)
-        desk = (
-            ray.remote(DeskActor).options(num_cpus=0, max_restarts=0).remote(connection, index.id)
+        desk: Any = (
+            ray.remote(DeskActor)
+            .options(num_cpus=0, max_restarts=0)
+            .remote(connection, index.id, hooks)
         )
+        url: str | None = None
+        if hooks is not None:
+            try:
+                url = ray.get(desk.webhook_url.remote())
+            except ray.exceptions.RayActorError as exc:
+                if shared is not None:
+                    shared.close()
+                raise OSError(
+                    f"the index desk could not serve webhooks on {hooks.host}:{hooks.port} "
+                    f"(choose a free port, or 0 for any): {exc}"
+                ) from None
+            logger.info("index %s receives webhooks at %s", index.id, url)
         logger.info("cluster index %s ready (desk %s)", index.id, desk)
         return cls(
             index_id=index.id,
@@ -189,6 +225,7 @@ class ClusterIndex:
             embedding_model=marengo.name if marengo else None,
             embedding_options=tuple(marengo.options) if marengo else (),
             owns_budget=shared is not None,
+            webhook_url=url,
         )
 
     def client(self) -> TwelveLabs:
@@ -210,12 +247,13 @@ class ClusterIndex:
         return self.connection.budget
 
     def summary(self) -> dict[str, Any]:
-        """Counts, failures, and what the shared wait cost (``waited`` tasks, ``rounds``,
-        ``wait_requests`` by route, ``members``: the processes that used the desk).
+        """Counts, failures, and what the shared wait cost (``waited`` jobs, ``rounds``,
+        ``wait_requests`` by route, ``members``: the processes that used the desk), and
+        ``webhooks``: events heard, duplicates and rejected ones (None without webhooks).
 
         Example:
             >>> index.summary()["wait_requests"]  # doctest: +SKIP
-            {'GET /tasks': 31}
+            {'GET /indexed-assets': 31}
         """
         import ray
 

@@ -7,10 +7,12 @@ It keeps what must be shared for nothing to be paid twice and for waiting to sta
   whichever worker holds it, so two workers never upload the same file;
 - **the tasks created in this run**, so a worker looking for a task left running by an
   earlier run does not take another input's task for its own;
-- **one wait** for every indexing task of the index: the engine's ``WaitMany`` in ``open``
-  mode, polled with the list endpoint (one request per page of 50 pending tasks) in a
-  thread of the actor; workers hand it their tasks and get each one back finished, so ten
-  thousand pending videos cost what the list endpoint needs, not a request per video;
+- **one wait** for every indexing job of the index (indexed assets, and tasks of the older
+  path): the engine's ``WaitMany`` in ``open`` mode, polled with the list endpoints (one
+  request per page of pending jobs) in a thread of the actor; workers hand it their jobs
+  and get each one back finished, so ten thousand pending videos cost what the list
+  endpoint needs, not a request per video. With webhooks (see :mod:`._cluster`) the desk
+  hosts the receiver, the wait ends on events, and polling is only the slow safety net;
 - **the outcome of every input** (uploaded, indexed, skipped, failed and why), so the run
   ends with exact counts even when Ray retried a batch.
 
@@ -38,14 +40,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from .._engine import Job, WaitMany
-from .._resources.tasks import Task, _read_task
+from .._engine import EVENT_FALLBACK_POLL_S, Job, WaitMany
+from .._flows import Context, Flow
+from .._resources.indexed_assets import IndexedAsset, read_indexed
+from .._resources.tasks import _read_task
 
 if TYPE_CHECKING:
     from .._client import TwelveLabs
+    from .._receiver import WebhookReceiver, WebhookServer
     from .._transport import Request
     from ._budget import AsyncSharedBudget
     from ._cluster import Connection
+    from ._webhooks import Webhooks
 
 __all__ = ["DeskActor", "Ledger", "RowReport", "Status"]
 
@@ -154,11 +160,22 @@ class _RequestCounter:
         self.by_route: collections.Counter[str] = collections.Counter()
 
     def __call__(self, request: httpx.Request) -> None:
-        path = request.url.path
-        route = (
-            "/tasks" if path.endswith("/tasks") else ("/tasks/{id}" if "/tasks/" in path else path)
-        )
-        self.by_route[f"{request.method} {route}"] += 1
+        self.by_route[f"{request.method} {route_of(request.url.path)}"] += 1
+
+
+def route_of(path: str) -> str:
+    """A request's path with its ids left out, as the desk counts its requests.
+
+    Example:
+        >>> route_of("/v1.3/indexes/i1/indexed-assets"), route_of("/v1.3/tasks/t1")
+        ('/indexed-assets', '/tasks/{id}')
+    """
+    for noun in ("tasks", "indexed-assets"):
+        if path.endswith(f"/{noun}"):
+            return f"/{noun}"
+        if f"/{noun}/" in path:
+            return f"/{noun}/{{id}}"
+    return path
 
 
 class DeskActor:
@@ -168,17 +185,31 @@ class DeskActor:
         connection: how to reach the API (the desk makes its own client, which shares the
             cluster's budget).
         index_id: the index whose tasks it waits for.
+        webhooks: serve a webhook receiver here, which the shared wait listens to (see
+            :mod:`._webhooks`); None: the wait polls.
+
+    Raises:
+        OSError: the webhook port cannot be bound (the actor does not start).
     """
 
-    def __init__(self, connection: Connection, index_id: str) -> None:
+    def __init__(
+        self, connection: Connection, index_id: str, webhooks: Webhooks | None = None
+    ) -> None:
         self._connection = connection
         self.index_id = index_id
+        self._webhooks = webhooks
+        self._receiver: WebhookReceiver | None = None
+        self._server: WebhookServer | None = None
+        if webhooks is not None:
+            # Bound now, so that a busy port fails ClusterIndex.open, not the first wait.
+            self._receiver, self._server = webhooks.serve()
         self.ledger = Ledger()
         self._requests = _RequestCounter()
         self._client: TwelveLabs | None = None
         self._wait: WaitMany | None = None
-        self._done: dict[str, Task] = {}
-        self._futures: dict[str, list[asyncio.Future[Task | str]]] = collections.defaultdict(list)
+        self._indexed: set[str] = set()  # jobs that are indexed assets (read with the index)
+        self._done: dict[str, Job] = {}
+        self._futures: dict[str, list[asyncio.Future[Job | str]]] = collections.defaultdict(list)
         self._members: collections.Counter[str] = collections.Counter()
         self._rounds = 0
         self._waited = 0
@@ -190,19 +221,34 @@ class DeskActor:
             http = httpx.Client(event_hooks={"request": [self._requests]})
             shared = self._connection.budget
             budget = None if shared is None else _LoopBudget(shared.asynchronous(), loop)
-            self._client = self._connection.client(http_client=http, budget=budget)
+            self._client = self._connection.client(
+                http_client=http, budget=budget, events=self._receiver
+            )
         return self._client
 
     def _waiting(self, loop: asyncio.AbstractEventLoop) -> WaitMany:
         if self._wait is None:
             client = self._client_for_waiting(loop)
-            wait = WaitMany([], client._ctx, locate=_read_task, open=True)
+            hooks = self._webhooks
+            fallback_s = EVENT_FALLBACK_POLL_S if hooks is None else hooks.fallback_poll_s
+            wait = WaitMany(
+                [], client._ctx, locate=self._locate, open=True, fallback_poll_s=fallback_s
+            )
             self._wait = wait
             thread = threading.Thread(
                 target=self._watch, args=(client, wait, loop), name="tl-desk-wait", daemon=True
             )
             thread.start()
         return self._wait
+
+    def _locate(self, job_id: str, ctx: Context) -> Flow[Job]:
+        # A job alone in its kind's list is read by id: an indexed asset with its index.
+        job: Job
+        if job_id in self._indexed:
+            job = yield from read_indexed(None, self.index_id, job_id, ctx)
+        else:
+            job = yield from _read_task(job_id, ctx)
+        return job
 
     def _watch(self, client: TwelveLabs, wait: WaitMany, loop: asyncio.AbstractEventLoop) -> None:
         try:
@@ -213,7 +259,6 @@ class DeskActor:
             loop.call_soon_threadsafe(self._broken, wait, exc)
 
     def _finished(self, job: Job) -> None:
-        assert isinstance(job, Task)
         self._done[job.id] = job
         for future in self._futures.pop(job.id, ()):
             if not future.done():
@@ -230,14 +275,17 @@ class DeskActor:
                 if not future.done():
                     future.set_result(reason)
 
-    async def wait(self, tasks: list[Task], member: str) -> list[Task | str]:
-        """Each task once finished (ready or failed), or why it could not be waited for."""
+    async def wait(self, tasks: list[Job], member: str) -> list[Job | str]:
+        """Each job (indexing task or indexed asset) once finished (ready or failed), or why
+        it could not be waited for."""
         self._members[member] += 1
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[Task | str]] = []
-        joining: list[Task] = []
+        futures: list[asyncio.Future[Job | str]] = []
+        joining: list[Job] = []
         for task in tasks:
-            future: asyncio.Future[Task | str] = loop.create_future()
+            if isinstance(task, IndexedAsset):
+                self._indexed.add(task.id)
+            future: asyncio.Future[Job | str] = loop.create_future()
             done = self._done.get(task.id)
             if done is not None:
                 future.set_result(done)
@@ -272,8 +320,14 @@ class DeskActor:
         """Count afresh (see :meth:`Ledger.reset_counts`)."""
         self.ledger.reset_counts()
 
+    def webhook_url(self) -> str | None:
+        """Where this desk receives webhooks (None: it does not)."""
+        from ._webhooks import reachable_url
+
+        return None if self._server is None else reachable_url(self._server)
+
     def summary(self) -> dict[str, Any]:
-        """Counts, failures, and what the shared wait cost."""
+        """Counts, failures, what the shared wait cost, and the webhooks it heard."""
         wait = self._wait
         return {
             "counts": self.ledger.counts(),
@@ -283,12 +337,16 @@ class DeskActor:
             "pending": len(wait.pending_ids()) if wait is not None else 0,
             "wait_requests": dict(self._requests.by_route),
             "members": dict(self._members),
+            "webhooks": None if self._receiver is None else self._receiver.stats,
         }
 
     def close(self) -> None:
-        """End the shared wait (its thread stops once the pending tasks finish)."""
+        """End the shared wait (its thread stops once the pending tasks finish) and stop
+        serving webhooks."""
         if self._wait is not None:
             self._wait.close()
+        if self._server is not None:
+            self._server.close()
 
 
 class _LoopBudget:

@@ -6,15 +6,22 @@ For each row of a batch, on the worker's threads:
    way); a URL is keyed by its own hash; ``video:<id>`` is read from the index;
 2. *claim* the content at the index desk: another input of the run with the same content,
    on any worker, is ``skipped`` (its row says which input holds it);
-3. *look up*: a ready video of the index with that content (its SHA-256 is in the video's
-   ``user_metadata``) is reused; a task still running with the file's name (left by a run
-   that was killed) is waited for and checked once ready;
-4. *upload* what is still missing (``POST /tasks``, the hash in ``user_metadata``).
+3. *look up*: an indexed asset of the index with that content (its SHA-256 is in its
+   ``user_metadata``) is reused when ready, and waited for when a killed run left it
+   indexing;
+4. *upload and index* what is still missing: the file becomes an asset once per account
+   (``client.assets.upload``, which finds an asset with the same bytes before sending
+   any), then an indexed asset of the index, the hash in its ``user_metadata``.
 
-Then the batch's tasks join the desk's shared wait (one list request per page of pending
-tasks for the whole cluster), and each row ends ``indexed``, ``skipped`` or ``failed``
-with a reason. Failures never escape as exceptions, except those no input can survive (a
-wrong key, a forbidden index), which stop the job at once.
+With ``upload="tasks"`` the older one-step path is taken instead: the look-up reads the
+index's videos and the tasks still running with the file's name (checked once ready), and
+the upload is ``POST /tasks``.
+
+Then the batch's jobs join the desk's shared wait (one list request per page of pending
+jobs for the whole cluster, or none when the desk hears webhooks), and each row ends
+``indexed``, ``skipped`` or ``failed`` with a reason. Failures never escape as
+exceptions, except those no input can survive (a wrong key, a forbidden index), which stop
+the job at once.
 
 Example:
     >>> index = ClusterIndex.open(index_name="talks")  # doctest: +SKIP
@@ -26,19 +33,22 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from .._engine import Job
 from .._errors import (
     AuthenticationError,
     InvalidRequestError,
     PermissionDeniedError,
 )
 from .._ingest import display_source
-from .._resources.tasks import TASKS, Task
+from .._resources.indexed_assets import IndexedAsset
+from .._resources.tasks import Task
 from .._resources.videos import Video
 from ._budget import _member
 from ._cluster import ClusterIndex
@@ -46,7 +56,7 @@ from ._desk import RowReport
 from ._rows import rows_of, source_column, table_of
 from ._sources import Media, staged
 
-__all__ = ["INDEXED_COLUMNS", "IndexVideos"]
+__all__ = ["INDEXED_COLUMNS", "UPLOAD_PATHS", "IndexVideos", "UploadPath"]
 
 logger = logging.getLogger("tl_integrations.ray")
 
@@ -56,12 +66,18 @@ INDEXED_COLUMNS = (
     "uploaded",
     "video_id",
     "task_id",
+    "asset_id",
     "index_id",
     "filename",
     "duration_s",
     "content_key",
 )
-"""The columns :class:`IndexVideos` adds to every row."""
+"""The columns :class:`IndexVideos` adds to every row (``task_id``: the indexing task, or
+the indexed asset, that made the video)."""
+UploadPath = Literal["assets", "tasks"]
+"""How a video gets into the index: ``"assets"`` (an asset, uploaded once per account,
+then an indexed asset) or ``"tasks"`` (the older one-step ``POST /tasks``)."""
+UPLOAD_PATHS: tuple[UploadPath, ...] = ("assets", "tasks")
 _TYPES = {name: "str" for name in INDEXED_COLUMNS} | {"uploaded": "bool", "duration_s": "float"}
 
 # Errors no other input would escape either: the job stops at once.
@@ -88,9 +104,10 @@ class _Row:
     reason: str = ""
     uploaded: bool = False
     media: Media | None = None
-    task: Task | None = None
+    task: Job | None = None
     candidate: bool = False
     video_id: str | None = None
+    asset_id: str | None = None
     filename: str | None = None
     duration_s: float | None = None
 
@@ -112,15 +129,22 @@ class _Row:
     def found(self, video: Video) -> None:
         self.status = "indexed"
         self.video_id = video.id
+        self.asset_id = video.asset_id
         self.filename = video.system_metadata.filename
         self.duration_s = video.duration_s
 
-    def ready(self, task: Task) -> None:
+    def ready(self, job: Job) -> None:
         self.status = "indexed"
-        self.task = task
-        self.video_id = task.video_id
-        self.filename = task.system_metadata.filename or self.filename
-        self.duration_s = task.duration_s
+        self.task = job
+        if isinstance(job, IndexedAsset):  # an indexed asset's id is its video's
+            self.video_id, self.asset_id = job.id, job.asset_id or self.asset_id
+            self.filename = job.system_metadata.filename or self.filename
+            self.duration_s = job.duration_s
+        else:
+            assert isinstance(job, Task)
+            self.video_id = job.video_id
+            self.filename = job.system_metadata.filename or self.filename
+            self.duration_s = job.duration_s
 
     def out(self, index_id: str) -> dict[str, Any]:
         return {
@@ -129,6 +153,7 @@ class _Row:
             "uploaded": self.uploaded,
             "video_id": self.video_id,
             "task_id": self.task.id if self.task is not None else None,
+            "asset_id": self.asset_id,
             "index_id": index_id,
             "filename": self.filename,
             "duration_s": self.duration_s,
@@ -141,8 +166,8 @@ class IndexVideos:
 
     One row out per row in: the input's columns, plus ``status`` (``indexed``, ``skipped``
     or ``failed``), ``reason``, ``uploaded`` (bytes or URL sent by this run),
-    ``video_id``, ``task_id``, ``index_id``, ``filename``, ``duration_s`` and
-    ``content_key`` (the ``user_metadata`` pair that finds the video again). Each worker
+    ``video_id``, ``task_id``, ``asset_id``, ``index_id``, ``filename``, ``duration_s``
+    and ``content_key`` (the ``user_metadata`` pair that finds the video again). Each worker
     holds one client; all of them share the cluster's request budget and the index's desk.
 
     A batch waits for its videos as a whole; give each worker several batches at once
@@ -156,8 +181,12 @@ class IndexVideos:
         timeout_s: how long a batch waits for its indexing tasks; a row still pending then
             fails with a reason (its task keeps running, and a re-run picks it up).
         scratch_dir: where object-store files are copied while they are uploaded.
+        upload: ``"assets"`` (the default: an asset per content for the whole account,
+            then an indexed asset; Pegasus can analyse the videos) or ``"tasks"`` (the
+            older ``POST /tasks``; see :data:`UploadPath`).
 
     Raises:
+        InvalidRequestError: from the constructor, for a bad argument.
         AuthenticationError / PermissionDeniedError: from ``__call__``, at once (no input
             could succeed).
 
@@ -177,7 +206,10 @@ class IndexVideos:
         max_concurrency: int = 4,
         timeout_s: float | None = None,
         scratch_dir: str | None = None,
+        upload: UploadPath = "assets",
     ) -> None:
+        if upload not in UPLOAD_PATHS:
+            raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
             raise InvalidRequestError(f"max_concurrency must be an int, got {max_concurrency!r}")
         if max_concurrency < 1:
@@ -186,6 +218,7 @@ class IndexVideos:
         self._column = source_column
         self._timeout_s = timeout_s
         self._scratch_dir = scratch_dir
+        self._assets = upload == "assets"
         self._client = index.client()
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="tl-index")
         self._member = _member()
@@ -221,6 +254,10 @@ class IndexVideos:
             if owner != row.source:
                 row.skip(f"same content as {display_source(owner)}")
                 return
+            if self._assets:
+                if not self._indexed(row, key):
+                    self._upload(row)
+                return
             video = self._existing(key)
             if video is not None:
                 logger.info("reusing video %s for %s", video.id, display_source(row.source))
@@ -246,6 +283,25 @@ class IndexVideos:
         )
         with contextlib.closing(found):  # type: ignore[type-var]
             return next(iter(found), None)
+
+    def _indexed(self, row: _Row, key: tuple[str, str]) -> bool:
+        """An indexed asset of the index with this content: reused when ready, waited for
+        when a killed run (or this input's retried batch) left it indexing. Indexed assets
+        are the index's videos, so one made through ``/tasks`` is found too."""
+        found = self._client.indexes.indexed_assets.list(
+            self._index.index_id, user_metadata=dict([key]), page_limit=10
+        )
+        with contextlib.closing(found):
+            matching = [ia for ia in itertools.islice(found, 10) if not ia.failed]
+        if not matching:
+            return False  # none, or only failed ones: index it again (the asset is reused)
+        indexed = next((ia for ia in matching if ia.ready), matching[0])
+        logger.info("reusing indexed asset %s for %s", indexed.id, display_source(row.source))
+        if indexed.ready:
+            row.ready(indexed)
+        else:
+            row.task = indexed
+        return True
 
     def _running_task(self, row: _Row, media: Media, key: tuple[str, str]) -> bool:
         """A task left running by an earlier run (or by this input's retried batch)."""
@@ -276,6 +332,9 @@ class IndexVideos:
         assert media is not None
         assert media.key is not None
         row.candidate = False
+        if self._assets:
+            self._index_asset(row, media, media.key)
+            return
         task = self._client.tasks.create(
             index_id=self._index.index_id,
             file=media.path,
@@ -284,6 +343,23 @@ class IndexVideos:
         )
         row.task, row.uploaded = task, True
         self._index.desk.note_created.remote({task.id: row.content_key})
+
+    def _index_asset(self, row: _Row, media: Media, key: tuple[str, str]) -> None:
+        """The content as an asset (its bytes sent once per account), then indexed."""
+        if media.path is not None:
+            # Finds an asset with the same bytes (any run, any worker) before sending.
+            asset = self._client.assets.upload(media.path, timeout_s=self._timeout_s)
+            row.uploaded = not asset.reused
+        else:
+            # A URL is fetched by the API: nothing of ours is sent but the address.
+            assert media.url is not None
+            made = self._client.assets.create(url=media.url, user_metadata=dict([key]))
+            asset = self._client.assets.wait(made, timeout_s=self._timeout_s)
+            row.uploaded = True
+        row.asset_id = asset.id
+        row.task = self._client.indexes.indexed_assets.create(
+            self._index.index_id, asset, user_metadata=dict([key])
+        )
 
     def _upload_or_fail(self, row: _Row) -> None:
         try:
@@ -305,7 +381,7 @@ class IndexVideos:
         tasks = [row.task for row in waiting]
         ref = self._index.desk.wait.remote(tasks, self._member)
         try:
-            finished: list[Task | str] = ray.get(ref, timeout=self._timeout_s)
+            finished: list[Job | str] = ray.get(ref, timeout=self._timeout_s)
         except GetTimeoutError:
             for row in waiting:
                 assert row.task is not None
@@ -322,15 +398,15 @@ class IndexVideos:
             except Exception as exc:
                 row.fail(reason_of(exc))
 
-    def _finished(self, row: _Row, done: Task | str) -> None:
+    def _finished(self, row: _Row, done: Job | str) -> None:
         if isinstance(done, str):
             row.fail(done)
         elif not row.candidate:
             if done.ready:
                 row.ready(done)
             else:
-                row.fail(str(TASKS.failure(done)))
-        elif done.ready and self._holds_content(row, done):
+                row.fail(str(done.kind.failure(done)))
+        elif done.ready and isinstance(done, Task) and self._holds_content(row, done):
             row.ready(done)
         else:
             logger.info("task %s is not for %s; uploading it", done.id, row.source)

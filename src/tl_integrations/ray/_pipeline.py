@@ -30,9 +30,10 @@ from .._polling import PollPolicy
 from ._budget import DEFAULT_WINDOW_S
 from ._cluster import ClusterIndex
 from ._documents import VideoDocuments
-from ._index import IndexVideos
+from ._index import UPLOAD_PATHS, IndexVideos, UploadPath
 from ._pool import worker_pool
 from ._segments import SegmentVectors
+from ._webhooks import Webhooks
 
 __all__ = ["IngestResult", "Output", "done_sources", "ingest_videos"]
 
@@ -56,8 +57,8 @@ class IngestResult:
             as another input), ``failed``, and ``done_before`` (found in ``path``, not
             touched).
         failures: every failed input with its reason.
-        waiting: what the shared wait cost: tasks ``waited`` for, polling ``rounds``, and
-            ``wait_requests`` by route.
+        waiting: what the shared wait cost: jobs ``waited`` for, polling ``rounds``,
+            ``wait_requests`` by route, and the ``webhooks`` the desk heard (None without).
         budget: the shared budget's statistics (per category: limit, 429s, queueing).
 
     Example:
@@ -153,11 +154,13 @@ def ingest_videos(
     num_cpus: float = 0.5,
     timeout_s: float | None = None,
     on_error: Literal["raise", "skip"] = "raise",
+    upload: UploadPath = "assets",
     api_key: str | None = None,
     base_url: str | None = None,
     limits: Mapping[str, int] | None = None,
     window_s: float = DEFAULT_WINDOW_S,
     poll_policy: PollPolicy | None = None,
+    webhooks: Webhooks | None = None,
 ) -> IngestResult:
     """Index every video of ``ds`` once and make its documents or segment vectors.
 
@@ -182,8 +185,11 @@ def ingest_videos(
         timeout_s: how long a batch waits for its indexing tasks.
         on_error: ``"raise"``: after every input is done, raise one ``IngestError`` if any
             failed; ``"skip"``: report them in the result only.
-        api_key / base_url / limits / window_s / poll_policy: for the
-            :class:`ClusterIndex` opened here.
+        upload: ``"assets"`` (assets, uploaded once per account, then indexed assets) or
+            ``"tasks"`` (the older ``POST /tasks``); see :class:`IndexVideos`.
+        api_key / base_url / limits / window_s / poll_policy / webhooks: for the
+            :class:`ClusterIndex` opened here (``webhooks``: the desk's wait listens to
+            webhooks; see :class:`Webhooks`).
 
     Returns:
         An :class:`IngestResult` (counts, failures, what waiting and the budget saw).
@@ -202,6 +208,8 @@ def ingest_videos(
         raise InvalidRequestError(f"output must be videos, documents or segments, got {output!r}")
     if on_error not in ("raise", "skip"):
         raise InvalidRequestError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if upload not in UPLOAD_PATHS:
+        raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidRequestError(f"workers must be an int >= 1, got {workers!r}")
     opened = index is None
@@ -214,6 +222,7 @@ def ingest_videos(
             limits=limits,
             window_s=window_s,
             poll_policy=poll_policy,
+            webhooks=webhooks,
         )
     try:
         return _run(
@@ -230,6 +239,7 @@ def ingest_videos(
             num_cpus=num_cpus,
             timeout_s=timeout_s,
             on_error=on_error,
+            upload=upload,
         )
     finally:
         if opened:
@@ -264,6 +274,7 @@ def _run(
     num_cpus: float,
     timeout_s: float | None,
     on_error: Literal["raise", "skip"],
+    upload: UploadPath,
 ) -> IngestResult:
     index.reset_counts()  # this run's counts, also on an index that ran pipelines before
     done = done_sources(path, source_column=source_column) if path is not None else set()
@@ -283,6 +294,7 @@ def _run(
             "source_column": source_column,
             "max_concurrency": max_concurrency,
             "timeout_s": timeout_s,
+            "upload": upload,
         },
         **stage,
     )
@@ -312,7 +324,7 @@ def _run(
         index_id=index.index_id,
         counts=counts,
         failures=failures,
-        waiting={key: summary[key] for key in ("waited", "rounds", "wait_requests")},
+        waiting={key: summary[key] for key in ("waited", "rounds", "wait_requests", "webhooks")},
         budget=budget,
     )
     logger.info("ingest into index %s: %s", index.index_id, counts)
