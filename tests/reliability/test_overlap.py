@@ -8,19 +8,22 @@ must still answer every input (the other run's upload is adopted, not repeated).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tl_integrations import IngestFailure
+from tl_integrations import IngestFailure, PollPolicy, TwelveLabs
 from tl_integrations._ingest import AsyncVideoIngest, IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
@@ -140,10 +143,14 @@ def live() -> Iterator[Emulator]:
 
 
 def _spawn_run(emu: Emulator, index_name: str, upload: str, inputs: list[str]) -> Any:
+    return _spawn_run_via(emu.base_url, index_name, upload, inputs)
+
+
+def _spawn_run_via(base_url: str, index_name: str, upload: str, inputs: list[str]) -> Any:
     env = {**os.environ, "TWELVELABS_API_KEY": SECRET_KEY}
     env.pop("TWELVELABS_BASE_URL", None)
     return subprocess.Popen(
-        [sys.executable, str(CHILD), emu.base_url, index_name, upload, *inputs],
+        [sys.executable, str(CHILD), base_url, index_name, upload, *inputs],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -175,3 +182,134 @@ def test_two_loader_processes_store_each_file_once(
     # "being uploaded" before the bytes are in); what they keep converges on one.
     _check_each_once(live, inputs, upload)
     report(f"two loader processes ({upload})", inputs=len(inputs))
+
+
+class SlowLink:
+    """A TCP relay to the emulator that holds every upload (``POST .../assets``) it reads,
+    in full, until :meth:`deliver`: an upload still crossing a slow link after its sender
+    died. Everything else passes at once."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.held_bytes = 0
+        self.uploads_seen = 0
+        self.listings_seen = 0
+        self.open = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True, name="slow-link").start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1.3"
+
+    def deliver(self) -> None:
+        self.open.set()
+
+    def close(self) -> None:
+        self.open.set()
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        server = socket.create_connection(("127.0.0.1", self.target_port))
+        pump = threading.Thread(target=self._pipe, args=(server, client), daemon=True)
+        pump.start()
+        held: list[bytes] = []
+        lock = threading.Lock()
+
+        def flush_when_open() -> None:
+            self.open.wait()
+            with lock, contextlib.suppress(OSError):
+                server.sendall(b"".join(held))
+                held.clear()
+
+        flusher: threading.Thread | None = None
+        with client, server:
+            with contextlib.suppress(OSError):  # the sender died: what it sent is on its way
+                while data := client.recv(65536):
+                    if data.startswith(b"POST /v1.3/assets ") and flusher is None:
+                        self.uploads_seen += 1
+                        flusher = threading.Thread(target=flush_when_open, daemon=True)
+                        flusher.start()
+                    elif data.startswith(b"GET /v1.3/assets?"):
+                        self.listings_seen += 1
+                    with lock:
+                        if flusher is not None and not self.open.is_set():
+                            held.append(data)
+                            self.held_bytes += len(data)
+                        else:
+                            server.sendall(data)
+            if flusher is not None:
+                flusher.join()
+                pump.join(GUARD_S)  # the answer goes back to whoever still listens
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+
+def _await(condition: Callable[[], bool], what: str) -> None:
+    """Wait for an event the test cannot be told of (a guard, never an assertion on time)."""
+    give_up = threading.Event()
+    timer = threading.Timer(GUARD_S, give_up.set)
+    timer.start()
+    try:
+        while not condition():
+            assert not give_up.wait(0.01), f"gave up waiting until {what}"
+    finally:
+        timer.cancel()
+
+
+def test_a_rerun_waits_for_a_killed_runs_upload_still_on_its_way(
+    live: Emulator, media: Media, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # one journal, both runs
+    video = media.videos[0]
+    link = SlowLink(int(live.base_url.rsplit(":", 1)[1].split("/", 1)[0]))
+    try:
+        killed = _spawn_run_via(link.base_url, "slow-link", "assets", [str(video)])
+        assert json.loads(killed.stdout.readline()) == {"ready": True}
+        killed.stdin.write("go\n")
+        killed.stdin.flush()
+        _await(lambda: link.held_bytes >= video.stat().st_size, "the upload left the sender")
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        killed.stdout.close()
+        killed.stderr.close()
+        killed.stdin.close()
+        assert live.stats()["uploads"] == 0  # nothing has landed yet
+
+        options = IngestOptions(index_name="slow-link", content=("transcript",))
+        rerun: list[Any] = []
+        with TwelveLabs(
+            api_key=SECRET_KEY, base_url=link.base_url, poll_policy=PollPolicy.fixed(0.02)
+        ) as client:
+            listings_before = link.listings_seen
+            worker = threading.Thread(
+                target=lambda: rerun.extend(VideoIngest(client, options).run([str(video)]))
+            )
+            worker.start()
+            # The re-run looked up, found the marker and nothing yet, and looks again (or,
+            # not knowing better, sent the file itself): now the killed run's bytes arrive.
+            _await(
+                lambda: link.listings_seen >= listings_before + 2 or link.uploads_seen > 1,
+                "the re-run waits or uploads",
+            )
+            link.deliver()
+            worker.join(GUARD_S)
+    finally:
+        link.close()
+    assert [r.video.source for r in rerun] == [str(video)]
+    assert [p.text for p in rerun[0].pieces] == [line_of(0)]
+    assert link.uploads_seen == 1, "the re-run sent the file again"
+    assert live.stats()["uploads"] == 1
+    _check_each_once(live, [str(video)], "assets")

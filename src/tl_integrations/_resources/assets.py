@@ -20,10 +20,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pathlib
 import stat
+import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ from .._engine import (
     wait_for_done,
 )
 from .._errors import InvalidRequestError, InvalidVideoError, TwelveLabsError
-from .._flows import Call, Context, Flow, emitted
+from .._flows import Call, Context, Flow, Sleep, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send, send_json
 from .._uploads import (
@@ -536,20 +538,80 @@ def _upload_claimed(
             on_progress=on_progress,
         )
         return asset_id
-    created = yield from create(
-        AssetCreation(
-            file=plan.path,
-            filename=plan.filename,
-            user_metadata=metadata,
-            enable_hls=plan.enable_hls,
-            enable_thumbnail=plan.enable_thumbnail,
-        ),
-        ctx,
-    )
+    landed = yield from _sent_elsewhere(plan, digest, ctx, journal, base_url)
+    if landed is not None:
+        if on_progress is not None:
+            yield Call(on_progress, (plan.size, plan.size))
+        return landed
+    marker = _in_flight_path(journal, digest, base_url)
+    # Until the create ends, a run of this machine started meanwhile waits for it to land
+    # rather than sending the same bytes again (also after this process is killed: its
+    # bytes may still be crossing a slow link).
+    bound = ctx.timeout_s if ctx.timeout_s is not None else _IN_FLIGHT_MAX_S
+    yield Call(_write_in_flight, (marker, time.time() + bound))
+    try:
+        created = yield from create(
+            AssetCreation(
+                file=plan.path,
+                filename=plan.filename,
+                user_metadata=metadata,
+                enable_hls=plan.enable_hls,
+                enable_thumbnail=plan.enable_thumbnail,
+            ),
+            ctx,
+        )
+    finally:
+        _clear_in_flight(marker)
     kept = yield from converge_assets(created, ctx, plan.filename, digest)
     if on_progress is not None:
         yield Call(on_progress, (plan.size, plan.size))
     return kept
+
+
+# A direct upload in flight, for the runs of this machine: the file holds the wall time
+# (time.time(), shared by processes) until which its bytes may still land on the server.
+_IN_FLIGHT_MAX_S = 3600.0
+
+
+def _in_flight_path(journal: UploadJournal, digest: str, base_url: str) -> pathlib.Path:
+    return journal.path_for(digest, base_url).with_suffix(".sending")
+
+
+def _write_in_flight(marker: pathlib.Path, until: float) -> None:
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(repr(until), "utf-8")
+
+
+def _clear_in_flight(marker: pathlib.Path) -> None:
+    with contextlib.suppress(OSError):
+        marker.unlink()
+
+
+def _in_flight_until(marker: pathlib.Path) -> float | None:
+    try:
+        return float(marker.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _sent_elsewhere(
+    plan: UploadPlan, digest: str, ctx: Context, journal: UploadJournal, base_url: str
+) -> Flow[Asset | None]:
+    """The asset another run of this machine is still sending these bytes as, once it has
+    landed; None when no run is (or its bound passed without the asset appearing)."""
+    marker = _in_flight_path(journal, digest, base_url)
+    rounds = 1
+    while True:
+        until = yield Call(_in_flight_until, (marker,))
+        if until is None or time.time() >= until:
+            return None
+        logger.info("%s is being uploaded by another run; waiting for it", plan.path.name)
+        yield Sleep(ctx.poll.interval_s(rounds))
+        rounds += 1
+        landed = yield from find_by_metadata(ctx, plan.filename, HASH_KEY, digest)
+        if landed is not None and not landed.failed:
+            landed.reused = True
+            return landed
 
 
 def converge_assets(made: Asset, ctx: Context, filename: str, digest: str) -> Flow[Asset]:
