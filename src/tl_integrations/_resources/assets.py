@@ -595,7 +595,7 @@ def _in_flight_until(marker: pathlib.Path) -> float | None:
 
 
 def _sent_elsewhere(
-    plan: _UploadPlan, digest: str, ctx: Context, journal: UploadJournal, base_url: str
+    plan: UploadPlan, digest: str, ctx: Context, journal: UploadJournal, base_url: str
 ) -> Flow[Asset | None]:
     """The asset another run of this machine is still sending these bytes as, once it has
     landed; None when no run is (or its bound passed without the asset appearing)."""
