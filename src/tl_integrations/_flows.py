@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
@@ -191,22 +191,24 @@ def emitted(flow: Flow[T]) -> Flow[tuple[list[Any], T]]:
         ([1, 2], 'done')
     """
     items: list[Any] = []
-    feed = _Feed()
+    value: Any = None
+    error: BaseException | None = None
     while True:
         try:
-            step = _advance(flow, feed)
+            step = flow.send(value) if error is None else flow.throw(error)
         except StopIteration as stop:
             return items, stop.value
+        value = error = None
         if isinstance(step, Emit):
             items.append(step.item)
             continue
         try:
-            feed.value = yield step
+            value = yield step
         except GeneratorExit:
             flow.close()
             raise
         except BaseException as exc:  # the driver's answer is an error: the inner flow decides
-            feed.error = exc
+            error = exc
 
 
 class Signal:
@@ -261,22 +263,6 @@ class Signal:
                     self._listeners.remove(listener)
 
         return stop
-
-
-@dataclass
-class _Feed:
-    """What the driver sends back into the flow next: a value or an error."""
-
-    value: Any = None
-    error: BaseException | None = field(default=None)
-
-
-def _advance(flow: Flow[Any], feed: _Feed) -> Any:
-    if feed.error is not None:
-        error, feed.error = feed.error, None
-        return flow.throw(error)
-    value, feed.value = feed.value, None
-    return flow.send(value)
 
 
 class Cancelled(Exception):
@@ -406,29 +392,36 @@ class SyncDriver:
         return self._drive(flow)
 
     def _drive(self, flow: Flow[T]) -> Generator[Any, None, T]:
-        feed = _Feed()
+        # What goes back into the flow next: a value, or an error (never both).
+        value: Any = None
+        error: BaseException | None = None
         groups: dict[int, _ThreadGroup] = {}
         streams: list[Any] = []
         failed = True
         try:
             while True:
                 try:
-                    step = _advance(flow, feed)
+                    step = flow.send(value) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     failed = False
                     result: T = stop.value
                     return result
+                value = error = None
                 if isinstance(step, Emit):
                     yield step.item
                     continue
                 if self._cancel is not None and self._cancel.is_set():
                     raise Cancelled()
                 try:
-                    feed.value = self._perform(step, groups)
+                    # Attempts are most steps: sent here, without the dispatch of _perform.
+                    if type(step) is Attempt and self.transport is not None:
+                        value = self.transport.attempt(step.request, timeout_s=step.timeout_s)
+                    else:
+                        value = self._perform(step, groups)
                 except Exception as exc:  # delivered into the flow, which decides
-                    feed.error = exc
-                if getattr(feed.value, "lines", None) is not None:
-                    streams.append(feed.value.lines)
+                    error = exc
+                if getattr(value, "lines", None) is not None:
+                    streams.append(value.lines)
         finally:
             for group in groups.values():
                 group.close(wait=not failed)
@@ -608,25 +601,30 @@ class AsyncDriver:
                 await asyncio.gather(runner, return_exceptions=True)
 
     async def _drive(self, flow: Flow[T], on_emit: Callable[[Any], Awaitable[None]]) -> T:
-        feed = _Feed()
+        value: Any = None  # what goes back into the flow next: a value, or an error
+        error: BaseException | None = None
         groups: dict[int, _AsyncGroup] = {}
         streams: list[Any] = []
         try:
             while True:
                 try:
-                    step = _advance(flow, feed)
+                    step = flow.send(value) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     result: T = stop.value
                     return result
+                value = error = None
                 if isinstance(step, Emit):
                     await on_emit(step.item)
                     continue
                 try:
-                    feed.value = await self._perform(step, groups)
+                    if type(step) is Attempt and self.transport is not None:
+                        value = await self.transport.attempt(step.request, timeout_s=step.timeout_s)
+                    else:
+                        value = await self._perform(step, groups)
                 except Exception as exc:  # delivered into the flow, which decides
-                    feed.error = exc
-                if getattr(feed.value, "lines", None) is not None:
-                    streams.append(feed.value.lines)
+                    error = exc
+                if getattr(value, "lines", None) is not None:
+                    streams.append(value.lines)
         finally:
             for group in groups.values():
                 await group.close()

@@ -310,6 +310,9 @@ def _opened(request: Request) -> Iterator[Any]:
         yield [(name, stack.enter_context(src.opened())) for name, src in request.parts]
 
 
+_NO_FILES = contextlib.nullcontext()  # what _opened gives a request without files, sooner
+
+
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
@@ -337,6 +340,7 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self._user_agent = user_agent
         self._origin = httpx.URL(self.base_url)
+        self._origin_key = (self._origin.scheme, self._origin.host, self._origin.port)
 
     def url(self, request: Request) -> str:
         """The absolute URL of ``request`` (paths are concatenated, never ``urljoin``-ed)."""
@@ -344,19 +348,6 @@ class Transport:
             return request.path
         path = request.path if request.path.startswith("/") else "/" + request.path
         return self.base_url + path
-
-    def headers(self, request: Request, url: httpx.URL) -> dict[str, str]:
-        """Headers for one attempt; the key only for the API's own origin."""
-        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
-        if not request.presigned and _same_origin(url, self._origin):
-            headers["x-api-key"] = self._api_key
-        if request.json is not None:
-            headers["Content-Type"] = "application/json"
-        if request.body is not None:
-            headers["Content-Length"] = str(request.body.length)
-            headers["Content-Type"] = "application/octet-stream"
-        headers.update(request.headers or {})
-        return headers
 
     def build(
         self,
@@ -367,7 +358,21 @@ class Transport:
         bound: AttemptBound,
         body: Any,
     ) -> httpx.Request:
-        """The httpx request of one attempt (an upload tells ``bound`` when it is sent)."""
+        """The httpx request of one attempt (an upload tells ``bound`` when it is sent).
+
+        The API key goes only to the API's own origin (never to a presigned URL, nor to
+        another host a redirect leads to).
+        """
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+        # The origin compared inline (not with _same_origin): this runs for every request.
+        if not request.presigned and (url.scheme, url.host, url.port) == self._origin_key:
+            headers["x-api-key"] = self._api_key
+        if request.json is not None:
+            headers["Content-Type"] = "application/json"
+        if request.body is not None:
+            headers["Content-Length"] = str(request.body.length)
+            headers["Content-Type"] = "application/octet-stream"
+        headers.update(request.headers or {})
         timeout_s = bound.timeout_s
         content: Any = orjson.dumps(request.json) if request.json is not None else body
         form = _form(request.form) if request.form is not None else None
@@ -379,14 +384,14 @@ class Transport:
         built = http.build_request(
             request.method,
             url,
-            params=encode_params(request.params),
+            params=encode_params(request.params) if request.params else None,
             content=content,
             data=form,
             files=files,
-            headers=self.headers(request, url),
+            headers=headers,
             timeout=timeout,
         )
-        if request.uploads:
+        if bound.upload:
             asynchronous = isinstance(http, httpx.AsyncClient)
             built.extensions["trace"] = bound.aon_trace if asynchronous else bound.on_trace
         return built
@@ -409,12 +414,6 @@ class Transport:
         method = "GET" if reply.status_code == 303 else request.method
         # The target URL carries its own query; the key follows only to the same origin.
         return replace(request, method=method, params=None), target
-
-    def check_declared_size(self, response: httpx.Response, request: Request) -> None:
-        """Refuse a body whose declared length is over the cap before reading any of it."""
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_response_bytes:
-            raise self.too_large(request, int(declared))
 
     def streaming(self, response: httpx.Response, request: Request, lines: Any) -> Reply:
         """A 2xx reply whose body is read line by line, later, through ``lines``."""
@@ -482,10 +481,12 @@ class AttemptBound:
 
     def __init__(self, timeout_s: float | None, *, upload: bool) -> None:
         self.timeout_s = timeout_s
-        self.ends: float | None = None
+        self.upload = upload
         self.on_start: Callable[[float], object] | None = None
-        if not upload:
-            self.start()
+        # start() inline: nothing listens yet, and every request makes a bound.
+        self.ends: float | None = (
+            None if upload or timeout_s is None else time.monotonic() + timeout_s
+        )
 
     def start(self) -> None:
         """Start the clock (at once, or for an upload once it is sent)."""
@@ -627,7 +628,10 @@ class _Reading:
         # transport hands over without counting downloaded bytes) is bounded by the cap.
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         self.compressed = encoding not in ("", "identity")
-        transport.check_declared_size(response, request)
+        # A body declared over the cap is refused before any of it is read.
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > transport.max_response_bytes:
+            raise transport.too_large(request, int(declared))
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -641,8 +645,8 @@ class _Reading:
                     f"({downloaded} bytes to {self.size}+); refusing a decompression bomb"
                 )
         self.buffer.write(chunk)
-        left = self.bound.left_s()
-        if left is not None and left < 0:
+        ends = self.bound.ends  # bound.left_s(), inline: this runs for every chunk
+        if ends is not None and time.monotonic() > ends:
             raise self.bound.timeout(self.response.request)
 
     def reply(self) -> Reply:
@@ -651,7 +655,8 @@ class _Reading:
             self.response.headers,
             self.buffer.getvalue(),
             method=self.request.method.upper(),
-            path=_shown_path(self.request),
+            # _shown_path, inline: only a presigned URL hides something (its signature).
+            path=_shown_path(self.request) if self.request.presigned else self.request.path,
             reason_phrase=self.response.reason_phrase,
         )
 
@@ -764,7 +769,7 @@ class SyncTransport(Transport):
         raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
 
     def _once(self, request: Request, url: httpx.URL, bound: AttemptBound) -> Reply:
-        with _opened(request) as files:
+        with _opened(request) if request.files is not None else _NO_FILES as files:
             body = request.body.pieces() if request.body is not None else None
             built = self.build(self.http, request, url, files, bound, body)
             response = self.http.send(built, stream=True, follow_redirects=False)
@@ -822,7 +827,7 @@ class AsyncTransport(Transport):
         raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
 
     async def _once(self, request: Request, url: httpx.URL, bound: AttemptBound) -> Reply:
-        with _opened(request) as files:
+        with _opened(request) if request.files is not None else _NO_FILES as files:
             body = request.body.apieces() if request.body is not None else None
             built = self.build(self.http, request, url, files, bound, body)
             response = await self.http.send(built, stream=True, follow_redirects=False)
@@ -1082,22 +1087,25 @@ def send(request: Request, ctx: Context) -> Flow[Reply]:
         APIConnectionError: a transport failure, once retrying is over.
         DeadlinePassed: no time was left for an attempt.
     """
-    attempts = _Attempts(request, ctx)
+    attempts: _Attempts | None = None  # made at the first failure: most requests have none
     while True:
         if ctx.budget is not None:
             yield from _budgeted(request, ctx)
+        timeout_s = ctx.timeout_s if ctx.deadline is None else ctx.attempt_timeout_s()
         try:
-            reply: Reply = yield Attempt(request, ctx.attempt_timeout_s())
+            reply: Reply = yield Attempt(request, timeout_s)
         except httpx.TransportError as exc:
             if ctx.budget is not None:
                 yield Call(ctx.budget.settle, (request, None, None))
+            attempts = attempts or _Attempts(request, ctx)
             delay, error = attempts.after_transport_error(exc)
         else:
             logger.debug("%r -> %d", request, reply.status_code)
             if ctx.budget is not None:
                 yield Call(ctx.budget.settle, (request, reply.status_code, reply.headers))
-            if reply.is_success:
+            if 200 <= reply.status_code < 300:  # Reply.is_success, without the call
                 return reply
+            attempts = attempts or _Attempts(request, ctx)
             delay, error = attempts.after_reply(reply)
         remaining = ctx.remaining_s()
         if remaining is not None and delay >= remaining:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ._errors import MalformedResponseError
 
@@ -24,6 +24,7 @@ __all__ = [
     "opt_obj",
     "opt_str",
     "parse_page",
+    "read_fields",
     "req_str",
 ]
 
@@ -127,3 +128,61 @@ def parse_page(body: Any, what: str) -> tuple[list[Any], int | None]:
     items = opt_list(obj, "data", what) or []
     info = opt_obj(obj, "page_info", what) or {}
     return items, opt_int(info, "total_page", f"{what}.page_info")
+
+
+FieldKind = Literal["id", "str", "obj", "list", "float", "float+", "int", "int+"]
+"""How :func:`read_fields` reads one field: ``id`` as :func:`req_str`, ``str``, ``obj`` and
+``list`` as their ``opt_`` readers, numbers as :func:`opt_float` / :func:`opt_int`, ``+``
+meaning ``non_negative``."""
+
+_EXACT = float(2**53)  # integers up to here convert to float and back unchanged
+
+
+def read_fields(
+    data: Any, what: str, spec: tuple[tuple[str, str, FieldKind], ...]
+) -> dict[str, Any]:
+    """Read the fields ``spec`` names from a JSON object in one pass: ``{attribute: value}``.
+
+    Each ``(attribute, key, kind)`` is read exactly as its single-field reader would (the
+    same values, the same errors): a value already of the right type is taken as it is, and
+    anything else goes through that reader, which converts it or raises. Models read their
+    fields this way because a model of ten fields then costs one call, not ten; one
+    ``tasks.retrieve`` is mostly this.
+
+    Raises:
+        MalformedResponseError: ``data`` is not an object, or a field has the wrong shape.
+
+    Example:
+        >>> spec = (("id", "_id", "id"), ("seconds", "duration", "float+"), ("n", "n", "int"))
+        >>> read_fields({"_id": "v1", "duration": "2.5"}, "video", spec)
+        {'id': 'v1', 'seconds': 2.5, 'n': None}
+    """
+    obj = as_object(data, what) if type(data) is not dict else data
+    out: dict[str, Any] = {}
+    for attribute, key, kind in spec:
+        value = obj.get(key)
+        shape = type(value)
+        if kind == "id":
+            if shape is not str or not value:
+                value = req_str(obj, key, what)
+        elif value is None:
+            pass
+        elif kind == "str":
+            if shape is not str:
+                value = opt_str(obj, key, what)
+        elif kind == "obj":
+            if shape is not dict:
+                value = opt_obj(obj, key, what)
+        elif kind == "list":
+            if shape is not list:
+                value = opt_list(obj, key, what)
+        elif (
+            (shape is float and math.isfinite(value))
+            or (shape is int and -_EXACT <= value <= _EXACT)
+        ) and (value >= 0 or not kind.endswith("+")):
+            value = float(value) if kind[0] == "f" else int(value)
+        else:
+            reader = opt_float if kind[0] == "f" else opt_int
+            value = reader(obj, key, what, non_negative=kind.endswith("+"))
+        out[attribute] = value
+    return out

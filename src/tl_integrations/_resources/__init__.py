@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterat
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 from .._engine import Job, Locate, WaitMany, job_id_of, wait, wait_for_done
-from .._flows import Flow
+from .._flows import Context, Flow
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
@@ -53,10 +53,8 @@ class Resource:
 
     def __init__(self, client: TwelveLabs) -> None:
         self._client = client
-
-    @property
-    def _ctx(self) -> Any:
-        return self._client._ctx
+        # The client's settings are fixed when it is made: read once, not per call.
+        self._ctx: Context = client._ctx
 
 
 class AsyncResource:
@@ -64,10 +62,8 @@ class AsyncResource:
 
     def __init__(self, client: AsyncTwelveLabs) -> None:
         self._client = client
-
-    @property
-    def _ctx(self) -> Any:
-        return self._client._ctx
+        # The client's settings are fixed when it is made: read once, not per call.
+        self._ctx: Context = client._ctx
 
 
 class JobResource(Resource, Generic[J]):

@@ -51,7 +51,7 @@ from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, collect, pages
 from .._transport import Reply, Request, path_segment, send, send_json, server_now
 from .._uploads import VideoFile, video_source
-from .._wire import as_object, opt_obj, opt_str, parse_page, req_str
+from .._wire import FieldKind, as_object, parse_page, read_fields, req_str
 from . import AsyncJobResource, JobResource, awaited, streamed, waited
 from .videos import SystemMetadata, check_page_limit, list_videos_request
 
@@ -119,18 +119,25 @@ class Task(Job):
         """Parse a task object; ``index_id`` fills in a missing ``index_id``."""
         obj = as_object(data, "task")
         what = f"task {obj.get('_id', '?')}"
+        older = "_id" not in obj and "id" in obj
+        fields = read_fields(obj, what, _TASK_FIELDS_V12 if older else _TASK_FIELDS)
+        fields["status"] = fields["status"] or "unknown"
+        fields["index_id"] = fields["index_id"] or index_id
         meta = obj.get("system_metadata", obj.get("metadata"))
-        return cls(
-            id=req_str(obj, "id" if "_id" not in obj and "id" in obj else "_id", "task"),
-            status=opt_str(obj, "status", what) or "unknown",
-            index_id=opt_str(obj, "index_id", what) or index_id,
-            video_id=opt_str(obj, "video_id", what),
-            created_at=opt_str(obj, "created_at", what),
-            updated_at=opt_str(obj, "updated_at", what),
-            system_metadata=SystemMetadata.from_api(meta),
-            hls=opt_obj(obj, "hls", what),
-            raw=obj,
-        )
+        return cls(**fields, system_metadata=SystemMetadata.from_api(meta), raw=obj)
+
+
+_TASK_FIELDS: tuple[tuple[str, str, FieldKind], ...] = (
+    ("id", "_id", "id"),
+    ("status", "status", "str"),
+    ("index_id", "index_id", "str"),
+    ("video_id", "video_id", "str"),
+    ("created_at", "created_at", "str"),
+    ("updated_at", "updated_at", "str"),
+    ("hls", "hls", "obj"),
+)
+# Some answers (webhook payloads, older API versions) name the id ``id``.
+_TASK_FIELDS_V12 = (("id", "id", "id"), *_TASK_FIELDS[1:])
 
 
 class IndexingTasks(TaskKind[Task]):

@@ -20,7 +20,13 @@ from .._errors import InvalidRequestError
 from .._flows import Context, Flow
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Request, path_segment, send, send_json
-from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
+from .._wire import (
+    FieldKind,
+    as_object,
+    opt_float,
+    opt_str,
+    read_fields,
+)
 from . import AsyncResource, Resource, awaited, streamed
 
 __all__ = [
@@ -54,6 +60,16 @@ def check_page_limit(page_limit: int) -> int:
     return page_limit
 
 
+_SYSTEM_FIELDS: tuple[tuple[str, str, FieldKind], ...] = (
+    ("filename", "filename", "str"),
+    ("duration", "duration", "float+"),
+    ("width", "width", "int+"),
+    ("height", "height", "int+"),
+    ("fps", "fps", "float+"),
+    ("size", "size", "int+"),
+)
+
+
 @dataclass(frozen=True)
 class SystemMetadata:
     """What the platform measured about a media file.
@@ -84,17 +100,7 @@ class SystemMetadata:
         """Parse a ``system_metadata`` object (v1.2's ``metadata`` has the same keys)."""
         if data is None:
             return cls()
-        obj = as_object(data, "system_metadata")
-        what = "system_metadata"
-        return cls(
-            filename=opt_str(obj, "filename", what),
-            duration=opt_float(obj, "duration", what, non_negative=True),
-            width=opt_int(obj, "width", what, non_negative=True),
-            height=opt_int(obj, "height", what, non_negative=True),
-            fps=opt_float(obj, "fps", what, non_negative=True),
-            size=opt_int(obj, "size", what, non_negative=True),
-            raw=obj,
-        )
+        return cls(**read_fields(data, "system_metadata", _SYSTEM_FIELDS), raw=data)
 
 
 class Utterance(NamedTuple):
@@ -129,6 +135,19 @@ def parse_utterances(items: list[Any], what: str) -> list[Utterance]:
             )
         )
     return utterances
+
+
+_VIDEO_FIELDS: tuple[tuple[str, str, FieldKind], ...] = (
+    ("id", "_id", "id"),
+    ("asset_id", "asset_id", "str"),
+    ("created_at", "created_at", "str"),
+    ("updated_at", "updated_at", "str"),
+    ("indexed_at", "indexed_at", "str"),
+    ("user_metadata", "user_metadata", "obj"),
+    ("hls", "hls", "obj"),
+    ("transcription", "transcription", "list"),
+    ("embedding", "embedding", "obj"),
+)
 
 
 @dataclass(frozen=True)
@@ -166,23 +185,17 @@ class Video:
         """Parse a video object (retrieve or list item)."""
         obj = as_object(data, "video")
         what = f"video {obj.get('_id', '?')}"
-        transcription = opt_list(obj, "transcription", what)
+        fields = read_fields(obj, what, _VIDEO_FIELDS)
+        transcription = fields["transcription"]
+        if transcription is not None:
+            fields["transcription"] = parse_utterances(transcription, f"{what}.transcription")
+        fields["user_metadata"] = fields["user_metadata"] or {}
         return cls(
-            id=req_str(obj, "_id", "video"),
+            **fields,
             index_id=index_id,
-            asset_id=opt_str(obj, "asset_id", what),
-            created_at=opt_str(obj, "created_at", what),
-            updated_at=opt_str(obj, "updated_at", what),
-            indexed_at=opt_str(obj, "indexed_at", what),
             system_metadata=SystemMetadata.from_api(
                 obj.get("system_metadata", obj.get("metadata"))
             ),
-            user_metadata=opt_obj(obj, "user_metadata", what) or {},
-            hls=opt_obj(obj, "hls", what),
-            transcription=None
-            if transcription is None
-            else parse_utterances(transcription, f"{what}.transcription"),
-            embedding=opt_obj(obj, "embedding", what),
             raw=obj,
         )
 
