@@ -47,6 +47,7 @@ BENCHMARKS: dict[str, str] = {
     "bulk": "Bulk ingestion",
     "scale": "Scale (1,000 videos, rate-limited)",
     "import": "Import",
+    "overhead": "Per-request overhead (one tasks.retrieve, no network)",
 }
 """Benchmark name -> title; module ``benchmarks.bench_<name>`` with ``run() -> dict``."""
 

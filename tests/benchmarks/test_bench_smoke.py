@@ -51,6 +51,14 @@ def test_import_bench_compares_both_imports() -> None:
     assert all(row["modules loaded"] >= 1 for row in result["rows"])
 
 
+def test_overhead_bench_counts_and_times_one_retrieve_on_each_side() -> None:
+    result = _smoke("overhead")
+    assert [row["client"] for row in result["rows"]] == ["ours", "sdk"]
+    for row in result["rows"]:
+        assert row["calls per retrieve"] >= 5  # both really went through their library
+        assert row["CPU per retrieve (us)"] > 0
+
+
 def test_wait_many_bench_sees_every_task_with_each_client() -> None:
     result = _smoke("wait_many")
     n = result["params"]["n_tasks"]
