@@ -353,8 +353,12 @@ class TaskKind(Generic[J]):
 _GENERIC: TaskKind[Any] = TaskKind()
 
 
-def fetch(kind: TaskKind[J], job_id: str, ctx: Context, *, like: J | None = None) -> Flow[J]:
-    """Read one job."""
+def fetch(kind: TaskKind[J], ref: str | Job, ctx: Context, *, like: J | None = None) -> Flow[J]:
+    """Read one job, given as its id or as a job object.
+
+    The id is checked once, by the kind's ``retrieve`` (the id goes into a URL path).
+    """
+    job_id = ref.id if isinstance(ref, Job) else ref
     reply = yield from send(kind.retrieve(job_id), ctx)
     job = kind.parse(reply, like=like)
     if job.id != job_id:

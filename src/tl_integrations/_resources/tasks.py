@@ -589,7 +589,7 @@ class Tasks(JobResource[Task]):
             >>> client.tasks.retrieve("6650a1b2c3d4e5f601234567").status  # doctest: +SKIP
             'ready'
         """
-        return self._client._run(fetch(TASKS, job_id_of(task_id), self._ctx))
+        return self._client._run(fetch(TASKS, task_id, self._ctx))
 
     def delete(self, task_id: str | Task) -> None:
         """Delete a task; only ``ready`` or ``failed`` tasks can be deleted.
