@@ -35,7 +35,16 @@ from tl_integrations._resources.analyze import analyze_result
 from tl_integrations._resources.search import search_page
 from tl_integrations._retrying import Outcome, RetryPolicy, server_delay_s
 from tl_integrations._transport import Reply, error_from_reply
-from tl_integrations._wire import parse_page
+from tl_integrations._wire import (
+    opt_float,
+    opt_int,
+    opt_list,
+    opt_obj,
+    opt_str,
+    parse_page,
+    read_fields,
+    req_str,
+)
 
 from .hostile import (
     ANALYZE,
@@ -92,6 +101,50 @@ def test_parsers_return_a_value_or_a_typed_error(name: str) -> None:
     @given(hostile(base))
     def prop(body: Any) -> None:
         outcome_of(lambda: parse(body))
+
+    prop()
+
+
+# -- read_fields reads as the single-field readers do ------------------------------------
+
+_SINGLE: dict[str, Callable[[dict[str, Any]], object]] = {
+    "id": lambda obj: req_str(obj, "k", "thing"),
+    "str": lambda obj: opt_str(obj, "k", "thing"),
+    "obj": lambda obj: opt_obj(obj, "k", "thing"),
+    "list": lambda obj: opt_list(obj, "k", "thing"),
+    "float": lambda obj: opt_float(obj, "k", "thing"),
+    "float+": lambda obj: opt_float(obj, "k", "thing", non_negative=True),
+    "int": lambda obj: opt_int(obj, "k", "thing"),
+    "int+": lambda obj: opt_int(obj, "k", "thing", non_negative=True),
+}
+_ANY_JSON = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from([2**53 + 1, -(2**53) - 1, 10**400]),  # past exact floats, past floats
+    st.floats(),  # NaN and infinities too
+    st.text(max_size=8),
+    st.sampled_from(["12.5", "-3", "nan", "1e999", "0x10", ""]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, Exception) or isinstance(b, Exception):
+        return type(a) is type(b) and str(a) == str(b)
+    return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+@pytest.mark.parametrize("kind", list(_SINGLE))
+def test_read_fields_reads_each_kind_exactly_as_its_single_field_reader(kind: Any) -> None:
+    @SETTINGS
+    @given(_ANY_JSON)
+    def prop(value: Any) -> None:
+        obj = {"k": value}
+        many = outcome_of(lambda: read_fields(obj, "thing", (("a", "k", kind),)))
+        one = outcome_of(lambda: _SINGLE[kind](obj))
+        assert _same(many["a"] if isinstance(many, dict) else many, one), (value, many, one)
 
     prop()
 
