@@ -23,7 +23,7 @@ from .params import (
     sort_of,
     time_range_of,
 )
-from .shapes import hls_json, page_info
+from .shapes import hls_json, page_json
 
 __all__ = ["routes", "task_json"]
 
@@ -96,7 +96,7 @@ async def list_tasks(request: Request) -> Response:
         updated=time_range_of(query, "updated_at"),
     )
     page = backend_of(request).tasks.list(flt, sort_of(query), page_request(query))
-    return JSONResponse({"data": [task_json(v) for v in page.items], "page_info": page_info(page)})
+    return page_json(page, task_json)
 
 
 async def delete_task(request: Request) -> Response:

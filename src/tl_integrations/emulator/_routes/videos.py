@@ -28,7 +28,7 @@ from .params import (
 from .shapes import (
     embedding_json,
     hls_json,
-    page_info,
+    page_json,
     transcription_json,
     video_json,
 )
@@ -112,8 +112,7 @@ async def list_indexed_assets(request: Request) -> Response:
         page_request(query),
         ready_only=False,
     )
-    data = [indexed_asset_json(v) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, indexed_asset_json)
 
 
 async def get_indexed_asset(request: Request) -> Response:
@@ -147,8 +146,7 @@ async def list_videos(request: Request) -> Response:
         sort_of(query),
         page_request(query),
     )
-    data = [video_json(v, with_size=True) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, lambda v: video_json(v, with_size=True))
 
 
 async def get_video(request: Request) -> Response:
