@@ -26,7 +26,7 @@ from .ingest import AssetRef, LocalFile, RemoteUrl, Upload, discard, receive
 from .lifecycle import asset_status, plan_asset_s, task_rng
 from .queries import Page, PageRequest, Sort, paginate
 from .records import AssetRec, UploadRec
-from .store import Store
+from .store import Store, lookup
 from .transcripts import SEGMENTATIONS, Span, segment
 
 __all__ = [
@@ -386,10 +386,7 @@ class Assets:
         return AssetView(rec, status, at)
 
     def _asset(self, asset_id: str) -> AssetRec:
-        rec = self.store.records.assets.get(asset_id)
-        if rec is None:
-            raise NotFound("asset", asset_id)
-        return rec
+        return lookup(self.store.records.assets, asset_id, "asset")
 
     def get(self, asset_id: str) -> AssetView:
         """One asset.

@@ -22,7 +22,7 @@ from .ingest import AssetRef
 from .lifecycle import entity_status, plan_entity_s, task_rng
 from .queries import Page, PageRequest, Sort, paginate
 from .records import EntityCollectionRec, EntityRec
-from .store import Store
+from .store import Store, lookup
 
 __all__ = [
     "ENTITY_STATUSES",
@@ -175,10 +175,7 @@ class Entities:
     # ------------------------------------------------------------------ collections
 
     def _collection(self, collection_id: str) -> EntityCollectionRec:
-        rec = self.store.records.entity_collections.get(collection_id)
-        if rec is None:
-            raise NotFound("entity collection", collection_id)
-        return rec
+        return lookup(self.store.records.entity_collections, collection_id, "entity collection")
 
     def create_collection(self, *, name: Any, description: Any) -> EntityCollectionRec:
         """A new, empty collection (names need not be unique).
