@@ -10,14 +10,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._apierror import JSONResponse
-from .._backend import metadata
 from .._backend.assets import AssetFilter, AssetView
 from .._backend.ingest import LocalFile, RemoteUrl
 from .._backend.records import IndexRec, VideoRec
 from .._gate import CONTROL_PREFIX
 from .._ids import rfc3339
 from .._multipart import Form
-from .params import as_bool, backend_of, form_of, json_body, listed, page_request
+from .params import (
+    as_bool,
+    backend_of,
+    form_of,
+    json_body,
+    listed,
+    metadata_text,
+    page_request,
+)
 from .shapes import media_url, page_json, signed_url
 
 __all__ = ["asset_json", "routes"]
@@ -95,7 +102,7 @@ async def create_asset(request: Request) -> Response:
     limits = backend.store.config.uploads
     form = await form_of(request, max_file_bytes=max(limits.direct_bytes, limits.image_bytes))
     try:
-        user_metadata = metadata.from_text(form.get("user_metadata"))
+        user_metadata = metadata_text(form.get("user_metadata"))
         method = form.get("method")
         filename = form.get("filename")
         hls = as_bool(form.get("enable_hls"), default=True)
