@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .assets import Assets
-from .errors import Invalid, NotFound, invalid, missing
+from .errors import Invalid, NotFound, check_among, invalid, missing
 from .ingest import AssetRef
 from .lifecycle import entity_status, plan_entity_s, task_rng
 from .queries import Page, PageRequest, Sort, paginate
@@ -374,9 +374,7 @@ class Entities:
             NotFound: When there is no such collection.
             Invalid: For an unknown status or sort key.
         """
-        bad = [s for s in flt.statuses if s not in ENTITY_STATUSES]
-        if bad:
-            raise invalid("status", f"values must be among {list(ENTITY_STATUSES)}, got {bad}")
+        check_among("status", flt.statuses, ENTITY_STATUSES)
         with self.store.lock:
             self._collection(collection_id)
             views = [
