@@ -167,22 +167,20 @@ class AnalysisTasks:
         """
         ask = task_ask(body)
         where = {"scope": scope, "resource": RESOURCE}
-        if idempotency_key is not None:
-            found = self.keys.find(
-                idempotency_key,
-                **where,
-                body=body,
-                exists=self.store.records.analysis_tasks.__contains__,
-            )
-            if found is not None:
-                return self.get(found), True
+        found = self.keys.find(
+            idempotency_key,
+            **where,
+            body=body,
+            exists=self.store.records.analysis_tasks.__contains__,
+        )
+        if found is not None:
+            return self.get(found), True
         with self.keys.handling(idempotency_key, **where):
             media = await self.analysis.media(ask, sync=False)
             answer = self.analysis.answer(ask, media)
             with self.store.lock:
                 rec = self.start(ask, media, answer)
-                if idempotency_key is not None:
-                    self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
+                self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
                 self.store.save()
                 return self.view(rec), False
 

@@ -166,12 +166,11 @@ class Batches:
         """
         model, mode, requests, defaults = _batch_fields(body)
         where = {"scope": scope, "resource": RESOURCE}
-        if idempotency_key is not None:
-            found = self.keys.find(
-                idempotency_key, **where, body=body, exists=self.store.records.batches.__contains__
-            )
-            if found is not None:
-                return self.get(found), True
+        found = self.keys.find(
+            idempotency_key, **where, body=body, exists=self.store.records.batches.__contains__
+        )
+        if found is not None:
+            return self.get(found), True
         asks = [
             batch_ask(item, n=n, model=model, mode=mode, defaults=defaults)
             for n, item in enumerate(requests)
@@ -189,8 +188,7 @@ class Batches:
             with self.store.lock:
                 self._check_room()
                 rec = self._start(model, mode, items)
-                if idempotency_key is not None:
-                    self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
+                self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
                 self.store.save()
                 return self.view(rec), False
 
