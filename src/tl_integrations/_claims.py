@@ -24,15 +24,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Iterable
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Protocol, TypeVar
 
+from ._closing import Closing
 from ._flows import Flow, Signal, Until
 
 __all__ = ["CLAIMS", "Claim", "Claims", "kept", "oldest"]
 
 
-class Claim:
+class Claim(Closing):
     """A held claim: let go of it with ``release()`` or by leaving its ``with`` block.
 
     Example:
@@ -55,15 +55,7 @@ class Claim:
             self._released = True
             self._claims._release(self.key)
 
-    def __enter__(self) -> Claim:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _close_on_exit(self) -> None:
         self.release()
 
 

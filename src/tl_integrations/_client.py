@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._closing import Closing
 from ._engine import EventSource, WaitMany
 from ._errors import InvalidRequestError
 from ._flows import AsyncDriver, Context, Flow, SyncDriver
@@ -320,7 +321,7 @@ class _Client(Generic[HttpT, SleepT]):
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
 
 
-class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
+class TwelveLabs(_Client[httpx.Client, Callable[[float], None]], Closing):
     """The TwelveLabs API client (synchronous): one connection pool, retries, polling.
 
     Args:
@@ -431,15 +432,7 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]]):
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> TwelveLabs:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _close_on_exit(self) -> None:
         self.close()
 
 

@@ -37,13 +37,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Protocol
 
 import orjson
 
 from ._errors import InvalidRequestError, WebhookVerificationError
-from ._serving import ServerThread, bind_socket
+from ._serving import BackgroundServer, bind_socket
 from ._webhooks import (
     DEFAULT_TOLERANCE_S,
     Headers,
@@ -56,7 +55,6 @@ from ._webhooks import (
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_REMEMBERED", "WebhookReceiver", "WebhookServer"]
 
 logger = logging.getLogger("tl_integrations")
-_START_TIMEOUT_S = 20.0  # binding is done; this only bounds the thread start
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 """Bodies larger than this are refused (413): events are a few hundred bytes."""
@@ -334,7 +332,7 @@ async def _answer(send: Send, status: int, payload: dict[str, Any], *, allow: st
     await send({"type": "http.response.body", "body": body})
 
 
-class WebhookServer:
+class WebhookServer(BackgroundServer):
     """A :class:`WebhookReceiver` served by uvicorn on a background thread.
 
     Made by :meth:`WebhookReceiver.serve`; a context manager that stops the server.
@@ -356,13 +354,11 @@ class WebhookServer:
         self.receiver = receiver
         self.host = host
         self.port = port
-        self._thread: ServerThread | None = None
 
     @property
     def url(self) -> str:
         """Where the receiver listens, e.g. ``http://127.0.0.1:8000/``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return self._origin + "/"
 
     def start(self) -> WebhookServer:
         """Bind and start serving (once); returns ``self``.
@@ -389,28 +385,13 @@ class WebhookServer:
         config = uvicorn.Config(
             self.receiver, log_level="warning", access_log=False, lifespan="off", http="h11"
         )
-        self._thread = ServerThread(uvicorn.Server(config), sock, f"tl-webhooks-{self.port}")
-        if not self._thread.start(timeout_s=_START_TIMEOUT_S):
-            self.close()
+        if not self._serve(uvicorn.Server(config), sock, f"tl-webhooks-{self.port}"):
             raise OSError(f"the webhook server did not start on {self.host}:{self.port}")
         return self
 
     def close(self) -> None:
         """Stop serving and wait for the thread (idempotent)."""
-        if self._thread is not None:
-            self._thread.stop(timeout_s=_START_TIMEOUT_S)
-        self._thread = None
-
-    def __enter__(self) -> WebhookServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        self._stop_serving()
 
     def __repr__(self) -> str:
         return f"WebhookServer(url={self.url!r})"

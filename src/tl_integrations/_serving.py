@@ -1,6 +1,9 @@
 """Serving an ASGI app with uvicorn on a background thread: the emulator and the webhook
 receiver's standalone server both run this way, for tests, notebooks and the CLI.
 
+:class:`BackgroundServer` is what both servers share: the thread's start and stop, their
+address, and ``with`` starting and stopping them.
+
 uvicorn is imported by the caller (it is an extra); this module only needs its ``Server``
 object's ``serve``, ``started`` and ``should_exit``.
 """
@@ -11,7 +14,14 @@ import asyncio
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, TypeVar
+
+from ._closing import Closing
+
+_ServerT = TypeVar("_ServerT", bound="BackgroundServer")
+
+# Binding is done before the thread starts; this only bounds the wait for uvicorn's start.
+START_TIMEOUT_S = 20.0
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -73,3 +83,55 @@ class ServerThread:
         if self._thread.is_alive():
             self._thread.join(timeout=timeout_s)
         self._sock.close()
+
+
+class BackgroundServer(Closing):
+    """Base of a server run on a :class:`ServerThread`: a context manager that starts it
+    and stops it.
+
+    A subclass sets ``host`` and ``port`` and writes ``start`` (idempotent, returning
+    ``self``), which binds a socket and hands the server to :meth:`_serve`; its public stop
+    method calls :meth:`_stop_serving`.
+
+    Example:
+        >>> class Demo(BackgroundServer):
+        ...     host, port = "::1", 8000
+        ...     def start(self): return self
+        >>> with Demo() as server:
+        ...     server._origin
+        'http://[::1]:8000'
+    """
+
+    host: str
+    port: int
+    _thread: ServerThread | None = None
+
+    def start(self: _ServerT) -> _ServerT:
+        raise NotImplementedError
+
+    @property
+    def _origin(self) -> str:
+        """``http://host:port``, an IPv6 host in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _serve(self, server: Any, sock: socket.socket, name: str) -> bool:
+        """Serve ``sock`` with the uvicorn ``server`` on a thread called ``name``; False
+        (and the server stopped) when it did not start, for the caller to say why."""
+        self._thread = ServerThread(server, sock, name)
+        if self._thread.start(timeout_s=START_TIMEOUT_S):
+            return True
+        self._stop_serving()
+        return False
+
+    def _stop_serving(self) -> None:
+        """Stop serving and wait for the thread (idempotent)."""
+        if self._thread is not None:
+            self._thread.stop(timeout_s=START_TIMEOUT_S)
+        self._thread = None
+
+    def _close_on_exit(self) -> None:
+        self._stop_serving()
+
+    def __enter__(self: _ServerT) -> _ServerT:
+        return self.start()

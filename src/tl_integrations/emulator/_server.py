@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .._serving import ServerThread, bind_socket
+from .._serving import BackgroundServer, bind_socket
 from ._app import EmulatorApp, create_app
 from ._config import EmulatorConfig, Faults, ManualClock, host_name, is_loopback
 from ._gate import API_PREFIX
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["Emulator", "exposure", "guarded_h11", "uvicorn_config"]
 
 DEFAULT_API_KEY = "tl-emulator-key"
-_START_TIMEOUT_S = 20.0
 _WILDCARDS = ("0.0.0.0", "::", "")
 
 
@@ -135,7 +133,7 @@ def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.C
     )
 
 
-class Emulator:
+class Emulator(BackgroundServer):
     """A local TwelveLabs-compatible API for tests, notebooks and demos.
 
     Args:
@@ -167,7 +165,6 @@ class Emulator:
         self.host = host
         self.port = port
         self.app: EmulatorApp | None = None
-        self._thread: ServerThread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -194,39 +191,22 @@ class Emulator:
             raise
         self.port = sock.getsockname()[1]
         self.app.emulator.backend.store.persistence.announce({"url": self.url})
-        self._thread = ServerThread(
-            uvicorn.Server(uvicorn_config(self.app)), sock, f"tl-emulator-{self.port}"
-        )
-        if not self._thread.start(timeout_s=_START_TIMEOUT_S):
-            self.stop()
+        server = uvicorn.Server(uvicorn_config(self.app))
+        if not self._serve(server, sock, f"tl-emulator-{self.port}"):
             self.app.emulator.close()  # release the data directory the lifespan never had
             raise RuntimeError(f"the emulator did not start on {self.host}:{self.port}")
         return self
 
     def stop(self) -> None:
         """Stop serving and wait for the thread (idempotent)."""
-        if self._thread is not None:
-            self._thread.stop(timeout_s=_START_TIMEOUT_S)
-        self._thread = None
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._stop_serving()
 
     # ------------------------------------------------------------------ facts
 
     @property
     def url(self) -> str:
         """The server root, e.g. ``http://127.0.0.1:54321``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self._origin
 
     @property
     def base_url(self) -> str:

@@ -19,13 +19,13 @@ from typing import Any
 
 from .analysis import Analysis, Generation, Media
 from .analysis_rules import MODES, Ask, MediaSource, task_ask
-from .errors import Conflict, NotFound, invalid
+from .errors import Conflict, invalid
 from .idempotency import IdempotencyKeys
 from .ingest import AssetRef, RemoteUrl
 from .lifecycle import analysis_status, plan_analysis_stages, task_rng
 from .queries import Page, PageRequest, Sort, paginate
 from .records import AnalysisTaskRec
-from .store import Store
+from .store import Store, lookup
 from .webhooks import Webhooks
 
 __all__ = [
@@ -167,22 +167,20 @@ class AnalysisTasks:
         """
         ask = task_ask(body)
         where = {"scope": scope, "resource": RESOURCE}
-        if idempotency_key is not None:
-            found = self.keys.find(
-                idempotency_key,
-                **where,
-                body=body,
-                exists=self.store.records.analysis_tasks.__contains__,
-            )
-            if found is not None:
-                return self.get(found), True
+        found = self.keys.find(
+            idempotency_key,
+            **where,
+            body=body,
+            exists=self.store.records.analysis_tasks.__contains__,
+        )
+        if found is not None:
+            return self.get(found), True
         with self.keys.handling(idempotency_key, **where):
             media = await self.analysis.media(ask, sync=False)
             answer = self.analysis.answer(ask, media)
             with self.store.lock:
                 rec = self.start(ask, media, answer)
-                if idempotency_key is not None:
-                    self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
+                self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
                 self.store.save()
                 return self.view(rec), False
 
@@ -291,10 +289,7 @@ class AnalysisTasks:
         return AnalysisTaskView(rec, status, at, cause)
 
     def _task(self, task_id: str) -> AnalysisTaskRec:
-        rec = self.store.records.analysis_tasks.get(task_id)
-        if rec is None:
-            raise NotFound("analysis task", task_id)
-        return rec
+        return lookup(self.store.records.analysis_tasks, task_id, "analysis task")
 
     def get(self, task_id: str) -> AnalysisTaskView:
         """One task.

@@ -20,13 +20,13 @@ import anyio.to_thread
 from .._config import UploadLimits
 from .._media import MediaError, MediaInfo, probe, probe_audio, probe_streams
 from . import metadata
-from .errors import Conflict, Invalid, NotFound, invalid, missing
+from .errors import Conflict, Invalid, NotFound, check_among, invalid, missing
 from .formats import FileKind, detect, document_facts, mime_of, technical_metadata
 from .ingest import AssetRef, LocalFile, RemoteUrl, Upload, discard, receive
 from .lifecycle import asset_status, plan_asset_s, task_rng
 from .queries import Page, PageRequest, Sort, paginate
 from .records import AssetRec, UploadRec
-from .store import Store
+from .store import Store, lookup
 from .transcripts import SEGMENTATIONS, Span, segment
 
 __all__ = [
@@ -386,10 +386,7 @@ class Assets:
         return AssetView(rec, status, at)
 
     def _asset(self, asset_id: str) -> AssetRec:
-        rec = self.store.records.assets.get(asset_id)
-        if rec is None:
-            raise NotFound("asset", asset_id)
-        return rec
+        return lookup(self.store.records.assets, asset_id, "asset")
 
     def get(self, asset_id: str) -> AssetView:
         """One asset.
@@ -406,9 +403,7 @@ class Assets:
         Raises:
             Invalid: For an unknown asset type.
         """
-        bad = [t for t in flt.asset_types if t not in ASSET_TYPES]
-        if bad:
-            raise invalid("asset_types", f"values must be among {list(ASSET_TYPES)}, got {bad}")
+        check_among("asset_types", flt.asset_types, ASSET_TYPES)
         with self.store.lock:
             recs = [r for r in self.store.records.assets.values() if flt.matches(r)]
             newest = Sort().apply(recs, {"created_at": lambda r: r.created_at})
@@ -438,9 +433,7 @@ class Assets:
             Invalid: For an unknown segmentation.
         """
         wanted = list(dict.fromkeys(include)) or ["words"]
-        bad = [w for w in wanted if w not in SEGMENTATIONS]
-        if bad:
-            raise invalid("include", f"values must be among {list(SEGMENTATIONS)}, got {bad}")
+        check_among("include", wanted, SEGMENTATIONS)
         with self.store.lock:
             view = self.view(self._asset(asset_id))
         if view.rec.kind not in ("video", "audio"):

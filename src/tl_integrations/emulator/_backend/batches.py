@@ -15,7 +15,7 @@ from typing import Any
 from .analysis import Analysis, Generation, Media
 from .analysis_rules import BATCH_MODELS, MODES, Ask, batch_ask
 from .analysis_tasks import TERMINAL, AnalysisTasks, AnalysisTaskView
-from .errors import Conflict, Invalid, NotFound, invalid, missing
+from .errors import Conflict, Invalid, NotFound, check_among, invalid, missing
 from .idempotency import IdempotencyKeys
 from .queries import Page, PageRequest, Sort, paginate
 from .records import BatchRec
@@ -106,11 +106,8 @@ class BatchFilter:
 
     def check(self) -> None:
         """Raise ``Invalid`` for an unknown status or mode."""
-        bad = [s for s in self.statuses if s not in BATCH_STATUSES]
-        if bad:
-            raise invalid("status", f"values must be among {list(BATCH_STATUSES)}, got {bad}")
-        if any(m not in MODES for m in self.modes):
-            raise invalid("analysis_mode", f"values must be among {list(MODES)}")
+        check_among("status", self.statuses, BATCH_STATUSES)
+        check_among("analysis_mode", self.modes, MODES)
 
     def matches(self, view: BatchView) -> bool:
         """Whether a batch passes every filter."""
@@ -169,12 +166,11 @@ class Batches:
         """
         model, mode, requests, defaults = _batch_fields(body)
         where = {"scope": scope, "resource": RESOURCE}
-        if idempotency_key is not None:
-            found = self.keys.find(
-                idempotency_key, **where, body=body, exists=self.store.records.batches.__contains__
-            )
-            if found is not None:
-                return self.get(found), True
+        found = self.keys.find(
+            idempotency_key, **where, body=body, exists=self.store.records.batches.__contains__
+        )
+        if found is not None:
+            return self.get(found), True
         asks = [
             batch_ask(item, n=n, model=model, mode=mode, defaults=defaults)
             for n, item in enumerate(requests)
@@ -192,8 +188,7 @@ class Batches:
             with self.store.lock:
                 self._check_room()
                 rec = self._start(model, mode, items)
-                if idempotency_key is not None:
-                    self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
+                self.keys.remember(idempotency_key, **where, body=body, resource_id=rec.id)
                 self.store.save()
                 return self.view(rec), False
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .assets import Assets
-from .errors import Invalid, NotFound, invalid, missing
+from .errors import Invalid, NotFound, check_among, invalid, missing
 from .ingest import AssetRef
 from .lifecycle import entity_status, plan_entity_s, task_rng
 from .queries import Page, PageRequest, Sort, paginate
 from .records import EntityCollectionRec, EntityRec
-from .store import Store
+from .store import Store, lookup
 
 __all__ = [
     "ENTITY_STATUSES",
@@ -175,10 +175,7 @@ class Entities:
     # ------------------------------------------------------------------ collections
 
     def _collection(self, collection_id: str) -> EntityCollectionRec:
-        rec = self.store.records.entity_collections.get(collection_id)
-        if rec is None:
-            raise NotFound("entity collection", collection_id)
-        return rec
+        return lookup(self.store.records.entity_collections, collection_id, "entity collection")
 
     def create_collection(self, *, name: Any, description: Any) -> EntityCollectionRec:
         """A new, empty collection (names need not be unique).
@@ -377,9 +374,7 @@ class Entities:
             NotFound: When there is no such collection.
             Invalid: For an unknown status or sort key.
         """
-        bad = [s for s in flt.statuses if s not in ENTITY_STATUSES]
-        if bad:
-            raise invalid("status", f"values must be among {list(ENTITY_STATUSES)}, got {bad}")
+        check_among("status", flt.statuses, ENTITY_STATUSES)
         with self.store.lock:
             self._collection(collection_id)
             views = [

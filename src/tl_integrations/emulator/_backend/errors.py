@@ -7,6 +7,8 @@ and ``field`` names the offending request field, when there is one.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+
 __all__ = [
     "Conflict",
     "EmulatorError",
@@ -15,6 +17,7 @@ __all__ = [
     "NotFound",
     "TooLarge",
     "Unprocessable",
+    "check_among",
     "invalid",
     "missing",
 ]
@@ -122,6 +125,25 @@ def invalid(field: str, message: str) -> Invalid:
         'page: must be >= 1'
     """
     return Invalid(field, f"{field}: {message}")
+
+
+def check_among(field: str, values: Iterable[str], allowed: Collection[str]) -> None:
+    """Refuse the values of a list parameter that are not among ``allowed``.
+
+    Raises:
+        Invalid: Naming the field, what it allows and the values it does not.
+
+    Example:
+        >>> check_among("status", ["ready"], ("ready", "failed"))
+        >>> try:
+        ...     check_among("status", ["ready", "done"], ("ready", "failed"))
+        ... except Invalid as err:
+        ...     print(err.message)
+        status: values must be among ['ready', 'failed'], got ['done']
+    """
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise invalid(field, f"values must be among {list(allowed)}, got {bad}")
 
 
 def missing(field: str) -> Invalid:

@@ -65,7 +65,7 @@ class IdempotencyKeys:
 
     def find(
         self,
-        key: str,
+        key: str | None,
         *,
         scope: str,
         resource: str,
@@ -73,12 +73,14 @@ class IdempotencyKeys:
         exists: Callable[[str], bool],
     ) -> str | None:
         """The id of what an earlier request with this key made, or None when the key is
-        free (new, expired, or its resource deleted).
+        free (new, expired, or its resource deleted) or there is no key.
 
         Raises:
             Unprocessable: The key was used with another body.
             Conflict: The first request with this key is still being handled.
         """
+        if key is None:
+            return None
         if len(key) > MAX_KEY_LENGTH:
             raise Unprocessable(
                 f"The Idempotency-Key is {len(key)} characters; the limit is {MAX_KEY_LENGTH}.",
@@ -121,9 +123,18 @@ class IdempotencyKeys:
                 self._in_flight.discard(slot)
 
     def remember(
-        self, key: str, *, scope: str, resource: str, body: Mapping[str, Any], resource_id: str
+        self,
+        key: str | None,
+        *,
+        scope: str,
+        resource: str,
+        body: Mapping[str, Any],
+        resource_id: str,
     ) -> None:
-        """Record what a key made (call under the store's lock, before saving)."""
+        """Record what a key made (call under the store's lock, before saving); without a
+        key, nothing."""
+        if key is None:
+            return
         slot = _slot(scope, resource, key)
         self.store.records.idempotency[slot] = IdempotencyRec(
             slot, fingerprint(body), resource, resource_id, self.store.now()

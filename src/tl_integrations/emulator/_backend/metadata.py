@@ -11,16 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from .errors import Invalid
 
-__all__ = ["checked", "from_text", "merge", "replace", "without_empty"]
+__all__ = ["allowed", "checked", "merge", "replace", "without_empty"]
 
 _SCALARS = (str, int, float, bool)
 
 
-def _allowed(value: Any) -> bool:
+def allowed(value: Any) -> bool:
+    """Whether ``value`` may be a metadata value: a string, number, boolean or list of
+    strings.
+
+    Example:
+        >>> allowed(3), allowed(["a", "b"]), allowed({"nested": 1})
+        (True, True, False)
+    """
     return isinstance(value, _SCALARS) or (
         isinstance(value, list) and all(isinstance(v, str) for v in value)
     )
@@ -28,31 +33,6 @@ def _allowed(value: Any) -> bool:
 
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
-
-
-def from_text(raw: str | None, *, field: str = "user_metadata") -> dict[str, Any]:
-    """The ``user_metadata`` form field: a JSON-encoded object (empty when absent).
-
-    Raises:
-        Invalid: When the text is not a JSON object of allowed values.
-
-    Example:
-        >>> from_text('{"category": "news", "n": 3}')
-        {'category': 'news', 'n': 3}
-    """
-    if not raw:
-        return {}
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict) or not all(_allowed(v) for v in data.values()):
-        raise Invalid(
-            field,
-            f"{field} must be a JSON object whose values are strings, numbers, booleans "
-            f"or lists of strings; got {raw[:200]!r}.",
-        )
-    return data
 
 
 def checked(data: Any, *, field: str = "user_metadata") -> dict[str, Any]:
@@ -68,7 +48,7 @@ def checked(data: Any, *, field: str = "user_metadata") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Invalid(field, f"{field} must be an object.")
     for key, value in data.items():
-        if value is not None and not _allowed(value):
+        if value is not None and not allowed(value):
             raise Invalid(f"{field}.{key}", f"{field}.{key}: unsupported value {value!r}.")
     return dict(data)
 

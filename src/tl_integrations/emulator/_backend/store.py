@@ -15,9 +15,9 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .._config import EmulatorConfig
 from .._ids import IdFactory
@@ -28,7 +28,28 @@ from .lifecycle import task_rng
 from .persistence import Persistence
 from .records import AssetRec, IndexRec, Records, VideoRec
 
-__all__ = ["Store", "fate_key", "references"]
+__all__ = ["Store", "fate_key", "lookup", "references"]
+
+_RecT = TypeVar("_RecT")
+
+
+def lookup(table: Mapping[str, _RecT], ident: str, kind: str) -> _RecT:
+    """The record ``ident`` of ``table``.
+
+    Raises:
+        NotFound: When there is none, naming it as a ``kind``.
+
+    Example:
+        >>> lookup({"t1": "task one"}, "t1", "task")
+        'task one'
+        >>> lookup({}, "t2", "task")
+        Traceback (most recent call last):
+        tl_integrations.emulator._backend.errors.NotFound: The task 't2' does not exist.
+    """
+    rec = table.get(ident)
+    if rec is None:
+        raise NotFound(kind, ident)
+    return rec
 
 
 def fate_key(info: MediaInfo | None, earlier: Iterable[MediaInfo | None]) -> str | None:
@@ -247,7 +268,4 @@ class Store:
         Raises:
             NotFound: When there is no such index.
         """
-        rec = self.records.indexes.get(index_id)
-        if rec is None:
-            raise NotFound("index", index_id)
-        return rec
+        return lookup(self.records.indexes, index_id, "index")

@@ -21,7 +21,7 @@ from .lifecycle import index_status
 from .media_rules import check_media, probe_media
 from .queries import Page, PageRequest, Range, Sort, TimeRange, paginate
 from .records import IndexTaskRec, VideoRec
-from .store import Store
+from .store import Store, lookup
 from .videos import Videos, check_receives, index_segments
 
 __all__ = ["TaskFilter", "TaskView", "Tasks"]
@@ -192,10 +192,7 @@ class Tasks:
         return info, None, None
 
     def _task(self, task_id: str) -> IndexTaskRec:
-        rec = self.store.records.tasks.get(task_id)
-        if rec is None:
-            raise NotFound("task", task_id)
-        return rec
+        return lookup(self.store.records.tasks, task_id, "task")
 
     def view(self, task: IndexTaskRec) -> TaskView:
         """The task with its status now and its video (if still there)."""

@@ -18,12 +18,12 @@ from typing import Any
 
 from . import metadata
 from .assets import MAX_FILENAME, Assets
-from .errors import Conflict, Forbidden, Invalid, NotFound, invalid, missing
+from .errors import Conflict, Forbidden, Invalid, invalid, missing
 from .formats import FileKind, mime_of
 from .lifecycle import upload_status
 from .queries import Page, PageRequest, Sort, paginate
 from .records import ChunkRec, GrantRec, UploadRec
-from .store import Store
+from .store import Store, lookup
 
 __all__ = [
     "MAX_URLS_PER_REQUEST",
@@ -224,10 +224,7 @@ class Uploads:
         return rec, grants
 
     def _session(self, upload_id: str) -> UploadRec:
-        rec = self.store.records.uploads.get(upload_id)
-        if rec is None:
-            raise NotFound("upload session", upload_id)
-        return rec
+        return lookup(self.store.records.uploads, upload_id, "upload session")
 
     def _grant(self, rec: UploadRec, indices: range) -> list[Grant]:
         """New single-use URLs for ``indices`` (forgetting grants long expired)."""

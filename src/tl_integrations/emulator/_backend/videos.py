@@ -18,7 +18,7 @@ from .._media import MediaInfo
 from .._segments import AUDIO_MEANING, SegmentSet, build_segments, index_bounds
 from . import metadata
 from .assets import Assets
-from .errors import Invalid, NotFound, missing
+from .errors import Invalid, NotFound, check_among, missing
 from .ingest import AssetRef
 from .lifecycle import FAIL_STAGE, index_status, plan_index_stages, task_rng
 from .media_rules import check_media
@@ -386,11 +386,7 @@ class Videos:
             NotFound: When the index does not exist.
             Invalid: For an unknown status or sort key.
         """
-        bad = [s for s in flt.statuses if s not in INDEX_STATUSES]
-        if bad:
-            raise Invalid(
-                "status", f"status: values must be among {list(INDEX_STATUSES)}, got {bad}"
-            )
+        check_among("status", flt.statuses, INDEX_STATUSES)
         keys = {"created_at": lambda v: v.rec.created_at, "updated_at": lambda v: v.updated_at}
         with self.store.lock:
             index = self.store.index(index_id)

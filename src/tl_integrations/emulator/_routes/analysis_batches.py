@@ -17,7 +17,7 @@ from .._backend.analysis_tasks import AnalysisTaskView
 from .._backend.batches import BatchFilter, BatchView, item_status
 from .._ids import rfc3339
 from .params import backend_of, idempotency_of, json_body, listed, page_request
-from .shapes import page_info
+from .shapes import page_json
 
 __all__ = ["batch_json", "result_line", "routes"]
 
@@ -94,7 +94,7 @@ async def list_batches(request: Request) -> Response:
     query = request.query_params
     flt = BatchFilter(statuses=listed(query, "status"), modes=listed(query, "analysis_mode"))
     page = backend_of(request).batches.list(flt, page_request(query))
-    return JSONResponse({"data": [batch_json(v) for v in page.items], "page_info": page_info(page)})
+    return page_json(page, batch_json)
 
 
 async def batch_results(request: Request) -> Response:

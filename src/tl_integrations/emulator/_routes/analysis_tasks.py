@@ -14,7 +14,7 @@ from .._backend.analysis_tasks import AnalysisTaskFilter, AnalysisTaskView
 from .._backend.errors import invalid
 from .._ids import rfc3339
 from .params import backend_of, idempotency_of, json_body, page_request
-from .shapes import page_info
+from .shapes import page_json
 
 __all__ = ["routes", "task_json"]
 
@@ -112,8 +112,9 @@ async def list_tasks(request: Request) -> Response:
     )
     tasks = backend_of(request).analysis_tasks
     page = tasks.list(flt, page_request(request.query_params))
-    data = [task_json(v, listed=True, webhooks=tasks.webhook_records(v.rec.id)) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(
+        page, lambda v: task_json(v, listed=True, webhooks=tasks.webhook_records(v.rec.id))
+    )
 
 
 async def cancel_task(request: Request) -> Response:

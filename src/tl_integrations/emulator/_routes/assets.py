@@ -10,14 +10,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._apierror import JSONResponse
-from .._backend import metadata
 from .._backend.assets import AssetFilter, AssetView
 from .._backend.ingest import LocalFile, RemoteUrl
+from .._backend.records import IndexRec, VideoRec
 from .._gate import CONTROL_PREFIX
 from .._ids import rfc3339
 from .._multipart import Form
-from .params import as_bool, backend_of, form_of, json_body, listed, page_request
-from .shapes import media_url, page_info, signed_url
+from .params import (
+    as_bool,
+    backend_of,
+    form_of,
+    json_body,
+    listed,
+    metadata_text,
+    page_request,
+)
+from .shapes import media_url, page_json, signed_url
 
 __all__ = ["asset_json", "routes"]
 
@@ -94,7 +102,7 @@ async def create_asset(request: Request) -> Response:
     limits = backend.store.config.uploads
     form = await form_of(request, max_file_bytes=max(limits.direct_bytes, limits.image_bytes))
     try:
-        user_metadata = metadata.from_text(form.get("user_metadata"))
+        user_metadata = metadata_text(form.get("user_metadata"))
         method = form.get("method")
         filename = form.get("filename")
         hls = as_bool(form.get("enable_hls"), default=True)
@@ -123,8 +131,7 @@ async def list_assets(request: Request) -> Response:
         filename=query.get("filename") or None,
     )
     page = backend_of(request).assets.list(flt, page_request(query))
-    data = [asset_detail_json(request, v) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, lambda v: asset_detail_json(request, v))
 
 
 async def get_asset(request: Request) -> Response:
@@ -171,13 +178,17 @@ async def transcription(request: Request) -> Response:
     return JSONResponse(data)
 
 
+def _indexed_in(found: tuple[VideoRec, IndexRec]) -> dict[str, Any]:
+    video, index = found
+    return {"_id": video.id, "index": {"_id": index.id, "name": index.name}}
+
+
 async def indexed_assets_of(request: Request) -> Response:
     """``GET /assets/{asset_id}/indexed-assets``: ``[{_id, index: {_id, name}}]``, paged."""
     page = backend_of(request).videos.by_asset(
         request.path_params["asset_id"], page_request(request.query_params)
     )
-    data = [{"_id": v.id, "index": {"_id": i.id, "name": i.name}} for v, i in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, _indexed_in)
 
 
 routes = [

@@ -20,7 +20,7 @@ from .params import (
     media_from_form,
     page_request,
 )
-from .shapes import page_info, segment_json
+from .shapes import page_json, segment_json
 
 __all__ = ["routes"]
 
@@ -104,8 +104,7 @@ async def list_embed_tasks(request: Request) -> Response:
     page = backend_of(request).embeddings.list(
         api="v1", flt=embed_task_filter(query), page=page_request(query)
     )
-    data = [_summary(v) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, _summary)
 
 
 routes = [

@@ -22,7 +22,7 @@ from .._ids import rfc3339
 from .._segments import SegmentSet
 from .._vectors import uncertainty
 from .params import backend_of, embed_task_filter, json_body, media_source, page_request
-from .shapes import page_info
+from .shapes import page_json
 
 __all__ = ["routes"]
 
@@ -185,8 +185,7 @@ async def list_tasks_v2(request: Request) -> Response:
     page = backend_of(request).embeddings.list(
         api="v2", flt=embed_task_filter(query), page=page_request(query)
     )
-    data = [_list_item(v) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, _list_item)
 
 
 routes = [

@@ -18,7 +18,7 @@ from .._backend.entities import EntityFilter, EntityView
 from .._backend.records import EntityCollectionRec
 from .._ids import rfc3339
 from .params import backend_of, json_body, listed, page_request, sort_of
-from .shapes import page_info
+from .shapes import page_json
 
 __all__ = ["collection_json", "entity_json", "routes"]
 
@@ -87,8 +87,7 @@ async def list_collections(request: Request) -> Response:
     page = backend_of(request).entities.list_collections(
         name=query.get("name") or None, sort=sort_of(query), page=page_request(query)
     )
-    data = [collection_json(r) for r in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, collection_json)
 
 
 async def get_collection(request: Request) -> Response:
@@ -152,8 +151,7 @@ async def list_entities(request: Request) -> Response:
     page = backend_of(request).entities.list(
         _collection_id(request), flt, sort_of(query), page_request(query)
     )
-    data = [entity_json(v) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, entity_json)
 
 
 async def get_entity(request: Request) -> Response:
@@ -192,8 +190,7 @@ async def entities_of_asset(request: Request) -> Response:
     page = backend_of(request).entities.by_asset(
         request.path_params["asset_id"], page_request(request.query_params)
     )
-    data = [entity_json(v) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, entity_json)
 
 
 _COLLECTION = "/entity-collections/{collection_id}"

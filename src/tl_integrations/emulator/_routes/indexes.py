@@ -12,7 +12,7 @@ from .._apierror import JSONResponse
 from .._backend.indexes import IndexFilter, IndexView
 from .._ids import rfc3339
 from .params import backend_of, json_body, page_request, sort_of, time_range_of
-from .shapes import page_info
+from .shapes import page_json
 
 __all__ = ["index_json", "routes"]
 
@@ -58,7 +58,7 @@ async def list_indexes(request: Request) -> Response:
         updated=time_range_of(query, "updated_at"),
     )
     page = backend_of(request).indexes.list(flt, sort_of(query), page_request(query))
-    return JSONResponse({"data": [index_json(v) for v in page.items], "page_info": page_info(page)})
+    return page_json(page, index_json)
 
 
 async def get_index(request: Request) -> Response:

@@ -14,7 +14,7 @@ import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from .._backend import Backend
+from .._backend import Backend, metadata
 from .._backend.embeddings import EmbedTaskFilter
 from .._backend.errors import Invalid, invalid
 from .._backend.ingest import AssetRef, Base64Data, LocalFile, RemoteUrl
@@ -32,10 +32,12 @@ __all__ = [
     "form_of",
     "idempotency_of",
     "json_body",
+    "json_text",
     "listed",
     "media_from_form",
     "media_source",
     "metadata_filter",
+    "metadata_text",
     "page_request",
     "ranges_of",
     "sort_of",
@@ -86,6 +88,43 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise Invalid(None, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise Invalid(None, "The body must be a JSON object.")
+    return data
+
+
+def json_text(raw: str | None) -> dict[str, Any] | None:
+    """The JSON object a form field holds as text: ``{}`` when absent, None when the text is
+    not a JSON object (the caller says what it should have been).
+
+    Example:
+        >>> json_text('{"a": 1}'), json_text(None), json_text("[1]"), json_text("{")
+        ({'a': 1}, {}, None, None)
+    """
+    if not raw:
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def metadata_text(raw: str | None, *, field: str = "user_metadata") -> dict[str, Any]:
+    """The ``user_metadata`` form field: a JSON-encoded object (empty when absent).
+
+    Raises:
+        Invalid: When the text is not a JSON object of allowed values.
+
+    Example:
+        >>> metadata_text('{"category": "news", "n": 3}')
+        {'category': 'news', 'n': 3}
+    """
+    data = json_text(raw)
+    if data is None or not all(metadata.allowed(v) for v in data.values()):
+        raise Invalid(
+            field,
+            f"{field} must be a JSON object whose values are strings, numbers, booleans "
+            f"or lists of strings; got {(raw or '')[:200]!r}.",
+        )
     return data
 
 

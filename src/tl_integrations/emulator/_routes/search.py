@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,7 +17,7 @@ from .._backend.search import THRESHOLDS, Hit, SearchPage, SearchRequest, VideoG
 from .._gate import CONTROL_PREFIX
 from .._ids import rfc3339
 from .._multipart import Form
-from .params import as_bool, as_int, backend_of, form_of
+from .params import as_bool, as_int, backend_of, form_of, json_text
 from .shapes import signed_url
 
 __all__ = ["confidence", "routes", "thumbnail_url"]
@@ -38,16 +37,11 @@ def confidence(similarity: float) -> str:
 
 
 def _filter(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict):
+    data = json_text(raw)
+    if data is None:
         raise Invalid(
             "filter",
-            f"filter must be a JSON object, got {raw[:200]!r}.",
+            f"filter must be a JSON object, got {(raw or '')[:200]!r}.",
             code="search_filter_invalid",
         )
     return data

@@ -6,10 +6,12 @@ no route module imports another.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
+from .._apierror import JSONResponse
 from .._backend.queries import Page
 from .._backend.videos import Embedding, VideoView
 from .._gate import CONTROL_PREFIX
@@ -22,6 +24,7 @@ __all__ = [
     "hls_json",
     "media_url",
     "page_info",
+    "page_json",
     "segment_json",
     "signed_url",
     "system_metadata",
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 _HLS_STATUS = {"ready": "COMPLETE", "failed": "ERROR"}
+_T = TypeVar("_T")
 
 
 def page_info(page: Page[Any]) -> dict[str, int]:
@@ -46,6 +50,19 @@ def page_info(page: Page[Any]) -> dict[str, int]:
         "total_page": page.total_pages,
         "total_results": page.total,
     }
+
+
+def page_json(page: Page[_T], render: Callable[[_T], dict[str, Any]]) -> JSONResponse:
+    """The answer of a page-numbered list: each item rendered, and the ``page_info``.
+
+    Example:
+        >>> from .._backend.queries import PageRequest, paginate
+        >>> page = paginate([1, 2, 3], PageRequest(page=2, limit=2))
+        >>> import json
+        >>> json.loads(page_json(page, lambda n: {"n": n}).body)["data"]
+        [{'n': 3}]
+    """
+    return JSONResponse({"data": [render(v) for v in page.items], "page_info": page_info(page)})
 
 
 def signed_url(request: Request, path: str) -> str:

@@ -9,7 +9,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._apierror import JSONResponse
-from .._backend import metadata
 from .._backend.errors import missing
 from .._backend.tasks import TaskFilter, TaskView
 from .._ids import rfc3339
@@ -18,12 +17,13 @@ from .params import (
     backend_of,
     form_of,
     media_from_form,
+    metadata_text,
     page_request,
     ranges_of,
     sort_of,
     time_range_of,
 )
-from .shapes import hls_json, page_info
+from .shapes import hls_json, page_json
 
 __all__ = ["routes", "task_json"]
 
@@ -62,7 +62,7 @@ async def create_task(request: Request) -> Response:
         index_id = form.get("index_id")
         if not index_id:
             raise missing("index_id")
-        user_metadata = metadata.from_text(form.get("user_metadata"))
+        user_metadata = metadata_text(form.get("user_metadata"))
         stream = as_bool(form.get("enable_video_stream"), default=True)
         source = media_from_form(form, file_field="video_file", url_field="video_url")
     finally:
@@ -96,7 +96,7 @@ async def list_tasks(request: Request) -> Response:
         updated=time_range_of(query, "updated_at"),
     )
     page = backend_of(request).tasks.list(flt, sort_of(query), page_request(query))
-    return JSONResponse({"data": [task_json(v) for v in page.items], "page_info": page_info(page)})
+    return page_json(page, task_json)
 
 
 async def delete_task(request: Request) -> Response:

@@ -17,7 +17,7 @@ from .._backend.uploads import Grant, SessionView
 from .._gate import STORAGE_PREFIX
 from .._ids import rfc3339
 from .params import backend_of, json_body, page_request
-from .shapes import media_url, page_info
+from .shapes import media_url, page_info, page_json
 
 __all__ = ["UPLOAD_HEADERS", "routes"]
 
@@ -135,22 +135,22 @@ async def session_status(request: Request) -> Response:
     return JSONResponse(data)
 
 
+def _session_summary(view: SessionView) -> dict[str, Any]:
+    return {
+        "upload_id": view.rec.id,
+        "status": view.status,
+        "total_size": view.rec.total_size,
+        "chunk_size": view.rec.chunk_size,
+        "total_chunks": view.rec.total_chunks,
+        "created_at": rfc3339(view.rec.created_at),
+        "expires_at": rfc3339(view.rec.expires_at),
+    }
+
+
 async def list_sessions(request: Request) -> Response:
     """``GET /assets/multipart-uploads``: sessions not completed, newest first."""
     page = backend_of(request).uploads.incomplete(page_request(request.query_params))
-    data = [
-        {
-            "upload_id": v.rec.id,
-            "status": v.status,
-            "total_size": v.rec.total_size,
-            "chunk_size": v.rec.chunk_size,
-            "total_chunks": v.rec.total_chunks,
-            "created_at": rfc3339(v.rec.created_at),
-            "expires_at": rfc3339(v.rec.expires_at),
-        }
-        for v in page.items
-    ]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(page, _session_summary)
 
 
 _ONE = "/assets/multipart-uploads/{upload_id}"

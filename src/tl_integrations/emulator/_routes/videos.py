@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._apierror import JSONResponse
+from .._backend.queries import Page
 from .._backend.videos import SYSTEM_FIELDS, VideoFilter, VideoView
 from .params import (
     as_bool,
@@ -28,7 +29,7 @@ from .params import (
 from .shapes import (
     embedding_json,
     hls_json,
-    page_info,
+    page_json,
     transcription_json,
     video_json,
 )
@@ -50,9 +51,11 @@ def _ids(request: Request) -> tuple[str, str]:
     return request.path_params["index_id"], request.path_params["video_id"]
 
 
-def _filter(request: Request, *, indexed: bool) -> VideoFilter:
+def _listed(request: Request, *, indexed: bool) -> Page[VideoView]:
+    """The page a list asks for: ready videos, or (``indexed``) indexed assets of every
+    status, which also filter on ``status``."""
     query = request.query_params
-    return VideoFilter(
+    flt = VideoFilter(
         filename=query.get("filename") or None,
         statuses=tuple(query.getlist("status")) if indexed else (),
         ranges=ranges_of(query, SYSTEM_FIELDS),
@@ -60,6 +63,13 @@ def _filter(request: Request, *, indexed: bool) -> VideoFilter:
         updated=time_range_of(query, "updated_at"),
         metadata=metadata_filter(query, _RESERVED_INDEXED if indexed else _RESERVED_VIDEOS),
         updated_by_patch=indexed,
+    )
+    return backend_of(request).videos.list(
+        request.path_params["index_id"],
+        flt,
+        sort_of(query),
+        page_request(query),
+        ready_only=not indexed,
     )
 
 
@@ -104,16 +114,7 @@ async def create_indexed_asset(request: Request) -> Response:
 async def list_indexed_assets(request: Request) -> Response:
     """``GET /indexes/{index_id}/indexed-assets``: every status; filters on status, system
     metadata, times and user metadata (``?key=v`` or ``?user_metadata[key]=v``)."""
-    query = request.query_params
-    page = backend_of(request).videos.list(
-        request.path_params["index_id"],
-        _filter(request, indexed=True),
-        sort_of(query),
-        page_request(query),
-        ready_only=False,
-    )
-    data = [indexed_asset_json(v) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(_listed(request, indexed=True), indexed_asset_json)
 
 
 async def get_indexed_asset(request: Request) -> Response:
@@ -140,15 +141,7 @@ async def get_indexed_asset(request: Request) -> Response:
 
 async def list_videos(request: Request) -> Response:
     """``GET /indexes/{index_id}/videos``: range filters and user-metadata keys as query keys."""
-    query = request.query_params
-    page = backend_of(request).videos.list(
-        request.path_params["index_id"],
-        _filter(request, indexed=False),
-        sort_of(query),
-        page_request(query),
-    )
-    data = [video_json(v, with_size=True) for v in page.items]
-    return JSONResponse({"data": data, "page_info": page_info(page)})
+    return page_json(_listed(request, indexed=False), lambda v: video_json(v, with_size=True))
 
 
 async def get_video(request: Request) -> Response:
