@@ -42,7 +42,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import inspect
@@ -60,7 +59,6 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -80,6 +78,7 @@ from ._client import AsyncTwelveLabs, TwelveLabs
 from ._embed.params import MediaInput
 from ._embed.vectors import MediaEmbedding, VideoEmbedding, check_same_space, space_of
 from ._errors import InvalidRequestError, TwelveLabsError
+from ._flows import AsyncDriver, Call, Flow, Gather, SyncDriver
 
 __all__ = [
     "API_KEY_ENV",
@@ -536,51 +535,6 @@ def _sync_call(call: ClientCall, client: TwelveLabs) -> Any:
             close()
 
 
-def _sync_one(call: ClientCall, client: TwelveLabs) -> Any:
-    try:
-        return _sync_call(call, client)
-    except TwelveLabsError as error:
-        return error
-
-
-def _sync_step(step: Any, client: TwelveLabs) -> Any:
-    if isinstance(step, ClientCall):
-        return _sync_call(step, client)
-    if isinstance(step, Callback):
-        return step.fn(*step.args)
-    if isinstance(step, AllOf):
-        if len(step.calls) <= 1:
-            return [_sync_one(call, client) for call in step.calls]
-        workers = min(_LOOKUPS_AT_ONCE, len(step.calls))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tl-adapter") as pool:
-            return list(pool.map(lambda call: _sync_one(call, client), step.calls))
-    raise TypeError(f"a plan yielded {step!r}, which is not a step")
-
-
-def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
-    """Run ``plan`` on a sync client (an :class:`AllOf` on a small thread pool).
-
-    Example:
-        >>> def plan() -> Plan[str]:
-        ...     name = yield ClientCall(lambda c: c.base_url)
-        ...     return name
-        >>> with TwelveLabs(api_key="tlk_x") as client:
-        ...     run_plan(plan(), client)
-        'https://api.twelvelabs.io/v1.3'
-    """
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        done, step = _resume(plan, answer, error)
-        if done:
-            return cast(T, step)
-        answer, error = None, None
-        try:
-            answer = _sync_step(step, client)
-        except Exception as exc:  # thrown into the plan, which decides
-            error = exc
-
-
 async def _async_call(call: ClientCall, client: AsyncTwelveLabs) -> Any:
     value = call.fn(client)
     if not call.collect:
@@ -598,34 +552,70 @@ async def _async_call(call: ClientCall, client: AsyncTwelveLabs) -> Any:
     return items
 
 
-async def _async_one(call: ClientCall, client: AsyncTwelveLabs) -> Any:
+_CallOn = Callable[[ClientCall, Any], Any]
+"""How one :class:`ClientCall` is made on one kind of client: ``_sync_call``/``_async_call``."""
+
+
+def _as_flow(plan: Plan[T], client: Any, call_on: _CallOn) -> Flow[T]:
+    """``plan`` as a flow of the client's own drivers (:mod:`._flows`), which run it.
+
+    Only the steps differ between a sync and an async client (how a call's iterator is
+    drained), so the loop that feeds the plan its answers and errors is written once here
+    and the drivers do the rest: ``Call`` awaits on the async path, ``Gather`` runs side by
+    side (threads or tasks) at most ``_LOOKUPS_AT_ONCE`` at a time.
+    """
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = plan.throw(error) if error is not None else plan.send(answer)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        answer, error = None, None
+        try:
+            answer = yield _flow_step(step, client, call_on)
+        except Exception as exc:  # thrown into the plan, which decides
+            error = exc
+
+
+def _flow_step(step: Any, client: Any, call_on: _CallOn) -> Call | Gather:
+    if isinstance(step, ClientCall):
+        return Call(call_on, (step, client))
+    if isinstance(step, Callback):
+        return Call(step.fn, step.args)
+    if isinstance(step, AllOf):
+        calls = [functools.partial(_one_of_all, call, client, call_on) for call in step.calls]
+        return Gather(calls, limit=_LOOKUPS_AT_ONCE)
+    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+
+
+def _one_of_all(call: ClientCall, client: Any, call_on: _CallOn) -> Flow[Any]:
+    # One call of an AllOf: its API error is its result, so the others still count.
     try:
-        return await _async_call(call, client)
+        return (yield Call(call_on, (call, client)))
     except TwelveLabsError as error:
         return error
 
 
-async def _async_step(step: Any, client: AsyncTwelveLabs) -> Any:
-    if isinstance(step, ClientCall):
-        return await _async_call(step, client)
-    if isinstance(step, Callback):
-        value = step.fn(*step.args)
-        return await value if inspect.isawaitable(value) else value
-    if isinstance(step, AllOf):
-        gate = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
+    """Run ``plan`` on a sync client (an :class:`AllOf` on a small thread pool).
 
-        async def one(call: ClientCall) -> Any:
-            async with gate:
-                return await _async_one(call, client)
-
-        return list(await asyncio.gather(*(one(call) for call in step.calls)))
-    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+    Example:
+        >>> def plan() -> Plan[str]:
+        ...     name = yield ClientCall(lambda c: c.base_url)
+        ...     return name
+        >>> with TwelveLabs(api_key="tlk_x") as client:
+        ...     run_plan(plan(), client)
+        'https://api.twelvelabs.io/v1.3'
+    """
+    return SyncDriver(transport=None).run(_as_flow(plan, client, _sync_call))
 
 
 async def arun_plan(plan: Plan[T], client: AsyncTwelveLabs) -> T:
     """Run ``plan`` on an async client (an :class:`AllOf` concurrently, at most 8 at once).
 
     Example:
+        >>> import asyncio
         >>> def plan() -> Plan[str]:
         ...     return (yield ClientCall(lambda c: c.base_url))
         >>> async def main() -> str:
@@ -634,17 +624,7 @@ async def arun_plan(plan: Plan[T], client: AsyncTwelveLabs) -> T:
         >>> asyncio.run(main())
         'https://api.twelvelabs.io/v1.3'
     """
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        done, step = _resume(plan, answer, error)
-        if done:
-            return cast(T, step)
-        answer, error = None, None
-        try:
-            answer = await _async_step(step, client)
-        except Exception as exc:  # thrown into the plan, which decides
-            error = exc
+    return await AsyncDriver(transport=None).run(_as_flow(plan, client, _async_call))
 
 
 def rows(matrix: NDArray[np.float32]) -> list[list[float]]:
