@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from .._errors import (
 )
 from .._flows import Call, Context, Emit, Flow, Next, Spawn, TaskGroup, emitted
 from .._paging import collect, pages
+from .._resources import streamed
 from .._resources.analyze import (
     ANALYSIS_TASKS,
     AnalysisTask,
@@ -801,13 +802,5 @@ class AsyncVideoIngest:
         self.client = client
         self.options = options
 
-    def run(
-        self,
-        videos: VideoInput | Iterable[VideoInput],
-        *,
-        failures: list[IngestFailure] | None = None,
-    ) -> AsyncIterator[VideoRecord]:
-        """Yield one record per ready input (see :meth:`VideoIngest.run`)."""
-        sources = resolve_inputs(videos)
-        tally = Tally(on_error=self.options.on_error, failures=failures)
-        return self.client._iterate(_ingest(self.client._ctx, self.options, sources, tally))
+    # The same body as the sync run: on an async client ``_iterate`` gives an async iterator.
+    run = streamed(VideoIngest.run)
