@@ -7,7 +7,8 @@ they hold a client. This module is the one place that decides:
   ``TWELVELABS_API_KEY`` and ``TWELVELABS_BASE_URL``, one way for every adapter;
 - **which client, for how long**: an injected one (used as it is, never closed here), or
   one built from the key and base URL. :func:`client_for` / :func:`async_client_for` give a
-  client for one run (the loader, the reader); :class:`ClientHolder` keeps one for an
+  client for one run, and :func:`ingest_records` / :func:`aingest_records` run the ingest
+  engine on it (the loader, the reader); :class:`ClientHolder` keeps one for an
   adapter object's lifetime, and :class:`AdapterClients` is the pydantic base of the
   adapters that hold one (the embedding models): settings, clients, and pickles that carry
   the settings only;
@@ -79,6 +80,14 @@ from ._embed.params import MediaInput
 from ._embed.vectors import MediaEmbedding, VideoEmbedding, check_same_space, space_of
 from ._errors import InvalidRequestError, TwelveLabsError
 from ._flows import AsyncDriver, Call, Flow, Gather, SyncDriver
+from ._ingest import (
+    AsyncVideoIngest,
+    IngestFailure,
+    IngestOptions,
+    VideoIngest,
+    VideoInput,
+    VideoRecord,
+)
 
 __all__ = [
     "API_KEY_ENV",
@@ -92,6 +101,7 @@ __all__ = [
     "Plan",
     "SegmentRecord",
     "TimedLine",
+    "aingest_records",
     "api_key_from_env",
     "arun_plan",
     "async_client_for",
@@ -100,6 +110,7 @@ __all__ = [
     "checked_options",
     "client_for",
     "holder_for",
+    "ingest_records",
     "on_async_client",
     "options_error",
     "row",
@@ -195,6 +206,54 @@ async def async_client_for(
     )
     async with owned:
         yield owned
+
+
+def ingest_records(
+    videos: Sequence[VideoInput],
+    options: IngestOptions,
+    failures: list[IngestFailure],
+    *,
+    client: TwelveLabs | None,
+    api_key: str | None,
+    base_url: str | None,
+) -> Iterator[VideoRecord]:
+    """Ingest ``videos`` on a client for this run, yielding records as videos are ready.
+
+    The loader's and the reader's lazy load: each turns the records into its framework's
+    Documents. Failed inputs go to ``failures``.
+
+    Example:
+        >>> options = IngestOptions(index_name="talks")
+        >>> records = ingest_records(  # doctest: +SKIP
+        ...     ["talk.mp4"], options, [], client=None, api_key=None, base_url=None)
+    """
+    with client_for(client, api_key=api_key, base_url=base_url) as owned:
+        yield from VideoIngest(owned, options).run(videos, failures=failures)
+
+
+async def aingest_records(
+    videos: Sequence[VideoInput],
+    options: IngestOptions,
+    failures: list[IngestFailure],
+    *,
+    client: TwelveLabs | None,
+    async_client: AsyncTwelveLabs | None,
+    api_key: str | None,
+    base_url: str | None,
+) -> AsyncIterator[VideoRecord]:
+    """The natively async :func:`ingest_records` (``async_client``, else a twin of ``client``).
+
+    Example:
+        >>> options = IngestOptions(index_name="talks")
+        >>> records = aingest_records(  # doctest: +SKIP
+        ...     ["talk.mp4"], options, [], client=None, async_client=None, api_key=None,
+        ...     base_url=None)
+    """
+    async with async_client_for(
+        async_client, api_key=api_key, base_url=base_url, sync_client=client
+    ) as owned:
+        async for record in AsyncVideoIngest(owned, options).run(videos, failures=failures):
+            yield record
 
 
 def options_error(owner: str, exc: ValidationError) -> InvalidRequestError:
