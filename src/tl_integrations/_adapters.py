@@ -61,7 +61,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,11 +72,12 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from ._client import AsyncTwelveLabs, TwelveLabs
-from ._embed.params import MediaInput
+from ._embed.params import MediaInput, check_dimension, resolve_model
 from ._embed.vectors import MediaEmbedding, VideoEmbedding, check_same_space, space_of
 from ._errors import InvalidRequestError, TwelveLabsError
 from ._flows import AsyncDriver, Call, Flow, Gather, SyncDriver
@@ -88,6 +89,7 @@ from ._ingest import (
     VideoInput,
     VideoRecord,
 )
+from ._resources.embed import DEFAULT_MAX_CONCURRENCY
 
 __all__ = [
     "API_KEY_ENV",
@@ -929,30 +931,49 @@ def check_space(expected: str | None, got: MediaEmbedding, *, what: str) -> None
 class MediaEmbedder(AdapterClients):
     """The media methods of both frameworks' embedding models, on one model and size.
 
-    Subclasses say which model (:meth:`_model`); ``embedding_dimension`` asks Marengo 3.5
-    for shorter (Matryoshka) vectors, queries and media alike, so they stay comparable.
+    Subclasses say which field holds the model (``_model_field``: each framework has its
+    own name for it), checked and spelt canonically here; ``embedding_dimension`` asks
+    Marengo 3.5 for shorter (Matryoshka) vectors, queries and media alike, so they stay
+    comparable.
 
     Attributes:
         embedding_dimension: 1 to 512, Marengo 3.5 only (None: the model's full size).
+        max_concurrency: text requests in flight at once for batches.
 
     Example:
         >>> class Model(MediaEmbedder):
-        ...     def _model(self) -> str:
-        ...         return "marengo3.5"
+        ...     model: str = "marengo3.5"
         >>> Model(api_key="k", embedding_dimension=256).space
         'marengo3.5/256'
     """
 
+    _model_field: ClassVar[str] = "model"  # LlamaIndex's models call it "model_name"
     embedding_dimension: int | None = Field(default=None, ge=1, le=512)
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
+
+    # Each framework names the field its own way; the canonical spelling is what is stored.
+    @field_validator("model", "model_name", check_fields=False)
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        return resolve_model(value).name
 
     def _model(self) -> str:
-        raise NotImplementedError
+        return cast(str, getattr(self, self._model_field))
+
+    @property
+    def dim(self) -> int:
+        """The vector dimension: ``embedding_dimension``, else the model's (512 or 1024).
+
+        Example:
+            >>> from tl_integrations.langchain import TwelveLabsEmbeddings
+            >>> TwelveLabsEmbeddings(api_key="k", model="Marengo-retrieval-2.7").dim
+            1024
+        """
+        return self.embedding_dimension or resolve_model(self._model()).dim
 
     @model_validator(mode="after")
     def _dimension_fits_the_model(self) -> MediaEmbedder:
         if self.embedding_dimension is not None:
-            from ._embed.params import check_dimension, resolve_model
-
             check_dimension(self.embedding_dimension, resolve_model(self._model()))
         return self
 
@@ -965,8 +986,6 @@ class MediaEmbedder(AdapterClients):
             >>> TwelveLabsEmbeddings(api_key="k").space
             'marengo3.0/512'
         """
-        from ._embed.params import resolve_model
-
         spec = resolve_model(self._model())
         return space_of(spec.name, self.embedding_dimension or spec.dim)
 
