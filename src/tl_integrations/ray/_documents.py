@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .._ingest import (
@@ -31,10 +30,10 @@ from .._ingest import (
 )
 from .._ingest.content import ContentKind
 from .._ingest.engine import chapter_pieces, summary_piece, transcript_pieces
-from ._budget import _member
 from ._cluster import ClusterIndex
 from ._desk import RowReport
 from ._index import FATAL_ERRORS, INDEXED_COLUMNS, reason_of
+from ._pool import PoolWorker
 from ._rows import rows_of, table_of
 
 __all__ = ["DOCUMENT_COLUMNS", "VideoDocuments"]
@@ -62,7 +61,7 @@ _FLOATS = ("start_s", "end_s", "duration_s")
 _CHAPTERS_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": CHAPTERS_SCHEMA}
 
 
-class VideoDocuments:
+class VideoDocuments(PoolWorker):
     """A ``map_batches`` callable: each indexed video becomes its text documents.
 
     Takes the rows :class:`~tl_integrations.ray.IndexVideos` makes (``source``,
@@ -105,10 +104,7 @@ class VideoDocuments:
             chapters_prompt=chapters_prompt,
             max_concurrency=max_concurrency,
         )
-        self._index = index
-        self._client = index.client()
-        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="tl-docs")
-        self._member = _member()
+        super().__init__(index, max_concurrency, threads="tl-docs")
 
     def __call__(self, batch: Any) -> Any:
         """The documents of the batch's videos (at least one row per input row)."""
@@ -177,14 +173,6 @@ class VideoDocuments:
                 )
                 pieces += chapter_pieces(answer, video_id=video_id)
         return pieces
-
-    def __del__(self) -> None:
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
 
 
 def _carried(row: dict[str, Any]) -> dict[str, Any]:

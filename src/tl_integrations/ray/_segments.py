@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,11 +26,11 @@ import numpy as np
 from .._embed.decode import video_from_v1
 from .._embed.params import MODELS
 from .._errors import InvalidRequestError
-from ._budget import _member
 from ._cluster import ClusterIndex
 from ._desk import RowReport
 from ._documents import _carried
 from ._index import FATAL_ERRORS, reason_of
+from ._pool import PoolWorker
 from ._rows import rows_of, table_of
 
 __all__ = ["SEGMENT_COLUMNS", "SegmentVectors", "segment_id"]
@@ -76,7 +75,7 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{rest:04.1f}"
 
 
-class SegmentVectors:
+class SegmentVectors(PoolWorker):
     """A ``map_batches`` callable: each indexed video becomes its segment vectors.
 
     Takes the rows :class:`~tl_integrations.ray.IndexVideos` makes. Columns out: ``id``,
@@ -120,10 +119,7 @@ class SegmentVectors:
         self._scopes = frozenset(scopes)
         if not self._options or not self._scopes:
             raise InvalidRequestError("options and scopes must not be empty")
-        self._index = index
-        self._client = index.client()
-        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="tl-vectors")
-        self._member = _member()
+        super().__init__(index, max_concurrency, threads="tl-vectors")
 
     @property
     def dim(self) -> int:
@@ -204,11 +200,3 @@ class SegmentVectors:
             "status": status,
             "reason": reason,
         }
-
-    def __del__(self) -> None:
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
