@@ -16,7 +16,8 @@ they hold a client. This module is the one place that decides:
   generator that yields :class:`ClientCall` (a public client method to call), :class:`AllOf`
   (several, side by side) and :class:`Callback` steps; :func:`run_plan` runs it on a
   :class:`~tl_integrations.TwelveLabs` and :func:`arun_plan` on an
-  :class:`~tl_integrations.AsyncTwelveLabs`, whose methods have the same names. The
+  :class:`~tl_integrations.AsyncTwelveLabs`, whose methods have the same names (an adapter
+  runs its plans through its holder: :meth:`ClientHolder.run` / :meth:`ClientHolder.arun`). The
   retrievers and the agent tools are written once this way (the client's own "flows, not
   twins", one level up);
 - **what a vector store keeps of a video segment**: :func:`segment_records` describes each
@@ -382,6 +383,30 @@ class ClientHolder:
         fresh = self._client.twin() if self._client is not None else self._built(AsyncTwelveLabs)
         async with fresh as client:
             yield client
+
+    def run(self, plan: Plan[T]) -> T:
+        """Run ``plan`` on the sync client (see :func:`run_plan`).
+
+        Example:
+            >>> def plan() -> Plan[str]:
+            ...     return (yield ClientCall(lambda c: c.base_url))
+            >>> ClientHolder(api_key="k").run(plan())
+            'https://api.twelvelabs.io/v1.3'
+        """
+        return run_plan(plan, self.sync())
+
+    async def arun(self, plan: Plan[T]) -> T:
+        """Run ``plan`` on an async client for this call (see :meth:`session`, :func:`arun_plan`).
+
+        Example:
+            >>> import asyncio
+            >>> def plan() -> Plan[str]:
+            ...     return (yield ClientCall(lambda c: c.base_url))
+            >>> asyncio.run(ClientHolder(api_key="k").arun(plan()))
+            'https://api.twelvelabs.io/v1.3'
+        """
+        async with self.session() as client:
+            return await arun_plan(plan, client)
 
     def _built(self, factory: Callable[..., ClientT]) -> ClientT:
         try:

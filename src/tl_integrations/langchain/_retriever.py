@@ -12,7 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
-from .._adapters import AdapterClients, arun_plan, run_plan
+from .._adapters import AdapterClients
 from .._resources.search import DEFAULT_SEARCH_OPTIONS, SearchFilter
 from .._retrieval import IndexRef, Moment, SearchSettings, find_moments
 
@@ -99,7 +99,7 @@ class TwelveLabsRetriever(AdapterClients, BaseRetriever):
         plan = find_moments(
             query, self._index, self._settings, k=self.k if k is None else k, filter=filter
         )
-        return [_document(m) for m in run_plan(plan, self._clients().sync())]
+        return [_document(m) for m in self._clients().run(plan)]
 
     async def _aget_relevant_documents(
         self,
@@ -112,9 +112,7 @@ class TwelveLabsRetriever(AdapterClients, BaseRetriever):
         plan = find_moments(
             query, self._index, self._settings, k=self.k if k is None else k, filter=filter
         )
-        async with self._clients().session() as client:
-            moments = await arun_plan(plan, client)
-        return [_document(m) for m in moments]
+        return [_document(m) for m in await self._clients().arun(plan)]
 
 
 def _document(moment: Moment) -> Document:

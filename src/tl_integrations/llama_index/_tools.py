@@ -8,7 +8,7 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.tools.types import ToolMetadata
 from pydantic import SecretStr
 
-from .._adapters import arun_plan, checked_options, holder_for, run_plan
+from .._adapters import checked_options, holder_for
 from .._errors import InvalidRequestError
 from .._video_tools import (
     DEFAULT_INDEX_TIMEOUT_S,
@@ -103,11 +103,10 @@ class TwelveLabsToolSpec(BaseToolSpec):
         )
 
     def _call(self, name: str, args: dict[str, Any]) -> str:
-        return run_plan(self._logic.plan(name, args), self._holder.sync())
+        return self._holder.run(self._logic.plan(name, args))
 
     async def _acall(self, name: str, args: dict[str, Any]) -> str:
-        async with self._holder.session() as client:
-            return await arun_plan(self._logic.plan(name, args), client)
+        return await self._holder.arun(self._logic.plan(name, args))
 
     # --- the tools (one line each: the logic is shared) ---------------------------------
 
