@@ -31,10 +31,7 @@ from .._ingest import (
 from .._ingest.content import ContentKind
 from .._ingest.engine import chapter_pieces, summary_piece, transcript_pieces
 from ._cluster import ClusterIndex
-from ._desk import RowReport
-from ._index import FATAL_ERRORS, INDEXED_COLUMNS, reason_of
-from ._pool import PoolWorker
-from ._rows import rows_of, table_of
+from ._reading import VideoReader
 
 __all__ = ["DOCUMENT_COLUMNS", "VideoDocuments"]
 
@@ -61,7 +58,7 @@ _FLOATS = ("start_s", "end_s", "duration_s")
 _CHAPTERS_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": CHAPTERS_SCHEMA}
 
 
-class VideoDocuments(PoolWorker):
+class VideoDocuments(VideoReader):
     """A ``map_batches`` callable: each indexed video becomes its text documents.
 
     Takes the rows :class:`~tl_integrations.ray.IndexVideos` makes (``source``,
@@ -108,38 +105,19 @@ class VideoDocuments(PoolWorker):
 
     def __call__(self, batch: Any) -> Any:
         """The documents of the batch's videos (at least one row per input row)."""
-        rows_in = rows_of(batch)
-        made = list(self._pool.map(self._documents, rows_in))
-        out = [doc for docs, _ in made for doc in docs]
-        self._index.report([report for _, report in made if report is not None])
-        return table_of(out, types=dict.fromkeys(_FLOATS, "float"), order=DOCUMENT_COLUMNS)
+        return self._table(batch, types=dict.fromkeys(_FLOATS, "float"), order=DOCUMENT_COLUMNS)
 
-    def _documents(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], RowReport | None]:
-        base = _carried(row)
-        source = str(row.get("source"))
-        if row.get("status") != "indexed" or not row.get("video_id"):
-            status = "skipped" if row.get("status") == "skipped" else "failed"
-            reason = str(row.get("reason") or "the video was not indexed")
-            return [_empty(base, status, reason)], None
-        try:
-            pieces = self._pieces(str(row["video_id"]))
-        except FATAL_ERRORS:
-            raise
-        except Exception as exc:
-            reason = reason_of(exc)
-            return [_empty(base, "failed", reason)], RowReport(source, "failed", reason)
-        if not pieces:
-            reason = f"no text for {', '.join(self._options.content)} (no speech?)"
-            return [_empty(base, "skipped", reason)], RowReport(source, "read")
+    def _read(self, base: dict[str, Any], video_id: str) -> list[dict[str, Any]]:
+        pieces = self._pieces(video_id)
         info = VideoInfo(
-            source,
-            str(row["video_id"]),
+            str(base.get("source")),
+            video_id,
             self._index.index_id,
-            task_id=row.get("task_id"),
-            filename=row.get("filename"),
-            duration_s=row.get("duration_s"),
+            task_id=base.get("task_id"),
+            filename=base.get("filename"),
+            duration_s=base.get("duration_s"),
         )
-        docs = [
+        return [
             {
                 **base,
                 "id": piece_id(info, piece),
@@ -153,7 +131,22 @@ class VideoDocuments(PoolWorker):
             }
             for piece in pieces
         ]
-        return docs, RowReport(source, "read")
+
+    def _nothing_read(self) -> str:
+        return f"no text for {', '.join(self._options.content)} (no speech?)"
+
+    def _empty(self, base: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
+        return {
+            **base,
+            "id": None,
+            "text": "",
+            "content_kind": None,
+            "start_s": None,
+            "end_s": None,
+            "chapter_title": None,
+            "status": status,
+            "reason": reason,
+        }
 
     def _pieces(self, video_id: str) -> list[TextPiece]:
         options = self._options
@@ -173,23 +166,3 @@ class VideoDocuments(PoolWorker):
                 )
                 pieces += chapter_pieces(answer, video_id=video_id)
         return pieces
-
-
-def _carried(row: dict[str, Any]) -> dict[str, Any]:
-    """The input row's columns a document keeps: its own, and the video's identity."""
-    dropped = set(INDEXED_COLUMNS) - {"video_id", "task_id", "index_id", "filename", "duration_s"}
-    return {name: value for name, value in row.items() if name not in dropped}
-
-
-def _empty(base: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
-    return {
-        **base,
-        "id": None,
-        "text": "",
-        "content_kind": None,
-        "start_s": None,
-        "end_s": None,
-        "chapter_title": None,
-        "status": status,
-        "reason": reason,
-    }

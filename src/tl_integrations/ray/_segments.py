@@ -27,11 +27,7 @@ from .._embed.decode import video_from_v1
 from .._embed.params import MODELS
 from .._errors import InvalidRequestError
 from ._cluster import ClusterIndex
-from ._desk import RowReport
-from ._documents import _carried
-from ._index import FATAL_ERRORS, reason_of
-from ._pool import PoolWorker
-from ._rows import rows_of, table_of
+from ._reading import VideoReader
 
 __all__ = ["SEGMENT_COLUMNS", "SegmentVectors", "segment_id"]
 
@@ -75,7 +71,7 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{rest:04.1f}"
 
 
-class SegmentVectors(PoolWorker):
+class SegmentVectors(VideoReader):
     """A ``map_batches`` callable: each indexed video becomes its segment vectors.
 
     Takes the rows :class:`~tl_integrations.ray.IndexVideos` makes. Columns out: ``id``,
@@ -128,32 +124,11 @@ class SegmentVectors(PoolWorker):
 
     def __call__(self, batch: Any) -> Any:
         """The segment rows of the batch's videos (at least one row per input row)."""
-        rows_in = rows_of(batch)
-        made = list(self._pool.map(self._segments, rows_in))
-        out = [segment for segments, _ in made for segment in segments]
-        self._index.report([report for _, report in made if report is not None])
         types = {**dict.fromkeys(_FLOATS, "float"), "vector": f"vector:{self.dim}"}
-        return table_of(out, types=types, order=SEGMENT_COLUMNS)
+        return self._table(batch, types=types, order=SEGMENT_COLUMNS)
 
-    def _segments(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], RowReport | None]:
-        base = _carried(row)
-        source = str(row.get("source"))
-        if row.get("status") != "indexed" or not row.get("video_id"):
-            status = "skipped" if row.get("status") == "skipped" else "failed"
-            reason = str(row.get("reason") or "the video was not indexed")
-            return [self._empty(base, status, reason)], None
-        video_id = str(row["video_id"])
-        try:
-            segments = self._read(base, video_id)
-        except FATAL_ERRORS:
-            raise
-        except Exception as exc:
-            reason = reason_of(exc)
-            return [self._empty(base, "failed", reason)], RowReport(source, "failed", reason)
-        if not segments:
-            reason = f"no {'/'.join(sorted(self._scopes))} segments for {self._options}"
-            return [self._empty(base, "skipped", reason)], RowReport(source, "read")
-        return segments, RowReport(source, "read")
+    def _nothing_read(self) -> str:
+        return f"no {'/'.join(sorted(self._scopes))} segments for {self._options}"
 
     def _read(self, base: dict[str, Any], video_id: str) -> list[dict[str, Any]]:
         video = self._client.videos.retrieve(
