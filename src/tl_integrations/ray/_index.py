@@ -55,7 +55,7 @@ from ._pool import PoolWorker
 from ._rows import rows_of, source_column, table_of
 from ._sources import Media, staged
 
-__all__ = ["INDEXED_COLUMNS", "UPLOAD_PATHS", "IndexVideos", "UploadPath"]
+__all__ = ["INDEXED_COLUMNS", "UPLOAD_PATHS", "IndexVideos", "UploadPath", "check_upload"]
 
 logger = logging.getLogger("tl_integrations.ray")
 
@@ -82,6 +82,19 @@ _TYPES = {name: "str" for name in INDEXED_COLUMNS} | {"uploaded": "bool", "durat
 # Errors no other input would escape either: the job stops at once.
 FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
 RUNNING_STATUSES = ("validating", "pending", "queued", "indexing")
+
+
+def check_upload(upload: object) -> None:
+    """Refuse an upload path other than ``"assets"`` and ``"tasks"``.
+
+    Example:
+        >>> check_upload("s3")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: upload must be 'assets' or 'tasks', got 's3'
+    """
+    if upload not in UPLOAD_PATHS:
+        raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
 
 
 def reason_of(exc: BaseException) -> str:
@@ -207,12 +220,7 @@ class IndexVideos(PoolWorker):
         scratch_dir: str | None = None,
         upload: UploadPath = "assets",
     ) -> None:
-        if upload not in UPLOAD_PATHS:
-            raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-            raise InvalidRequestError(f"max_concurrency must be an int, got {max_concurrency!r}")
-        if max_concurrency < 1:
-            raise InvalidRequestError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        check_upload(upload)
         self._column = source_column
         self._timeout_s = timeout_s
         self._scratch_dir = scratch_dir
