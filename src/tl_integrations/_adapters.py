@@ -7,7 +7,8 @@ they hold a client. This module is the one place that decides:
   ``TWELVELABS_API_KEY`` and ``TWELVELABS_BASE_URL``, one way for every adapter;
 - **which client, for how long**: an injected one (used as it is, never closed here), or
   one built from the key and base URL. :func:`client_for` / :func:`async_client_for` give a
-  client for one run (the loader, the reader); :class:`ClientHolder` keeps one for an
+  client for one run, and :func:`ingest_records` / :func:`aingest_records` run the ingest
+  engine on it (the loader, the reader); :class:`ClientHolder` keeps one for an
   adapter object's lifetime, and :class:`AdapterClients` is the pydantic base of the
   adapters that hold one (the embedding models): settings, clients, and pickles that carry
   the settings only;
@@ -15,7 +16,8 @@ they hold a client. This module is the one place that decides:
   generator that yields :class:`ClientCall` (a public client method to call), :class:`AllOf`
   (several, side by side) and :class:`Callback` steps; :func:`run_plan` runs it on a
   :class:`~tl_integrations.TwelveLabs` and :func:`arun_plan` on an
-  :class:`~tl_integrations.AsyncTwelveLabs`, whose methods have the same names. The
+  :class:`~tl_integrations.AsyncTwelveLabs`, whose methods have the same names (an adapter
+  runs its plans through its holder: :meth:`ClientHolder.run` / :meth:`ClientHolder.arun`). The
   retrievers and the agent tools are written once this way (the client's own "flows, not
   twins", one level up);
 - **what a vector store keeps of a video segment**: :func:`segment_records` describes each
@@ -42,7 +44,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import inspect
@@ -60,9 +61,8 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,13 +73,24 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from ._client import AsyncTwelveLabs, TwelveLabs
-from ._embed.params import MediaInput
+from ._embed.params import MediaInput, check_dimension, resolve_model
 from ._embed.vectors import MediaEmbedding, VideoEmbedding, check_same_space, space_of
 from ._errors import InvalidRequestError, TwelveLabsError
+from ._flows import AsyncDriver, Call, Flow, Gather, SyncDriver
+from ._ingest import (
+    AsyncVideoIngest,
+    IngestFailure,
+    IngestOptions,
+    VideoIngest,
+    VideoInput,
+    VideoRecord,
+)
+from ._resources.embed import DEFAULT_MAX_CONCURRENCY
 
 __all__ = [
     "API_KEY_ENV",
@@ -93,6 +104,7 @@ __all__ = [
     "Plan",
     "SegmentRecord",
     "TimedLine",
+    "aingest_records",
     "api_key_from_env",
     "arun_plan",
     "async_client_for",
@@ -101,6 +113,7 @@ __all__ = [
     "checked_options",
     "client_for",
     "holder_for",
+    "ingest_records",
     "on_async_client",
     "options_error",
     "row",
@@ -196,6 +209,54 @@ async def async_client_for(
     )
     async with owned:
         yield owned
+
+
+def ingest_records(
+    videos: Sequence[VideoInput],
+    options: IngestOptions,
+    failures: list[IngestFailure],
+    *,
+    client: TwelveLabs | None,
+    api_key: str | None,
+    base_url: str | None,
+) -> Iterator[VideoRecord]:
+    """Ingest ``videos`` on a client for this run, yielding records as videos are ready.
+
+    The loader's and the reader's lazy load: each turns the records into its framework's
+    Documents. Failed inputs go to ``failures``.
+
+    Example:
+        >>> options = IngestOptions(index_name="talks")
+        >>> records = ingest_records(  # doctest: +SKIP
+        ...     ["talk.mp4"], options, [], client=None, api_key=None, base_url=None)
+    """
+    with client_for(client, api_key=api_key, base_url=base_url) as owned:
+        yield from VideoIngest(owned, options).run(videos, failures=failures)
+
+
+async def aingest_records(
+    videos: Sequence[VideoInput],
+    options: IngestOptions,
+    failures: list[IngestFailure],
+    *,
+    client: TwelveLabs | None,
+    async_client: AsyncTwelveLabs | None,
+    api_key: str | None,
+    base_url: str | None,
+) -> AsyncIterator[VideoRecord]:
+    """The natively async :func:`ingest_records` (``async_client``, else a twin of ``client``).
+
+    Example:
+        >>> options = IngestOptions(index_name="talks")
+        >>> records = aingest_records(  # doctest: +SKIP
+        ...     ["talk.mp4"], options, [], client=None, async_client=None, api_key=None,
+        ...     base_url=None)
+    """
+    async with async_client_for(
+        async_client, api_key=api_key, base_url=base_url, sync_client=client
+    ) as owned:
+        async for record in AsyncVideoIngest(owned, options).run(videos, failures=failures):
+            yield record
 
 
 def options_error(owner: str, exc: ValidationError) -> InvalidRequestError:
@@ -322,6 +383,30 @@ class ClientHolder:
         fresh = self._client.twin() if self._client is not None else self._built(AsyncTwelveLabs)
         async with fresh as client:
             yield client
+
+    def run(self, plan: Plan[T]) -> T:
+        """Run ``plan`` on the sync client (see :func:`run_plan`).
+
+        Example:
+            >>> def plan() -> Plan[str]:
+            ...     return (yield ClientCall(lambda c: c.base_url))
+            >>> ClientHolder(api_key="k").run(plan())
+            'https://api.twelvelabs.io/v1.3'
+        """
+        return run_plan(plan, self.sync())
+
+    async def arun(self, plan: Plan[T]) -> T:
+        """Run ``plan`` on an async client for this call (see :meth:`session`, :func:`arun_plan`).
+
+        Example:
+            >>> import asyncio
+            >>> def plan() -> Plan[str]:
+            ...     return (yield ClientCall(lambda c: c.base_url))
+            >>> asyncio.run(ClientHolder(api_key="k").arun(plan()))
+            'https://api.twelvelabs.io/v1.3'
+        """
+        async with self.session() as client:
+            return await arun_plan(plan, client)
 
     def _built(self, factory: Callable[..., ClientT]) -> ClientT:
         try:
@@ -536,51 +621,6 @@ def _sync_call(call: ClientCall, client: TwelveLabs) -> Any:
             close()
 
 
-def _sync_one(call: ClientCall, client: TwelveLabs) -> Any:
-    try:
-        return _sync_call(call, client)
-    except TwelveLabsError as error:
-        return error
-
-
-def _sync_step(step: Any, client: TwelveLabs) -> Any:
-    if isinstance(step, ClientCall):
-        return _sync_call(step, client)
-    if isinstance(step, Callback):
-        return step.fn(*step.args)
-    if isinstance(step, AllOf):
-        if len(step.calls) <= 1:
-            return [_sync_one(call, client) for call in step.calls]
-        workers = min(_LOOKUPS_AT_ONCE, len(step.calls))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tl-adapter") as pool:
-            return list(pool.map(lambda call: _sync_one(call, client), step.calls))
-    raise TypeError(f"a plan yielded {step!r}, which is not a step")
-
-
-def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
-    """Run ``plan`` on a sync client (an :class:`AllOf` on a small thread pool).
-
-    Example:
-        >>> def plan() -> Plan[str]:
-        ...     name = yield ClientCall(lambda c: c.base_url)
-        ...     return name
-        >>> with TwelveLabs(api_key="tlk_x") as client:
-        ...     run_plan(plan(), client)
-        'https://api.twelvelabs.io/v1.3'
-    """
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        done, step = _resume(plan, answer, error)
-        if done:
-            return cast(T, step)
-        answer, error = None, None
-        try:
-            answer = _sync_step(step, client)
-        except Exception as exc:  # thrown into the plan, which decides
-            error = exc
-
-
 async def _async_call(call: ClientCall, client: AsyncTwelveLabs) -> Any:
     value = call.fn(client)
     if not call.collect:
@@ -598,34 +638,70 @@ async def _async_call(call: ClientCall, client: AsyncTwelveLabs) -> Any:
     return items
 
 
-async def _async_one(call: ClientCall, client: AsyncTwelveLabs) -> Any:
+_CallOn = Callable[[ClientCall, Any], Any]
+"""How one :class:`ClientCall` is made on one kind of client: ``_sync_call``/``_async_call``."""
+
+
+def _as_flow(plan: Plan[T], client: Any, call_on: _CallOn) -> Flow[T]:
+    """``plan`` as a flow of the client's own drivers (:mod:`._flows`), which run it.
+
+    Only the steps differ between a sync and an async client (how a call's iterator is
+    drained), so the loop that feeds the plan its answers and errors is written once here
+    and the drivers do the rest: ``Call`` awaits on the async path, ``Gather`` runs side by
+    side (threads or tasks) at most ``_LOOKUPS_AT_ONCE`` at a time.
+    """
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = plan.throw(error) if error is not None else plan.send(answer)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        answer, error = None, None
+        try:
+            answer = yield _flow_step(step, client, call_on)
+        except Exception as exc:  # thrown into the plan, which decides
+            error = exc
+
+
+def _flow_step(step: Any, client: Any, call_on: _CallOn) -> Call | Gather:
+    if isinstance(step, ClientCall):
+        return Call(call_on, (step, client))
+    if isinstance(step, Callback):
+        return Call(step.fn, step.args)
+    if isinstance(step, AllOf):
+        calls = [functools.partial(_one_of_all, call, client, call_on) for call in step.calls]
+        return Gather(calls, limit=_LOOKUPS_AT_ONCE)
+    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+
+
+def _one_of_all(call: ClientCall, client: Any, call_on: _CallOn) -> Flow[Any]:
+    # One call of an AllOf: its API error is its result, so the others still count.
     try:
-        return await _async_call(call, client)
+        return (yield Call(call_on, (call, client)))
     except TwelveLabsError as error:
         return error
 
 
-async def _async_step(step: Any, client: AsyncTwelveLabs) -> Any:
-    if isinstance(step, ClientCall):
-        return await _async_call(step, client)
-    if isinstance(step, Callback):
-        value = step.fn(*step.args)
-        return await value if inspect.isawaitable(value) else value
-    if isinstance(step, AllOf):
-        gate = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+def run_plan(plan: Plan[T], client: TwelveLabs) -> T:
+    """Run ``plan`` on a sync client (an :class:`AllOf` on a small thread pool).
 
-        async def one(call: ClientCall) -> Any:
-            async with gate:
-                return await _async_one(call, client)
-
-        return list(await asyncio.gather(*(one(call) for call in step.calls)))
-    raise TypeError(f"a plan yielded {step!r}, which is not a step")
+    Example:
+        >>> def plan() -> Plan[str]:
+        ...     name = yield ClientCall(lambda c: c.base_url)
+        ...     return name
+        >>> with TwelveLabs(api_key="tlk_x") as client:
+        ...     run_plan(plan(), client)
+        'https://api.twelvelabs.io/v1.3'
+    """
+    return SyncDriver(transport=None).run(_as_flow(plan, client, _sync_call))
 
 
 async def arun_plan(plan: Plan[T], client: AsyncTwelveLabs) -> T:
     """Run ``plan`` on an async client (an :class:`AllOf` concurrently, at most 8 at once).
 
     Example:
+        >>> import asyncio
         >>> def plan() -> Plan[str]:
         ...     return (yield ClientCall(lambda c: c.base_url))
         >>> async def main() -> str:
@@ -634,17 +710,7 @@ async def arun_plan(plan: Plan[T], client: AsyncTwelveLabs) -> T:
         >>> asyncio.run(main())
         'https://api.twelvelabs.io/v1.3'
     """
-    answer: Any = None
-    error: BaseException | None = None
-    while True:
-        done, step = _resume(plan, answer, error)
-        if done:
-            return cast(T, step)
-        answer, error = None, None
-        try:
-            answer = await _async_step(step, client)
-        except Exception as exc:  # thrown into the plan, which decides
-            error = exc
+    return await AsyncDriver(transport=None).run(_as_flow(plan, client, _async_call))
 
 
 def rows(matrix: NDArray[np.float32]) -> list[list[float]]:
@@ -890,30 +956,49 @@ def check_space(expected: str | None, got: MediaEmbedding, *, what: str) -> None
 class MediaEmbedder(AdapterClients):
     """The media methods of both frameworks' embedding models, on one model and size.
 
-    Subclasses say which model (:meth:`_model`); ``embedding_dimension`` asks Marengo 3.5
-    for shorter (Matryoshka) vectors, queries and media alike, so they stay comparable.
+    Subclasses say which field holds the model (``_model_field``: each framework has its
+    own name for it), checked and spelt canonically here; ``embedding_dimension`` asks
+    Marengo 3.5 for shorter (Matryoshka) vectors, queries and media alike, so they stay
+    comparable.
 
     Attributes:
         embedding_dimension: 1 to 512, Marengo 3.5 only (None: the model's full size).
+        max_concurrency: text requests in flight at once for batches.
 
     Example:
         >>> class Model(MediaEmbedder):
-        ...     def _model(self) -> str:
-        ...         return "marengo3.5"
+        ...     model: str = "marengo3.5"
         >>> Model(api_key="k", embedding_dimension=256).space
         'marengo3.5/256'
     """
 
+    _model_field: ClassVar[str] = "model"  # LlamaIndex's models call it "model_name"
     embedding_dimension: int | None = Field(default=None, ge=1, le=512)
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
+
+    # Each framework names the field its own way; the canonical spelling is what is stored.
+    @field_validator("model", "model_name", check_fields=False)
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        return resolve_model(value).name
 
     def _model(self) -> str:
-        raise NotImplementedError
+        return cast(str, getattr(self, self._model_field))
+
+    @property
+    def dim(self) -> int:
+        """The vector dimension: ``embedding_dimension``, else the model's (512 or 1024).
+
+        Example:
+            >>> from tl_integrations.langchain import TwelveLabsEmbeddings
+            >>> TwelveLabsEmbeddings(api_key="k", model="Marengo-retrieval-2.7").dim
+            1024
+        """
+        return self.embedding_dimension or resolve_model(self._model()).dim
 
     @model_validator(mode="after")
     def _dimension_fits_the_model(self) -> MediaEmbedder:
         if self.embedding_dimension is not None:
-            from ._embed.params import check_dimension, resolve_model
-
             check_dimension(self.embedding_dimension, resolve_model(self._model()))
         return self
 
@@ -926,8 +1011,6 @@ class MediaEmbedder(AdapterClients):
             >>> TwelveLabsEmbeddings(api_key="k").space
             'marengo3.0/512'
         """
-        from ._embed.params import resolve_model
-
         spec = resolve_model(self._model())
         return space_of(spec.name, self.embedding_dimension or spec.dim)
 

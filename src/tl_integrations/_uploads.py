@@ -130,15 +130,7 @@ class UploadSource:
             yield self.filename, self._rewound(), self.content_type
             return
         assert self.path is not None
-        try:
-            handle = self.path.open("rb")
-        except OSError as exc:
-            raise InvalidVideoError(
-                f"cannot open video file '{self.path}' for upload: {exc.strerror}; "
-                "check that it still exists and is readable",
-                path=str(self.path),
-            ) from exc
-        with handle:
+        with _reopened(self.path, f"open video file '{self.path}'") as handle:
             yield self.filename, handle, self.content_type
 
     def _rewound(self) -> BinaryIO:
@@ -321,15 +313,7 @@ class FileSlice:
         Raises:
             InvalidVideoError: the file shrank or vanished since the upload began.
         """
-        try:
-            handle = self.path.open("rb")
-        except OSError as exc:
-            raise InvalidVideoError(
-                f"cannot read '{self.path}' for upload: {exc.strerror}; check that it still "
-                "exists and is readable",
-                path=str(self.path),
-            ) from exc
-        with handle:
+        with _reopened(self.path, f"read '{self.path}'") as handle:
             handle.seek(self.offset)
             left = self.length
             while left > 0:
@@ -391,3 +375,16 @@ def url_key(url: str) -> str:
         64
     """
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _reopened(path: pathlib.Path, doing: str) -> BinaryIO:
+    # The file was checked before the upload began; by the time its bytes are read it may
+    # have gone, which is the caller's mistake to fix, not an internal error.
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise InvalidVideoError(
+            f"cannot {doing} for upload: {exc.strerror}; check that it still exists and is "
+            "readable",
+            path=str(path),
+        ) from exc

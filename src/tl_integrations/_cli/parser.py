@@ -256,11 +256,11 @@ def _add_index(commands: _Commands) -> None:
     cmd.add_argument(
         "inputs", nargs="+", metavar="FILE_OR_URL", help="video files, folders, globs or URLs"
     )
-    cmd.add_argument("--index", required=True, metavar="NAME", help="index name (created if new)")
+    _add_index_option(cmd, "index name (created if new)", required=True)
     cmd.add_argument(
         "-r", "--recursive", action="store_true", help="a folder includes its subfolders"
     )
-    cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
+    _add_timeout_option(cmd)
     cmd.add_argument(
         "--concurrency",
         type=_int_range(1, 16),
@@ -279,8 +279,8 @@ def _add_wait(commands: _Commands) -> None:
         epilog=_WAIT_EPILOG,
     )
     cmd.add_argument("ids", nargs="+", metavar="ID", help="video ids (with --index) or task ids")
-    cmd.add_argument("--index", metavar="NAME", help="the index of the videos (name or id)")
-    cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
+    _add_index_option(cmd, "the index of the videos (name or id)")
+    _add_timeout_option(cmd)
 
 
 def _add_list(commands: _Commands) -> None:
@@ -294,7 +294,7 @@ def _add_list(commands: _Commands) -> None:
         epilog=_LIST_EPILOG,
     )
     cmd.add_argument("what", choices=LIST_KINDS, help="what to list")
-    cmd.add_argument("--index", metavar="NAME", help="the index (for videos; name or id)")
+    _add_index_option(cmd, "the index (for videos; name or id)")
     cmd.add_argument(
         "--limit", type=_int_range(1, 10**6), default=100, metavar="N", help="at most N rows"
     )
@@ -314,7 +314,7 @@ def _add_delete(commands: _Commands) -> None:
     cmd.add_argument(
         "id", metavar="NAME_OR_ID", help="the index's name or id; the video or asset id"
     )
-    cmd.add_argument("--index", metavar="NAME", help="the index of the video (name or id)")
+    _add_index_option(cmd, "the index of the video (name or id)")
     cmd.add_argument("--force", action="store_true", help="an asset: even while indexes use it")
     cmd.add_argument("-y", "--yes", action="store_true", help="do not ask first")
 
@@ -380,7 +380,7 @@ def _add_embed(commands: _Commands) -> None:
         action="store_true",
         help="add one vector for the whole video or sound",
     )
-    cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
+    _add_timeout_option(cmd)
 
 
 def _add_search(commands: _Commands) -> None:
@@ -392,7 +392,7 @@ def _add_search(commands: _Commands) -> None:
         epilog=_SEARCH_EPILOG,
     )
     cmd.add_argument("query", type=_query, help="what to look for, in words")
-    cmd.add_argument("--index", required=True, metavar="NAME", help="index name")
+    _add_index_option(cmd, "index name", required=True)
     cmd.add_argument(
         "--limit", type=_int_range(1, 50), default=5, metavar="N", help="results (default: 5)"
     )
@@ -439,6 +439,16 @@ def _add_demo(commands: _Commands) -> None:
     cmd.add_argument(
         "-y", "--yes", action="store_true", help="with a real API key, do not ask before spending"
     )
+
+
+def _add_index_option(cmd: argparse.ArgumentParser, help: str, *, required: bool = False) -> None:
+    # Five commands take the index a job belongs to; one spelling keeps their usage alike.
+    cmd.add_argument("--index", required=required, metavar="NAME", help=help)
+
+
+def _add_timeout_option(cmd: argparse.ArgumentParser) -> None:
+    # The commands that wait (index, wait, embed) share one deadline flag, in seconds.
+    cmd.add_argument("--timeout", type=_positive_float, metavar="S", help="deadline in seconds")
 
 
 def _query(text: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from .._errors import (
 )
 from .._flows import Call, Context, Emit, Flow, Next, Spawn, TaskGroup, emitted
 from .._paging import collect, pages
+from .._resources import streamed
 from .._resources.analyze import (
     ANALYSIS_TASKS,
     AnalysisTask,
@@ -652,43 +653,27 @@ class _Run:
 
     def _analysis_body(self, kind: str) -> dict[str, Any]:
         options = self.options
-        model = options.pegasus_model
-        if kind == "summary":
-            return analysis_body(
-                model=model,
-                prompt=options.summary_prompt,
-                temperature=None,
-                max_tokens=None,
-                response_format=None,
-                start_s=None,
-                end_s=None,
-            )
-        if kind == "chapters":
-            return analysis_body(
-                model=model,
-                prompt=options.chapters_prompt,
-                temperature=None,
-                max_tokens=None,
-                response_format=CHAPTERS_FORMAT,
-                start_s=None,
-                end_s=None,
-            )
-        base = analysis_body(
-            model=model,
-            prompt=None,
+        # A summary and chapters are one prompt each (chapters answered as JSON); segments
+        # have no prompt: their definitions are wrapped around the same base body.
+        prompts = {"summary": options.summary_prompt, "chapters": options.chapters_prompt}
+        body = analysis_body(
+            model=options.pegasus_model,
+            prompt=prompts.get(kind),
             temperature=None,
             max_tokens=None,
-            response_format=None,
+            response_format=CHAPTERS_FORMAT if kind == "chapters" else None,
             start_s=None,
             end_s=None,
         )
+        if kind in prompts:
+            return body
         definitions = options.segment_definitions or DEFAULT_SEGMENTS
         return segmentation_body(
             definitions=list(definitions),
             min_segment_s=None,
             max_segment_s=None,
             custom_id=None,
-            base=base,
+            base=body,
         )
 
     def _read_done(self, entry: Entry, kind: str, value: Any) -> Flow[None]:
@@ -801,13 +786,5 @@ class AsyncVideoIngest:
         self.client = client
         self.options = options
 
-    def run(
-        self,
-        videos: VideoInput | Iterable[VideoInput],
-        *,
-        failures: list[IngestFailure] | None = None,
-    ) -> AsyncIterator[VideoRecord]:
-        """Yield one record per ready input (see :meth:`VideoIngest.run`)."""
-        sources = resolve_inputs(videos)
-        tally = Tally(on_error=self.options.on_error, failures=failures)
-        return self.client._iterate(_ingest(self.client._ctx, self.options, sources, tally))
+    # The same body as the sync run: on an async client ``_iterate`` gives an async iterator.
+    run = streamed(VideoIngest.run)

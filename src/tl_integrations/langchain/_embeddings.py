@@ -16,14 +16,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import cast
+from typing import ClassVar, cast
 
 from langchain_core.embeddings import Embeddings
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict
 
 from .._adapters import MediaEmbedder, on_async_client, row, rows
-from .._embed.params import resolve_model
-from .._resources.embed import DEFAULT_MAX_CONCURRENCY
 
 __all__ = ["TwelveLabsEmbeddings"]
 
@@ -58,26 +56,8 @@ class TwelveLabsEmbeddings(MediaEmbedder, Embeddings):
         protected_namespaces=(),
     )
 
+    _model_field: ClassVar[str] = "model"
     model: str = "marengo3.0"
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
-
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        return resolve_model(value).name
-
-    def _model(self) -> str:
-        return self.model
-
-    @property
-    def dim(self) -> int:
-        """The vector dimension: ``embedding_dimension``, else the model's (512 or 1024).
-
-        Example:
-            >>> TwelveLabsEmbeddings(api_key="k", model="Marengo-retrieval-2.7").dim
-            1024
-        """
-        return self.embedding_dimension or resolve_model(self.model).dim
 
     # --- text ----------------------------------------------------------------------------
 

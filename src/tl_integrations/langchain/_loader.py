@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -11,17 +10,15 @@ from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 from pydantic import SecretStr
 
-from .._adapters import async_client_for, checked_options, client_for
+from .._adapters import aingest_records, api_key_from_env, checked_options, ingest_records
 from .._ingest import (
     DEFAULT_CHAPTERS_PROMPT,
     DEFAULT_SUMMARY_PROMPT,
-    AsyncVideoIngest,
     ContentKind,
     IngestFailure,
     IngestOptions,
     OnError,
     OnStatus,
-    VideoIngest,
     VideoInput,
     VideoRecord,
     resolve_inputs,
@@ -32,8 +29,6 @@ if TYPE_CHECKING:
     from .._resources.analyze import SegmentDefinition
 
 __all__ = ["TwelveLabsVideoLoader"]
-
-API_KEY_ENV = "TWELVELABS_API_KEY"
 
 
 class TwelveLabsVideoLoader(BaseLoader):
@@ -166,11 +161,15 @@ class TwelveLabsVideoLoader(BaseLoader):
             IngestError: at the end with ``on_error="raise"``, if any input failed.
         """
         self.failures = []
-        with client_for(self.client, api_key=self._key(), base_url=self.base_url) as client:
-            for record in VideoIngest(client, self.options).run(
-                self.videos, failures=self.failures
-            ):
-                yield from _documents(record)
+        for record in ingest_records(
+            self.videos,
+            self.options,
+            self.failures,
+            client=self.client,
+            api_key=self._key(),
+            base_url=self.base_url,
+        ):
+            yield from _documents(record)
 
     async def alazy_load(self) -> AsyncIterator[Document]:
         """The natively async :meth:`lazy_load` (the async client; no threads).
@@ -178,14 +177,17 @@ class TwelveLabsVideoLoader(BaseLoader):
         Works inside a running event loop, such as a Jupyter cell.
         """
         self.failures = []
-        async with async_client_for(
-            self.async_client, api_key=self._key(), base_url=self.base_url, sync_client=self.client
-        ) as client:
-            async for record in AsyncVideoIngest(client, self.options).run(
-                self.videos, failures=self.failures
-            ):
-                for document in _documents(record):
-                    yield document
+        async for record in aingest_records(
+            self.videos,
+            self.options,
+            self.failures,
+            client=self.client,
+            async_client=self.async_client,
+            api_key=self._key(),
+            base_url=self.base_url,
+        ):
+            for document in _documents(record):
+                yield document
 
     def _key(self) -> str | None:
         return None if self.api_key is None else self.api_key.get_secret_value()
@@ -210,8 +212,9 @@ class TwelveLabsVideoLoader(BaseLoader):
 def _secret(api_key: str | SecretStr | None) -> SecretStr | None:
     if isinstance(api_key, SecretStr):
         return api_key
-    value = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    return SecretStr(value) if value else None
+    if api_key is None:
+        return api_key_from_env()
+    return SecretStr(api_key) if api_key else None
 
 
 def _documents(record: VideoRecord) -> Iterator[Document]:

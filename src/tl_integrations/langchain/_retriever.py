@@ -12,7 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
-from .._adapters import AdapterClients, arun_plan, run_plan
+from .._adapters import AdapterClients, Plan
 from .._resources.search import DEFAULT_SEARCH_OPTIONS, SearchFilter
 from .._retrieval import IndexRef, Moment, SearchSettings, find_moments
 
@@ -96,10 +96,7 @@ class TwelveLabsRetriever(AdapterClients, BaseRetriever):
         k: int | None = None,
         filter: SearchFilter | dict[str, Any] | None = None,
     ) -> list[Document]:
-        plan = find_moments(
-            query, self._index, self._settings, k=self.k if k is None else k, filter=filter
-        )
-        return [_document(m) for m in run_plan(plan, self._clients().sync())]
+        return [_document(m) for m in self._clients().run(self._plan(query, k, filter))]
 
     async def _aget_relevant_documents(
         self,
@@ -109,12 +106,16 @@ class TwelveLabsRetriever(AdapterClients, BaseRetriever):
         k: int | None = None,
         filter: SearchFilter | dict[str, Any] | None = None,
     ) -> list[Document]:
-        plan = find_moments(
+        moments = await self._clients().arun(self._plan(query, k, filter))
+        return [_document(m) for m in moments]
+
+    def _plan(
+        self, query: str, k: int | None, filter: SearchFilter | dict[str, Any] | None
+    ) -> Plan[list[Moment]]:
+        # A per-call k or filter (LangChain's invoke kwargs) overrides the retriever's own.
+        return find_moments(
             query, self._index, self._settings, k=self.k if k is None else k, filter=filter
         )
-        async with self._clients().session() as client:
-            moments = await arun_plan(plan, client)
-        return [_document(m) for m in moments]
 
 
 def _document(moment: Moment) -> Document:

@@ -8,7 +8,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from .._adapters import AdapterClients, ClientHolder, arun_plan, run_plan
+from .._adapters import AdapterClients, ClientHolder
 from .._errors import InvalidRequestError
 from .._retrieval import SearchSettings
 from .._video_tools import (
@@ -34,13 +34,12 @@ class _VideoTool(BaseTool):
         self.handle_validation_error = lambda invalid: arguments_error(name, invalid)
 
     def _run(self, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> str:
-        return run_plan(self._tools.plan(self.name, kwargs), self._holder.sync())
+        return self._holder.run(self._tools.plan(self.name, kwargs))
 
     async def _arun(
         self, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
     ) -> str:
-        async with self._holder.session() as client:
-            return await arun_plan(self._tools.plan(self.name, kwargs), client)
+        return await self._holder.arun(self._tools.plan(self.name, kwargs))
 
 
 class TwelveLabsToolkit(AdapterClients, BaseToolkit):

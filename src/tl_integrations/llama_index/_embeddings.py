@@ -15,16 +15,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import cast
+from typing import ClassVar, cast
 
 from llama_index.core.base.embeddings.base import Embedding
 from llama_index.core.embeddings.multi_modal_base import MultiModalEmbedding
 from llama_index.core.schema import ImageType
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict
 
 from .._adapters import MediaEmbedder, on_async_client, row, rows
-from .._embed.params import resolve_model
-from .._resources.embed import DEFAULT_MAX_CONCURRENCY
 
 __all__ = ["TwelveLabsEmbedding"]
 
@@ -58,16 +56,8 @@ class TwelveLabsEmbedding(MediaEmbedder, MultiModalEmbedding):
         arbitrary_types_allowed=True, protected_namespaces=("pydantic_model_",), extra="forbid"
     )
 
+    _model_field: ClassVar[str] = "model_name"
     model_name: str = "marengo3.0"
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
-
-    @field_validator("model_name")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        return resolve_model(value).name
-
-    def _model(self) -> str:
-        return self.model_name
 
     @classmethod
     def class_name(cls) -> str:
@@ -78,16 +68,6 @@ class TwelveLabsEmbedding(MediaEmbedder, MultiModalEmbedding):
             'TwelveLabsEmbedding'
         """
         return "TwelveLabsEmbedding"
-
-    @property
-    def dim(self) -> int:
-        """The vector dimension: ``embedding_dimension``, else the model's (512 or 1024).
-
-        Example:
-            >>> TwelveLabsEmbedding(api_key="k", model_name="Marengo-retrieval-2.7").dim
-            1024
-        """
-        return self.embedding_dimension or resolve_model(self.model_name).dim
 
     def _get_query_embedding(self, query: str) -> Embedding:
         return cast(

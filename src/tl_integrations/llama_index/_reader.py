@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,17 +10,15 @@ from llama_index.core.readers.base import BasePydanticReader
 from llama_index.core.schema import Document
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .._adapters import async_client_for, client_for, options_error
+from .._adapters import aingest_records, api_key_from_env, ingest_records, options_error
 from .._ingest import (
     DEFAULT_CHAPTERS_PROMPT,
     DEFAULT_SUMMARY_PROMPT,
-    AsyncVideoIngest,
     ContentKind,
     IngestFailure,
     IngestOptions,
     OnError,
     OnStatus,
-    VideoIngest,
     VideoInput,
     VideoRecord,
     resolve_inputs,
@@ -34,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXCLUDED_METADATA_KEYS", "TwelveLabsVideoReader"]
 
-API_KEY_ENV = "TWELVELABS_API_KEY"
 # Ids, timings and the local path help a citation, not the meaning: keep them out of the
 # embedded and LLM text (a temp path's words would otherwise sway the ranking). A chapter's
 # title is already the first line of its text: prepended again, it would be read twice.
@@ -133,8 +129,8 @@ class TwelveLabsVideoReader(BasePydanticReader):
     ) -> None:
         if data.get("class_name") == self.class_name():
             del data["class_name"]  # LlamaIndex's from_dict/from_json hand their tag back
-        if data.get("api_key") is None and os.environ.get(API_KEY_ENV):
-            data["api_key"] = os.environ[API_KEY_ENV]
+        if data.get("api_key") is None:
+            data["api_key"] = api_key_from_env()
         try:
             super().__init__(**data)
         except ValidationError as exc:
@@ -184,13 +180,16 @@ class TwelveLabsVideoReader(BasePydanticReader):
             IngestError: at the end with ``on_error="raise"``, if any input failed.
         """
         self._failures = []
-        key, options = self._key(), self._options()
         sources = resolve_inputs(videos, recursive=self.recursive)
-        with client_for(self._client, api_key=key, base_url=self.base_url) as client:
-            for record in VideoIngest(client, options).run(
-                [s.source for s in sources], failures=self._failures
-            ):
-                yield from _documents(record, extra_info)
+        for record in ingest_records(
+            [s.source for s in sources],
+            self._options(),
+            self._failures,
+            client=self._client,
+            api_key=self._key(),
+            base_url=self.base_url,
+        ):
+            yield from _documents(record, extra_info)
 
     # The base class declares a coroutine returning an iterable; a native async generator is
     # what a caller streaming Documents from an event loop actually wants.
@@ -202,16 +201,18 @@ class TwelveLabsVideoReader(BasePydanticReader):
     ) -> AsyncIterator[Document]:
         """The natively async :meth:`lazy_load_data`: an async iterator, no threads."""
         self._failures = []
-        key, options = self._key(), self._options()
         sources = resolve_inputs(videos, recursive=self.recursive)
-        async with async_client_for(
-            self._async_client, api_key=key, base_url=self.base_url, sync_client=self._client
-        ) as client:
-            async for record in AsyncVideoIngest(client, options).run(
-                [s.source for s in sources], failures=self._failures
-            ):
-                for document in _documents(record, extra_info):
-                    yield document
+        async for record in aingest_records(
+            [s.source for s in sources],
+            self._options(),
+            self._failures,
+            client=self._client,
+            async_client=self._async_client,
+            api_key=self._key(),
+            base_url=self.base_url,
+        ):
+            for document in _documents(record, extra_info):
+                yield document
 
     def load_data(
         self,

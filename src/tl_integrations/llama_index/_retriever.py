@@ -10,7 +10,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import SecretStr
 
-from .._adapters import arun_plan, checked_options, holder_for, run_plan
+from .._adapters import checked_options, holder_for
 from .._resources.search import DEFAULT_SEARCH_OPTIONS, FilterLike, SearchFilter
 from .._retrieval import IndexRef, Moment, SearchSettings, find_moments
 
@@ -90,13 +90,11 @@ class TwelveLabsRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         plan = find_moments(query_bundle.query_str, self._index, self._settings, k=self.k)
-        return [_scored(m) for m in run_plan(plan, self._holder.sync())]
+        return [_scored(m) for m in self._holder.run(plan)]
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         plan = find_moments(query_bundle.query_str, self._index, self._settings, k=self.k)
-        async with self._holder.session() as client:
-            moments = await arun_plan(plan, client)
-        return [_scored(m) for m in moments]
+        return [_scored(m) for m in await self._holder.arun(plan)]
 
     def close(self) -> None:
         """Close the connection pool this retriever opened (not an injected client).

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, cast
 
 from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSpec
 from llama_index.core.tools.types import ToolMetadata
 from pydantic import SecretStr
 
-from .._adapters import arun_plan, checked_options, holder_for, run_plan
+from .._adapters import checked_options, holder_for
 from .._errors import InvalidRequestError
 from .._video_tools import (
     DEFAULT_INDEX_TIMEOUT_S,
@@ -22,6 +24,30 @@ if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
 
 __all__ = ["TwelveLabsToolSpec"]
+
+P = ParamSpec("P")
+
+
+class _AsyncCalls:
+    """Stands in for the spec inside an async twin: its ``_call`` is the spec's ``_acall``."""
+
+    def __init__(self, spec: TwelveLabsToolSpec) -> None:
+        self._call = spec._acall
+
+
+def _async_twin(
+    method: Callable[Concatenate[Any, P], str],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, str]]:
+    # A tool's body only names the tool and its arguments; on the stand-in it returns the
+    # awaitable of the async run, so each async tool has its sync twin's signature.
+    async def twin(self: TwelveLabsToolSpec, /, *args: P.args, **kwargs: P.kwargs) -> str:
+        return await cast(Awaitable[str], method(_AsyncCalls(self), *args, **kwargs))
+
+    functools.update_wrapper(twin, method)
+    twin.__name__ = f"a{method.__name__}"
+    twin.__qualname__ = f"TwelveLabsToolSpec.{twin.__name__}"
+    twin.__doc__ = f"The async :meth:`{method.__name__}`."
+    return twin
 
 
 class TwelveLabsToolSpec(BaseToolSpec):
@@ -103,11 +129,10 @@ class TwelveLabsToolSpec(BaseToolSpec):
         )
 
     def _call(self, name: str, args: dict[str, Any]) -> str:
-        return run_plan(self._logic.plan(name, args), self._holder.sync())
+        return self._holder.run(self._logic.plan(name, args))
 
     async def _acall(self, name: str, args: dict[str, Any]) -> str:
-        async with self._holder.session() as client:
-            return await arun_plan(self._logic.plan(name, args), client)
+        return await self._holder.arun(self._logic.plan(name, args))
 
     # --- the tools (one line each: the logic is shared) ---------------------------------
 
@@ -123,49 +148,28 @@ class TwelveLabsToolSpec(BaseToolSpec):
             "search_videos", _given(query=query, image=image, index=index, max_results=max_results)
         )
 
-    async def asearch_videos(
-        self,
-        query: str = "",
-        image: str | None = None,
-        index: str | None = None,
-        max_results: int = 5,
-    ) -> str:
-        """The async :meth:`search_videos`."""
-        return await self._acall(
-            "search_videos", _given(query=query, image=image, index=index, max_results=max_results)
-        )
-
     def ask_about_video(self, video_id: str, question: str) -> str:
         """Pegasus' short answer to a question about one video (spends credits)."""
         return self._call("ask_about_video", {"video_id": video_id, "question": question})
-
-    async def aask_about_video(self, video_id: str, question: str) -> str:
-        """The async :meth:`ask_about_video`."""
-        return await self._acall("ask_about_video", {"video_id": video_id, "question": question})
 
     def list_indexes(self) -> str:
         """The indexes, with their ids and video counts."""
         return self._call("list_indexes", {})
 
-    async def alist_indexes(self) -> str:
-        """The async :meth:`list_indexes`."""
-        return await self._acall("list_indexes", {})
-
     def list_videos(self, index: str | None = None) -> str:
         """The videos of an index, with ids, file names and durations."""
         return self._call("list_videos", _given(index=index))
-
-    async def alist_videos(self, index: str | None = None) -> str:
-        """The async :meth:`list_videos`."""
-        return await self._acall("list_videos", _given(index=index))
 
     def index_video(self, source: str, index: str | None = None) -> str:
         """Upload (once) and index a video file or URL, and wait for it (spends credits)."""
         return self._call("index_video", _given(source=source, index=index))
 
-    async def aindex_video(self, source: str, index: str | None = None) -> str:
-        """The async :meth:`index_video`."""
-        return await self._acall("index_video", _given(source=source, index=index))
+    # The async tools (FunctionTool.acall uses them): the same bodies, run through _acall.
+    asearch_videos = _async_twin(search_videos)
+    aask_about_video = _async_twin(ask_about_video)
+    alist_indexes = _async_twin(list_indexes)
+    alist_videos = _async_twin(list_videos)
+    aindex_video = _async_twin(index_video)
 
     def close(self) -> None:
         """Close the connection pool this spec opened (not an injected client).

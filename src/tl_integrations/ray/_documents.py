@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .._ingest import (
@@ -31,11 +30,8 @@ from .._ingest import (
 )
 from .._ingest.content import ContentKind
 from .._ingest.engine import chapter_pieces, summary_piece, transcript_pieces
-from ._budget import _member
 from ._cluster import ClusterIndex
-from ._desk import RowReport
-from ._index import FATAL_ERRORS, INDEXED_COLUMNS, reason_of
-from ._rows import rows_of, table_of
+from ._reading import VideoReader
 
 __all__ = ["DOCUMENT_COLUMNS", "VideoDocuments"]
 
@@ -62,7 +58,7 @@ _FLOATS = ("start_s", "end_s", "duration_s")
 _CHAPTERS_FORMAT: dict[str, Any] = {"type": "json_schema", "json_schema": CHAPTERS_SCHEMA}
 
 
-class VideoDocuments:
+class VideoDocuments(VideoReader):
     """A ``map_batches`` callable: each indexed video becomes its text documents.
 
     Takes the rows :class:`~tl_integrations.ray.IndexVideos` makes (``source``,
@@ -105,45 +101,23 @@ class VideoDocuments:
             chapters_prompt=chapters_prompt,
             max_concurrency=max_concurrency,
         )
-        self._index = index
-        self._client = index.client()
-        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="tl-docs")
-        self._member = _member()
+        super().__init__(index, max_concurrency, threads="tl-docs")
 
     def __call__(self, batch: Any) -> Any:
         """The documents of the batch's videos (at least one row per input row)."""
-        rows_in = rows_of(batch)
-        made = list(self._pool.map(self._documents, rows_in))
-        out = [doc for docs, _ in made for doc in docs]
-        self._index.report([report for _, report in made if report is not None])
-        return table_of(out, types=dict.fromkeys(_FLOATS, "float"), order=DOCUMENT_COLUMNS)
+        return self._table(batch, types=dict.fromkeys(_FLOATS, "float"), order=DOCUMENT_COLUMNS)
 
-    def _documents(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], RowReport | None]:
-        base = _carried(row)
-        source = str(row.get("source"))
-        if row.get("status") != "indexed" or not row.get("video_id"):
-            status = "skipped" if row.get("status") == "skipped" else "failed"
-            reason = str(row.get("reason") or "the video was not indexed")
-            return [_empty(base, status, reason)], None
-        try:
-            pieces = self._pieces(str(row["video_id"]))
-        except FATAL_ERRORS:
-            raise
-        except Exception as exc:
-            reason = reason_of(exc)
-            return [_empty(base, "failed", reason)], RowReport(source, "failed", reason)
-        if not pieces:
-            reason = f"no text for {', '.join(self._options.content)} (no speech?)"
-            return [_empty(base, "skipped", reason)], RowReport(source, "read")
+    def _read(self, base: dict[str, Any], video_id: str) -> list[dict[str, Any]]:
+        pieces = self._pieces(video_id)
         info = VideoInfo(
-            source,
-            str(row["video_id"]),
+            str(base.get("source")),
+            video_id,
             self._index.index_id,
-            task_id=row.get("task_id"),
-            filename=row.get("filename"),
-            duration_s=row.get("duration_s"),
+            task_id=base.get("task_id"),
+            filename=base.get("filename"),
+            duration_s=base.get("duration_s"),
         )
-        docs = [
+        return [
             {
                 **base,
                 "id": piece_id(info, piece),
@@ -157,7 +131,22 @@ class VideoDocuments:
             }
             for piece in pieces
         ]
-        return docs, RowReport(source, "read")
+
+    def _nothing_read(self) -> str:
+        return f"no text for {', '.join(self._options.content)} (no speech?)"
+
+    def _empty(self, base: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
+        return {
+            **base,
+            "id": None,
+            "text": "",
+            "content_kind": None,
+            "start_s": None,
+            "end_s": None,
+            "chapter_title": None,
+            "status": status,
+            "reason": reason,
+        }
 
     def _pieces(self, video_id: str) -> list[TextPiece]:
         options = self._options
@@ -177,31 +166,3 @@ class VideoDocuments:
                 )
                 pieces += chapter_pieces(answer, video_id=video_id)
         return pieces
-
-    def __del__(self) -> None:
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
-
-
-def _carried(row: dict[str, Any]) -> dict[str, Any]:
-    """The input row's columns a document keeps: its own, and the video's identity."""
-    dropped = set(INDEXED_COLUMNS) - {"video_id", "task_id", "index_id", "filename", "duration_s"}
-    return {name: value for name, value in row.items() if name not in dropped}
-
-
-def _empty(base: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
-    return {
-        **base,
-        "id": None,
-        "text": "",
-        "content_kind": None,
-        "start_s": None,
-        "end_s": None,
-        "chapter_title": None,
-        "status": status,
-        "reason": reason,
-    }

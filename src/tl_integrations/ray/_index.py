@@ -36,7 +36,6 @@ import contextlib
 import itertools
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -50,13 +49,13 @@ from .._ingest import display_source
 from .._resources.indexed_assets import IndexedAsset
 from .._resources.tasks import Task
 from .._resources.videos import Video
-from ._budget import _member
 from ._cluster import ClusterIndex
 from ._desk import RowReport
+from ._pool import PoolWorker
 from ._rows import rows_of, source_column, table_of
 from ._sources import Media, staged
 
-__all__ = ["INDEXED_COLUMNS", "UPLOAD_PATHS", "IndexVideos", "UploadPath"]
+__all__ = ["INDEXED_COLUMNS", "UPLOAD_PATHS", "IndexVideos", "UploadPath", "check_upload"]
 
 logger = logging.getLogger("tl_integrations.ray")
 
@@ -83,6 +82,19 @@ _TYPES = {name: "str" for name in INDEXED_COLUMNS} | {"uploaded": "bool", "durat
 # Errors no other input would escape either: the job stops at once.
 FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
 RUNNING_STATUSES = ("validating", "pending", "queued", "indexing")
+
+
+def check_upload(upload: object) -> None:
+    """Refuse an upload path other than ``"assets"`` and ``"tasks"``.
+
+    Example:
+        >>> check_upload("s3")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: upload must be 'assets' or 'tasks', got 's3'
+    """
+    if upload not in UPLOAD_PATHS:
+        raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
 
 
 def reason_of(exc: BaseException) -> str:
@@ -161,7 +173,7 @@ class _Row:
         }
 
 
-class IndexVideos:
+class IndexVideos(PoolWorker):
     """A ``map_batches`` callable: upload and index each row's video, once per content.
 
     One row out per row in: the input's columns, plus ``status`` (``indexed``, ``skipped``
@@ -208,20 +220,12 @@ class IndexVideos:
         scratch_dir: str | None = None,
         upload: UploadPath = "assets",
     ) -> None:
-        if upload not in UPLOAD_PATHS:
-            raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-            raise InvalidRequestError(f"max_concurrency must be an int, got {max_concurrency!r}")
-        if max_concurrency < 1:
-            raise InvalidRequestError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        self._index = index
+        check_upload(upload)
         self._column = source_column
         self._timeout_s = timeout_s
         self._scratch_dir = scratch_dir
         self._assets = upload == "assets"
-        self._client = index.client()
-        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="tl-index")
-        self._member = _member()
+        super().__init__(index, max_concurrency, threads="tl-index")
 
     def __call__(self, batch: Any) -> Any:
         """Index the batch's videos; one output row per input row."""
@@ -428,14 +432,6 @@ class IndexVideos:
             owner = self._claim(f"video:{row.video_id}", row.source)
             if owner != row.source:
                 row.skip(f"same video ({row.video_id}) as {display_source(owner)}")
-
-    def __del__(self) -> None:
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
 
 
 def _report(row: _Row) -> RowReport:

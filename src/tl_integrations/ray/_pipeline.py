@@ -30,8 +30,8 @@ from .._polling import PollPolicy
 from ._budget import DEFAULT_WINDOW_S
 from ._cluster import ClusterIndex
 from ._documents import VideoDocuments
-from ._index import UPLOAD_PATHS, IndexVideos, UploadPath
-from ._pool import worker_pool
+from ._index import IndexVideos, UploadPath, check_upload
+from ._pool import check_count, worker_pool
 from ._segments import SegmentVectors
 from ._webhooks import Webhooks
 
@@ -208,10 +208,8 @@ def ingest_videos(
         raise InvalidRequestError(f"output must be videos, documents or segments, got {output!r}")
     if on_error not in ("raise", "skip"):
         raise InvalidRequestError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    if upload not in UPLOAD_PATHS:
-        raise InvalidRequestError(f"upload must be 'assets' or 'tasks', got {upload!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidRequestError(f"workers must be an int >= 1, got {workers!r}")
+    check_upload(upload)
+    check_count("workers", workers)
     opened = index is None
     if index is None:
         index = ClusterIndex.open(

@@ -1,5 +1,8 @@
 """The actor pool the callables want: a few workers, each with several batches in flight.
 
+Each worker (an :class:`IndexVideos`, :class:`VideoDocuments` or :class:`SegmentVectors`
+instance) is a :class:`PoolWorker`: one client and a thread pool for the batch's rows.
+
 A worker of :class:`~tl_integrations.ray.IndexVideos` spends most of a batch waiting for
 the index (on the desk, without polling); meanwhile it can prepare and upload the next
 batches. Ray Data runs one batch per actor at a time unless told otherwise; from Ray 2.5x
@@ -15,11 +18,16 @@ Example:
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from .._errors import InvalidRequestError
+from ._budget import _member
 
-__all__ = ["worker_pool"]
+if TYPE_CHECKING:
+    from ._cluster import ClusterIndex
+
+__all__ = ["PoolWorker", "check_count", "worker_pool"]
 
 
 def worker_pool(workers: int, *, batches_per_worker: int = 4) -> Any:
@@ -39,9 +47,8 @@ def worker_pool(workers: int, *, batches_per_worker: int = 4) -> Any:
     """
     from ray.data import ActorPoolStrategy
 
-    for name, value in (("workers", workers), ("batches_per_worker", batches_per_worker)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidRequestError(f"{name} must be an int >= 1, got {value!r}")
+    check_count("workers", workers)
+    check_count("batches_per_worker", batches_per_worker)
     options: dict[str, Any] = {"size": workers}
     accepted = inspect.signature(ActorPoolStrategy.__init__).parameters
     if batches_per_worker > 1 and "max_concurrent_calls_per_actor" in accepted:
@@ -51,3 +58,58 @@ def worker_pool(workers: int, *, batches_per_worker: int = 4) -> Any:
             enable_true_multi_threading=True,
         )
     return ActorPoolStrategy(**options)
+
+
+def check_count(name: str, value: object) -> None:
+    """Refuse a count of workers, batches or threads that is not an int >= 1.
+
+    Raises:
+        InvalidRequestError: naming the argument and what it got.
+
+    Example:
+        >>> check_count("workers", 0)
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: workers must be an int >= 1, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(f"{name} must be an int >= 1, got {value!r}")
+
+
+class PoolWorker:
+    """What one worker of the pool holds: its index, one client, and threads for its rows.
+
+    The Ray Data callables all start this way; the client and the threads are released when
+    Ray lets the worker go (no ``close`` is ever called on a callable).
+
+    Args:
+        index: the cluster index the worker works for (its client has the shared budget).
+        max_concurrency: rows worked on at once, on the worker's threads.
+        threads: the threads' name prefix (``tl-index``...), to tell them apart in a dump.
+
+    Raises:
+        InvalidRequestError: ``max_concurrency`` is not an int >= 1.
+
+    Example:
+        >>> class Count(PoolWorker):
+        ...     def __call__(self, batch: list[int]) -> int:
+        ...         return sum(self._pool.map(abs, batch))
+        >>> Count(index, 4, threads="tl-count")([1, -2])  # doctest: +SKIP
+        3
+    """
+
+    def __init__(self, index: ClusterIndex, max_concurrency: int, *, threads: str) -> None:
+        check_count("max_concurrency", max_concurrency)
+        self._index = index
+        self._client = index.client()
+        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix=threads)
+        self._member = _member()  # who this worker is, to the desk and the shared budget
+
+    def __del__(self) -> None:
+        # getattr: a constructor that refused its arguments left these unset.
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()

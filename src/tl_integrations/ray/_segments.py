@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,12 +26,8 @@ import numpy as np
 from .._embed.decode import video_from_v1
 from .._embed.params import MODELS
 from .._errors import InvalidRequestError
-from ._budget import _member
 from ._cluster import ClusterIndex
-from ._desk import RowReport
-from ._documents import _carried
-from ._index import FATAL_ERRORS, reason_of
-from ._rows import rows_of, table_of
+from ._reading import VideoReader
 
 __all__ = ["SEGMENT_COLUMNS", "SegmentVectors", "segment_id"]
 
@@ -76,7 +71,7 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{rest:04.1f}"
 
 
-class SegmentVectors:
+class SegmentVectors(VideoReader):
     """A ``map_batches`` callable: each indexed video becomes its segment vectors.
 
     Takes the rows :class:`~tl_integrations.ray.IndexVideos` makes. Columns out: ``id``,
@@ -120,10 +115,7 @@ class SegmentVectors:
         self._scopes = frozenset(scopes)
         if not self._options or not self._scopes:
             raise InvalidRequestError("options and scopes must not be empty")
-        self._index = index
-        self._client = index.client()
-        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="tl-vectors")
-        self._member = _member()
+        super().__init__(index, max_concurrency, threads="tl-vectors")
 
     @property
     def dim(self) -> int:
@@ -132,32 +124,11 @@ class SegmentVectors:
 
     def __call__(self, batch: Any) -> Any:
         """The segment rows of the batch's videos (at least one row per input row)."""
-        rows_in = rows_of(batch)
-        made = list(self._pool.map(self._segments, rows_in))
-        out = [segment for segments, _ in made for segment in segments]
-        self._index.report([report for _, report in made if report is not None])
         types = {**dict.fromkeys(_FLOATS, "float"), "vector": f"vector:{self.dim}"}
-        return table_of(out, types=types, order=SEGMENT_COLUMNS)
+        return self._table(batch, types=types, order=SEGMENT_COLUMNS)
 
-    def _segments(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], RowReport | None]:
-        base = _carried(row)
-        source = str(row.get("source"))
-        if row.get("status") != "indexed" or not row.get("video_id"):
-            status = "skipped" if row.get("status") == "skipped" else "failed"
-            reason = str(row.get("reason") or "the video was not indexed")
-            return [self._empty(base, status, reason)], None
-        video_id = str(row["video_id"])
-        try:
-            segments = self._read(base, video_id)
-        except FATAL_ERRORS:
-            raise
-        except Exception as exc:
-            reason = reason_of(exc)
-            return [self._empty(base, "failed", reason)], RowReport(source, "failed", reason)
-        if not segments:
-            reason = f"no {'/'.join(sorted(self._scopes))} segments for {self._options}"
-            return [self._empty(base, "skipped", reason)], RowReport(source, "read")
-        return segments, RowReport(source, "read")
+    def _nothing_read(self) -> str:
+        return f"no {'/'.join(sorted(self._scopes))} segments for {self._options}"
 
     def _read(self, base: dict[str, Any], video_id: str) -> list[dict[str, Any]]:
         video = self._client.videos.retrieve(
@@ -204,11 +175,3 @@ class SegmentVectors:
             "status": status,
             "reason": reason,
         }
-
-    def __del__(self) -> None:
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
-        client = getattr(self, "_client", None)
-        if client is not None:
-            client.close()
