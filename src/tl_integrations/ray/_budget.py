@@ -74,8 +74,9 @@ def category_of(request: Request) -> str | None:
     """The rate-limit category of a request, as the API groups its endpoints.
 
     ``POST /tasks`` and ``POST /indexes/{id}/indexed-assets`` share ``"tasks"``;
-    ``POST /assets`` is ``"assets"``; the embed endpoints ``"embed"``; ``POST /search``
-    and ``POST /analyze`` their own; everything else ``"default"``. A presigned storage
+    ``POST /assets`` is ``"assets"``; the embed endpoints ``"embed"``; ``POST /search`` its
+    own; ``POST /analyze`` and the analysis task and batch creates ``"analyze"``; everything
+    else ``"default"``. A presigned storage
     URL is not the API's: None (not budgeted).
 
     Example:
@@ -83,6 +84,8 @@ def category_of(request: Request) -> str | None:
         ('tasks', 'default')
         >>> category_of(Request("POST", "/indexes/i1/indexed-assets"))
         'tasks'
+        >>> category_of(Request("POST", "/analyze/batches"))  # an analysis create, like a task
+        'analyze'
     """
     if request.presigned:
         return None
@@ -95,7 +98,7 @@ def category_of(request: Request) -> str | None:
         return "assets"
     if path in _EMBED:
         return "embed"
-    if path in ("/search", "/analyze", "/analyze/tasks"):
+    if path in ("/search", "/analyze", "/analyze/tasks", "/analyze/batches"):
         return path.split("/")[1]
     return "default"
 
