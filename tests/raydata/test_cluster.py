@@ -164,7 +164,12 @@ def test_two_nodes_share_one_budget_and_one_desk_and_stay_under_the_limit(
     nodes = set(report["nodes"])
     assert len(nodes) == 2
     assert {m.split(":")[0] for m in report["budget_members"]} == nodes
-    assert {m.split(":")[0] for m in report["desk_members"]} == nodes
+    # Every worker joins the budget when it starts, but joins the desk only at its first wait:
+    # on a loaded machine Ray Data may hand every batch to the worker that started first
+    # (seen once in make test-ray), so the desk's members are the nodes that did the work.
+    desk_nodes = {m.split(":")[0] for m in report["desk_members"]}
+    assert desk_nodes
+    assert desk_nodes <= nodes
     assert set(report["wait_requests"]) <= {"GET /indexed-assets", "GET /indexed-assets/{id}"}
     assert sum(report["wait_requests"].values()) <= 3 * report["rounds"]
 
