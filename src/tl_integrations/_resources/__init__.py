@@ -186,7 +186,29 @@ def _wait_for_done(
     return done
 
 
-class Waiting(Generic[J]):
+class _Joinable(Generic[J]):
+    """The controls a running ``wait_many`` has on either client: join, close, look.
+
+    Only the iteration differs between :class:`Waiting` and :class:`AsyncWaiting`.
+    """
+
+    def __init__(self, wait: WaitMany) -> None:
+        self._wait = wait
+
+    def add(self, *jobs: J | str) -> None:
+        """Let jobs (or ids) join the wait."""
+        self._wait.add(*jobs)
+
+    def close(self) -> None:
+        """No more jobs will join; iteration ends when the pending ones finish."""
+        self._wait.close()
+
+    def pending_ids(self) -> list[str]:
+        """The ids still pending."""
+        return self._wait.pending_ids()
+
+
+class Waiting(_Joinable[J]):
     """What ``wait_many`` returns on a sync client: iterate it to get each finished job.
 
     Jobs come in the order they finish, ready and failed alike (check ``job.status``).
@@ -200,21 +222,9 @@ class Waiting(Generic[J]):
     """
 
     def __init__(self, client: TwelveLabs, wait: WaitMany) -> None:
+        super().__init__(wait)
         self._client = client
-        self._wait = wait
         self._iterator: Iterator[J] | None = None
-
-    def add(self, *jobs: J | str) -> None:
-        """Let jobs (or ids) join the wait."""
-        self._wait.add(*jobs)
-
-    def close(self) -> None:
-        """No more jobs will join; iteration ends when the pending ones finish."""
-        self._wait.close()
-
-    def pending_ids(self) -> list[str]:
-        """The ids still pending."""
-        return self._wait.pending_ids()
 
     def __iter__(self) -> Iterator[J]:
         return self
@@ -225,7 +235,7 @@ class Waiting(Generic[J]):
         return next(self._iterator)
 
 
-class AsyncWaiting(Generic[J]):
+class AsyncWaiting(_Joinable[J]):
     """What ``wait_many`` returns on an async client: ``async for`` over finished jobs.
 
     Example:
@@ -234,21 +244,9 @@ class AsyncWaiting(Generic[J]):
     """
 
     def __init__(self, client: AsyncTwelveLabs, wait: WaitMany) -> None:
+        super().__init__(wait)
         self._client = client
-        self._wait = wait
         self._iterator: AsyncIterator[J] | None = None
-
-    def add(self, *jobs: J | str) -> None:
-        """Let jobs (or ids) join the wait."""
-        self._wait.add(*jobs)
-
-    def close(self) -> None:
-        """No more jobs will join; iteration ends when the pending ones finish."""
-        self._wait.close()
-
-    def pending_ids(self) -> list[str]:
-        """The ids still pending."""
-        return self._wait.pending_ids()
 
     def __aiter__(self) -> AsyncIterator[J]:
         return self
