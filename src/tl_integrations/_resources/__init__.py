@@ -48,26 +48,33 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-class Resource:
+class _OnClient:
+    """What a resource (or a running wait) holds, sync or async: its client, whose
+    context every flow it builds runs in."""
+
+    _client: TwelveLabs | AsyncTwelveLabs
+
+    @property
+    def _ctx(self) -> Any:
+        return self._client._ctx
+
+
+class Resource(_OnClient):
     """Base of a sync resource: it runs flows on its client's driver."""
+
+    _client: TwelveLabs
 
     def __init__(self, client: TwelveLabs) -> None:
         self._client = client
 
-    @property
-    def _ctx(self) -> Any:
-        return self._client._ctx
 
-
-class AsyncResource:
+class AsyncResource(_OnClient):
     """Base of an async resource: it awaits flows on its client's driver."""
+
+    _client: AsyncTwelveLabs
 
     def __init__(self, client: AsyncTwelveLabs) -> None:
         self._client = client
-
-    @property
-    def _ctx(self) -> Any:
-        return self._client._ctx
 
 
 class JobResource(Resource, Generic[J]):
@@ -189,11 +196,14 @@ def _wait_for_done(
 class _Joinable(Generic[J]):
     """The controls a running ``wait_many`` has on either client: join, close, look.
 
-    Only the iteration differs between :class:`Waiting` and :class:`AsyncWaiting`.
+    Only the iteration differs between :class:`Waiting` and :class:`AsyncWaiting`; it
+    starts on the first ``next``, in the client's driver.
     """
 
-    def __init__(self, wait: WaitMany) -> None:
+    def __init__(self, client: Any, wait: WaitMany) -> None:
+        self._client = client
         self._wait = wait
+        self._iterator: Any = None
 
     def add(self, *jobs: J | str) -> None:
         """Let jobs (or ids) join the wait."""
@@ -221,10 +231,8 @@ class Waiting(_Joinable[J]):
         ...     print(task.id, task.status)
     """
 
-    def __init__(self, client: TwelveLabs, wait: WaitMany) -> None:
-        super().__init__(wait)
-        self._client = client
-        self._iterator: Iterator[J] | None = None
+    _client: TwelveLabs
+    _iterator: Iterator[J] | None
 
     def __iter__(self) -> Iterator[J]:
         return self
@@ -243,10 +251,8 @@ class AsyncWaiting(_Joinable[J]):
         ...     print(task.id, task.status)
     """
 
-    def __init__(self, client: AsyncTwelveLabs, wait: WaitMany) -> None:
-        super().__init__(wait)
-        self._client = client
-        self._iterator: AsyncIterator[J] | None = None
+    _client: AsyncTwelveLabs
+    _iterator: AsyncIterator[J] | None
 
     def __aiter__(self) -> AsyncIterator[J]:
         return self
