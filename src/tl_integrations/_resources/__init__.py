@@ -170,14 +170,6 @@ class JobResource(Resource, Generic[J]):
         return self._client._run(flow)
 
 
-class AsyncJobResource(AsyncResource):
-    """The async side of :class:`JobResource`: the same hooks; the public methods come
-    from the sync class through :func:`awaited` and :func:`waited`."""
-
-    _waiter = JobResource._waiter
-    _known = JobResource._known
-
-
 def _wait_for_done(
     job: str | Job,
     ctx: Any,
@@ -329,6 +321,21 @@ def _retyped(method: Callable[..., Any], prefix: str) -> Callable[..., Any]:
         return_annotation=prefix + name
     )
     return twin
+
+
+class AsyncJobResource(AsyncResource, Generic[J]):
+    """The async side of :class:`JobResource`: the same hooks, and the three waits every
+    job resource has, from the sync class through :func:`awaited` and :func:`waited`.
+
+    A subclass names its sync twin's ``_locator`` (and any method it overrides there).
+    """
+
+    _waiter = JobResource._waiter
+    _known = JobResource._known
+
+    wait = awaited(JobResource[J].wait)
+    wait_many = waited(JobResource[J].wait_many)
+    wait_for_done = awaited(JobResource[J].wait_for_done)
 
 
 def twin_of(sync_cls: type) -> Callable[[type[T]], type[T]]:

@@ -48,7 +48,7 @@ from .._flows import Context, Emit, Flow, ReadLine
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
 from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
-from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
+from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed
 from .assets import Asset, plan_upload, upload_asset
 from .uploads import UploadJournal
 
@@ -1286,7 +1286,7 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
         return self._client._run(_delete(job_id_of(task_id), self._ctx))
 
 
-class AsyncAnalysisTaskResource(AsyncJobResource):
+class AsyncAnalysisTaskResource(AsyncJobResource[AnalysisTask]):
     """``client.analyze.tasks`` of an async client (same methods, awaited).
 
     Example:
@@ -1301,8 +1301,6 @@ class AsyncAnalysisTaskResource(AsyncJobResource):
     cancel = awaited(AnalysisTaskResource.cancel)
     delete = awaited(AnalysisTaskResource.delete)
     wait = awaited(AnalysisTaskResource.wait)
-    wait_many = waited(AnalysisTaskResource.wait_many)
-    wait_for_done = awaited(AnalysisTaskResource.wait_for_done)
 
 
 # --- batches -------------------------------------------------------------------------------
@@ -1879,7 +1877,7 @@ class AnalysisBatchResource(JobResource[AnalysisBatch]):
         return self._client._run(_delete_batch(job_id_of(batch, "batch_id"), self._ctx))
 
 
-class AsyncAnalysisBatchResource(AsyncJobResource):
+class AsyncAnalysisBatchResource(AsyncJobResource[AnalysisBatch]):
     """``client.analyze.batches`` of an async client (same methods, awaited; ``results``
     and ``list`` with ``async for``).
 
@@ -1895,9 +1893,6 @@ class AsyncAnalysisBatchResource(AsyncJobResource):
     results = streamed(AnalysisBatchResource.results)
     cancel = awaited(AnalysisBatchResource.cancel)
     delete = awaited(AnalysisBatchResource.delete)
-    wait = awaited(AnalysisBatchResource.wait)
-    wait_many = waited(AnalysisBatchResource.wait_many)
-    wait_for_done = awaited(AnalysisBatchResource.wait_for_done)
 
 
 # --- the resource --------------------------------------------------------------------------

@@ -60,7 +60,7 @@ from .._uploads import (
     sha256_file,
 )
 from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
-from . import AsyncJobResource, JobResource, awaited, streamed, waited
+from . import AsyncJobResource, JobResource, awaited, streamed
 from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata
 from .uploads import OnProgress, SessionCreation, UploadJournal, multipart_upload
 
@@ -929,7 +929,7 @@ class Assets(JobResource[Asset]):
         return self._client._run(flow)
 
 
-class AsyncAssets(AsyncJobResource):
+class AsyncAssets(AsyncJobResource[Asset]):
     """``client.assets`` of :class:`~tl_integrations.AsyncTwelveLabs` (same methods, awaited).
 
     Example:
@@ -947,9 +947,6 @@ class AsyncAssets(AsyncJobResource):
     retrieve = awaited(Assets.retrieve)
     list = streamed(Assets.list)
     delete = awaited(Assets.delete)
-    wait = awaited(Assets.wait)
-    wait_many = waited(Assets.wait_many)
-    wait_for_done = awaited(Assets.wait_for_done)
     transcription = awaited(Assets.transcription)
     update_user_metadata = awaited(Assets.update_user_metadata)
     replace_user_metadata = awaited(Assets.replace_user_metadata)

@@ -106,7 +106,7 @@ from .._flows import Call, Context, Flow, Gather
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send, server_now
 from .._wire import as_object
-from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
+from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed
 from .assets import ASSETS, Asset, delete_asset, plan_upload, upload_asset
 from .tasks import CANDIDATE_MARGIN_S, epoch_s
 from .uploads import UploadJournal
@@ -1608,7 +1608,7 @@ def _plan_create(media: MediaInput | None, args: Mapping[str, Any]) -> TaskPlan:
     return TaskPlan.of(resolve_model(args["model_name"]), source, options)
 
 
-class AsyncEmbedTasks(AsyncJobResource):
+class AsyncEmbedTasks(AsyncJobResource[EmbeddingTask]):
     """``client.embed.tasks`` of :class:`~tl_integrations.AsyncTwelveLabs` (same, awaited).
 
     Example:
@@ -1629,9 +1629,6 @@ class AsyncEmbedTasks(AsyncJobResource):
     retrieve = awaited(EmbedTasks.retrieve)
     vectors = awaited(EmbedTasks.vectors)
     list = streamed(EmbedTasks.list)
-    wait = awaited(EmbedTasks.wait)
-    wait_many = waited(EmbedTasks.wait_many)
-    wait_for_done = awaited(EmbedTasks.wait_for_done)
     create_and_wait = awaited(EmbedTasks.create_and_wait)
 
 
