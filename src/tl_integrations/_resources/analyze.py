@@ -484,6 +484,14 @@ class AnalyzeStream:
         return fragment
 
 
+def _json_line(line: str, what: str) -> Any:
+    """One line of a JSON Lines answer (the stream, a batch's results), parsed."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise MalformedResponseError(f"{what}: a line is not JSON: {line[:80]!r}") from None
+
+
 def _stream(ask: _Ask, ctx: Context, uploader: Uploader, sink: AnalyzeStream) -> Flow[None]:
     body = {**ask.body, "stream": True}
     if ask.video is not None:
@@ -502,12 +510,7 @@ def _stream(ask: _Ask, ctx: Context, uploader: Uploader, sink: AnalyzeStream) ->
     while (line := (yield ReadLine(reply.lines))) is not None:
         if not line.strip():
             continue
-        try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise MalformedResponseError(
-                f"analyze stream: a line is not JSON: {line[:80]!r}"
-            ) from None
+        event = _json_line(line, "analyze stream")
         kind = event.get("event_type") if isinstance(event, dict) else None
         if kind == "text_generation" and isinstance(event.get("text"), str):
             pieces.append(event["text"])
@@ -891,6 +894,12 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
 ANALYSIS_TASKS = AnalysisTasks()
 
 
+def _idempotent_post(path: str, body: Mapping[str, Any], key: str | None) -> Request:
+    """A create that names itself (``Idempotency-Key``), so it is safe to send again."""
+    headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
+    return Request("POST", path, json=dict(body), headers=headers, retry="always")
+
+
 class AnalysisCreation(Creation[AnalysisTask]):
     """``POST /analyze/tasks`` with an ``Idempotency-Key``: a retried create is the same one.
 
@@ -900,10 +909,7 @@ class AnalysisCreation(Creation[AnalysisTask]):
     """
 
     def __init__(self, body: Mapping[str, Any], *, key: str | None = None) -> None:
-        headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
-        super().__init__(
-            Request("POST", "/analyze/tasks", json=dict(body), headers=headers, retry="always")
-        )
+        super().__init__(_idempotent_post("/analyze/tasks", body, key))
 
     def created(self, reply: Reply) -> AnalysisTask:
         """The task answered (``{task_id, status}``), knowing the video it was asked about
@@ -1639,10 +1645,7 @@ class BatchCreation(Creation[AnalysisBatch]):
     """
 
     def __init__(self, body: Mapping[str, Any], *, key: str | None = None) -> None:
-        headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
-        super().__init__(
-            Request("POST", "/analyze/batches", json=dict(body), headers=headers, retry="always")
-        )
+        super().__init__(_idempotent_post("/analyze/batches", body, key))
 
     def created(self, reply: Reply) -> AnalysisBatch:
         """The batch answered, with one ``(task_id, custom_id)`` per item."""
@@ -1736,15 +1739,8 @@ def _batch_results(batch_id: str, ctx: Context) -> Flow[None]:
     request = Request("GET", f"{_batch_path(batch_id)}/results", stream=True)
     reply = yield from send(request, ctx)
     while (line := (yield ReadLine(reply.lines))) is not None:
-        if not line.strip():
-            continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise MalformedResponseError(
-                f"batch results: a line is not JSON: {line[:80]!r}"
-            ) from None
-        yield Emit(BatchResult.from_api(item))
+        if line.strip():
+            yield Emit(BatchResult.from_api(_json_line(line, "batch results")))
 
 
 def _seq(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
