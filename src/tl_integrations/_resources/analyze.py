@@ -49,8 +49,7 @@ from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
 from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
 from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed
-from .assets import Asset, plan_upload, upload_asset
-from .uploads import UploadJournal
+from .assets import Asset, Uploader
 
 __all__ = [
     "ANALYSIS_BATCHES",
@@ -214,14 +213,6 @@ def _duration_of(video: VideoInput) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-@dataclass(frozen=True)
-class Uploader:
-    """What uploading a local file for analysis needs from the client."""
-
-    base_url: str
-    journal: UploadJournal
-
-
 def _resolve(
     video: VideoInput, ctx: Context, uploader: Uploader
 ) -> Flow[tuple[dict[str, Any], float | None]]:
@@ -229,23 +220,7 @@ def _resolve(
     context = video_context(video)
     if context is not None:
         return context, _duration_of(video)
-    plan = plan_upload(
-        video,
-        filename=None,
-        user_metadata=None,
-        enable_hls=False,
-        enable_thumbnail=False,
-        multipart_threshold_bytes=64 * 1024**2,
-    )
-    asset = yield from upload_asset(
-        plan,
-        ctx,
-        base_url=uploader.base_url,
-        journal=uploader.journal,
-        max_concurrency=5,
-        on_progress=None,
-        timeout_s=None,
-    )
+    asset = yield from uploader.upload(video, ctx)
     return {"type": "asset_id", "asset_id": asset.id}, asset.duration_s
 
 
@@ -1142,10 +1117,6 @@ def _delete(task_id: str, ctx: Context) -> Flow[None]:
     yield from send(Request("DELETE", ANALYSIS_TASKS.retrieve(task_id).path), ctx)
 
 
-def uploader_of(client: Any) -> Uploader:
-    return Uploader(client.base_url, client.assets._journal)
-
-
 class AnalysisTaskResource(JobResource[AnalysisTask]):
     """``client.analyze.tasks``: asynchronous analyses (general or segmentation).
 
@@ -1239,7 +1210,7 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
             custom_id=custom_id,
             base=base,
         )
-        flow = create_analysis(video, body, self._ctx, uploader_of(self._client), reuse=reuse)
+        flow = create_analysis(video, body, self._ctx, Uploader.of(self._client), reuse=reuse)
         return self._client._run(flow)
 
     def retrieve(self, task_id: str | AnalysisTask) -> AnalysisTask:
@@ -1959,7 +1930,7 @@ class Analyze(Resource):
             end_s=end_s,
             images=images,
         )
-        flow = analyze_flow(ask, self._ctx, uploader_of(self._client), timeout_s=timeout_s)
+        flow = analyze_flow(ask, self._ctx, Uploader.of(self._client), timeout_s=timeout_s)
         return self._client._run(flow)
 
     def stream(
@@ -1993,7 +1964,7 @@ class Analyze(Resource):
         )
         sink = AnalyzeStream(None)
         sink._fragments = self._client._iterate(
-            _stream(ask, self._ctx, uploader_of(self._client), sink)
+            _stream(ask, self._ctx, Uploader.of(self._client), sink)
         )
         return sink
 
@@ -2039,7 +2010,7 @@ class Analyze(Resource):
             custom_id=None,
             base=base,
         )
-        flow = _segments(video, body, self._ctx, uploader_of(self._client), timeout_s, reuse)
+        flow = _segments(video, body, self._ctx, Uploader.of(self._client), timeout_s, reuse)
         return self._client._run(flow)
 
 

@@ -72,6 +72,7 @@ __all__ = [
     "Assets",
     "AsyncAssets",
     "TranscriptLine",
+    "Uploader",
     "delete_asset",
     "upload_asset",
 ]
@@ -487,6 +488,50 @@ def upload_asset(
     asset: Asset = yield from wait(made, ctx, timeout_s=timeout_s)
     asset.reused = reused  # after the wait: a fresh read would reset it
     return asset
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Uploads a local file that a job reads (an analysis, an embedding) as a bare asset.
+
+    Such an asset needs neither streaming nor thumbnails; it goes through the assets
+    resource's journal, so an upload interrupted here resumes from ``assets.upload``.
+
+    Example:
+        >>> Uploader("https://api.twelvelabs.io/v1.3", UploadJournal()).base_url
+        'https://api.twelvelabs.io/v1.3'
+    """
+
+    base_url: str
+    journal: UploadJournal
+
+    @classmethod
+    def of(cls, client: Any) -> Uploader:
+        """The uploader of a client (its base URL, its assets' journal)."""
+        return cls(client.base_url, client.assets._journal)
+
+    def upload(
+        self, path: str | os.PathLike[str], ctx: Context, *, timeout_s: float | None = None
+    ) -> Flow[Asset]:
+        """Upload ``path`` once (checked first; the same bytes reuse their asset)."""
+        plan = plan_upload(
+            path,
+            filename=None,
+            user_metadata=None,
+            enable_hls=False,
+            enable_thumbnail=False,
+            multipart_threshold_bytes=64 * 1024**2,
+        )
+        asset = yield from upload_asset(
+            plan,
+            ctx,
+            base_url=self.base_url,
+            journal=self.journal,
+            max_concurrency=5,
+            on_progress=None,
+            timeout_s=timeout_s,
+        )
+        return asset
 
 
 def _upload_claimed(
