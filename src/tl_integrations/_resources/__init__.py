@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 from .._engine import Job, Locate, WaitMany, job_id_of, wait, wait_for_done
-from .._flows import Flow
+from .._errors import InvalidRequestError
+from .._flows import Context, Flow
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
@@ -39,6 +40,7 @@ __all__ = [
     "Resource",
     "Waiting",
     "awaited",
+    "located_under",
     "streamed",
     "waited",
 ]
@@ -183,6 +185,33 @@ def _wait_for_done(
         found, ctx, sleep_interval=sleep_interval, callback=callback, timeout_s=timeout_s
     )
     return done
+
+
+def located_under(
+    parents: Mapping[str, str], read: Callable[[str, str, Context], Flow[Any]], unknown: str
+) -> Locate:
+    """How a wait reads a job filed under a parent: an entity in its collection, an
+    indexed asset in its index (the id alone does not say where to look).
+
+    ``parents`` maps job ids to their parents' ids; ``read(parent_id, job_id, ctx)`` reads
+    one. A job whose parent is not known is refused with ``unknown`` (``{job_id}`` filled in).
+
+    Example:
+        >>> locate = located_under({}, read=lambda p, j, ctx: iter(()), unknown="{job_id}: where?")
+        >>> next(locate("e1", None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: e1: where?
+    """
+
+    def locate(job_id: str, ctx: Context) -> Flow[Job]:
+        parent_id = parents.get(job_id)
+        if parent_id is None:
+            raise InvalidRequestError(unknown.format(job_id=job_id))
+        job: Job = yield from read(parent_id, job_id, ctx)
+        return job
+
+    return locate
 
 
 class _Joinable(Generic[J]):
