@@ -164,6 +164,16 @@ def test_batch_results_come_before_a_drop() -> None:
             next(items)
 
 
+def test_a_batch_result_line_that_is_not_json_is_a_typed_error() -> None:
+    body = ndjson({"task_id": "t1", "custom_id": None, "status": "processing"}) + b"<html>\n"
+    path = f"/analyze/batches/{BATCH}/results"
+    with client_for(body, path=path) as client:
+        items = client.analyze.batches.results(BATCH)
+        assert next(items).task_id == "t1"  # the lines before it are kept
+        with pytest.raises(MalformedResponseError, match="batch results: a line is not JSON"):
+            next(items)
+
+
 def test_the_async_stream_reads_the_same_framing() -> None:
     body = ndjson(START, {"event_type": "text_generation", "text": "Hi"}, END)
 

@@ -861,20 +861,7 @@ for a PDF; every pair of options x scopes must be one of: text/asset, visual/ass
             raise InvalidRequestError("an image task takes only the 'visual' option")
         if scopes is not None and set(_as_list(scopes, what="scopes")) - {"asset", "video"}:
             raise InvalidRequestError("an image task takes only the 'asset' scope")
-        return TaskRequest(
-            model,
-            kind,
-            source,
-            file,
-            None,
-            None,
-            None,
-            None,
-            ("asset",),
-            ("visual",),
-            dimension,
-            uncertainty,
-        )
+        return _untimed(model, kind, source, file, ("asset",), ("visual",), dimension, uncertainty)
     if kind == "document":
         fmt = document_format(source.filename)
         if fmt is None:
@@ -890,21 +877,7 @@ for a PDF; every pair of options x scopes must be one of: text/asset, visual/ass
             overlap_sentences=overlap_sentences,
             uncertainty=uncertainty,
         )
-        return TaskRequest(
-            model,
-            kind,
-            source,
-            file,
-            None,
-            None,
-            None,
-            None,
-            scps,
-            opts,
-            dimension,
-            uncertainty,
-            doc,
-        )
+        return _untimed(model, kind, source, file, scps, opts, dimension, uncertainty, doc)
     clip, min_clip = _segmentation(
         segmentation, clip_length_s, min_clip_length_s, model, kind, names=names
     )
@@ -920,6 +893,35 @@ for a PDF; every pair of options x scopes must be one of: text/asset, visual/ass
     wanted = normalize_options(options, model=model, input_type=kind)
     return TaskRequest(
         model, kind, source, file, clip, min_clip, start, end, scps, wanted, dimension, uncertainty
+    )
+
+
+def _untimed(
+    model: ModelSpec,
+    kind: InputType,
+    source: MediaRef,
+    file: UploadSource | None,
+    scopes: tuple[str, ...],
+    options: tuple[str, ...] | None,
+    dimension: int | None,
+    uncertainty: bool | None,
+    document: DocumentOptions | None = None,
+) -> TaskRequest:
+    """The request of an image or a document: no clips, no segmentation, no range."""
+    return TaskRequest(
+        model,
+        kind,
+        source,
+        file,
+        clip_length_s=None,
+        min_clip_s=None,
+        start_s=None,
+        end_s=None,
+        scopes=scopes,
+        options=options,
+        dimension=dimension,
+        uncertainty=uncertainty,
+        document=document,
     )
 
 

@@ -43,14 +43,19 @@ from .._resources.analyze import (
     AnalyzeResult,
     SegmentDefinition,
     SegmentField,
-    Uploader,
     analysis_body,
     create_analysis,
     reader_of,
     segmentation_body,
     with_result,
 )
-from .._resources.assets import AssetCreation, find_by_metadata, plan_upload, upload_asset
+from .._resources.assets import (
+    AssetCreation,
+    Uploader,
+    find_by_metadata,
+    plan_upload,
+    upload_asset,
+)
 from .._resources.indexed_assets import (
     IndexedAsset,
     IndexedAssetCreation,

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 from .._engine import Job, Locate, WaitMany, job_id_of, wait, wait_for_done
+from .._errors import InvalidRequestError
 from .._flows import Context, Flow
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ __all__ = [
     "Resource",
     "Waiting",
     "awaited",
+    "located_under",
     "streamed",
     "waited",
 ]
@@ -48,22 +50,34 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-class Resource:
+class _OnClient:
+    """What a resource holds, sync or async: its client, and the client's context, in
+    which every flow it builds runs (fixed when the client is made: read once, not per
+    call)."""
+
+    _client: TwelveLabs | AsyncTwelveLabs
+
+    def __init__(self, client: TwelveLabs | AsyncTwelveLabs) -> None:
+        self._client = client
+        self._ctx: Context = client._ctx
+
+
+class Resource(_OnClient):
     """Base of a sync resource: it runs flows on its client's driver."""
 
+    _client: TwelveLabs
+
     def __init__(self, client: TwelveLabs) -> None:
-        self._client = client
-        # The client's settings are fixed when it is made: read once, not per call.
-        self._ctx: Context = client._ctx
+        super().__init__(client)
 
 
-class AsyncResource:
+class AsyncResource(_OnClient):
     """Base of an async resource: it awaits flows on its client's driver."""
 
+    _client: AsyncTwelveLabs
+
     def __init__(self, client: AsyncTwelveLabs) -> None:
-        self._client = client
-        # The client's settings are fixed when it is made: read once, not per call.
-        self._ctx: Context = client._ctx
+        super().__init__(client)
 
 
 class JobResource(Resource, Generic[J]):
@@ -159,14 +173,6 @@ class JobResource(Resource, Generic[J]):
         return self._client._run(flow)
 
 
-class AsyncJobResource(AsyncResource):
-    """The async side of :class:`JobResource`: the same hooks; the public methods come
-    from the sync class through :func:`awaited` and :func:`waited`."""
-
-    _waiter = JobResource._waiter
-    _known = JobResource._known
-
-
 def _wait_for_done(
     job: str | Job,
     ctx: Any,
@@ -182,7 +188,59 @@ def _wait_for_done(
     return done
 
 
-class Waiting(Generic[J]):
+def located_under(
+    parents: Mapping[str, str], read: Callable[[str, str, Context], Flow[Any]], unknown: str
+) -> Locate:
+    """How a wait reads a job filed under a parent: an entity in its collection, an
+    indexed asset in its index (the id alone does not say where to look).
+
+    ``parents`` maps job ids to their parents' ids; ``read(parent_id, job_id, ctx)`` reads
+    one. A job whose parent is not known is refused with ``unknown`` (``{job_id}`` filled in).
+
+    Example:
+        >>> locate = located_under({}, read=lambda p, j, ctx: iter(()), unknown="{job_id}: where?")
+        >>> next(locate("e1", None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: e1: where?
+    """
+
+    def locate(job_id: str, ctx: Context) -> Flow[Job]:
+        parent_id = parents.get(job_id)
+        if parent_id is None:
+            raise InvalidRequestError(unknown.format(job_id=job_id))
+        job: Job = yield from read(parent_id, job_id, ctx)
+        return job
+
+    return locate
+
+
+class _Joinable(Generic[J]):
+    """The controls a running ``wait_many`` has on either client: join, close, look.
+
+    Only the iteration differs between :class:`Waiting` and :class:`AsyncWaiting`; it
+    starts on the first ``next``, in the client's driver.
+    """
+
+    def __init__(self, client: Any, wait: WaitMany) -> None:
+        self._client = client
+        self._wait = wait
+        self._iterator: Any = None
+
+    def add(self, *jobs: J | str) -> None:
+        """Let jobs (or ids) join the wait."""
+        self._wait.add(*jobs)
+
+    def close(self) -> None:
+        """No more jobs will join; iteration ends when the pending ones finish."""
+        self._wait.close()
+
+    def pending_ids(self) -> list[str]:
+        """The ids still pending."""
+        return self._wait.pending_ids()
+
+
+class Waiting(_Joinable[J]):
     """What ``wait_many`` returns on a sync client: iterate it to get each finished job.
 
     Jobs come in the order they finish, ready and failed alike (check ``job.status``).
@@ -195,22 +253,8 @@ class Waiting(Generic[J]):
         ...     print(task.id, task.status)
     """
 
-    def __init__(self, client: TwelveLabs, wait: WaitMany) -> None:
-        self._client = client
-        self._wait = wait
-        self._iterator: Iterator[J] | None = None
-
-    def add(self, *jobs: J | str) -> None:
-        """Let jobs (or ids) join the wait."""
-        self._wait.add(*jobs)
-
-    def close(self) -> None:
-        """No more jobs will join; iteration ends when the pending ones finish."""
-        self._wait.close()
-
-    def pending_ids(self) -> list[str]:
-        """The ids still pending."""
-        return self._wait.pending_ids()
+    _client: TwelveLabs
+    _iterator: Iterator[J] | None
 
     def __iter__(self) -> Iterator[J]:
         return self
@@ -221,7 +265,7 @@ class Waiting(Generic[J]):
         return next(self._iterator)
 
 
-class AsyncWaiting(Generic[J]):
+class AsyncWaiting(_Joinable[J]):
     """What ``wait_many`` returns on an async client: ``async for`` over finished jobs.
 
     Example:
@@ -229,22 +273,8 @@ class AsyncWaiting(Generic[J]):
         ...     print(task.id, task.status)
     """
 
-    def __init__(self, client: AsyncTwelveLabs, wait: WaitMany) -> None:
-        self._client = client
-        self._wait = wait
-        self._iterator: AsyncIterator[J] | None = None
-
-    def add(self, *jobs: J | str) -> None:
-        """Let jobs (or ids) join the wait."""
-        self._wait.add(*jobs)
-
-    def close(self) -> None:
-        """No more jobs will join; iteration ends when the pending ones finish."""
-        self._wait.close()
-
-    def pending_ids(self) -> list[str]:
-        """The ids still pending."""
-        return self._wait.pending_ids()
+    _client: AsyncTwelveLabs
+    _iterator: AsyncIterator[J] | None
 
     def __aiter__(self) -> AsyncIterator[J]:
         return self
@@ -321,6 +351,21 @@ def _retyped(method: Callable[..., Any], prefix: str) -> Callable[..., Any]:
         return_annotation=prefix + name
     )
     return twin
+
+
+class AsyncJobResource(AsyncResource, Generic[J]):
+    """The async side of :class:`JobResource`: the same hooks, and the three waits every
+    job resource has, from the sync class through :func:`awaited` and :func:`waited`.
+
+    A subclass names its sync twin's ``_locator`` (and any method it overrides there).
+    """
+
+    _waiter = JobResource._waiter
+    _known = JobResource._known
+
+    wait = awaited(JobResource[J].wait)
+    wait_many = waited(JobResource[J].wait_many)
+    wait_for_done = awaited(JobResource[J].wait_for_done)
 
 
 def twin_of(sync_cls: type) -> Callable[[type[T]], type[T]]:

@@ -48,9 +48,8 @@ from .._flows import Context, Emit, Flow, ReadLine
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
 from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
-from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
-from .assets import Asset, plan_upload, upload_asset
-from .uploads import UploadJournal
+from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed
+from .assets import Asset, Uploader
 
 __all__ = [
     "ANALYSIS_BATCHES",
@@ -214,14 +213,6 @@ def _duration_of(video: VideoInput) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-@dataclass(frozen=True)
-class Uploader:
-    """What uploading a local file for analysis needs from the client."""
-
-    base_url: str
-    journal: UploadJournal
-
-
 def _resolve(
     video: VideoInput, ctx: Context, uploader: Uploader
 ) -> Flow[tuple[dict[str, Any], float | None]]:
@@ -229,23 +220,7 @@ def _resolve(
     context = video_context(video)
     if context is not None:
         return context, _duration_of(video)
-    plan = plan_upload(
-        video,
-        filename=None,
-        user_metadata=None,
-        enable_hls=False,
-        enable_thumbnail=False,
-        multipart_threshold_bytes=64 * 1024**2,
-    )
-    asset = yield from upload_asset(
-        plan,
-        ctx,
-        base_url=uploader.base_url,
-        journal=uploader.journal,
-        max_concurrency=5,
-        on_progress=None,
-        timeout_s=None,
-    )
+    asset = yield from uploader.upload(video, ctx)
     return {"type": "asset_id", "asset_id": asset.id}, asset.duration_s
 
 
@@ -484,6 +459,14 @@ class AnalyzeStream:
         return fragment
 
 
+def _json_line(line: str, what: str) -> Any:
+    """One line of a JSON Lines answer (the stream, a batch's results), parsed."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise MalformedResponseError(f"{what}: a line is not JSON: {line[:80]!r}") from None
+
+
 def _stream(ask: _Ask, ctx: Context, uploader: Uploader, sink: AnalyzeStream) -> Flow[None]:
     body = {**ask.body, "stream": True}
     if ask.video is not None:
@@ -502,12 +485,7 @@ def _stream(ask: _Ask, ctx: Context, uploader: Uploader, sink: AnalyzeStream) ->
     while (line := (yield ReadLine(reply.lines))) is not None:
         if not line.strip():
             continue
-        try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise MalformedResponseError(
-                f"analyze stream: a line is not JSON: {line[:80]!r}"
-            ) from None
+        event = _json_line(line, "analyze stream")
         kind = event.get("event_type") if isinstance(event, dict) else None
         if kind == "text_generation" and isinstance(event.get("text"), str):
             pieces.append(event["text"])
@@ -891,6 +869,12 @@ class AnalysisTasks(TaskKind[AnalysisTask]):
 ANALYSIS_TASKS = AnalysisTasks()
 
 
+def _idempotent_post(path: str, body: Mapping[str, Any], key: str | None) -> Request:
+    """A create that names itself (``Idempotency-Key``), so it is safe to send again."""
+    headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
+    return Request("POST", path, json=dict(body), headers=headers, retry="always")
+
+
 class AnalysisCreation(Creation[AnalysisTask]):
     """``POST /analyze/tasks`` with an ``Idempotency-Key``: a retried create is the same one.
 
@@ -900,10 +884,7 @@ class AnalysisCreation(Creation[AnalysisTask]):
     """
 
     def __init__(self, body: Mapping[str, Any], *, key: str | None = None) -> None:
-        headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
-        super().__init__(
-            Request("POST", "/analyze/tasks", json=dict(body), headers=headers, retry="always")
-        )
+        super().__init__(_idempotent_post("/analyze/tasks", body, key))
 
     def created(self, reply: Reply) -> AnalysisTask:
         """The task answered (``{task_id, status}``), knowing the video it was asked about
@@ -1136,10 +1117,6 @@ def _delete(task_id: str, ctx: Context) -> Flow[None]:
     yield from send(Request("DELETE", ANALYSIS_TASKS.retrieve(task_id).path), ctx)
 
 
-def uploader_of(client: Any) -> Uploader:
-    return Uploader(client.base_url, client.assets._journal)
-
-
 class AnalysisTaskResource(JobResource[AnalysisTask]):
     """``client.analyze.tasks``: asynchronous analyses (general or segmentation).
 
@@ -1233,7 +1210,7 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
             custom_id=custom_id,
             base=base,
         )
-        flow = create_analysis(video, body, self._ctx, uploader_of(self._client), reuse=reuse)
+        flow = create_analysis(video, body, self._ctx, Uploader.of(self._client), reuse=reuse)
         return self._client._run(flow)
 
     def retrieve(self, task_id: str | AnalysisTask) -> AnalysisTask:
@@ -1286,7 +1263,7 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
         return self._client._run(_delete(job_id_of(task_id), self._ctx))
 
 
-class AsyncAnalysisTaskResource(AsyncJobResource):
+class AsyncAnalysisTaskResource(AsyncJobResource[AnalysisTask]):
     """``client.analyze.tasks`` of an async client (same methods, awaited).
 
     Example:
@@ -1301,8 +1278,6 @@ class AsyncAnalysisTaskResource(AsyncJobResource):
     cancel = awaited(AnalysisTaskResource.cancel)
     delete = awaited(AnalysisTaskResource.delete)
     wait = awaited(AnalysisTaskResource.wait)
-    wait_many = waited(AnalysisTaskResource.wait_many)
-    wait_for_done = awaited(AnalysisTaskResource.wait_for_done)
 
 
 # --- batches -------------------------------------------------------------------------------
@@ -1641,10 +1616,7 @@ class BatchCreation(Creation[AnalysisBatch]):
     """
 
     def __init__(self, body: Mapping[str, Any], *, key: str | None = None) -> None:
-        headers = {"Idempotency-Key": key or f"tl-{uuid.uuid4().hex}"}
-        super().__init__(
-            Request("POST", "/analyze/batches", json=dict(body), headers=headers, retry="always")
-        )
+        super().__init__(_idempotent_post("/analyze/batches", body, key))
 
     def created(self, reply: Reply) -> AnalysisBatch:
         """The batch answered, with one ``(task_id, custom_id)`` per item."""
@@ -1738,15 +1710,8 @@ def _batch_results(batch_id: str, ctx: Context) -> Flow[None]:
     request = Request("GET", f"{_batch_path(batch_id)}/results", stream=True)
     reply = yield from send(request, ctx)
     while (line := (yield ReadLine(reply.lines))) is not None:
-        if not line.strip():
-            continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise MalformedResponseError(
-                f"batch results: a line is not JSON: {line[:80]!r}"
-            ) from None
-        yield Emit(BatchResult.from_api(item))
+        if line.strip():
+            yield Emit(BatchResult.from_api(_json_line(line, "batch results")))
 
 
 def _seq(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -1879,7 +1844,7 @@ class AnalysisBatchResource(JobResource[AnalysisBatch]):
         return self._client._run(_delete_batch(job_id_of(batch, "batch_id"), self._ctx))
 
 
-class AsyncAnalysisBatchResource(AsyncJobResource):
+class AsyncAnalysisBatchResource(AsyncJobResource[AnalysisBatch]):
     """``client.analyze.batches`` of an async client (same methods, awaited; ``results``
     and ``list`` with ``async for``).
 
@@ -1895,9 +1860,6 @@ class AsyncAnalysisBatchResource(AsyncJobResource):
     results = streamed(AnalysisBatchResource.results)
     cancel = awaited(AnalysisBatchResource.cancel)
     delete = awaited(AnalysisBatchResource.delete)
-    wait = awaited(AnalysisBatchResource.wait)
-    wait_many = waited(AnalysisBatchResource.wait_many)
-    wait_for_done = awaited(AnalysisBatchResource.wait_for_done)
 
 
 # --- the resource --------------------------------------------------------------------------
@@ -1968,7 +1930,7 @@ class Analyze(Resource):
             end_s=end_s,
             images=images,
         )
-        flow = analyze_flow(ask, self._ctx, uploader_of(self._client), timeout_s=timeout_s)
+        flow = analyze_flow(ask, self._ctx, Uploader.of(self._client), timeout_s=timeout_s)
         return self._client._run(flow)
 
     def stream(
@@ -2002,7 +1964,7 @@ class Analyze(Resource):
         )
         sink = AnalyzeStream(None)
         sink._fragments = self._client._iterate(
-            _stream(ask, self._ctx, uploader_of(self._client), sink)
+            _stream(ask, self._ctx, Uploader.of(self._client), sink)
         )
         return sink
 
@@ -2048,7 +2010,7 @@ class Analyze(Resource):
             custom_id=None,
             base=base,
         )
-        flow = _segments(video, body, self._ctx, uploader_of(self._client), timeout_s, reuse)
+        flow = _segments(video, body, self._ctx, Uploader.of(self._client), timeout_s, reuse)
         return self._client._run(flow)
 
 

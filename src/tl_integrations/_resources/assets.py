@@ -60,7 +60,7 @@ from .._uploads import (
     sha256_file,
 )
 from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
-from . import AsyncJobResource, JobResource, awaited, streamed, waited
+from . import AsyncJobResource, JobResource, awaited, streamed
 from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata
 from .uploads import OnProgress, SessionCreation, UploadJournal, multipart_upload
 
@@ -72,6 +72,7 @@ __all__ = [
     "Assets",
     "AsyncAssets",
     "TranscriptLine",
+    "Uploader",
     "delete_asset",
     "upload_asset",
 ]
@@ -487,6 +488,50 @@ def upload_asset(
     asset: Asset = yield from wait(made, ctx, timeout_s=timeout_s)
     asset.reused = reused  # after the wait: a fresh read would reset it
     return asset
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Uploads a local file that a job reads (an analysis, an embedding) as a bare asset.
+
+    Such an asset needs neither streaming nor thumbnails; it goes through the assets
+    resource's journal, so an upload interrupted here resumes from ``assets.upload``.
+
+    Example:
+        >>> Uploader("https://api.twelvelabs.io/v1.3", UploadJournal()).base_url
+        'https://api.twelvelabs.io/v1.3'
+    """
+
+    base_url: str
+    journal: UploadJournal
+
+    @classmethod
+    def of(cls, client: Any) -> Uploader:
+        """The uploader of a client (its base URL, its assets' journal)."""
+        return cls(client.base_url, client.assets._journal)
+
+    def upload(
+        self, path: str | os.PathLike[str], ctx: Context, *, timeout_s: float | None = None
+    ) -> Flow[Asset]:
+        """Upload ``path`` once (checked first; the same bytes reuse their asset)."""
+        plan = plan_upload(
+            path,
+            filename=None,
+            user_metadata=None,
+            enable_hls=False,
+            enable_thumbnail=False,
+            multipart_threshold_bytes=64 * 1024**2,
+        )
+        asset = yield from upload_asset(
+            plan,
+            ctx,
+            base_url=self.base_url,
+            journal=self.journal,
+            max_concurrency=5,
+            on_progress=None,
+            timeout_s=timeout_s,
+        )
+        return asset
 
 
 def _upload_claimed(
@@ -929,7 +974,7 @@ class Assets(JobResource[Asset]):
         return self._client._run(flow)
 
 
-class AsyncAssets(AsyncJobResource):
+class AsyncAssets(AsyncJobResource[Asset]):
     """``client.assets`` of :class:`~tl_integrations.AsyncTwelveLabs` (same methods, awaited).
 
     Example:
@@ -947,9 +992,6 @@ class AsyncAssets(AsyncJobResource):
     retrieve = awaited(Assets.retrieve)
     list = streamed(Assets.list)
     delete = awaited(Assets.delete)
-    wait = awaited(Assets.wait)
-    wait_many = waited(Assets.wait_many)
-    wait_for_done = awaited(Assets.wait_for_done)
     transcription = awaited(Assets.transcription)
     update_user_metadata = awaited(Assets.update_user_metadata)
     replace_user_metadata = awaited(Assets.replace_user_metadata)

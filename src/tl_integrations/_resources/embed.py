@@ -106,10 +106,9 @@ from .._flows import Call, Context, Flow, Gather
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send, server_now
 from .._wire import as_object
-from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed, waited
-from .assets import ASSETS, Asset, delete_asset, plan_upload, upload_asset
+from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed
+from .assets import ASSETS, Asset, Uploader, delete_asset
 from .tasks import CANDIDATE_MARGIN_S, epoch_s
-from .uploads import UploadJournal
 
 if TYPE_CHECKING:
     from .._client import AsyncTwelveLabs, TwelveLabs
@@ -727,19 +726,6 @@ def _check_asset_ready(asset: Asset) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Uploads:
-    """What uploading a local file as an asset needs from the client.
-
-    Example:
-        >>> Uploads("https://api.twelvelabs.io/v1.3", UploadJournal()).base_url
-        'https://api.twelvelabs.io/v1.3'
-    """
-
-    base_url: str
-    journal: UploadJournal
-
-
 @dataclass
 class Started:
     """A created task, and the asset made for it (None: nothing to clean up).
@@ -757,7 +743,7 @@ def _start(
     plan: TaskPlan,
     log: CreateLog,
     memory: ProtocolMemory,
-    uploads: Uploads,
+    uploads: Uploader,
     ctx: Context,
     *,
     timeout_s: float | None = None,
@@ -773,23 +759,7 @@ def _start(
     made: str | None = None
     if req.model.protocol == "v2" and req.source.kind == "path":
         assert req.source.path is not None
-        upload = plan_upload(
-            req.source.path,
-            filename=None,
-            user_metadata=None,
-            enable_hls=False,  # embeddings need neither streaming nor thumbnails
-            enable_thumbnail=False,
-            multipart_threshold_bytes=64 * 1024**2,
-        )
-        asset = yield from upload_asset(
-            upload,
-            ctx,
-            base_url=uploads.base_url,
-            journal=uploads.journal,
-            max_concurrency=5,
-            on_progress=None,
-            timeout_s=timeout_s,
-        )
+        asset = yield from uploads.upload(req.source.path, ctx, timeout_s=timeout_s)
         made = None if asset.reused else asset.id
         source: dict[str, str] | None = wire.media_source(asset_id=asset.id)
     else:
@@ -818,7 +788,7 @@ def _embed_media(
     plan: TaskPlan,
     log: CreateLog,
     memory: ProtocolMemory,
-    uploads: Uploads,
+    uploads: Uploader,
     ctx: Context,
     *,
     options: Any,
@@ -1242,7 +1212,7 @@ def _list_protocols(model_name: str | None) -> tuple[ProtocolName, ...]:
 
 
 def _create(
-    plan: TaskPlan, log: CreateLog, memory: ProtocolMemory, uploads: Uploads, ctx: Context
+    plan: TaskPlan, log: CreateLog, memory: ProtocolMemory, uploads: Uploader, ctx: Context
 ) -> Flow[EmbeddingTask]:
     started = yield from _start(plan, log, memory, uploads, ctx)
     return started.task
@@ -1252,7 +1222,7 @@ def _create_and_wait(
     plan: TaskPlan,
     log: CreateLog,
     memory: ProtocolMemory,
-    uploads: Uploads,
+    uploads: Uploader,
     ctx: Context,
     **options: Any,
 ) -> Flow[EmbeddingTask]:
@@ -1351,11 +1321,6 @@ def _timed_plan(input_type: str, media: MediaInput, args: Mapping[str, Any]) -> 
     )
 
 
-def _uploads(client: Any) -> Uploads:
-    # The assets resource's journal: an upload interrupted here resumes from assets.upload.
-    return Uploads(client.base_url, client.assets._journal)
-
-
 # --- resources ----------------------------------------------------------------------------
 
 
@@ -1451,7 +1416,7 @@ class EmbedTasks(JobResource[EmbeddingTask]):
         """
         given = locals()
         plan = _plan_create(media, {name: given[name] for name in _CREATE_ARGS})
-        flow = _create(plan, self._log, self._memory, _uploads(self._client), self._ctx)
+        flow = _create(plan, self._log, self._memory, Uploader.of(self._client), self._ctx)
         return self._client._run(flow)
 
     def retrieve(self, task: TaskRef, *, model_name: str | None = None) -> EmbeddingTask:
@@ -1536,7 +1501,7 @@ class EmbedTasks(JobResource[EmbeddingTask]):
             plan,
             self._log,
             self._memory,
-            _uploads(self._client),
+            Uploader.of(self._client),
             self._ctx,
             timeout_s=timeout_s,
             on_update=on_update,
@@ -1608,7 +1573,7 @@ def _plan_create(media: MediaInput | None, args: Mapping[str, Any]) -> TaskPlan:
     return TaskPlan.of(resolve_model(args["model_name"]), source, options)
 
 
-class AsyncEmbedTasks(AsyncJobResource):
+class AsyncEmbedTasks(AsyncJobResource[EmbeddingTask]):
     """``client.embed.tasks`` of :class:`~tl_integrations.AsyncTwelveLabs` (same, awaited).
 
     Example:
@@ -1629,9 +1594,6 @@ class AsyncEmbedTasks(AsyncJobResource):
     retrieve = awaited(EmbedTasks.retrieve)
     vectors = awaited(EmbedTasks.vectors)
     list = streamed(EmbedTasks.list)
-    wait = awaited(EmbedTasks.wait)
-    wait_many = waited(EmbedTasks.wait_many)
-    wait_for_done = awaited(EmbedTasks.wait_for_done)
     create_and_wait = awaited(EmbedTasks.create_and_wait)
 
 
@@ -1929,7 +1891,7 @@ class Embed(Resource):
             plan,
             tasks._log,
             tasks._memory,
-            _uploads(self._client),
+            Uploader.of(self._client),
             self._ctx,
             options=options,
             keep_asset=keep_asset,

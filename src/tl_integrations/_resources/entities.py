@@ -21,13 +21,13 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from .._engine import Creation, Job, TaskKind, WaitMany, create, job_id_of, wait
+from .._engine import Creation, Job, Locate, TaskKind, WaitMany, create, job_id_of, wait
 from .._errors import InvalidRequestError, TwelveLabsError
 from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send, send_json
 from .._wire import as_object, opt_int, opt_list, opt_obj, opt_str, req_str
-from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
+from . import AsyncResource, Resource, Waiting, awaited, located_under, streamed, waited
 from .assets import Asset
 from .tasks import UPLOAD_TOKEN_KEY
 from .videos import check_page_limit
@@ -372,18 +372,9 @@ def _read_entity(collection_id: str, entity_id: str, ctx: Context) -> Flow[Entit
     return Entity.from_api(body, collection_id=collection_id)._bind(ctx.owner)
 
 
-def _locator(collections: dict[str, str]) -> Callable[[str, Context], Flow[Job]]:
-    def locate(job_id: str, ctx: Context) -> Flow[Job]:
-        collection_id = collections.get(job_id)
-        if collection_id is None:
-            raise InvalidRequestError(
-                f"entity {job_id}: its collection is not known; pass the Entity object or "
-                "collection_id="
-            )
-        entity: Job = yield from _read_entity(collection_id, job_id, ctx)
-        return entity
-
-    return locate
+def _locator(collections: dict[str, str]) -> Locate:
+    unknown = "entity {job_id}: its collection is not known; pass the Entity object or "
+    return located_under(collections, _read_entity, unknown + "collection_id=")
 
 
 def _collections_of(refs: Iterable[Entity | str], collection_id: str | None) -> dict[str, str]:

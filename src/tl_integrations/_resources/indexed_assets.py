@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import uuid
@@ -29,6 +30,7 @@ from .._claims import CLAIMS, kept
 from .._engine import (
     Creation,
     Job,
+    Locate,
     TaskKind,
     WaitMany,
     create,
@@ -41,7 +43,7 @@ from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
 from .._uploads import url_key
 from .._wire import as_object, opt_list, opt_obj, opt_str, req_str
-from . import AsyncResource, Resource, Waiting, awaited, streamed, waited
+from . import AsyncResource, Resource, Waiting, awaited, located_under, streamed, waited
 from .assets import (
     HASH_KEY,
     MULTIPART_THRESHOLD_BYTES,
@@ -236,17 +238,9 @@ def read_indexed(
     return IndexedAsset.from_api(reply.json(), index_id=index_id)._bind(ctx.owner)
 
 
-def _locator(index_ids: dict[str, str]) -> Callable[[str, Context], Flow[Job]]:
-    def locate(job_id: str, ctx: Context) -> Flow[Job]:
-        index_id = index_ids.get(job_id)
-        if index_id is None:
-            raise InvalidRequestError(
-                f"indexed asset {job_id}: its index is not known; pass the IndexedAsset object"
-            )
-        job: Job = yield from read_indexed(None, index_id, job_id, ctx)
-        return job
-
-    return locate
+def _locator(index_ids: dict[str, str]) -> Locate:
+    unknown = "indexed asset {job_id}: its index is not known; pass the IndexedAsset object"
+    return located_under(index_ids, functools.partial(read_indexed, None), unknown)
 
 
 def _index_ids(refs: Iterable[IndexedAsset | str], index_id: str | None) -> dict[str, str]:

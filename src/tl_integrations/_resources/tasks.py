@@ -52,7 +52,7 @@ from .._paging import PAGE_LIMIT_MAX, collect, pages
 from .._transport import Reply, Request, path_segment, send, send_json, server_now
 from .._uploads import VideoFile, video_source
 from .._wire import FieldKind, as_object, parse_page, read_fields, req_str
-from . import AsyncJobResource, JobResource, awaited, streamed, waited
+from . import AsyncJobResource, JobResource, awaited, streamed
 from .videos import SystemMetadata, check_page_limit, list_videos_request
 
 __all__ = [
@@ -653,7 +653,7 @@ class Tasks(JobResource[Task]):
         return self._client._iterate(_list(request, index_id, self._ctx))
 
 
-class AsyncTasks(AsyncJobResource):
+class AsyncTasks(AsyncJobResource[Task]):
     """``client.tasks`` of :class:`~tl_integrations.AsyncTwelveLabs` (same methods, awaited).
 
     Example:
@@ -665,8 +665,5 @@ class AsyncTasks(AsyncJobResource):
     create = awaited(Tasks.create)
     retrieve = awaited(Tasks.retrieve)
     delete = awaited(Tasks.delete)
-    wait = awaited(Tasks.wait)
-    wait_many = waited(Tasks.wait_many)
-    wait_for_done = awaited(Tasks.wait_for_done)
     create_and_wait = awaited(Tasks.create_and_wait)
     list = streamed(Tasks.list)
