@@ -15,9 +15,9 @@ from embed_support import (
     SCENES,
     EmulatorHarness,
     FakeEmbedAPI,
-    FakeTime,
 )
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
 
@@ -27,18 +27,18 @@ def fake() -> FakeEmbedAPI:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def client(fake: FakeEmbedAPI, fake_time: FakeTime) -> Iterator[TwelveLabs]:
+def client(fake: FakeEmbedAPI, fake_time: FakeClock) -> Iterator[TwelveLabs]:
     http = httpx.Client(transport=httpx.MockTransport(fake.handler))
     with TwelveLabs(
         api_key="test-key",
         base_url=BASE,
         http_client=http,
-        clock=fake_time.clock,
+        clock=fake_time,
         sleep=fake_time.sleep,
         retry_policy=NO_JITTER_RETRY,
         poll_policy=NO_JITTER_POLL,
@@ -48,14 +48,14 @@ def client(fake: FakeEmbedAPI, fake_time: FakeTime) -> Iterator[TwelveLabs]:
 
 
 @pytest.fixture
-async def aclient(fake: FakeEmbedAPI, fake_time: FakeTime) -> Any:
+async def aclient(fake: FakeEmbedAPI, fake_time: FakeClock) -> Any:
     http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
     async with AsyncTwelveLabs(
         api_key="test-key",
         base_url=BASE,
         http_client=http,
-        clock=fake_time.clock,
-        sleep=fake_time.asleep,
+        clock=fake_time,
+        sleep=fake_time.async_sleep,
         retry_policy=NO_JITTER_RETRY,
         poll_policy=NO_JITTER_POLL,
     ) as c:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import (
     AsyncTwelveLabs,
     AuthenticationError,
@@ -32,7 +33,7 @@ from tl_integrations import (
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 
-from .conftest import SECRET_KEY, Media, VirtualTime, sync_client
+from .conftest import SECRET_KEY, Media, sync_client
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def emu() -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def ctx(emu: Emulator, media: Media, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
     assert emu.clock is not None
-    vt = VirtualTime(emu.clock)
+    vt = FakeClock(server=emu.clock)
     scratch = tmp_path_factory.mktemp("bad-input")
     (scratch / "empty.mp4").write_bytes(b"")
     (scratch / "a folder.mp4").mkdir()

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import IngestFailure, PollPolicy, TwelveLabs
 from tl_integrations._ingest import AsyncVideoIngest, IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
@@ -30,7 +31,6 @@ from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from .conftest import (
     SECRET_KEY,
     Media,
-    VirtualTime,
     async_client,
     line_of,
     records_of,
@@ -52,9 +52,9 @@ def emu() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def vt(emu: Emulator) -> VirtualTime:
+def vt(emu: Emulator) -> FakeClock:
     assert emu.clock is not None
-    return VirtualTime(emu.clock)
+    return FakeClock(server=emu.clock)
 
 
 def _inputs(media: Media, count: int) -> list[str]:
@@ -71,7 +71,7 @@ def _check_each_once(emu: Emulator, inputs: list[str], upload: str) -> None:
 
 @pytest.mark.parametrize("upload", ["assets", "tasks"])
 def test_two_loaders_on_one_client_upload_each_file_once(
-    upload: str, emu: Emulator, vt: VirtualTime, media: Media
+    upload: str, emu: Emulator, vt: FakeClock, media: Media
 ) -> None:
     inputs = _inputs(media, 10)
     options = IngestOptions(
@@ -112,7 +112,7 @@ def test_two_loaders_on_one_client_upload_each_file_once(
 
 @pytest.mark.parametrize("upload", ["assets", "tasks"])
 async def test_two_async_loaders_on_one_client_upload_each_file_once(
-    upload: str, emu: Emulator, vt: VirtualTime, media: Media
+    upload: str, emu: Emulator, vt: FakeClock, media: Media
 ) -> None:
     """The second run waits for the first's claim on the event loop, not by blocking it:
     were the loop blocked, the first run could never finish and let go."""

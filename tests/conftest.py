@@ -1,0 +1,1 @@
+"""Fixtures for every test directory (shared helpers live in ``testkit.py``, next to this)."""
