@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import tl_integrations
+from testkit import FakeClock
 from tl_integrations import TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_video
 
@@ -88,16 +89,15 @@ def video(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def client_on_the_emulator(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """``tl_integrations.TwelveLabs`` as the programs construct it, aimed at the emulator."""
-    clock = emulator.clock
-    assert clock is not None
+    time = FakeClock(emulator=emulator)
 
     class EmulatedTwelveLabs(TwelveLabs):
         def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
             super().__init__(
                 api_key,
                 base_url=emulator.base_url,
-                clock=clock,
-                sleep=emulator.advance,
+                clock=time,
+                sleep=time.sleep,
                 **kwargs,
             )
 

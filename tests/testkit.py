@@ -11,7 +11,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from tl_integrations.emulator import ManualClock
+from tl_integrations.emulator import Emulator, ManualClock
 
 
 class FakeClock:
@@ -21,8 +21,10 @@ class FakeClock:
     to change the world while the client sleeps). Alone, the clock holds its own time
     (``now`` may be set). Given an emulator's :class:`ManualClock` as ``server``, it reads
     and moves that clock instead: the client's sleeps move the server's time, so waits,
-    ``Retry-After`` and polling cost no wall time. Sleeps are thread-safe: concurrent
-    sleepers move the clock one after the other.
+    ``Retry-After`` and polling cost no wall time. Given the running :class:`Emulator` as
+    ``emulator``, it moves time with :meth:`Emulator.advance`, which also sends the webhook
+    events that fall due. Sleeps are thread-safe: concurrent sleepers move the clock one
+    after the other.
 
     Pass the clock itself as ``clock=``, ``sleep`` as ``sleep=`` and ``async_sleep`` as the
     async client's ``sleep=``.
@@ -36,8 +38,18 @@ class FakeClock:
         3.0
     """
 
-    def __init__(self, start: float = 0.0, *, server: ManualClock | None = None) -> None:
+    def __init__(
+        self,
+        start: float = 0.0,
+        *,
+        server: ManualClock | None = None,
+        emulator: Emulator | None = None,
+    ) -> None:
+        if emulator is not None:
+            assert emulator.clock is not None, "the emulator must run on a ManualClock"
+            server = emulator.clock
         self.server = server
+        self._advance = emulator.advance if emulator is not None else None
         self._now = start
         self.sleeps: list[float] = []
         self.on_sleep: list[Callable[[], object]] = []
@@ -67,7 +79,9 @@ class FakeClock:
         assert seconds >= 0, seconds
         with self._lock:
             self.sleeps.append(seconds)
-            if self.server is not None:
+            if self._advance is not None:
+                self._advance(seconds)
+            elif self.server is not None:
                 self.server.advance(seconds)
             else:
                 self._now += seconds

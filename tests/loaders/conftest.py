@@ -6,7 +6,6 @@ every wait is deterministic. Each test works in an index of its own.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import (
     Emulator,
@@ -92,24 +92,17 @@ def index_name() -> str:
 
 def sync_client(emu: Emulator, **kwargs: Any) -> TwelveLabs:
     """A client whose sleeps move the emulator's clock instead of waiting."""
-    clock = emu.clock
-    assert clock is not None
+    time = FakeClock(emulator=emu)
     return TwelveLabs(
-        api_key=SECRET_KEY, base_url=emu.base_url, clock=clock, sleep=emu.advance, **kwargs
+        api_key=SECRET_KEY, base_url=emu.base_url, clock=time, sleep=time.sleep, **kwargs
     )
 
 
 def async_client(emu: Emulator, **kwargs: Any) -> AsyncTwelveLabs:
     """The async twin of :func:`sync_client`."""
-    clock = emu.clock
-    assert clock is not None
-
-    async def sleep(seconds: float) -> None:
-        emu.advance(seconds)
-        await asyncio.sleep(0)
-
+    time = FakeClock(emulator=emu)
     return AsyncTwelveLabs(
-        api_key=SECRET_KEY, base_url=emu.base_url, clock=clock, sleep=sleep, **kwargs
+        api_key=SECRET_KEY, base_url=emu.base_url, clock=time, sleep=time.async_sleep, **kwargs
     )
 
 
