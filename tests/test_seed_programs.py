@@ -8,14 +8,13 @@ emulator's manual clock, so ``sleep_interval=5`` costs no wall-clock time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import tl_integrations
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_video
 
@@ -74,9 +73,8 @@ IMPORTS = {
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=3)) as emu:
-        yield emu
+def emulator(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=3))
 
 
 @pytest.fixture

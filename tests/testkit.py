@@ -1,4 +1,6 @@
-"""Test support shared by every test directory: the one fake client clock.
+"""Test support shared by every test directory: the one fake client clock, and the one way
+to run an emulator for a test (:func:`start_emulator`; tests use the ``emulator_for``
+fixture of ``tests/conftest.py``, fixtures of wider scope call it with their ``request``).
 
 ``tests/conftest.py`` (the top-level conftest, loaded before any test) puts ``tests/`` on
 ``sys.path`` under pytest's default ``prepend`` import mode, so any test module, packaged
@@ -10,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from tl_integrations.emulator import Emulator, ManualClock
+import pytest
+
+from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 
 class FakeClock:
@@ -92,3 +97,21 @@ class FakeClock:
         """The async client's sleep; yields to the loop once so that other tasks run."""
         self.sleep(seconds)
         await asyncio.sleep(0)
+
+
+def start_emulator(
+    request: pytest.FixtureRequest, config: EmulatorConfig | None = None, **overrides: Any
+) -> Emulator:
+    """Start an :class:`Emulator` that stops when the requesting fixture (or test) ends.
+
+    ``config`` and ``overrides`` are those of ``Emulator(...)``; pass ``clock=ManualClock()``
+    for an emulator whose time moves only when moved. A fixture of any scope passes its own
+    ``request``, so the emulator lives exactly as long as that fixture::
+
+        @pytest.fixture(scope="module")
+        def server(request: pytest.FixtureRequest) -> Emulator:
+            return start_emulator(request, clock=ManualClock(), seed=2)
+    """
+    emulator = Emulator(config, **overrides).start()
+    request.addfinalizer(emulator.stop)
+    return emulator

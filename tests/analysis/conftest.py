@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
 
@@ -50,9 +50,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=21) as emu:
-        yield emu
+def emulator(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=21)
 
 
 def sync_client(emu: Emulator, *, sleep: Callable[[float], None] | None = None) -> TwelveLabs:

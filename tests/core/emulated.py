@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits
 
@@ -129,9 +129,8 @@ def journal_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=12, uploads=LIMITS) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=12, uploads=LIMITS)
 
 
 @pytest.fixture(params=["sync", "async"])

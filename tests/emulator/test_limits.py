@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock
 
 KEY = "k"
@@ -25,7 +26,7 @@ def _limits(**values: object) -> object:
 
 
 @pytest.fixture
-def quick() -> Iterator[Emulator]:
+def quick(request: pytest.FixtureRequest) -> Emulator:
     """An emulator whose header and body timeouts are short, and whose caps are small."""
     limits = _limits(
         header_timeout_s=SHORT_S,
@@ -34,8 +35,7 @@ def quick() -> Iterator[Emulator]:
         form_parts=10,
         form_text_bytes=10_000,
     )
-    with Emulator(clock=ManualClock(), requests=limits) as emu:
-        yield emu
+    return start_emulator(request, clock=ManualClock(), requests=limits)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import (
     Emulator,
@@ -75,14 +75,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+def emulator(request: pytest.FixtureRequest) -> Emulator:
     # Indexing time grows with the video (1 s + 1 s per video second, no jitter), so a long
     # video is reliably still indexing when a short one is ready. Media are checked after
     # upload, so a bad video becomes a failed task (the path wait_many reports).
     stages = StageModel(indexing=Stage(1.0, 1.0), jitter=0.0)
     config = EmulatorConfig(clock=ManualClock(), seed=7, stages=stages, media_validation="async")
-    with Emulator(config) as emu:
-        yield emu
+    return start_emulator(request, config)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import (
     AsyncTwelveLabs,
     AuthenticationError,
@@ -48,10 +48,9 @@ class Ctx:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest) -> Emulator:
     config = EmulatorConfig(clock=ManualClock(), seed=2, api_key=SECRET_KEY)
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(request, config)
 
 
 @pytest.fixture(scope="module")

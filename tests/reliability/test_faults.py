@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import IngestError, IngestFailure, TaskFailedError, TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
@@ -52,9 +52,8 @@ FAULT_KINDS = ("500", "502", "503", "429", "drop", "lost", "latency")
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=SEED, faults=FAULTS)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=SEED, faults=FAULTS))
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import email.utils
 import itertools
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -131,9 +131,8 @@ def test_a_task_pickles_without_its_client() -> None:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=12)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=12))
 
 
 def test_a_lost_answer_to_an_upload_is_not_paid_twice(emu: Emulator, media: Media) -> None:

@@ -17,13 +17,13 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import IngestFailure, PollPolicy, TwelveLabs
 from tl_integrations._ingest import AsyncVideoIngest, IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
@@ -46,9 +46,8 @@ GUARD_S = 120.0  # a run still going after this is broken; never reached when it
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=23)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=23))
 
 
 @pytest.fixture
@@ -136,10 +135,9 @@ async def test_two_async_loaders_on_one_client_upload_each_file_once(
 
 
 @pytest.fixture
-def live() -> Iterator[Emulator]:
+def live(request: pytest.FixtureRequest) -> Emulator:
     """An emulator on real time, fast: two processes cannot share a manual clock."""
-    with Emulator(EmulatorConfig(seed=29, speed=40.0, api_key=SECRET_KEY)) as server:
-        yield server
+    return start_emulator(request, EmulatorConfig(seed=29, speed=40.0, api_key=SECRET_KEY))
 
 
 def _spawn_run(emu: Emulator, index_name: str, upload: str, inputs: list[str]) -> Any:

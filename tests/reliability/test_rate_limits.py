@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, RateLimits
 
 from .conftest import RetryLog, async_client, report, sync_client
@@ -86,10 +86,9 @@ class Recorder:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest) -> Emulator:
     config = EmulatorConfig(clock=ManualClock(), seed=5, rate_limits=RateLimits(embed=PER_MINUTE))
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(request, config)
 
 
 @pytest.fixture

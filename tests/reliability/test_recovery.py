@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import IngestFailure, TaskFailedError
 from tl_integrations._ingest import IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
@@ -33,9 +33,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=17)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=17))
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ import pytest
 from langchain_core.load import dumps
 from pydantic import SecretStr
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -74,11 +74,10 @@ def check_exception(exc: BaseException, where: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest) -> Emulator:
     # "async" media validation: a bad video becomes a failed task, not a 400.
     config = EmulatorConfig(clock=ManualClock(), seed=6, api_key=KEY, media_validation="async")
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(request, config)
 
 
 @pytest.fixture(scope="module")

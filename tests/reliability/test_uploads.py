@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits, sample_videos
 
@@ -47,9 +47,8 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def emu(cache: Path) -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=5, uploads=LIMITS, api_key=SECRET_KEY) as server:
-        yield server
+def emu(request: pytest.FixtureRequest, cache: Path) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=5, uploads=LIMITS, api_key=SECRET_KEY)
 
 
 def _chunks(path: Path) -> int:
