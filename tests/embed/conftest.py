@@ -17,7 +17,7 @@ from embed_support import (
     FakeEmbedAPI,
 )
 
-from testkit import FakeClock
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
 
@@ -72,8 +72,10 @@ def video_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHarness]:
-    from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
+def emu(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> EmulatorHarness:
+    from tl_integrations.emulator import ManualClock, make_sample_video
 
     root = tmp_path_factory.mktemp("embed-videos")
     videos = {
@@ -84,8 +86,8 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHarness]:
         "long": make_sample_video(root / "long.mp4", duration_s=31.0, seed=2, size=(480, 360)),
     }
     clock = ManualClock()
-    with Emulator(clock=clock, seed=3, file_dirs=(root,)) as emulator:
-        yield EmulatorHarness(emulator=emulator, clock=clock, videos=videos)
+    emulator = start_emulator(request, clock=clock, seed=3, file_dirs=(root,))
+    return EmulatorHarness(emulator=emulator, clock=clock, videos=videos)
 
 
 @pytest.fixture
