@@ -8,13 +8,13 @@ emulator's manual clock, so ``sleep_interval=5`` costs no wall-clock time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import tl_integrations
+from testkit import FakeClock, start_emulator
 from tl_integrations import TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_video
 
@@ -73,9 +73,8 @@ IMPORTS = {
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=3)) as emu:
-        yield emu
+def emulator(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=3))
 
 
 @pytest.fixture
@@ -88,16 +87,15 @@ def video(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def client_on_the_emulator(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """``tl_integrations.TwelveLabs`` as the programs construct it, aimed at the emulator."""
-    clock = emulator.clock
-    assert clock is not None
+    time = FakeClock(emulator=emulator)
 
     class EmulatedTwelveLabs(TwelveLabs):
         def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
             super().__init__(
                 api_key,
                 base_url=emulator.base_url,
-                clock=clock,
-                sleep=emulator.advance,
+                clock=time,
+                sleep=time.sleep,
                 **kwargs,
             )
 

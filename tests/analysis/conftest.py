@@ -3,7 +3,6 @@ sync and async clients whose sleeps move that clock (no test waits for real)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
 
@@ -50,28 +50,20 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=21) as emu:
-        yield emu
+def emulator(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=21)
 
 
 def sync_client(emu: Emulator, *, sleep: Callable[[float], None] | None = None) -> TwelveLabs:
     """A client whose sleeps move the emulator's clock instead of waiting."""
-    clock = emu.clock
-    assert clock is not None
-    return TwelveLabs(api_key=KEY, base_url=emu.base_url, clock=clock, sleep=sleep or emu.advance)
+    time = FakeClock(emulator=emu)
+    return TwelveLabs(api_key=KEY, base_url=emu.base_url, clock=time, sleep=sleep or time.sleep)
 
 
 def async_client(emu: Emulator) -> AsyncTwelveLabs:
     """The async twin of :func:`sync_client`."""
-    clock = emu.clock
-    assert clock is not None
-
-    async def sleep(seconds: float) -> None:
-        emu.advance(seconds)
-        await asyncio.sleep(0)
-
-    return AsyncTwelveLabs(api_key=KEY, base_url=emu.base_url, clock=clock, sleep=sleep)
+    time = FakeClock(emulator=emu)
+    return AsyncTwelveLabs(api_key=KEY, base_url=emu.base_url, clock=time, sleep=time.async_sleep)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import (
     AnalysisTask,
     AsyncTwelveLabs,
@@ -234,11 +235,9 @@ def test_a_create_whose_answer_is_lost_makes_one_task(
 ) -> None:
     # The first create reaches the emulator, which makes the task and drops the answer. The
     # client's backoff sleep clears the fault; its retry carries the same Idempotency-Key.
-    def sleep(seconds: float) -> None:
-        emulator.set_faults()
-        emulator.advance(seconds)
-
-    with sync_client(emulator, sleep=sleep) as client:
+    time = FakeClock(emulator=emulator)
+    time.on_sleep.append(emulator.set_faults)
+    with sync_client(emulator, sleep=time.sleep) as client:
         emulator.set_faults(lost=1.0)
         try:
             task = client.analyze.tasks.create(assets["talk"], prompt="Lost?", custom_id="lost-1")

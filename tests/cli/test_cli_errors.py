@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testkit import start_emulator
 from tl_integrations import TwelveLabs
 from tl_integrations._cli import main
 from tl_integrations.emulator import Emulator
@@ -19,10 +20,9 @@ KEY = "tlk_CLI_SECRET_7f3a9c2e51d84b06"
 
 
 @pytest.fixture
-def locked_emulator() -> Iterator[Emulator]:
+def locked_emulator(request: pytest.FixtureRequest) -> Emulator:
     """An emulator that accepts only :data:`KEY`."""
-    with Emulator(api_key=KEY, speed=200.0) as emulator:
-        yield emulator
+    return start_emulator(request, api_key=KEY, speed=200.0)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
 from .emulated import emu, journal_home, live  # noqa: F401 (fixtures of the emulator tests)
-from .fakeapi import FakeClock, FakeTwelveLabs
+from .fakeapi import FakeTwelveLabs
 
 
 class Twin:

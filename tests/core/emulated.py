@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits
 
@@ -37,14 +38,11 @@ class EmuTwin:
         # One loop for the whole test: the async client's connections belong to it.
         self.loop = asyncio.new_event_loop()
 
-        async def asleep(seconds: float) -> None:
-            emu.advance(seconds)
-            await asyncio.sleep(0)
-
+        self.time = FakeClock(emulator=emu)
         if kind == "sync":
-            self.client: Any = emu.client(sleep=emu.advance, **options)
+            self.client: Any = emu.client(sleep=self.time.sleep, **options)
         else:
-            self.client = emu.async_client(sleep=asleep, **options)
+            self.client = emu.async_client(sleep=self.time.async_sleep, **options)
 
     def run(self, value: Any) -> Any:
         """The value, or the coroutine's result (run to the end)."""
@@ -131,9 +129,8 @@ def journal_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=12, uploads=LIMITS) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=12, uploads=LIMITS)
 
 
 @pytest.fixture(params=["sync", "async"])

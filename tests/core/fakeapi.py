@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, PollPolicy, RetryPolicy, TwelveLabs
 
 API_KEY = "tlk_FAKE_SECRET_0123456789abcdef"
@@ -32,25 +33,6 @@ BASE_URL = "https://api.twelvelabs.test/v1.3"
 EPOCH = 1_700_000_000.0
 STAGES = ("validating", "pending", "queued", "indexing")
 _VIDEO_FILTERS = {"page", "page_limit", "sort_by", "sort_option", "filename"}
-
-
-class FakeClock:
-    """Monotonic seconds that only move when something sleeps; records every sleep."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0, seconds
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from testkit import FakeClock
 from tl_integrations.emulator import Emulator, ManualClock, sample_videos
 
 _CREATES = "POST /v1.3/indexes/{id}/indexed-assets"
@@ -13,7 +14,9 @@ def test_index_takes_up_an_asset_indexed_step_by_step(tmp_path: Path) -> None:
     (cooking, *_) = sample_videos(tmp_path)
     with (
         Emulator(clock=ManualClock()) as emulator,
-        emulator.client(sleep=emulator.advance) as client,  # time moves when the client waits
+        emulator.client(
+            sleep=FakeClock(emulator=emulator).sleep
+        ) as client,  # time moves when the client waits
     ):
         asset = client.assets.upload(cooking)
         index = client.indexes.get_or_create("step-by-step")

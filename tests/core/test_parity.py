@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
-from .fakeapi import FakeClock, FakeTwelveLabs
+from .fakeapi import FakeTwelveLabs
 
 
 def resources(client: object, prefix: str = "") -> dict[str, object]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import (
     APIConnectionError,
     AuthenticationError,
@@ -27,8 +28,6 @@ from tl_integrations._engine import Job, wait
 from tl_integrations._flows import AsyncDriver, Context, SyncDriver
 from tl_integrations._polling import PollState
 from tl_integrations._retrying import RetryPolicy
-
-from .fakeapi import FakeClock
 
 STEADY = PollPolicy(jitter=0.0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import (
     APIConnectionError,
     AuthenticationError,
@@ -19,7 +20,7 @@ from tl_integrations import (
 from tl_integrations._transport import Request, send
 
 from .conftest import Twin
-from .fakeapi import EPOCH, FakeClock, FakeTwelveLabs, error, http_date
+from .fakeapi import EPOCH, FakeTwelveLabs, error, http_date
 
 ASSET = "6711a09ae4a1b37f8a9c5d01"  # an asset id: Pegasus reads assets, not indexed video ids
 

@@ -10,9 +10,10 @@ import random
 import statistics
 from dataclasses import dataclass
 
+from testkit import FakeClock
 from tl_integrations import Task
 
-from .fakeapi import FakeClock, FakeTwelveLabs
+from .fakeapi import FakeTwelveLabs
 
 TASKS = 60
 FIXED_INTERVAL_S = 5.0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits, sample_videos
 
 CHUNK = 16_000
@@ -31,7 +32,7 @@ def test_a_second_call_resumes_an_interrupted_upload(
     limits = UploadLimits(chunk_size_bytes=CHUNK)
     with (
         Emulator(clock=ManualClock(), uploads=limits) as emulator,
-        emulator.client(sleep=emulator.advance) as client,
+        emulator.client(sleep=FakeClock(emulator=emulator).sleep) as client,
     ):
         with pytest.raises(_Interrupted):
             client.assets.upload(

@@ -15,9 +15,9 @@ from embed_support import (
     SCENES,
     EmulatorHarness,
     FakeEmbedAPI,
-    FakeTime,
 )
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 
 
@@ -27,18 +27,18 @@ def fake() -> FakeEmbedAPI:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def client(fake: FakeEmbedAPI, fake_time: FakeTime) -> Iterator[TwelveLabs]:
+def client(fake: FakeEmbedAPI, fake_time: FakeClock) -> Iterator[TwelveLabs]:
     http = httpx.Client(transport=httpx.MockTransport(fake.handler))
     with TwelveLabs(
         api_key="test-key",
         base_url=BASE,
         http_client=http,
-        clock=fake_time.clock,
+        clock=fake_time,
         sleep=fake_time.sleep,
         retry_policy=NO_JITTER_RETRY,
         poll_policy=NO_JITTER_POLL,
@@ -48,14 +48,14 @@ def client(fake: FakeEmbedAPI, fake_time: FakeTime) -> Iterator[TwelveLabs]:
 
 
 @pytest.fixture
-async def aclient(fake: FakeEmbedAPI, fake_time: FakeTime) -> Any:
+async def aclient(fake: FakeEmbedAPI, fake_time: FakeClock) -> Any:
     http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
     async with AsyncTwelveLabs(
         api_key="test-key",
         base_url=BASE,
         http_client=http,
-        clock=fake_time.clock,
-        sleep=fake_time.asleep,
+        clock=fake_time,
+        sleep=fake_time.async_sleep,
         retry_policy=NO_JITTER_RETRY,
         poll_policy=NO_JITTER_POLL,
     ) as c:
@@ -72,8 +72,10 @@ def video_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHarness]:
-    from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
+def emu(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> EmulatorHarness:
+    from tl_integrations.emulator import ManualClock, make_sample_video
 
     root = tmp_path_factory.mktemp("embed-videos")
     videos = {
@@ -84,8 +86,8 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHarness]:
         "long": make_sample_video(root / "long.mp4", duration_s=31.0, seed=2, size=(480, 360)),
     }
     clock = ManualClock()
-    with Emulator(clock=clock, seed=3, file_dirs=(root,)) as emulator:
-        yield EmulatorHarness(emulator=emulator, clock=clock, videos=videos)
+    emulator = start_emulator(request, clock=clock, seed=3, file_dirs=(root,))
+    return EmulatorHarness(emulator=emulator, clock=clock, videos=videos)
 
 
 @pytest.fixture

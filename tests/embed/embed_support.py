@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import orjson
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, PollPolicy, RetryPolicy, TwelveLabs
 
 BASE = "https://api.test/v1.3"
@@ -289,24 +290,6 @@ class FakeEmbedAPI:
         return httpx.Response(200, json={"data": [item]})
 
 
-@dataclass
-class FakeTime:
-    """An injectable monotonic clock whose sleeps only move the clock."""
-
-    now: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
 NO_JITTER_RETRY = RetryPolicy(max_retries=3, jitter=0.0)
 NO_JITTER_POLL = PollPolicy(jitter=0.0)
 
@@ -329,23 +312,19 @@ class EmulatorHarness:
     clock: Any
     videos: dict[str, Path]
 
-    def sleep(self, seconds: float) -> None:
-        """The clients' sleep: moves the emulator's clock instead of waiting."""
-        self.clock.advance(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.clock.advance(seconds)
+    def __post_init__(self) -> None:
+        self.time = FakeClock(server=self.clock)  # the clients' clock: sleeps move the server's
 
     def client(self) -> TwelveLabs:
         emu = self.emulator
         return TwelveLabs(
-            api_key=emu.api_key, base_url=emu.base_url, clock=self.clock, sleep=self.sleep
+            api_key=emu.api_key, base_url=emu.base_url, clock=self.time, sleep=self.time.sleep
         )
 
     def aclient(self) -> AsyncTwelveLabs:
         emu = self.emulator
         return AsyncTwelveLabs(
-            api_key=emu.api_key, base_url=emu.base_url, clock=self.clock, sleep=self.asleep
+            api_key=emu.api_key, base_url=emu.base_url, clock=self.time, sleep=self.time.async_sleep
         )
 
     def posts(self) -> int:

@@ -26,10 +26,10 @@ from embed_support import (
     NO_JITTER_POLL,
     NO_JITTER_RETRY,
     EmulatorHarness,
-    FakeTime,
     form_fields,
 )
 
+from testkit import FakeClock
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -58,7 +58,7 @@ class CreateServer:
     answer goes out.
     """
 
-    time: FakeTime
+    time: FakeClock
     script: list[str] = field(default_factory=list)
     after_store: list[Callable[[], None]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
@@ -169,18 +169,18 @@ class CreateServer:
 
 
 @pytest.fixture
-def server(fake_time: FakeTime) -> CreateServer:
+def server(fake_time: FakeClock) -> CreateServer:
     return CreateServer(time=fake_time)
 
 
 @pytest.fixture
-def api(server: CreateServer, fake_time: FakeTime) -> Iterator[TwelveLabs]:
+def api(server: CreateServer, fake_time: FakeClock) -> Iterator[TwelveLabs]:
     http = httpx.Client(transport=httpx.MockTransport(server.handler))
     with TwelveLabs(
         api_key="test-key",
         base_url=BASE,
         http_client=http,
-        clock=fake_time.clock,
+        clock=fake_time,
         sleep=fake_time.sleep,
         retry_policy=NO_JITTER_RETRY,
         poll_policy=NO_JITTER_POLL,
@@ -217,7 +217,7 @@ def test_a_stored_task_whose_answer_was_lost_is_adopted(
 def test_a_task_never_stored_is_sent_again_once(
     api: TwelveLabs,
     server: CreateServer,
-    fake_time: FakeTime,
+    fake_time: FakeClock,
     video_file: Path,
     model: str,
     video: str,
@@ -313,15 +313,15 @@ def test_a_refused_create_is_not_retried(
 
 
 async def test_the_async_twin_adopts_a_stored_task(
-    server: CreateServer, fake_time: FakeTime, video_file: Path
+    server: CreateServer, fake_time: FakeClock, video_file: Path
 ) -> None:
     http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
     async with AsyncTwelveLabs(
         api_key="test-key",
         base_url=BASE,
         http_client=http,
-        clock=fake_time.clock,
-        sleep=fake_time.asleep,
+        clock=fake_time,
+        sleep=fake_time.async_sleep,
         retry_policy=NO_JITTER_RETRY,
     ) as client:
         server.script = ["stored-drop"]
@@ -371,7 +371,7 @@ def test_the_emulator_stores_one_task_when_the_answer_is_lost(
             api_key=emu.emulator.api_key,
             base_url=emu.emulator.base_url,
             clock=emu.clock,
-            sleep=emu.sleep,
+            sleep=emu.time.sleep,
             http_client=http,
         ) as client,
     ):

@@ -186,7 +186,7 @@ def test_the_seeds_second_program_runs(
     assert "from twelvelabs" not in code
     monkeypatch.setenv("TWELVELABS_BASE_URL", emu.emulator.base_url)
     # The seed's client sleeps with time.sleep; let that move the emulator's clock instead.
-    monkeypatch.setattr(time, "sleep", emu.sleep)
+    monkeypatch.setattr(time, "sleep", emu.time.sleep)
     out = io.StringIO()
     namespace: dict[str, object] = {"__name__": "__seed__"}
     with redirect_stdout(out):
@@ -213,7 +213,7 @@ def test_texts_ride_out_injected_429s(emu: EmulatorHarness, model: str) -> None:
         api_key=emulator.api_key,
         base_url=emulator.base_url,
         clock=emu.clock,
-        sleep=emu.sleep,
+        sleep=emu.time.sleep,
         retry_policy=RetryPolicy(max_retries=10),
     )
     before = emulator.stats()["faults"].get("429", 0)

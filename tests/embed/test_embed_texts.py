@@ -9,8 +9,9 @@ import threading
 import httpx
 import numpy as np
 import pytest
-from embed_support import BASE, FakeEmbedAPI, FakeTime, vector
+from embed_support import BASE, FakeEmbedAPI, vector
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, BadRequestError, InvalidRequestError, TwelveLabs
 
 V1 = "Marengo-retrieval-2.7"
@@ -28,7 +29,7 @@ def test_texts_keep_their_order(client: TwelveLabs, model: str, dim: int) -> Non
 
 
 def test_texts_run_exactly_max_concurrency_at_a_time(
-    fake: FakeEmbedAPI, fake_time: FakeTime
+    fake: FakeEmbedAPI, fake_time: FakeClock
 ) -> None:
     bound = 3
     barrier = threading.Barrier(bound, timeout=10)  # deadlocks (and fails) below the bound
@@ -53,7 +54,7 @@ def test_texts_run_exactly_max_concurrency_at_a_time(
 
 
 def test_texts_ride_out_429_honouring_retry_after(
-    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeTime
+    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeClock
 ) -> None:
     fake.text_429s = 2
     matrix = client.embed.texts(WORDS[:3], model_name=V2, max_concurrency=1)
@@ -91,7 +92,7 @@ def test_the_first_error_is_raised(fake: FakeEmbedAPI) -> None:
         c.embed.texts(WORDS, model_name=V2, max_concurrency=2)
 
 
-async def test_async_texts_bound_order_and_429(fake: FakeEmbedAPI, fake_time: FakeTime) -> None:
+async def test_async_texts_bound_order_and_429(fake: FakeEmbedAPI, fake_time: FakeClock) -> None:
     in_flight, peak = 0, 0
 
     async def handler(request: httpx.Request) -> httpx.Response:
@@ -106,7 +107,7 @@ async def test_async_texts_bound_order_and_429(fake: FakeEmbedAPI, fake_time: Fa
     fake.text_429s = 1
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     async with AsyncTwelveLabs(
-        api_key="k", base_url=BASE, http_client=http, sleep=fake_time.asleep
+        api_key="k", base_url=BASE, http_client=http, sleep=fake_time.async_sleep
     ) as c:
         matrix = await c.embed.texts(WORDS, model_name=V1, max_concurrency=4)
         single = await c.embed.text("solo", model_name=V2)

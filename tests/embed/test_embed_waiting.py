@@ -6,8 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from embed_support import FakeEmbedAPI, FakeTime
+from embed_support import FakeEmbedAPI
 
+from testkit import FakeClock
 from tl_integrations import (
     AsyncTwelveLabs,
     AuthenticationError,
@@ -24,7 +25,7 @@ V2 = "marengo3.0"
 
 @pytest.mark.parametrize("model", [V1, V2])
 def test_wait_polls_at_once_then_backs_off(
-    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeTime, model: str
+    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeClock, model: str
 ) -> None:
     fake.polls_to_ready = 3
     task = client.embed.tasks.create(model_name=model, video_url="u")
@@ -50,7 +51,7 @@ def test_wait_raises_on_failure_with_the_servers_reason(
 
 
 def test_wait_times_out_without_sleeping_past_the_deadline(
-    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeTime
+    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeClock
 ) -> None:
     fake.polls_to_ready = 1000
     task = client.embed.tasks.create(model_name=V1, video_url="u")
@@ -95,7 +96,7 @@ def test_embed_video_in_one_call(client: TwelveLabs, fake: FakeEmbedAPI, model: 
 
 
 def test_seed_wait_for_done(
-    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeTime, video_file: Path
+    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeClock, video_file: Path
 ) -> None:
     fake.polls_to_ready = 2
     task = client.embed.task.create(model_name=V1, video_file=video_file)
@@ -119,7 +120,7 @@ def test_seed_wait_for_done_returns_failed_without_raising(
         task.wait_for_done(sleep_interval=0)
 
 
-def test_seed_wait_for_done_raises_at_once_on_401(fake: FakeEmbedAPI, fake_time: FakeTime) -> None:
+def test_seed_wait_for_done_raises_at_once_on_401(fake: FakeEmbedAPI, fake_time: FakeClock) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "GET":
             return httpx.Response(401, json={"code": "api_key_invalid", "message": "bad key"})
@@ -130,7 +131,7 @@ def test_seed_wait_for_done_raises_at_once_on_401(fake: FakeEmbedAPI, fake_time:
         api_key="k",
         base_url="https://api.test/v1.3",
         http_client=http,
-        clock=fake_time.clock,
+        clock=fake_time,
         sleep=fake_time.sleep,
     )
     task = client.embed.task.create(model_name=V1, video_url="u")
@@ -140,7 +141,7 @@ def test_seed_wait_for_done_raises_at_once_on_401(fake: FakeEmbedAPI, fake_time:
 
 
 def test_seed_wait_for_done_rides_out_transient_errors(
-    fake: FakeEmbedAPI, fake_time: FakeTime
+    fake: FakeEmbedAPI, fake_time: FakeClock
 ) -> None:
     failures = iter([503] * 5)
 
@@ -156,7 +157,7 @@ def test_seed_wait_for_done_rides_out_transient_errors(
         api_key="k",
         base_url="https://api.test/v1.3",
         http_client=http,
-        clock=fake_time.clock,
+        clock=fake_time,
         sleep=fake_time.sleep,
         max_retries=1,
     )
@@ -204,7 +205,7 @@ def test_wait_many_lists_pending_tasks_and_reads_finished_ones_once(
 
 
 def test_wait_many_yields_failures_and_times_out_naming_the_rest(
-    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeTime
+    client: TwelveLabs, fake: FakeEmbedAPI, fake_time: FakeClock
 ) -> None:
     fake.polls_to_ready = 0
     fake.fail_next = True
@@ -221,7 +222,7 @@ def test_wait_many_yields_failures_and_times_out_naming_the_rest(
 
 
 async def test_async_twin_waits_and_embeds(
-    aclient: AsyncTwelveLabs, fake: FakeEmbedAPI, fake_time: FakeTime
+    aclient: AsyncTwelveLabs, fake: FakeEmbedAPI, fake_time: FakeClock
 ) -> None:
     fake.polls_to_ready = 2
     task = await aclient.embed.tasks.create(model_name=V1, video_url="u")
@@ -255,7 +256,7 @@ async def test_async_wait_many_and_seed_wait(aclient: AsyncTwelveLabs, fake: Fak
         task.wait_for_done()
 
 
-def test_wait_many_rides_out_a_transient_error(fake: FakeEmbedAPI, fake_time: FakeTime) -> None:
+def test_wait_many_rides_out_a_transient_error(fake: FakeEmbedAPI, fake_time: FakeClock) -> None:
     failures = iter([503])
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -268,7 +269,7 @@ def test_wait_many_rides_out_a_transient_error(fake: FakeEmbedAPI, fake_time: Fa
         api_key="k",
         base_url="https://api.test/v1.3",
         http_client=http,
-        clock=fake_time.clock,
+        clock=fake_time,
         sleep=fake_time.sleep,
         max_retries=0,
     ) as client:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from twelvelabs import TwelveLabs
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
 from tl_integrations.emulator._media import png_bytes
 
@@ -98,12 +99,11 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="session")
-def emu(clock: ManualClock, media_dir: Path) -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest, clock: ManualClock, media_dir: Path) -> Emulator:
     # The account also has a Marengo 2.7 index, made before 2.7 was retired (indexed27).
     # file:// URLs are read only from directories the emulator is told it may read.
     models = ("marengo3.0", "marengo2.7")
-    with Emulator(clock=clock, seed=1, index_models=models, file_dirs=(media_dir,)) as server:
-        yield server
+    return start_emulator(request, clock=clock, seed=1, index_models=models, file_dirs=(media_dir,))
 
 
 @pytest.fixture(scope="session")

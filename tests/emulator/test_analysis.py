@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import (
     Emulator,
     ManualClock,
@@ -53,10 +54,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock, media: dict[str, Path]) -> Iterator[Emulator]:
+def server(request: pytest.FixtureRequest, clock: ManualClock, media: dict[str, Path]) -> Emulator:
     # file:// URLs are read only from directories the emulator is told it may read.
-    with Emulator(clock=clock, seed=11, file_dirs=(media["beach"].parent,)) as emu:
-        yield emu
+    return start_emulator(request, clock=clock, seed=11, file_dirs=(media["beach"].parent,))
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits, make_sample_video
 
 from .conftest import LINES, make_audio, make_pdf, make_png, sample, unique
@@ -19,11 +20,10 @@ LIMITS = UploadLimits(direct_bytes=2_000_000, image_bytes=100_000)
 
 
 @pytest.fixture(scope="module")
-def server(files: dict[str, Path]) -> Iterator[Emulator]:
+def server(request: pytest.FixtureRequest, files: dict[str, Path]) -> Emulator:
     # file:// URLs are read only from directories the emulator is told it may read.
     allowed = (files["video"].parent,)
-    with Emulator(clock=ManualClock(), seed=5, uploads=LIMITS, file_dirs=allowed) as emu:
-        yield emu
+    return start_emulator(request, clock=ManualClock(), seed=5, uploads=LIMITS, file_dirs=allowed)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 KEY = "door-key"
@@ -20,9 +21,8 @@ MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
 
 
 @pytest.fixture
-def keyed() -> Iterator[Emulator]:
-    with Emulator(api_key=KEY, clock=ManualClock(), seed=11) as emu:
-        yield emu
+def keyed(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, api_key=KEY, clock=ManualClock(), seed=11)
 
 
 @pytest.fixture

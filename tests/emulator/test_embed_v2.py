@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock
 from tl_integrations.emulator._media import (
     make_sample_audio,
@@ -30,9 +31,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(clock=clock, seed=11) as emu:
-        yield emu
+def server(request: pytest.FixtureRequest, clock: ManualClock) -> Emulator:
+    return start_emulator(request, clock=clock, seed=11)
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock, RateLimits
 
 from .conftest import upload
 
 
 @pytest.fixture
-def keyed() -> Iterator[Emulator]:
-    with Emulator(api_key="secret", clock=ManualClock(), rate_limits=RateLimits(search=2)) as emu:
-        yield emu
+def keyed(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(
+        request, api_key="secret", clock=ManualClock(), rate_limits=RateLimits(search=2)
+    )
 
 
 def test_auth(keyed: Emulator, emu: Emulator) -> None:

@@ -10,15 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
 
 from .conftest import LINES, make_png, post_video, unique
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=11) as emu:
-        yield emu
+def server(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=11)
 
 
 @pytest.fixture(scope="module")

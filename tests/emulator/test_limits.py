@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import email.utils
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock
 
 KEY = "k"
@@ -25,7 +26,7 @@ def _limits(**values: object) -> object:
 
 
 @pytest.fixture
-def quick() -> Iterator[Emulator]:
+def quick(request: pytest.FixtureRequest) -> Emulator:
     """An emulator whose header and body timeouts are short, and whose caps are small."""
     limits = _limits(
         header_timeout_s=SHORT_S,
@@ -34,8 +35,7 @@ def quick() -> Iterator[Emulator]:
         form_parts=10,
         form_text_bytes=10_000,
     )
-    with Emulator(clock=ManualClock(), requests=limits) as emu:
-        yield emu
+    return start_emulator(request, clock=ManualClock(), requests=limits)
 
 
 @pytest.fixture
@@ -95,10 +95,11 @@ def test_a_streamed_json_body_is_cut_at_the_limit(http: httpx.Client) -> None:
     assert http.get("/indexes").json()["data"] == []
 
 
-def test_a_form_with_too_many_parts_is_refused() -> None:
+def test_a_form_with_too_many_parts_is_refused(emulator_for: Callable[..., Emulator]) -> None:
     """Default limits: 1,001 form fields."""
     fields = [("search_options", "visual")] * 1001 + [("index_id", "0" * 24)]
-    with Emulator() as emu, httpx.Client(base_url=emu.base_url, headers={"x-api-key": KEY}) as h:
+    emu = emulator_for()
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": KEY}) as h:
         for refused in (
             h.post("/search", data=dict.fromkeys(["query_text"], "x"), files=[*_parts(fields)]),
             h.post("/search", content=_urlencoded(fields), headers=_FORM),
@@ -213,8 +214,11 @@ def test_a_bad_clock_advance_is_a_400_and_the_server_stays_up(step: object) -> N
         {"spec": "latency=1,latency_s=nan"},
     ],
 )
-def test_bad_faults_are_a_400_and_the_server_stays_up(body: dict[str, object]) -> None:
-    with Emulator() as emu, httpx.Client(headers={"x-api-key": KEY}, timeout=FAILSAFE_S) as http:
+def test_bad_faults_are_a_400_and_the_server_stays_up(
+    emulator_for: Callable[..., Emulator], body: dict[str, object]
+) -> None:
+    emu = emulator_for()
+    with httpx.Client(headers={"x-api-key": KEY}, timeout=FAILSAFE_S) as http:
         refused = http.post(f"{emu.url}/_emulator/faults", json=body)
         assert refused.status_code == 400, refused.text
         assert refused.json()["message"].startswith("Bad ")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import PollPolicy
 from tl_integrations.emulator import Emulator, ManualClock, sample_videos
 from tl_integrations.emulator._media import SAMPLES, probe
@@ -19,22 +20,17 @@ from .conftest import unique
 def test_a_client_of_a_faster_emulator_polls_faster(tmp_path: Path) -> None:
     (cooking, *_) = sample_videos(tmp_path)
     with Emulator(speed=5, clock=ManualClock()) as emulator:
-        slept: list[float] = []
-
-        def sleep(seconds: float) -> None:  # the emulator's time, not the wall clock's
-            slept.append(seconds)
-            emulator.advance(seconds)
-
-        with emulator.client(sleep=sleep) as client:
+        time = FakeClock(emulator=emulator)  # the emulator's time, not the wall clock's
+        with emulator.client(sleep=time.sleep) as client:
             assert client.base_url == emulator.base_url
             assert client.poll_policy == PollPolicy().faster(5)
             video = client.index(cooking, index_name="quickstart")
     assert video.system_metadata.filename == "cooking.mp4"
     # The asset and the indexing were polled from 0.2 s (+-10% jitter) up, never at the
     # real API's 1 s and more: statuses are seen as often, relative to the job, as there.
-    assert slept
-    assert min(slept) <= 0.2 * 1.1
-    assert max(slept) <= PollPolicy().faster(5).max_interval_s * 1.1
+    assert time.sleeps
+    assert min(time.sleeps) <= 0.2 * 1.1
+    assert max(time.sleeps) <= PollPolicy().faster(5).max_interval_s * 1.1
 
 
 def test_a_client_of_an_emulator_at_real_speed_polls_as_on_the_real_api(emu: Emulator) -> None:

@@ -27,6 +27,7 @@ from twelvelabs import (
 )
 from twelvelabs.errors import BadRequestError, ConflictError, NotFoundError
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock
 
 from .conftest import LINES
@@ -38,10 +39,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock, media_dir: Path) -> Iterator[Emulator]:
+def server(request: pytest.FixtureRequest, clock: ManualClock, media_dir: Path) -> Emulator:
     # file:// URLs are read only from directories the emulator is told it may read.
-    with Emulator(clock=clock, seed=8, file_dirs=(media_dir,)) as emu:
-        yield emu
+    return start_emulator(request, clock=clock, seed=8, file_dirs=(media_dir,))
 
 
 @pytest.fixture(scope="module")

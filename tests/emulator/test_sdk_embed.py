@@ -24,6 +24,7 @@ from twelvelabs.types import (
     MultiInputRequest,
 )
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock
 from tl_integrations.emulator._media import (
     make_sample_audio,
@@ -39,9 +40,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(clock=clock, seed=9) as emu:
-        yield emu
+def server(request: pytest.FixtureRequest, clock: ManualClock) -> Emulator:
+    return start_emulator(request, clock=clock, seed=9)
 
 
 @pytest.fixture(scope="module")

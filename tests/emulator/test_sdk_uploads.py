@@ -13,6 +13,7 @@ import pytest
 from twelvelabs import TwelveLabs
 from twelvelabs.errors import ConflictError, NotFoundError
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits
 
 from .conftest import LINES, unique
@@ -26,10 +27,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="module")
-def server(clock: ManualClock, media_dir: Path) -> Iterator[Emulator]:
+def server(request: pytest.FixtureRequest, clock: ManualClock, media_dir: Path) -> Emulator:
     limits = UploadLimits(chunk_size_bytes=CHUNK)
-    with Emulator(clock=clock, seed=4, uploads=limits, file_dirs=(media_dir,)) as emu:
-        yield emu
+    return start_emulator(request, clock=clock, seed=4, uploads=limits, file_dirs=(media_dir,))
 
 
 @pytest.fixture(scope="module")

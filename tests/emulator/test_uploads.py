@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits
 
 CHUNK = 1000
@@ -21,9 +22,8 @@ PARTS = [DATA[:1000], DATA[1000:2000], DATA[2000:]]
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=2, uploads=LIMITS) as emu:
-        yield emu
+def server(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=2, uploads=LIMITS)
 
 
 @pytest.fixture(scope="module")

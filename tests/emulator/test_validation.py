@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -153,11 +153,11 @@ def test_embed_v2_errors_are_wrapped(http: httpx.Client) -> None:
     assert r.json()["error"]["code"] == "NOT_FOUND"
 
 
-def test_upload_too_large(tmp_path: Path, videos: dict[str, Path]) -> None:
-    with (
-        Emulator(media=MediaLimits(max_file_size_bytes=100_000)) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+def test_upload_too_large(
+    emulator_for: Callable[..., Emulator], tmp_path: Path, videos: dict[str, Path]
+) -> None:
+    emu = emulator_for(media=MediaLimits(max_file_size_bytes=100_000))
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         models = [{"model_name": "marengo3.0", "model_options": ["visual"]}]
         index = http.post("/indexes", json={"index_name": "big", "models": models}).json()["_id"]
         r = post_video(http, index, videos["beach"])
@@ -165,12 +165,12 @@ def test_upload_too_large(tmp_path: Path, videos: dict[str, Path]) -> None:
         assert not list((emu._app().emulator.backend.store.persistence.uploads_dir).iterdir())
 
 
-def test_async_validation_fails_the_task(tmp_path: Path, bad_media: dict[str, Path]) -> None:
+def test_async_validation_fails_the_task(
+    emulator_for: Callable[..., Emulator], tmp_path: Path, bad_media: dict[str, Path]
+) -> None:
     clock = ManualClock()
-    with (
-        Emulator(media_validation="async", clock=clock) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(media_validation="async", clock=clock)
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         models = [{"model_name": "marengo3.0", "model_options": ["visual"]}]
         index = http.post("/indexes", json={"index_name": "a", "models": models}).json()["_id"]
         created = post_video(http, index, bad_media["short"])
@@ -184,13 +184,13 @@ def test_async_validation_fails_the_task(tmp_path: Path, bad_media: dict[str, Pa
         assert http.delete(f"/tasks/{task_id}").status_code == 204
 
 
-def test_video_without_subtitles_has_empty_transcription(tmp_path: Path) -> None:
+def test_video_without_subtitles_has_empty_transcription(
+    emulator_for: Callable[..., Emulator], tmp_path: Path
+) -> None:
     path = make_sample_video(tmp_path / "silent.mp4", duration_s=5.0, subtitles=())
     clock = ManualClock()
-    with (
-        Emulator(clock=clock) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(clock=clock)
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         models = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
         index = http.post("/indexes", json={"index_name": "s", "models": models}).json()["_id"]
         video_id = post_video(http, index, path).json()["video_id"]

@@ -6,7 +6,6 @@ every wait is deterministic. Each test works in an index of its own.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import (
     Emulator,
@@ -75,14 +75,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+def emulator(request: pytest.FixtureRequest) -> Emulator:
     # Indexing time grows with the video (1 s + 1 s per video second, no jitter), so a long
     # video is reliably still indexing when a short one is ready. Media are checked after
     # upload, so a bad video becomes a failed task (the path wait_many reports).
     stages = StageModel(indexing=Stage(1.0, 1.0), jitter=0.0)
     config = EmulatorConfig(clock=ManualClock(), seed=7, stages=stages, media_validation="async")
-    with Emulator(config) as emu:
-        yield emu
+    return start_emulator(request, config)
 
 
 @pytest.fixture
@@ -92,24 +91,17 @@ def index_name() -> str:
 
 def sync_client(emu: Emulator, **kwargs: Any) -> TwelveLabs:
     """A client whose sleeps move the emulator's clock instead of waiting."""
-    clock = emu.clock
-    assert clock is not None
+    time = FakeClock(emulator=emu)
     return TwelveLabs(
-        api_key=SECRET_KEY, base_url=emu.base_url, clock=clock, sleep=emu.advance, **kwargs
+        api_key=SECRET_KEY, base_url=emu.base_url, clock=time, sleep=time.sleep, **kwargs
     )
 
 
 def async_client(emu: Emulator, **kwargs: Any) -> AsyncTwelveLabs:
     """The async twin of :func:`sync_client`."""
-    clock = emu.clock
-    assert clock is not None
-
-    async def sleep(seconds: float) -> None:
-        emu.advance(seconds)
-        await asyncio.sleep(0)
-
+    time = FakeClock(emulator=emu)
     return AsyncTwelveLabs(
-        api_key=SECRET_KEY, base_url=emu.base_url, clock=clock, sleep=sleep, **kwargs
+        api_key=SECRET_KEY, base_url=emu.base_url, clock=time, sleep=time.async_sleep, **kwargs
     )
 
 

@@ -16,6 +16,7 @@ import pytest
 import ray
 
 import tl_integrations
+from testkit import start_emulator
 from tl_integrations import PollPolicy
 from tl_integrations.emulator import Emulator, EmulatorConfig, make_sample_video
 
@@ -51,11 +52,10 @@ def local_ray() -> Iterator[None]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
+def emulator(request: pytest.FixtureRequest) -> Emulator:
     """A fresh emulator per test: assets are the account's, so one test's uploads would
     otherwise be reused (and not counted) by the next."""
-    with Emulator(EmulatorConfig(speed=25.0, seed=11)) as emu:
-        yield emu
+    return start_emulator(request, EmulatorConfig(speed=25.0, seed=11))
 
 
 @pytest.fixture(scope="session")

@@ -8,20 +8,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from testkit import FakeClock
 from tl_integrations._transport import Request
 from tl_integrations.ray._budget import RateBook, RateFacts, _Holds, category_of, rate_facts
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def book_with(limit: int, remaining: int | None = None, **kwargs: object) -> tuple[RateBook, Clock]:
-    clock = Clock()
+def book_with(
+    limit: int, remaining: int | None = None, **kwargs: object
+) -> tuple[RateBook, FakeClock]:
+    clock = FakeClock(100.0)
     book = RateBook(clock=clock, **kwargs)  # type: ignore[arg-type]
     assert book.acquire("tasks", holding=False) == (0.0, True)
     book.settle("tasks", 200, RateFacts(limit=limit, remaining=remaining))
@@ -29,7 +24,7 @@ def book_with(limit: int, remaining: int | None = None, **kwargs: object) -> tup
 
 
 def test_the_first_request_of_a_category_goes_alone_until_the_limit_is_known() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     book = RateBook(clock=clock)
     assert book.acquire("tasks", holding=False) == (0.0, True)
     wait_s, held = book.acquire("tasks", holding=False)
@@ -98,7 +93,7 @@ def test_a_429_without_a_wait_backs_off_doubling() -> None:
 
 
 def test_a_server_without_rate_headers_is_not_paced() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     book = RateBook(clock=clock)
     book.acquire("default", holding=False)
     book.settle("default", 200, RateFacts())
@@ -106,14 +101,14 @@ def test_a_server_without_rate_headers_is_not_paced() -> None:
 
 
 def test_a_lost_first_answer_lets_the_next_request_try() -> None:
-    book = RateBook(clock=Clock())
+    book = RateBook(clock=FakeClock(100.0))
     book.acquire("tasks", holding=False)
     book.settle("tasks", None, RateFacts())
     assert book.acquire("tasks", holding=False) == (0.0, True)
 
 
 def test_limits_known_in_advance_pace_from_the_first_request() -> None:
-    book = RateBook(clock=Clock(), limits={"tasks": 60})
+    book = RateBook(clock=FakeClock(100.0), limits={"tasks": 60})
     waits = [book.acquire("tasks", holding=False)[0] for _ in range(62)]
     assert waits[:60] == [0.0] * 60
     assert waits[60:] == pytest.approx([1.0, 2.0])

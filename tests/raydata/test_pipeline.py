@@ -11,7 +11,6 @@ import hashlib
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import ray
 
+from testkit import start_emulator
 from tl_integrations import IngestError, Job, NotFoundError, TwelveLabs
 from tl_integrations._transport import Request
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
@@ -103,10 +103,9 @@ def test_a_rerun_on_the_same_path_does_only_what_is_missing(
 
 
 @pytest.fixture
-def frozen() -> Iterator[Emulator]:
+def frozen(request: pytest.FixtureRequest) -> Emulator:
     """An emulator whose tasks move only when its clock is moved."""
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=3)) as emu:
-        yield emu
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=3))
 
 
 class Pump:

@@ -1,17 +1,14 @@
 """Shared pieces of the reliability suite: media, virtual time, server-side truth, counters.
 
-Every emulator here runs on a :class:`ManualClock`. Clients get :class:`VirtualTime`'s
-``sleep``, which moves that clock forward to the sleeper's wake-up time instead of waiting,
-so retries, ``Retry-After`` waits and polling cost no wall time, and concurrent sleepers
-behave as they would in real time (two threads sleeping 2 s at once move the clock 2 s).
+Every emulator here runs on a :class:`ManualClock`. Clients get the sleeps of a
+``testkit.FakeClock`` on that clock, which move it forward instead of waiting, so retries,
+``Retry-After`` waits and polling cost no wall time.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
-from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
+from tl_integrations.emulator import Emulator, make_sample_video
 
 # Distinctive, so that a leak anywhere is found by a plain substring search.
 SECRET_KEY = "tlk-RELIABILITY-S3CR3T-7f3c9a1e5b"
@@ -78,53 +76,16 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     )
 
 
-class VirtualTime:
-    """A clock and sleeps for clients that run on an emulator's manual clock.
-
-    ``sleep(s)`` moves the clock to (the time it was called) + ``s`` unless another sleeper
-    already moved it further: the clock never runs backwards and never runs ahead of the
-    latest wake-up, just like real time shared by several threads.
-
-    Example:
-        >>> vt = VirtualTime(ManualClock(start_s=0.0))
-        >>> vt.sleep(2.0); vt.now()
-        2.0
-    """
-
-    def __init__(self, clock: ManualClock) -> None:
-        self.clock = clock
-        self.slept_s = 0.0
-        self.sleeps = 0
-        self._lock = threading.Lock()
-
-    def now(self) -> float:
-        """The emulator's time (seconds since the epoch)."""
-        return self.clock()
-
-    def sleep(self, seconds: float) -> None:
-        """Advance the manual clock to this sleeper's wake-up time."""
-        with self._lock:
-            self.sleeps += 1
-            self.slept_s += seconds
-            target = self.clock() + seconds
-            self.clock.advance(max(0.0, target - self.clock()))
-
-    async def asleep(self, seconds: float) -> None:
-        """The async twin; yields to the loop so that other tasks run."""
-        self.sleep(seconds)
-        await asyncio.sleep(0)
-
-
-def sync_client(emu: Emulator, vt: VirtualTime, **kwargs: Any) -> TwelveLabs:
+def sync_client(emu: Emulator, vt: FakeClock, **kwargs: Any) -> TwelveLabs:
     """A client of ``emu`` whose sleeps move the emulator's clock."""
     kwargs.setdefault("api_key", SECRET_KEY)
-    return TwelveLabs(base_url=emu.base_url, clock=vt.now, sleep=vt.sleep, **kwargs)
+    return TwelveLabs(base_url=emu.base_url, clock=vt, sleep=vt.sleep, **kwargs)
 
 
-def async_client(emu: Emulator, vt: VirtualTime, **kwargs: Any) -> AsyncTwelveLabs:
+def async_client(emu: Emulator, vt: FakeClock, **kwargs: Any) -> AsyncTwelveLabs:
     """The async twin of :func:`sync_client`."""
     kwargs.setdefault("api_key", SECRET_KEY)
-    return AsyncTwelveLabs(base_url=emu.base_url, clock=vt.now, sleep=vt.asleep, **kwargs)
+    return AsyncTwelveLabs(base_url=emu.base_url, clock=vt, sleep=vt.async_sleep, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import httpx
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, PollPolicy, RetryPolicy, TwelveLabs, TwelveLabsError
 
 # Modest and derandomized, so that `make test` is fast and never flaky; raise
@@ -264,7 +265,7 @@ class Script:
     def __init__(self, answers: list[tuple[int, dict[str, str], bytes]]) -> None:
         self.answers = answers
         self.count = 0
-        self.now = 0.0
+        self.time = FakeClock()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.count += 1
@@ -276,8 +277,11 @@ class Script:
 
     def sleep(self, seconds: float) -> None:
         assert math.isfinite(seconds)
-        assert seconds >= 0
-        self.now += seconds
+        self.time.sleep(seconds)
+
+    async def async_sleep(self, seconds: float) -> None:
+        assert math.isfinite(seconds)
+        await self.time.async_sleep(seconds)
 
     def client(self) -> TwelveLabs:
         return TwelveLabs(
@@ -286,12 +290,9 @@ class Script:
             http_client=httpx.Client(transport=httpx.MockTransport(self)),
             retry_policy=RetryPolicy(max_retries=2, max_throttle_s=10.0),
             poll_policy=PollPolicy(max_consecutive_errors=2),
-            clock=lambda: self.now,
+            clock=self.time,
             sleep=self.sleep,
         )
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
     def async_client(self) -> AsyncTwelveLabs:
         return AsyncTwelveLabs(
@@ -300,8 +301,8 @@ class Script:
             http_client=httpx.AsyncClient(transport=httpx.MockTransport(self)),
             retry_policy=RetryPolicy(max_retries=2, max_throttle_s=10.0),
             poll_policy=PollPolicy(max_consecutive_errors=2),
-            clock=lambda: self.now,
-            sleep=self.asleep,
+            clock=self.time,
+            sleep=self.async_sleep,
         )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import (
     AsyncTwelveLabs,
     AuthenticationError,
@@ -32,7 +33,7 @@ from tl_integrations import (
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 
-from .conftest import SECRET_KEY, Media, VirtualTime, sync_client
+from .conftest import SECRET_KEY, Media, sync_client
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,15 @@ class Ctx:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest) -> Emulator:
     config = EmulatorConfig(clock=ManualClock(), seed=2, api_key=SECRET_KEY)
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(request, config)
 
 
 @pytest.fixture(scope="module")
 def ctx(emu: Emulator, media: Media, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
     assert emu.clock is not None
-    vt = VirtualTime(emu.clock)
+    vt = FakeClock(server=emu.clock)
     scratch = tmp_path_factory.mktemp("bad-input")
     (scratch / "empty.mp4").write_bytes(b"")
     (scratch / "a folder.mp4").mkdir()

@@ -17,12 +17,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 from .conftest import SECRET_KEY, Media, line_of, report, server_truth
@@ -35,10 +35,9 @@ WALL_TIMEOUT_S = 60.0  # generous; only reached if something is broken
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest, tmp_path: Path) -> Emulator:
     config = EmulatorConfig(clock=ManualClock(), seed=9, data_dir=tmp_path / "emulator-data")
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(request, config)
 
 
 def _spawn(emu: Emulator, videos: list[str]) -> subprocess.Popen[str]:

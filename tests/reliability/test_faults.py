@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import IngestError, IngestFailure, TaskFailedError, TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
@@ -27,7 +28,6 @@ from .conftest import (
     LosingTransport,
     Media,
     RetryLog,
-    VirtualTime,
     line_of,
     report,
     server_truth,
@@ -52,19 +52,18 @@ FAULT_KINDS = ("500", "502", "503", "429", "drop", "lost", "latency")
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=SEED, faults=FAULTS)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=SEED, faults=FAULTS))
 
 
 @pytest.fixture
-def vt(emu: Emulator) -> VirtualTime:
+def vt(emu: Emulator) -> FakeClock:
     assert emu.clock is not None
-    return VirtualTime(emu.clock)
+    return FakeClock(server=emu.clock)
 
 
 @pytest.fixture
-def client(emu: Emulator, vt: VirtualTime) -> Iterator[TwelveLabs]:
+def client(emu: Emulator, vt: FakeClock) -> Iterator[TwelveLabs]:
     with sync_client(emu, vt, max_retries=MAX_RETRIES) as made:
         yield made
 
@@ -172,7 +171,7 @@ def test_loader_raise_mode_names_every_failure(
 
 
 def test_loader_lost_upload_answers_are_not_paid_twice(
-    emu: Emulator, vt: VirtualTime, media: Media, retry_log: RetryLog
+    emu: Emulator, vt: FakeClock, media: Media, retry_log: RetryLog
 ) -> None:
     """On top of the faults, every third upload reaches the server and its answer is lost
     (a read timeout): the client must find the stored video instead of sending it again."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import email.utils
 import itertools
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -25,7 +26,6 @@ from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClo
 from .conftest import (
     LosingTransport,
     Media,
-    VirtualTime,
     async_client,
     server_truth,
     sync_client,
@@ -34,22 +34,12 @@ from .conftest import (
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def mock_client(handler: Handler, time: FakeTime, **kwargs: object) -> TwelveLabs:
+def mock_client(handler: Handler, time: FakeClock, **kwargs: object) -> TwelveLabs:
     return TwelveLabs(
         api_key="tlk-fixes",
         base_url="https://api.example.test/v1.3",
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-        clock=lambda: time.now,
+        clock=time,
         sleep=time.sleep,
         **kwargs,  # type: ignore[arg-type]
     )
@@ -60,7 +50,7 @@ def mock_client(handler: Handler, time: FakeTime, **kwargs: object) -> TwelveLab
 
 def test_paced_429s_do_not_use_up_the_retry_budget() -> None:
     answers = iter([httpx.Response(429, headers={"Retry-After": "2"})] * 10)
-    time = FakeTime()
+    time = FakeClock()
 
     def handler(request: httpx.Request) -> httpx.Response:
         return next(answers, httpx.Response(200, json={"_id": "t1", "status": "ready"}))
@@ -72,7 +62,7 @@ def test_paced_429s_do_not_use_up_the_retry_budget() -> None:
 
 def test_pacing_is_bounded_in_total_even_at_retry_after_zero() -> None:
     calls = itertools.count(1)
-    time = FakeTime()
+    time = FakeClock()
 
     def handler(request: httpx.Request) -> httpx.Response:
         next(calls)
@@ -101,7 +91,7 @@ def test_no_pacing_when_retrying_is_off() -> None:
 def test_a_repeated_page_stops_the_walk() -> None:
     body = {"data": [{"_id": "i1", "index_name": "a"}], "page_info": {}}
     with (
-        mock_client(lambda r: httpx.Response(200, json=body), FakeTime()) as client,
+        mock_client(lambda r: httpx.Response(200, json=body), FakeClock()) as client,
         pytest.raises(MalformedResponseError, match="page 2 repeats page 1"),
     ):
         list(client.indexes.list())
@@ -141,9 +131,8 @@ def test_a_task_pickles_without_its_client() -> None:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=12)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=12))
 
 
 def test_a_lost_answer_to_an_upload_is_not_paid_twice(emu: Emulator, media: Media) -> None:
@@ -151,7 +140,7 @@ def test_a_lost_answer_to_an_upload_is_not_paid_twice(emu: Emulator, media: Medi
     transport = LosingTransport(lambda n: n == 1)
     with (
         httpx.Client(transport=transport) as http,
-        sync_client(emu, VirtualTime(emu.clock), http_client=http) as client,
+        sync_client(emu, FakeClock(server=emu.clock), http_client=http) as client,
     ):
         index = client.indexes.create("lost")
         task = client.tasks.create(index_id=index.id, file=media.videos[0])
@@ -181,7 +170,7 @@ class AsyncLosingTransport(httpx.AsyncHTTPTransport):
 
 async def test_the_async_twin_does_not_pay_twice_either(emu: Emulator, media: Media) -> None:
     assert emu.clock is not None
-    vt = VirtualTime(emu.clock)
+    vt = FakeClock(server=emu.clock)
     with sync_client(emu, vt) as sync:
         index = sync.indexes.create("lost-async")
     async with (
@@ -196,7 +185,7 @@ async def test_the_async_twin_does_not_pay_twice_either(emu: Emulator, media: Me
 def test_an_unknown_fate_is_not_sent_again(emu: Emulator, media: Media) -> None:
     """Answers lost all along (the look-ups too): the upload is not sent a second time."""
     assert emu.clock is not None
-    with sync_client(emu, VirtualTime(emu.clock)) as client:
+    with sync_client(emu, FakeClock(server=emu.clock)) as client:
         index = client.indexes.create("lost-everything")
         emu.set_faults(Faults(lost=1.0), seed=1)
         try:
@@ -226,7 +215,7 @@ def test_an_older_failure_of_the_same_file_is_not_taken_for_the_upload(media: Me
     config = EmulatorConfig(clock=ManualClock(), seed=12, faults=Faults(fail=1.0))
     with Emulator(config) as server:
         assert server.clock is not None
-        vt = VirtualTime(server.clock)
+        vt = FakeClock(server=server.clock)
         with sync_client(server, vt) as client:
             index = client.indexes.create("retry-after-failure")
             old = client.tasks.create(index_id=index.id, file=media.videos[3])
@@ -269,7 +258,7 @@ def test_an_upload_that_failed_before_the_look_up_is_not_sent_again(media: Media
     config = EmulatorConfig(clock=ManualClock(), seed=12, faults=Faults(fail=1.0))
     with Emulator(config) as server:
         assert server.clock is not None
-        vt = VirtualTime(server.clock)
+        vt = FakeClock(server=server.clock)
         with (
             httpx.Client(transport=SlowLosingTransport(server)) as http,
             sync_client(server, vt, http_client=http) as client,
@@ -283,7 +272,7 @@ def test_an_upload_that_failed_before_the_look_up_is_not_sent_again(media: Media
 def test_get_or_create_survives_a_lost_answer(emu: Emulator) -> None:
     assert emu.clock is not None
     emu.set_faults(Faults(lost=1.0), seed=1)
-    time = VirtualTime(emu.clock)
+    time = FakeClock(server=emu.clock)
     with sync_client(emu, time) as client:
         with pytest.raises(APIConnectionError):
             client.indexes.create("made-once")  # a plain create is not repeated
@@ -328,7 +317,7 @@ def test_which_video_fails_does_not_depend_on_upload_order(media: Media) -> None
         config = EmulatorConfig(clock=ManualClock(), seed=8, faults=Faults(fail=0.4))
         with Emulator(config) as server:
             assert server.clock is not None
-            with sync_client(server, VirtualTime(server.clock)) as client:
+            with sync_client(server, FakeClock(server=server.clock)) as client:
                 index = client.indexes.create("fate")
                 for n in order:
                     client.tasks.create(index_id=index.id, file=media.videos[n])

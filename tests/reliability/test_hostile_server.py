@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -245,21 +246,6 @@ def test_a_stalled_server_cannot_hold_wait_many(serve: Callable[..., BadServer])
     assert sorted(outcome.error.task_ids) == ["t1", "t2"]
 
 
-class PacedTime:
-    """A fake clock and sleep: sleeping moves the clock, and every sleep is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
 def _paced_server(requests: list[httpx.Request]) -> httpx.MockTransport:
     def answer(request: httpx.Request) -> httpx.Response:
         requests.append(request)
@@ -271,12 +257,12 @@ def _paced_server(requests: list[httpx.Request]) -> httpx.MockTransport:
 @pytest.mark.parametrize("how", ["wait", "wait_many"])
 def test_a_retry_after_past_the_deadline_ends_the_wait_at_once(how: str) -> None:
     requests: list[httpx.Request] = []
-    time = PacedTime()
+    time = FakeClock(1000.0)
     client = TwelveLabs(
         api_key=KEY,
         base_url="https://api.example.test/v1.3",
         http_client=httpx.Client(transport=_paced_server(requests)),
-        clock=lambda: time.now,
+        clock=time,
         sleep=time.sleep,
     )
     call: Callable[[], object] = (
@@ -294,13 +280,13 @@ def test_a_retry_after_past_the_deadline_ends_the_wait_at_once(how: str) -> None
 
 async def test_a_retry_after_past_the_deadline_ends_an_async_wait_at_once() -> None:
     requests: list[httpx.Request] = []
-    time = PacedTime()
+    time = FakeClock(1000.0)
     async with AsyncTwelveLabs(
         api_key=KEY,
         base_url="https://api.example.test/v1.3",
         http_client=httpx.AsyncClient(transport=_paced_server(requests)),
-        clock=lambda: time.now,
-        sleep=time.asleep,
+        clock=time,
+        sleep=time.async_sleep,
     ) as client:
         with pytest.raises(TaskTimeoutError) as caught:
             await client.tasks.wait("t1", timeout_s=3)

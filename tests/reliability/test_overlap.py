@@ -17,12 +17,13 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import IngestFailure, PollPolicy, TwelveLabs
 from tl_integrations._ingest import AsyncVideoIngest, IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
@@ -30,7 +31,6 @@ from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 from .conftest import (
     SECRET_KEY,
     Media,
-    VirtualTime,
     async_client,
     line_of,
     records_of,
@@ -46,15 +46,14 @@ GUARD_S = 120.0  # a run still going after this is broken; never reached when it
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=23)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=23))
 
 
 @pytest.fixture
-def vt(emu: Emulator) -> VirtualTime:
+def vt(emu: Emulator) -> FakeClock:
     assert emu.clock is not None
-    return VirtualTime(emu.clock)
+    return FakeClock(server=emu.clock)
 
 
 def _inputs(media: Media, count: int) -> list[str]:
@@ -71,7 +70,7 @@ def _check_each_once(emu: Emulator, inputs: list[str], upload: str) -> None:
 
 @pytest.mark.parametrize("upload", ["assets", "tasks"])
 def test_two_loaders_on_one_client_upload_each_file_once(
-    upload: str, emu: Emulator, vt: VirtualTime, media: Media
+    upload: str, emu: Emulator, vt: FakeClock, media: Media
 ) -> None:
     inputs = _inputs(media, 10)
     options = IngestOptions(
@@ -112,7 +111,7 @@ def test_two_loaders_on_one_client_upload_each_file_once(
 
 @pytest.mark.parametrize("upload", ["assets", "tasks"])
 async def test_two_async_loaders_on_one_client_upload_each_file_once(
-    upload: str, emu: Emulator, vt: VirtualTime, media: Media
+    upload: str, emu: Emulator, vt: FakeClock, media: Media
 ) -> None:
     """The second run waits for the first's claim on the event loop, not by blocking it:
     were the loop blocked, the first run could never finish and let go."""
@@ -136,10 +135,9 @@ async def test_two_async_loaders_on_one_client_upload_each_file_once(
 
 
 @pytest.fixture
-def live() -> Iterator[Emulator]:
+def live(request: pytest.FixtureRequest) -> Emulator:
     """An emulator on real time, fast: two processes cannot share a manual clock."""
-    with Emulator(EmulatorConfig(seed=29, speed=40.0, api_key=SECRET_KEY)) as server:
-        yield server
+    return start_emulator(request, EmulatorConfig(seed=29, speed=40.0, api_key=SECRET_KEY))
 
 
 def _spawn_run(emu: Emulator, index_name: str, upload: str, inputs: list[str]) -> Any:

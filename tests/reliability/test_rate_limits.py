@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,10 @@ import numpy as np
 import orjson
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, RateLimits
 
-from .conftest import RetryLog, VirtualTime, async_client, report, sync_client
+from .conftest import RetryLog, async_client, report, sync_client
 
 Hooks = dict[str, list[Callable[..., Any]]]
 PER_MINUTE = 30
@@ -43,7 +44,7 @@ class Attempt:
 class Recorder:
     """httpx event hooks that log every attempt per text (the text is in the JSON body)."""
 
-    def __init__(self, vt: VirtualTime) -> None:
+    def __init__(self, vt: FakeClock) -> None:
         self.vt = vt
         self.attempts: dict[str, list[Attempt]] = defaultdict(list)
         self._lock = threading.Lock()
@@ -54,14 +55,14 @@ class Recorder:
 
     def on_request(self, request: httpx.Request) -> None:
         with self._lock:
-            self.attempts[self._text(request)].append(Attempt(self.vt.now()))
+            self.attempts[self._text(request)].append(Attempt(self.vt.now))
 
     def on_response(self, response: httpx.Response) -> None:
         after = response.headers.get("retry-after")
         with self._lock:
             attempt = self.attempts[self._text(response.request)][-1]
             attempt.status = response.status_code
-            attempt.answered_at = self.vt.now()
+            attempt.answered_at = self.vt.now
             attempt.retry_after_s = None if after is None else float(after)
 
     async def aon_request(self, request: httpx.Request) -> None:
@@ -85,35 +86,34 @@ class Recorder:
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest) -> Emulator:
     config = EmulatorConfig(clock=ManualClock(), seed=5, rate_limits=RateLimits(embed=PER_MINUTE))
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(request, config)
 
 
 @pytest.fixture
-def vt(emu: Emulator) -> VirtualTime:
+def vt(emu: Emulator) -> FakeClock:
     assert emu.clock is not None
-    return VirtualTime(emu.clock)
+    return FakeClock(server=emu.clock)
 
 
 def _baseline(emu: Emulator) -> np.ndarray:
     """The same texts embedded by an emulator without limits (embeddings are deterministic)."""
     with Emulator(EmulatorConfig(clock=ManualClock(), seed=5)) as free:
         assert free.clock is not None
-        with sync_client(free, VirtualTime(free.clock)) as client:
+        with sync_client(free, FakeClock(server=free.clock)) as client:
             return client.embed.texts(TEXTS, model_name=MODEL)
 
 
-def test_sync_texts_ride_out_the_limit(emu: Emulator, vt: VirtualTime, retry_log: RetryLog) -> None:
+def test_sync_texts_ride_out_the_limit(emu: Emulator, vt: FakeClock, retry_log: RetryLog) -> None:
     recorder = Recorder(vt)
     hooks: Hooks = {"request": [recorder.on_request], "response": [recorder.on_response]}
-    start = vt.now()
+    start = vt.now
     with httpx.Client(event_hooks=hooks) as http, sync_client(emu, vt, http_client=http) as client:
         vectors = client.embed.texts(TEXTS, model_name=MODEL, max_concurrency=8)
     assert np.array_equal(vectors, _baseline(emu))
     counts = recorder.check()
-    elapsed = vt.now() - start
+    elapsed = vt.now - start
     # 30 at once, then one every 2 s: the texts cannot all be done sooner than this.
     assert elapsed >= (len(TEXTS) - PER_MINUTE) * 60.0 / PER_MINUTE - 2.0
     assert emu.stats()["rate_limited"] == counts["refused_429"] > 0
@@ -129,11 +129,11 @@ def test_sync_texts_ride_out_the_limit(emu: Emulator, vt: VirtualTime, retry_log
 
 
 async def test_async_texts_ride_out_the_limit(
-    emu: Emulator, vt: VirtualTime, retry_log: RetryLog
+    emu: Emulator, vt: FakeClock, retry_log: RetryLog
 ) -> None:
     recorder = Recorder(vt)
     hooks: Hooks = {"request": [recorder.aon_request], "response": [recorder.aon_response]}
-    start = vt.now()
+    start = vt.now
     async with (
         httpx.AsyncClient(event_hooks=hooks) as http,
         async_client(emu, vt, http_client=http) as client,
@@ -146,7 +146,7 @@ async def test_async_texts_ride_out_the_limit(
         "rate limits/async",
         texts=len(TEXTS),
         **counts,
-        emulated_s=round(vt.now() - start, 1),
+        emulated_s=round(vt.now - start, 1),
         retries=retry_log.total,
         duplicates=0,
         lost=0,

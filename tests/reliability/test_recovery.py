@@ -22,25 +22,25 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import IngestFailure, TaskFailedError
 from tl_integrations._ingest import IngestOptions, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
-from .conftest import Media, VirtualTime, line_of, records_of, report, sync_client
+from .conftest import Media, line_of, records_of, report, sync_client
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(clock=ManualClock(), seed=17)) as server:
-        yield server
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    return start_emulator(request, EmulatorConfig(clock=ManualClock(), seed=17))
 
 
 @pytest.fixture
-def vt(emu: Emulator) -> VirtualTime:
+def vt(emu: Emulator) -> FakeClock:
     assert emu.clock is not None
-    return VirtualTime(emu.clock)
+    return FakeClock(server=emu.clock)
 
 
 class Losing(httpx.HTTPTransport):
@@ -89,7 +89,7 @@ def media_server(media: Media) -> Iterator[tuple[str, Counter[str]]]:
 
 
 def test_a_url_task_whose_answer_is_lost_is_made_once(
-    emu: Emulator, vt: VirtualTime, media_server: tuple[str, Counter[str]]
+    emu: Emulator, vt: FakeClock, media_server: tuple[str, Counter[str]]
 ) -> None:
     base, downloads = media_server
     url = f"{base}/clip-03.mp4?token=abc"
@@ -107,7 +107,7 @@ def test_a_url_task_whose_answer_is_lost_is_made_once(
 
 
 def test_a_url_asset_whose_answer_is_lost_is_made_once(
-    emu: Emulator, vt: VirtualTime, media_server: tuple[str, Counter[str]]
+    emu: Emulator, vt: FakeClock, media_server: tuple[str, Counter[str]]
 ) -> None:
     base, downloads = media_server
     url = f"{base}/clip-04.mp4?token=abc"
@@ -124,7 +124,7 @@ def test_a_url_asset_whose_answer_is_lost_is_made_once(
 
 @pytest.mark.parametrize("upload", ["assets", "tasks"])
 def test_url_inputs_under_the_lost_fault_are_stored_once(
-    upload: str, emu: Emulator, vt: VirtualTime, media_server: tuple[str, Counter[str]]
+    upload: str, emu: Emulator, vt: FakeClock, media_server: tuple[str, Counter[str]]
 ) -> None:
     """Every request may be handled and its answer dropped, the look-ups included."""
     base, downloads = media_server
@@ -152,7 +152,7 @@ def test_url_inputs_under_the_lost_fault_are_stored_once(
 
 @pytest.mark.parametrize("upload", ["assets", "tasks"])
 def test_url_inputs_whose_every_create_answer_is_lost_are_stored_once(
-    upload: str, emu: Emulator, vt: VirtualTime, media_server: tuple[str, Counter[str]]
+    upload: str, emu: Emulator, vt: FakeClock, media_server: tuple[str, Counter[str]]
 ) -> None:
     """Each create is handled and its answer lost: found again, never sent twice."""
     base, downloads = media_server
@@ -181,7 +181,7 @@ ODD_NAMES = ['a"quoted" name.mp4', "tab\there.mp4", "back\\slash.mp4", "C:\\vide
 
 @pytest.mark.parametrize("name", ODD_NAMES)
 def test_an_odd_file_name_is_found_after_a_lost_answer(
-    name: str, emu: Emulator, vt: VirtualTime, media: Media, tmp_path: Path
+    name: str, emu: Emulator, vt: FakeClock, media: Media, tmp_path: Path
 ) -> None:
     path = tmp_path / name
     shutil.copyfile(media.videos[6], path)
@@ -230,7 +230,7 @@ def _content_of_job(emu: Emulator, job_id: str) -> str | None:
 
 @pytest.mark.parametrize("upload", ["assets", "tasks"])
 def test_same_named_files_each_get_their_own_outcome(
-    upload: str, emu: Emulator, vt: VirtualTime, media: Media, tmp_path: Path
+    upload: str, emu: Emulator, vt: FakeClock, media: Media, tmp_path: Path
 ) -> None:
     inputs = _same_named(media, tmp_path)
     digests = {s: hashlib.sha256(Path(s).read_bytes()).hexdigest() for s in inputs}

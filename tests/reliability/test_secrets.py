@@ -31,6 +31,7 @@ import pytest
 from langchain_core.load import dumps
 from pydantic import SecretStr
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -51,7 +52,7 @@ from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClo
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 from tl_integrations.llama_index import TwelveLabsEmbedding, TwelveLabsVideoReader
 
-from .conftest import SECRET_KEY, Media, VirtualTime, async_client, sync_client
+from .conftest import SECRET_KEY, Media, async_client, sync_client
 
 KEY = SECRET_KEY
 
@@ -73,21 +74,20 @@ def check_exception(exc: BaseException, where: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
+def emu(request: pytest.FixtureRequest) -> Emulator:
     # "async" media validation: a bad video becomes a failed task, not a 400.
     config = EmulatorConfig(clock=ManualClock(), seed=6, api_key=KEY, media_validation="async")
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(request, config)
 
 
 @pytest.fixture(scope="module")
-def vt(emu: Emulator) -> VirtualTime:
+def vt(emu: Emulator) -> FakeClock:
     assert emu.clock is not None
-    return VirtualTime(emu.clock)
+    return FakeClock(server=emu.clock)
 
 
 @pytest.fixture
-def client(emu: Emulator, vt: VirtualTime) -> Iterator[TwelveLabs]:
+def client(emu: Emulator, vt: FakeClock) -> Iterator[TwelveLabs]:
     with sync_client(emu, vt) as made:
         yield made
 
@@ -115,7 +115,7 @@ def _inputs(media: Media) -> list[str]:
 
 
 def _errors_from_clients(
-    emu: Emulator, vt: VirtualTime, client: TwelveLabs, media: Media
+    emu: Emulator, vt: FakeClock, client: TwelveLabs, media: Media
 ) -> list[Exception]:
     """One of every error a client raises, each caught for inspection."""
     caught: list[Exception] = []
@@ -151,7 +151,7 @@ def _errors_from_clients(
 
 def test_a_full_run_leaks_nothing(
     emu: Emulator,
-    vt: VirtualTime,
+    vt: FakeClock,
     client: TwelveLabs,
     media: Media,
     debug_logs: pytest.LogCaptureFixture,
@@ -185,7 +185,7 @@ def test_a_full_run_leaks_nothing(
 
 
 async def test_an_async_run_leaks_nothing(
-    emu: Emulator, vt: VirtualTime, media: Media, debug_logs: pytest.LogCaptureFixture
+    emu: Emulator, vt: FakeClock, media: Media, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     async with async_client(emu, vt) as aclient:
         loader = TwelveLabsVideoLoader(

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import APIConnectionError, Task, TaskTimeoutError, TwelveLabs
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
-from .conftest import Media, RetryLog, VirtualTime, report
+from .conftest import Media, RetryLog, report
 
 # Longer than the 5 failed checks in a row a wait without a deadline would put up with.
 OUTAGE_S = 60.0
@@ -43,7 +44,7 @@ class Outage:
         self.port = self.server.port
         clock = config.clock
         assert isinstance(clock, ManualClock)
-        self.vt = VirtualTime(clock)
+        self.vt = FakeClock(server=clock)
         self.down_at: float | None = None
         self.up_at: float | None = None
         self.restarts = 0
@@ -56,21 +57,21 @@ class Outage:
         if self.down_at is None and self.server is not None:
             self.server.stop()
             self.server = None
-            self.down_at = self.vt.now()
+            self.down_at = self.vt.now
 
     def sleep(self, seconds: float) -> None:
         self.vt.sleep(seconds)
-        back = self.down_at is not None and self.vt.now() >= self.down_at + self.outage_s
+        back = self.down_at is not None and self.vt.now >= self.down_at + self.outage_s
         if self.server is None and back:
             self.server = Emulator(self.config, port=self.port).start()
-            self.up_at = self.vt.now()
+            self.up_at = self.vt.now
             self.restarts += 1
 
     def client(self, **kwargs: object) -> TwelveLabs:
         return TwelveLabs(
             api_key="tlk-restart",
             base_url=self.base_url,
-            clock=self.vt.now,
+            clock=self.vt,
             sleep=self.sleep,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -128,10 +129,10 @@ def test_short_deadline_ends_in_a_timeout_caused_by_the_outage(
     tasks = _start_tasks(outage, media)
     deadline_s = 10.0
     with outage.client() as client:
-        start = outage.vt.now()
+        start = outage.vt.now
         with pytest.raises(TaskTimeoutError) as caught:
             list(client.tasks.wait_many(tasks, timeout_s=deadline_s, on_update=outage.on_update))
-        ended = outage.vt.now()
+        ended = outage.vt.now
     assert outage.server is None, "the deadline came before the server was back"
     # The last poll round may overrun by the retry backoff of its one request (0.5+1+2 s).
     assert deadline_s <= ended - start <= deadline_s + 3.5

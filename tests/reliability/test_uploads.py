@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import FakeClock, start_emulator
 from tl_integrations import AsyncTwelveLabs, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits, sample_videos
 
@@ -46,9 +47,8 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def emu(cache: Path) -> Iterator[Emulator]:
-    with Emulator(clock=ManualClock(), seed=5, uploads=LIMITS, api_key=SECRET_KEY) as server:
-        yield server
+def emu(request: pytest.FixtureRequest, cache: Path) -> Emulator:
+    return start_emulator(request, clock=ManualClock(), seed=5, uploads=LIMITS, api_key=SECRET_KEY)
 
 
 def _chunks(path: Path) -> int:
@@ -124,18 +124,19 @@ class Client:
             if transport is not None:
                 self.http = httpx.Client(transport=transport)
             self.api: Any = TwelveLabs(
-                api_key=SECRET_KEY, base_url=emu.base_url, sleep=emu.advance, http_client=self.http
+                api_key=SECRET_KEY,
+                base_url=emu.base_url,
+                sleep=FakeClock(emulator=emu).sleep,
+                http_client=self.http,
             )
         else:
-
-            async def asleep(seconds: float) -> None:
-                emu.advance(seconds)
-                await asyncio.sleep(0)
-
             if transport is not None:
                 self.http = httpx.AsyncClient(transport=transport)
             self.api = AsyncTwelveLabs(
-                api_key=SECRET_KEY, base_url=emu.base_url, sleep=asleep, http_client=self.http
+                api_key=SECRET_KEY,
+                base_url=emu.base_url,
+                sleep=FakeClock(emulator=emu).async_sleep,
+                http_client=self.http,
             )
 
     def run(self, value: Any) -> Any:
@@ -254,7 +255,9 @@ def test_a_killed_upload_resumes_sending_only_what_the_server_lacks(
     total = _chunks(video)
     assert total // 2 <= first_run < total
 
-    with TwelveLabs(api_key=SECRET_KEY, base_url=emu.base_url, sleep=emu.advance) as client:
+    with TwelveLabs(
+        api_key=SECRET_KEY, base_url=emu.base_url, sleep=FakeClock(emulator=emu).sleep
+    ) as client:
         asset = client.assets.upload(video, max_concurrency=2, **CHUNKED)
     second_run = emu.stats()["chunks"] - first_run
     report("killed upload", first_run=first_run, second_run=second_run, chunks=total)

@@ -20,15 +20,15 @@ from search_emulator import (
     emulator_client,
 )
 
+from testkit import start_emulator
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_video
 from tl_integrations.emulator._media import png_bytes
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+def emulator(request: pytest.FixtureRequest) -> Emulator:
     config = EmulatorConfig(clock=ManualClock(), seed=11)
-    with Emulator(config) as emu:
-        yield emu
+    return start_emulator(request, config)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import orjson
 
+from testkit import FakeClock
 from tl_integrations import AsyncTwelveLabs, PollPolicy, RetryPolicy, TwelveLabs
 from tl_integrations.emulator import Emulator
 
@@ -77,20 +78,15 @@ class Scenes:
 
 def emulator_client(emu: Emulator) -> TwelveLabs:
     """A client whose sleeps move the emulator's clock."""
-    assert emu.clock is not None
-    return TwelveLabs(
-        api_key=emu.api_key, base_url=emu.base_url, clock=emu.clock, sleep=emu.advance
-    )
+    time = FakeClock(emulator=emu)
+    return TwelveLabs(api_key=emu.api_key, base_url=emu.base_url, clock=time, sleep=time.sleep)
 
 
 def emulator_async_client(emu: Emulator) -> AsyncTwelveLabs:
-    assert emu.clock is not None
-
-    async def sleep(seconds: float) -> None:
-        emu.advance(seconds)
-        await asyncio.sleep(0)
-
-    return AsyncTwelveLabs(api_key=emu.api_key, base_url=emu.base_url, clock=emu.clock, sleep=sleep)
+    time = FakeClock(emulator=emu)
+    return AsyncTwelveLabs(
+        api_key=emu.api_key, base_url=emu.base_url, clock=time, sleep=time.async_sleep
+    )
 
 
 # --- the wire ------------------------------------------------------------------------------
@@ -184,12 +180,13 @@ class Wire:
         assert self.emulator.clock is not None
         http = httpx.Client(transport=_SyncWire(self), timeout=60.0)
         self._opened.append(http)
+        time = FakeClock(emulator=self.emulator)
         return TwelveLabs(
             api_key=self.emulator.api_key,
             base_url=self.emulator.base_url,
             http_client=http,
-            clock=self.emulator.clock,
-            sleep=self.emulator.advance,
+            clock=time,
+            sleep=time.sleep,
             poll_policy=PollPolicy(jitter=0.0),
             retry_policy=RetryPolicy(jitter=0.0),
         )
@@ -197,20 +194,15 @@ class Wire:
     def async_client(self) -> AsyncTwelveLabs:
         """The async twin of :meth:`client`."""
         emu = self.emulator
-        assert emu.clock is not None
-
-        async def sleep(seconds: float) -> None:
-            emu.advance(seconds)
-            await asyncio.sleep(0)
-
+        time = FakeClock(emulator=emu)
         http = httpx.AsyncClient(transport=_AsyncWire(self), timeout=60.0)
         self._opened_async.append(http)
         return AsyncTwelveLabs(
             api_key=emu.api_key,
             base_url=emu.base_url,
             http_client=http,
-            clock=emu.clock,
-            sleep=sleep,
+            clock=time,
+            sleep=time.async_sleep,
             poll_policy=PollPolicy(jitter=0.0),
             retry_policy=RetryPolicy(jitter=0.0),
         )

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit import FakeClock
 from tl_integrations import (
     AsyncTwelveLabs,
     InvalidRequestError,
@@ -80,25 +81,9 @@ def receiver() -> WebhookReceiver:
     return WebhookReceiver(SECRET, clock=lambda: float(NOW))
 
 
-class Clock:
-    """The client's clock; its sleeps move it (and may change the server's world)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.on_sleep: list[Any] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        for action in self.on_sleep:
-            action()
-
-
 @pytest.fixture
 def client(api: FakeAPI, receiver: WebhookReceiver) -> Iterator[TwelveLabs]:
-    clock = Clock()
+    clock = FakeClock()
     http = httpx.Client(transport=httpx.MockTransport(api.handler))
     with TwelveLabs(
         api_key="k", base_url=BASE, http_client=http, events=receiver, clock=clock,
