@@ -17,10 +17,10 @@ import functools
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -73,6 +73,19 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class _Runs(Protocol):
+    """Runs a flow to its value: the sync driver's ``run``."""
+
+    def __call__(self, flow: Flow[T], /) -> T: ...
+
+
+class _AsyncRuns(Protocol):
+    """Runs a flow to its value, awaited: the async driver's ``run``."""
+
+    def __call__(self, flow: Flow[T], /) -> Coroutine[Any, Any, T]: ...
+
 
 DEFAULT_BASE_URL = "https://api.twelvelabs.io/v1.3"
 DEFAULT_TIMEOUT_S = 600.0
@@ -374,6 +387,8 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]], Closing):
 
     def _start(self, transport: dict[str, Any], sleep: Callable[[float], None] | None) -> None:
         self._driver = SyncDriver(SyncTransport(self._http, **transport), sleep=sleep)
+        self._run = self._driver.run
+        self._iterate = self._driver.iterate
         self.indexes = Indexes(self)
         self.indexes.indexed_assets = IndexedAssets(self)
         self.index = Indexing(self)
@@ -400,11 +415,9 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]], Closing):
 
         return Embed(self)
 
-    def _run(self, flow: Flow[T]) -> T:
-        return self._driver.run(flow)
-
-    def _iterate(self, flow: Flow[Any]) -> Iterator[Any]:
-        return self._driver.iterate(flow)
+    # The driver's own methods, bound once: a request costs no call through the client.
+    _run: _Runs
+    _iterate: Callable[[Flow[Any]], Iterator[Any]]
 
     def _waiting(self, wait: WaitMany) -> Waiting[Any]:
         return Waiting(self, wait)
@@ -457,6 +470,8 @@ class AsyncTwelveLabs(_Client[httpx.AsyncClient, Callable[[float], Awaitable[Non
         self, transport: dict[str, Any], sleep: Callable[[float], Awaitable[None]] | None
     ) -> None:
         self._driver = AsyncDriver(AsyncTransport(self._http, **transport), sleep=sleep)
+        self._run = self._driver.run
+        self._iterate = self._driver.iterate
         self.indexes = AsyncIndexes(self)
         self.indexes.indexed_assets = AsyncIndexedAssets(self)
         self.index = AsyncIndexing(self)
@@ -481,11 +496,8 @@ class AsyncTwelveLabs(_Client[httpx.AsyncClient, Callable[[float], Awaitable[Non
 
         return AsyncEmbed(self)
 
-    async def _run(self, flow: Flow[T]) -> T:
-        return await self._driver.run(flow)
-
-    def _iterate(self, flow: Flow[Any]) -> AsyncIterator[Any]:
-        return self._driver.iterate(flow)
+    _run: _AsyncRuns
+    _iterate: Callable[[Flow[Any]], AsyncIterator[Any]]
 
     def _waiting(self, wait: WaitMany) -> AsyncWaiting[Any]:
         return AsyncWaiting(self, wait)

@@ -353,16 +353,22 @@ class Transport:
         self,
         http: httpx.Client | httpx.AsyncClient,
         request: Request,
-        url: httpx.URL,
+        url: httpx.URL | None,
         files: Any,
         bound: AttemptBound,
         body: Any,
     ) -> httpx.Request:
-        """The httpx request of one attempt (an upload tells ``bound`` when it is sent).
+        """The httpx request of one attempt (an upload tells ``bound`` when it is sent), to
+        ``url`` (None: the request's own, as :meth:`url` gives it; a redirect gives another).
 
         The API key goes only to the API's own origin (never to a presigned URL, nor to
         another host a redirect leads to).
         """
+        if url is None:  # self.url(request), inline: every request comes here
+            path = request.path
+            if not request.presigned:
+                path = self.base_url + (path if path.startswith("/") else "/" + path)
+            url = httpx.URL(path)
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
         # The origin compared inline (not with _same_origin): this runs for every request.
         if not request.presigned and (url.scheme, url.host, url.port) == self._origin_key:
@@ -752,36 +758,34 @@ class SyncTransport(Transport):
                 flow decides what next).
             MalformedResponseError: the body is over the size cap.
         """
-        url = httpx.URL(self.url(request))
+        url: httpx.URL | None = None  # the request's own URL, until a redirect
+        upload = bool(request.files) or request.body is not None  # request.uploads, inline
         for _ in range(_MAX_REDIRECTS + 1):
-            bound = AttemptBound(timeout_s, upload=request.uploads)
+            bound = AttemptBound(timeout_s, upload=upload)
             token = _BOUND.set(bound)
             try:
-                reply = self._once(request, url, bound)
+                with _opened(request) if request.files is not None else _NO_FILES as files:
+                    body = request.body.pieces() if request.body is not None else None
+                    built = self.build(self.http, request, url, files, bound, body)
+                    response = self.http.send(built, stream=True, follow_redirects=False)
+                    if request.stream and response.is_success:
+                        return self.streaming(response, request, SyncLines(response, self, request))
+                    try:
+                        reading = _Reading(self, request, bound, response)
+                        for chunk in response.iter_bytes():
+                            reading.add(chunk)
+                    finally:
+                        response.close()
             finally:
                 _BOUND.reset(token)
-            if reply.status_code not in _REDIRECTS or reply.lines is not None:
+            reply = reading.reply()
+            if reply.status_code not in _REDIRECTS:
                 return reply
-            moved = self.redirect(request, reply, url)
+            moved = self.redirect(request, reply, built.url)
             if moved is None:
                 return reply
             request, url = moved
         raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
-
-    def _once(self, request: Request, url: httpx.URL, bound: AttemptBound) -> Reply:
-        with _opened(request) if request.files is not None else _NO_FILES as files:
-            body = request.body.pieces() if request.body is not None else None
-            built = self.build(self.http, request, url, files, bound, body)
-            response = self.http.send(built, stream=True, follow_redirects=False)
-            if request.stream and response.is_success:
-                return self.streaming(response, request, SyncLines(response, self, request))
-            try:
-                reading = _Reading(self, request, bound, response)
-                for chunk in response.iter_bytes():
-                    reading.add(chunk)
-            finally:
-                response.close()
-        return reading.reply()
 
 
 class AsyncTransport(Transport):
@@ -803,43 +807,41 @@ class AsyncTransport(Transport):
         wherever it is (connecting, awaiting headers, reading the body)."""
         import anyio  # httpx's own dependency; imported here to keep the package light
 
-        url = httpx.URL(self.url(request))
+        url: httpx.URL | None = None  # the request's own URL, until a redirect
+        upload = bool(request.files) or request.body is not None  # request.uploads, inline
         for _ in range(_MAX_REDIRECTS + 1):
-            bound = AttemptBound(timeout_s, upload=request.uploads)
+            bound = AttemptBound(timeout_s, upload=upload)
             with anyio.CancelScope() as scope:
 
                 def cancel_at(seconds: float, scope: anyio.CancelScope = scope) -> None:
                     scope.deadline = anyio.current_time() + seconds
 
                 bound.on_start = cancel_at
-                left = bound.left_s()
-                if left is not None:
-                    cancel_at(left)
-                reply = await self._once(request, url, bound)
+                if bound.ends is not None:
+                    cancel_at(bound.ends - time.monotonic())
+                with _opened(request) if request.files is not None else _NO_FILES as files:
+                    body = request.body.apieces() if request.body is not None else None
+                    built = self.build(self.http, request, url, files, bound, body)
+                    response = await self.http.send(built, stream=True, follow_redirects=False)
+                    if request.stream and response.is_success:
+                        lines = AsyncLines(response, self, request)
+                        return self.streaming(response, request, lines)
+                    try:
+                        reading = _Reading(self, request, bound, response)
+                        async for chunk in response.aiter_bytes():
+                            reading.add(chunk)
+                    finally:
+                        await response.aclose()
             if scope.cancelled_caught:
-                raise bound.timeout(httpx.Request(request.method, url))
-            if reply.status_code not in _REDIRECTS or reply.lines is not None:
+                raise bound.timeout(built)
+            reply = reading.reply()
+            if reply.status_code not in _REDIRECTS:
                 return reply
-            moved = self.redirect(request, reply, url)
+            moved = self.redirect(request, reply, built.url)
             if moved is None:
                 return reply
             request, url = moved
         raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
-
-    async def _once(self, request: Request, url: httpx.URL, bound: AttemptBound) -> Reply:
-        with _opened(request) if request.files is not None else _NO_FILES as files:
-            body = request.body.apieces() if request.body is not None else None
-            built = self.build(self.http, request, url, files, bound, body)
-            response = await self.http.send(built, stream=True, follow_redirects=False)
-            if request.stream and response.is_success:
-                return self.streaming(response, request, AsyncLines(response, self, request))
-            try:
-                reading = _Reading(self, request, bound, response)
-                async for chunk in response.aiter_bytes():
-                    reading.add(chunk)
-            finally:
-                await response.aclose()
-        return reading.reply()
 
 
 # --- reading errors -----------------------------------------------------------------------

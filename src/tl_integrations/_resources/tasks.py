@@ -117,7 +117,7 @@ class Task(Job):
     @classmethod
     def from_api(cls, data: Any, *, index_id: str | None = None) -> Task:
         """Parse a task object; ``index_id`` fills in a missing ``index_id``."""
-        obj = as_object(data, "task")
+        obj = data if type(data) is dict else as_object(data, "task")
         what = f"task {obj.get('_id', '?')}"
         older = "_id" not in obj and "id" in obj
         fields = read_fields(obj, what, _TASK_FIELDS_V12 if older else _TASK_FIELDS)
