@@ -47,7 +47,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -108,6 +108,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # httpx raises these before a single byte of the request left this machine.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
+
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -317,10 +319,12 @@ def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
-class Transport:
-    """What both transports share: the base URL, the key, and building httpx requests.
+class Transport(Generic[H]):
+    """What both transports share: the httpx client, the base URL, the key, and building
+    httpx requests.
 
     Args:
+        http: the ``httpx.Client`` (or ``httpx.AsyncClient``) that sends.
         base_url: the API base including the version.
         api_key: sent as ``x-api-key`` to ``base_url``'s origin only.
         max_response_bytes: the largest body read (decoded bytes).
@@ -329,12 +333,14 @@ class Transport:
 
     def __init__(
         self,
+        http: H,
         *,
         base_url: str,
         api_key: str,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         user_agent: str = "tl-integrations",
     ) -> None:
+        self.http: H = http
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.max_response_bytes = max_response_bytes
@@ -351,7 +357,6 @@ class Transport:
 
     def build(
         self,
-        http: httpx.Client | httpx.AsyncClient,
         request: Request,
         url: httpx.URL | None,
         files: Any,
@@ -387,7 +392,7 @@ class Transport:
             if timeout_s is None
             else httpx.Timeout(timeout_s, connect=min(_CONNECT_TIMEOUT_S, timeout_s))
         )
-        built = http.build_request(
+        built: httpx.Request = self.http.build_request(
             request.method,
             url,
             params=encode_params(request.params) if request.params else None,
@@ -398,7 +403,7 @@ class Transport:
             timeout=timeout,
         )
         if bound.upload:
-            asynchronous = isinstance(http, httpx.AsyncClient)
+            asynchronous = isinstance(self.http, httpx.AsyncClient)
             built.extensions["trace"] = bound.aon_trace if asynchronous else bound.on_trace
         return built
 
@@ -622,7 +627,11 @@ class _Reading:
     """The bound and the caps of reading one response body (pure bookkeeping)."""
 
     def __init__(
-        self, transport: Transport, request: Request, bound: AttemptBound, response: httpx.Response
+        self,
+        transport: Transport[Any],
+        request: Request,
+        bound: AttemptBound,
+        response: httpx.Response,
     ) -> None:
         self.transport = transport
         self.request = request
@@ -667,20 +676,33 @@ class _Reading:
         )
 
 
-class SyncLines:
+class _Lines:
+    """What both kinds of streamed lines share: the response, the cap, the request."""
+
+    def __init__(self, response: httpx.Response, cap: int, request: Request) -> None:
+        self._response = response
+        self._cap = cap
+        self._request = request
+
+    def _checked(self, line: str) -> str:
+        if len(line) > self._cap:
+            raise MalformedResponseError("a streamed line is over the response size cap")
+        return line
+
+
+class SyncLines(_Lines):
     """The lines of a streamed answer, read one at a time (a line over the size cap is
     refused); the driver closes it when the flow that opened it ends.
 
     Example:
-        >>> SyncLines.__name__
-        'SyncLines'
+        >>> lines = SyncLines(httpx.Response(200, content=b"a\\nb\\n"), 1024, Request("GET", "/x"))
+        >>> lines.next_line(), lines.next_line(), lines.next_line()
+        ('a', 'b', None)
     """
 
-    def __init__(self, response: httpx.Response, transport: Transport, request: Request) -> None:
-        self._response = response
+    def __init__(self, response: httpx.Response, cap: int, request: Request) -> None:
+        super().__init__(response, cap, request)
         self._lines = response.iter_lines()
-        self._cap = transport.max_response_bytes
-        self._request = request
 
     def next_line(self) -> str | None:
         """The next line (without its end), or None at the end of the stream.
@@ -692,16 +714,14 @@ class SyncLines:
             line = next(self._lines, None)
         except httpx.TransportError as exc:
             raise connection_error(exc, self._request) from exc
-        if line is not None and len(line) > self._cap:
-            raise MalformedResponseError("a streamed line is over the response size cap")
-        return line
+        return None if line is None else self._checked(line)
 
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._response.close()
 
 
-class AsyncLines:
+class AsyncLines(_Lines):
     """:class:`SyncLines` for an async client.
 
     Example:
@@ -709,11 +729,9 @@ class AsyncLines:
         'AsyncLines'
     """
 
-    def __init__(self, response: httpx.Response, transport: Transport, request: Request) -> None:
-        self._response = response
+    def __init__(self, response: httpx.Response, cap: int, request: Request) -> None:
+        super().__init__(response, cap, request)
         self._lines = response.aiter_lines()
-        self._cap = transport.max_response_bytes
-        self._request = request
 
     async def next_line(self) -> str | None:
         """The next line, or None at the end of the stream.
@@ -727,16 +745,14 @@ class AsyncLines:
             return None
         except httpx.TransportError as exc:
             raise connection_error(exc, self._request) from exc
-        if len(line) > self._cap:
-            raise MalformedResponseError("a streamed line is over the response size cap")
-        return line
+        return self._checked(line)
 
     async def close(self) -> None:
         """Stop reading and release the connection."""
         await self._response.aclose()
 
 
-class SyncTransport(Transport):
+class SyncTransport(Transport[httpx.Client]):
     """Sends one attempt with an ``httpx.Client``.
 
     Example:
@@ -745,10 +761,6 @@ class SyncTransport(Transport):
         >>> transport.url(Request("GET", "/indexes"))
         'https://api.example/v1.3/indexes'
     """
-
-    def __init__(self, http: httpx.Client, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.http = http
 
     def attempt(self, request: Request, *, timeout_s: float | None) -> Reply:
         """Send ``request`` once (following redirects) and read the whole answer.
@@ -766,10 +778,11 @@ class SyncTransport(Transport):
             try:
                 with _opened(request) if request.files is not None else _NO_FILES as files:
                     body = request.body.pieces() if request.body is not None else None
-                    built = self.build(self.http, request, url, files, bound, body)
+                    built = self.build(request, url, files, bound, body)
                     response = self.http.send(built, stream=True, follow_redirects=False)
                     if request.stream and response.is_success:
-                        return self.streaming(response, request, SyncLines(response, self, request))
+                        lines = SyncLines(response, self.max_response_bytes, request)
+                        return self.streaming(response, request, lines)
                     try:
                         reading = _Reading(self, request, bound, response)
                         for chunk in response.iter_bytes():
@@ -788,7 +801,7 @@ class SyncTransport(Transport):
         raise APIConnectionError(f"{request.method} {_shown_path(request)}: too many redirects")
 
 
-class AsyncTransport(Transport):
+class AsyncTransport(Transport[httpx.AsyncClient]):
     """Sends one attempt with an ``httpx.AsyncClient`` (see :class:`SyncTransport`).
 
     Example:
@@ -797,10 +810,6 @@ class AsyncTransport(Transport):
         >>> transport.url(Request("GET", "/indexes"))
         'https://api.example/v1/indexes'
     """
-
-    def __init__(self, http: httpx.AsyncClient, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.http = http
 
     async def attempt(self, request: Request, *, timeout_s: float | None) -> Reply:
         """The async twin of :meth:`SyncTransport.attempt`; the bound cancels the attempt
@@ -821,10 +830,10 @@ class AsyncTransport(Transport):
                     cancel_at(bound.ends - time.monotonic())
                 with _opened(request) if request.files is not None else _NO_FILES as files:
                     body = request.body.apieces() if request.body is not None else None
-                    built = self.build(self.http, request, url, files, bound, body)
+                    built = self.build(request, url, files, bound, body)
                     response = await self.http.send(built, stream=True, follow_redirects=False)
                     if request.stream and response.is_success:
-                        lines = AsyncLines(response, self, request)
+                        lines = AsyncLines(response, self.max_response_bytes, request)
                         return self.streaming(response, request, lines)
                     try:
                         reading = _Reading(self, request, bound, response)
