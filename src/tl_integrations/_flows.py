@@ -347,6 +347,19 @@ class Event:
     value: Any
 
 
+G = TypeVar("G")
+D = TypeVar("D")
+
+
+def _running(group: TaskGroup, groups: dict[int, G], make: Callable[[D, int], G], driver: D) -> G:
+    """The running form of ``group`` within one drive: made (``make(driver, limit)``) at
+    the group's first step, the same one after."""
+    runtime = groups.get(id(group))
+    if runtime is None:
+        runtime = groups[id(group)] = make(driver, group.limit)
+    return runtime
+
+
 class SyncDriver:
     """Runs flows with blocking I/O: ``transport.attempt`` and ``sleep``.
 
@@ -444,16 +457,10 @@ class SyncDriver:
         if isinstance(step, Gather):
             return self._gather(step)
         if isinstance(step, Spawn):
-            return self._group(step.group, groups).spawn(step.key, step.make)
+            return _running(step.group, groups, _ThreadGroup, self).spawn(step.key, step.make)
         if isinstance(step, Next):
-            return self._group(step.group, groups).next()
+            return _running(step.group, groups, _ThreadGroup, self).next()
         raise TypeError(f"a flow yielded {step!r}, which is not a step")
-
-    def _group(self, group: TaskGroup, groups: dict[int, _ThreadGroup]) -> _ThreadGroup:
-        runtime = groups.get(id(group))
-        if runtime is None:
-            runtime = groups[id(group)] = _ThreadGroup(self, group.limit)
-        return runtime
 
     def child(self, cancel: Signal) -> SyncDriver:
         """A driver for a child flow: same transport and sleep, stopped by ``cancel``."""
@@ -650,16 +657,10 @@ class AsyncDriver:
         if isinstance(step, Gather):
             return await self._gather(step)
         if isinstance(step, Spawn):
-            return self._group(step.group, groups).spawn(step.key, step.make)
+            return _running(step.group, groups, _AsyncGroup, self).spawn(step.key, step.make)
         if isinstance(step, Next):
-            return await self._group(step.group, groups).next()
+            return await _running(step.group, groups, _AsyncGroup, self).next()
         raise TypeError(f"a flow yielded {step!r}, which is not a step")
-
-    def _group(self, group: TaskGroup, groups: dict[int, _AsyncGroup]) -> _AsyncGroup:
-        runtime = groups.get(id(group))
-        if runtime is None:
-            runtime = groups[id(group)] = _AsyncGroup(self, group.limit)
-        return runtime
 
     async def sleep(self, seconds: float, *, wake: Signal | None = None) -> None:
         """Sleep ``seconds`` (at most; a set ``wake`` ends it early)."""
