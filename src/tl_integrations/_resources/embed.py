@@ -704,7 +704,7 @@ class TaskPlan:
             (input_type is None and source.media_type is None)
             or (input_type == "document" and source.filename is None)
         )
-        req = None if unknown else validate_task(model, source, **options)
+        req = None if unknown else validate_task(model, source, options)
         return cls(model, source, dict(options), req)
 
     def resolve(self, asset: Asset) -> TaskRequest:
@@ -715,7 +715,7 @@ class TaskPlan:
         """
         _check_asset_ready(asset)
         ref = media_ref(asset)
-        return validate_task(self.model, ref, **self.options)
+        return validate_task(self.model, ref, self.options)
 
 
 def _check_asset_ready(asset: Asset) -> None:
