@@ -427,13 +427,14 @@ class UploadPlan:
 def plan_upload(
     path: str | os.PathLike[str],
     *,
-    filename: str | None,
-    user_metadata: Mapping[str, Any] | None,
-    enable_hls: bool,
-    enable_thumbnail: bool,
-    multipart_threshold_bytes: int,
+    filename: str | None = None,
+    user_metadata: Mapping[str, Any] | None = None,
+    enable_hls: bool = True,
+    enable_thumbnail: bool = True,
+    multipart_threshold_bytes: int = MULTIPART_THRESHOLD_BYTES,
 ) -> UploadPlan:
-    """Check a local file and decide direct or multipart (before any byte is sent)."""
+    """Check a local file and decide direct or multipart (before any byte is sent); the
+    defaults are those of :meth:`Assets.upload`."""
     checked = check_media_file(path, multipart=True)
     size = checked.stat().st_size
     media = media_type_of(checked.name)
@@ -510,14 +511,7 @@ class Uploader:
         self, path: str | os.PathLike[str], ctx: Context, *, timeout_s: float | None = None
     ) -> Flow[Asset]:
         """Upload ``path`` once (checked first; the same bytes reuse their asset)."""
-        plan = plan_upload(
-            path,
-            filename=None,
-            user_metadata=None,
-            enable_hls=False,
-            enable_thumbnail=False,
-            multipart_threshold_bytes=64 * 1024**2,
-        )
+        plan = plan_upload(path, enable_hls=False, enable_thumbnail=False)
         asset = yield from upload_asset(
             plan,
             ctx,
