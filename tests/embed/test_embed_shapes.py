@@ -22,7 +22,7 @@ M30 = resolve_model("marengo3.0")
 
 
 def task(model: Any, media: str, **options: Any) -> Any:
-    return validate_task(model, media_ref(media), **options)
+    return validate_task(model, media_ref(media), options)
 
 
 def test_a_35_audio_task_body_wraps_its_segmentation_and_sizes_its_vectors() -> None:

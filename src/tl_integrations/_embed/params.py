@@ -12,7 +12,7 @@ Everything in this module is pure: no I/O except ``stat`` on a local file.
 
 Example:
     >>> req = validate_task(resolve_model("marengo3.5"), media_ref("https://x/a.mp3"),
-    ...                     embedding_dimension=256)
+    ...                     {"embedding_dimension": 256})
     >>> req.input_type, req.scopes, req.dimension
     ('audio', ('clip',), 256)
 """
@@ -48,6 +48,7 @@ __all__ = [
     "MULTI_MAX_SOURCES",
     "SDK_SPELLING",
     "SYNC_MEDIA_MAX_BYTES",
+    "TASK_OPTIONS",
     "DocumentOptions",
     "MediaRef",
     "ModelSpec",
@@ -804,54 +805,76 @@ def _check_asset_size(path: pathlib.Path, media_type: str) -> None:
         )
 
 
-def validate_task(
-    model: ModelSpec,
-    source: MediaRef,
-    *,
-    input_type: str | None = None,
-    clip_length_s: float | None = None,
-    segmentation: str | None = None,
-    min_clip_length_s: float | None = None,
-    start_s: float | None = None,
-    end_s: float | None = None,
-    scopes: str | Iterable[str] | None = None,
-    options: str | Iterable[str] | None = None,
-    embedding_dimension: int | None = None,
-    embedding_uncertainty: bool | None = None,
-    spatial: str | None = None,
-    max_sentences: int | None = None,
-    overlap_sentences: int | None = None,
-    spelling: Mapping[str, str] | None = None,
-) -> TaskRequest:
+TASK_OPTIONS = frozenset(
+    {
+        "input_type",
+        "clip_length_s",
+        "segmentation",
+        "min_clip_length_s",
+        "start_s",
+        "end_s",
+        "scopes",
+        "options",
+        "embedding_dimension",
+        "embedding_uncertainty",
+        "spatial",
+        "max_sentences",
+        "overlap_sentences",
+        "spelling",
+    }
+)
+"""The names :func:`validate_task` reads from an embedding task's options."""
+
+
+def validate_task(model: ModelSpec, source: MediaRef, task: Mapping[str, Any]) -> TaskRequest:
     """Check every parameter of an embedding task, before any byte is uploaded.
 
-    A document asset named only by its id must be resolved first (its format decides the
-    rules): pass ``input_type="document"`` with an :class:`Asset` or a named source.
-    ``spelling`` maps the names used here to the caller's (:data:`SDK_SPELLING`), so that
-    a message names the argument the caller passed.
+    ``task`` holds the options by name (:data:`TASK_OPTIONS`; one absent or None is not
+    set): ``input_type`` (default: by the source's name); for video and audio
+    ``clip_length_s``, ``segmentation``, ``min_clip_length_s`` and the range ``start_s`` /
+    ``end_s``; ``scopes`` and ``options`` (a name or several); ``embedding_dimension`` and
+    ``embedding_uncertainty``; for documents ``spatial``, ``max_sentences`` and
+    ``overlap_sentences``; and ``spelling``, which maps the names used here to the
+    caller's (:data:`SDK_SPELLING`), so that a message names the argument the caller
+    passed. A document asset named only by its id must be resolved first (its format
+    decides the rules): pass ``input_type="document"`` with an :class:`Asset` or a named
+    source.
 
     Raises:
         InvalidRequestError: a parameter the model or the input type does not take.
         InvalidVideoError: a local file that is missing, empty or too large.
+        TypeError: a name that is not an option.
 
     Example:
         >>> model = resolve_model("marengo3.5")
-        >>> validate_task(model, media_ref("https://x/a.pdf"), options="text").scopes
+        >>> validate_task(model, media_ref("https://x/a.pdf"), {"options": "text"}).scopes
         Traceback (most recent call last):
         ...
         tl_integrations.InvalidRequestError: option/scope pair(s) ['text/local'] not allowed \
 for a PDF; every pair of options x scopes must be one of: text/asset, visual/asset, visual/local
     """
-    kind = _input_type(input_type, source, model)
+    unknown = sorted(set(task) - TASK_OPTIONS)
+    if unknown:
+        raise TypeError(f"validate_task() got unknown option(s) {unknown}")
+    kind = _input_type(task.get("input_type"), source, model)
+    spelling: Mapping[str, str] = task.get("spelling") or {}
 
     def names(key: str) -> str:
-        return (spelling or {}).get(key, key)
+        return spelling.get(key, key)
 
-    dimension = check_dimension(embedding_dimension, model)
-    uncertainty = _flag(embedding_uncertainty, name="embedding_uncertainty", model=model)
+    dimension = check_dimension(task.get("embedding_dimension"), model)
+    uncertainty = _flag(
+        task.get("embedding_uncertainty"), name="embedding_uncertainty", model=model
+    )
+    clip_length_s, min_clip_length_s = task.get("clip_length_s"), task.get("min_clip_length_s")
+    start_s, end_s = task.get("start_s"), task.get("end_s")
+    options, scopes = task.get("options"), task.get("scopes")
     if kind in ("image", "document"):
-        _refuse_time(clip_length_s, segmentation, min_clip_length_s, start_s, end_s, kind=kind)
-    if kind != "document" and (spatial or max_sentences or overlap_sentences):
+        _refuse_time(
+            clip_length_s, task.get("segmentation"), min_clip_length_s, start_s, end_s, kind=kind
+        )
+    document = {name: task.get(name) for name in ("spatial", "max_sentences", "overlap_sentences")}
+    if kind != "document" and any(document.values()):
         raise InvalidRequestError("spatial and max_sentences apply to documents only")
     file = _local_file(source, model, kind)
     if kind == "image":
@@ -868,18 +891,10 @@ for a PDF; every pair of options x scopes must be one of: text/asset, visual/ass
             raise InvalidRequestError(
                 f"cannot tell whether {source.shown} is a PDF or a .txt/.md file from its name"
             )
-        opts, scps, doc = _document(
-            fmt,
-            options,
-            scopes,
-            spatial=spatial,
-            max_sentences=max_sentences,
-            overlap_sentences=overlap_sentences,
-            uncertainty=uncertainty,
-        )
+        opts, scps, doc = _document(fmt, options, scopes, uncertainty=uncertainty, **document)
         return _untimed(model, kind, source, file, scps, opts, dimension, uncertainty, doc)
     clip, min_clip = _segmentation(
-        segmentation, clip_length_s, min_clip_length_s, model, kind, names=names
+        task.get("segmentation"), clip_length_s, min_clip_length_s, model, kind, names=names
     )
     start = _offset(start_s, name=names("start_s"))
     end = _offset(end_s, name=names("end_s"))
@@ -991,17 +1006,16 @@ def validate_video_task(
         if video_url is not None
         else _file_ref(video_file)
     )
-    return validate_task(
-        model,
-        source,
-        input_type="video",
-        clip_length_s=video_clip_length,
-        start_s=video_start_offset_sec,
-        end_s=video_end_offset_sec,
-        scopes=video_embedding_scope,
-        options=embedding_options,
-        spelling=SDK_SPELLING,
-    )
+    task = {
+        "input_type": "video",
+        "clip_length_s": video_clip_length,
+        "start_s": video_start_offset_sec,
+        "end_s": video_end_offset_sec,
+        "scopes": video_embedding_scope,
+        "options": embedding_options,
+        "spelling": SDK_SPELLING,
+    }
+    return validate_task(model, source, task)
 
 
 def _file_ref(video_file: Any) -> MediaRef:

@@ -158,7 +158,7 @@ def v2_task_body(req: TaskRequest, source: dict[str, str]) -> dict[str, Any]:
     Example:
         >>> from tl_integrations._embed.params import media_ref, resolve_model, validate_task
         >>> req = validate_task(resolve_model("marengo3.5"), media_ref("https://x/a.mp3"),
-        ...                     clip_length_s=4, embedding_dimension=256)
+        ...                     {"clip_length_s": 4, "embedding_dimension": 256})
         >>> body = v2_task_body(req, {"url": "https://x/a.mp3"})
         >>> body["embedding_dimension"], body["audio"]["segmentation"]
         (256, {'temporal': {'strategy': 'fixed', 'fixed': {'duration_sec': 4}}})

@@ -339,6 +339,15 @@ def analysis_body(
     return body
 
 
+_BODY_ARGS = ("model", "prompt", "temperature", "max_tokens", "response_format", "start_s", "end_s")
+
+
+def _body_of(args: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`analysis_body` of a method's arguments, by name (an absent one is None)."""
+    values: dict[str, Any] = {name: args.get(name) for name in _BODY_ARGS}
+    return analysis_body(**values)
+
+
 @dataclass(frozen=True)
 class _Ask:
     """One checked analysis request, before the video is resolved."""
@@ -348,30 +357,14 @@ class _Ask:
     response_format: Mapping[str, Any] | None
 
 
-def _ask(
-    video: VideoInput,
-    prompt: str,
-    *,
-    model: str,
-    temperature: float | None,
-    max_tokens: int | None,
-    response_format: Mapping[str, Any] | None,
-    start_s: float | None,
-    end_s: float | None,
-    images: Sequence[str] | None,
-) -> _Ask:
+def _ask(args: Mapping[str, Any]) -> _Ask:
+    """The checked request of :meth:`Analyze.__call__` / :meth:`Analyze.stream` from their
+    arguments, by name (``stream`` has no ``response_format``)."""
+    video, prompt, response_format = args["video"], args["prompt"], args.get("response_format")
     if not isinstance(prompt, str) or not prompt.strip():
         raise InvalidRequestError("prompt must be a non-empty string")
-    body = analysis_body(
-        model=model,
-        prompt=prompt,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        response_format=response_format,
-        start_s=start_s,
-        end_s=end_s,
-    )
-    image = _images(images, model)
+    body = _body_of(args)
+    image = _images(args["images"], args["model"])
     if image is not None:
         if video is not None:
             raise InvalidRequestError("pass a video or images, not both")
@@ -1051,6 +1044,20 @@ def _check_definitions(
         raise InvalidRequestError(f"time_array fields {timed} need model='pegasus1.6'")
 
 
+def _task_body(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The checked ``/analyze/tasks`` body of :meth:`AnalysisTaskResource.create` /
+    :meth:`Analyze.segments` from their arguments, by name (an absent one is None)."""
+    base = _body_of(args)
+    video_context(args["video"])  # refuse what cannot be analysed before anything is sent
+    return segmentation_body(
+        definitions=args.get("segments"),
+        min_segment_s=args.get("min_segment_s"),
+        max_segment_s=args.get("max_segment_s"),
+        custom_id=args.get("custom_id"),
+        base=base,
+    )
+
+
 def create_analysis(
     video: VideoInput, body: dict[str, Any], ctx: Context, uploader: Uploader, *, reuse: bool
 ) -> Flow[AnalysisTask]:
@@ -1193,23 +1200,7 @@ class AnalysisTaskResource(JobResource[AnalysisTask]):
         """
         if (prompt is None) == (segments is None):
             raise InvalidRequestError("pass prompt= (general analysis) or segments= (not both)")
-        base = analysis_body(
-            model=model,
-            prompt=prompt,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=response_format,
-            start_s=start_s,
-            end_s=end_s,
-        )
-        video_context(video)
-        body = segmentation_body(
-            definitions=segments,
-            min_segment_s=min_segment_s,
-            max_segment_s=max_segment_s,
-            custom_id=custom_id,
-            base=base,
-        )
+        body = _task_body(locals())
         flow = create_analysis(video, body, self._ctx, Uploader.of(self._client), reuse=reuse)
         return self._client._run(flow)
 
@@ -1333,48 +1324,24 @@ class BatchItem:
                     f"custom_id must be 1-64 letters, digits, '_' or '-', got {self.custom_id!r}"
                 )
             item["custom_id"] = self.custom_id
-        item.update(
-            _batch_values(
-                prompt=self.prompt,
-                temperature=self.temperature,
-                max_tokens=self.max_tokens,
-                start_s=self.start_s,
-                end_s=self.end_s,
-                min_segment_s=self.min_segment_s,
-                max_segment_s=self.max_segment_s,
-            )
-        )
+        item.update(_batch_values(vars(self)))
         return item
 
 
-def _batch_values(
-    *,
-    prompt: str | None,
-    temperature: float | None,
-    max_tokens: int | None,
-    start_s: float | None,
-    end_s: float | None,
-    min_segment_s: float | None,
-    max_segment_s: float | None,
-) -> dict[str, Any]:
-    """What items and defaults share, in wire form (the prompt is an object in batches)."""
+def _batch_values(args: Mapping[str, Any]) -> dict[str, Any]:
+    """What items and defaults share, in wire form (the prompt is an object in batches),
+    from the fields of a :class:`BatchItem` or the batch's arguments: the
+    prompt, temperature, max_tokens, window and segment bounds, by name."""
+    max_tokens = args.get("max_tokens")
     if max_tokens is not None and not isinstance(max_tokens, int):
         raise InvalidRequestError(f"batches take a number of max_tokens, got {max_tokens!r}")
-    values = analysis_body(
-        model=DEFAULT_PEGASUS,
-        prompt=prompt,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        response_format=None,
-        start_s=start_s,
-        end_s=end_s,
-    )
+    values = _body_of({**args, "model": DEFAULT_PEGASUS, "response_format": None})
     del values["model_name"]
     if "prompt" in values:
         values["prompt"] = {"input_text": values["prompt"]}
     for name, value in (
-        ("min_segment_duration", min_segment_s),
-        ("max_segment_duration", max_segment_s),
+        ("min_segment_duration", args.get("min_segment_s")),
+        ("max_segment_duration", args.get("max_segment_s")),
     ):
         if value is not None:
             if isinstance(value, bool) or not value >= 2:
@@ -1383,21 +1350,10 @@ def _batch_values(
     return values
 
 
-def batch_body(
-    items: Sequence[BatchItem | VideoInput],
-    *,
-    model: str,
-    prompt: str | None,
-    segments: Sequence[SegmentDefinition | Mapping[str, Any]] | None,
-    response_format: Mapping[str, Any] | None,
-    temperature: float | None,
-    max_tokens: int | None,
-    start_s: float | None,
-    end_s: float | None,
-    min_segment_s: float | None,
-    max_segment_s: float | None,
-) -> dict[str, Any]:
-    """A ``POST /analyze/batches`` body, checked as the API checks it.
+def batch_body(args: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``POST /analyze/batches`` body from the arguments of
+    :meth:`AnalysisBatchResource.create`, by name (an absent one is None), checked as the
+    API checks it.
 
     Raises:
         InvalidRequestError: 0 or over 1,000 items, an item that is not an asset, custom ids
@@ -1405,12 +1361,13 @@ def batch_body(
             for some item, or values out of range.
 
     Example:
-        >>> body = batch_body(["6711a09ae4a1b37f8a9c5d01"], model="pegasus1.5", prompt="Hi",
-        ...     segments=None, response_format=None, temperature=None, max_tokens=None,
-        ...     start_s=None, end_s=None, min_segment_s=None, max_segment_s=None)
+        >>> body = batch_body({"items": ["6711a09ae4a1b37f8a9c5d01"], "model": "pegasus1.5",
+        ...                    "prompt": "Hi"})
         >>> body["analysis_mode"], body["defaults"]
         ('general', {'prompt': {'input_text': 'Hi'}})
     """
+    items, model = args["items"], args["model"]
+    prompt, segments = args.get("prompt"), args.get("segments")
     if model not in BATCH_MODELS:
         raise InvalidRequestError(f"batches take model {BATCH_MODELS[0]!r} only, got {model!r}")
     if isinstance(items, (str, bytes)) or not 1 <= len(items) <= MAX_BATCH_ITEMS:
@@ -1423,15 +1380,7 @@ def batch_body(
     if len(set(ids)) != len(ids):
         raise InvalidRequestError("custom_id must be unique within a batch")
     mode = "time_based_metadata" if segments is not None else "general"
-    defaults = _batch_values(
-        prompt=prompt,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        start_s=start_s,
-        end_s=end_s,
-        min_segment_s=min_segment_s,
-        max_segment_s=max_segment_s,
-    )
+    defaults = _batch_values(args)
     if segments is not None:
         fmt = segmentation_body(
             definitions=segments,
@@ -1444,6 +1393,7 @@ def batch_body(
         if any("prompt" in r for r in requests):
             raise InvalidRequestError("a segmentation batch takes no prompts")
     else:
+        response_format = args.get("response_format")
         if response_format is not None:
             if response_format.get("type") != "json_schema":
                 raise InvalidRequestError("a general batch takes a json_schema response_format")
@@ -1769,19 +1719,7 @@ class AnalysisBatchResource(JobResource[AnalysisBatch]):
             >>> client.analyze.batches.create([a1, BatchItem(a2, custom_id="ep2")],
             ...                               prompt="Summarise")  # doctest: +SKIP
         """
-        body = batch_body(
-            items,
-            model=model,
-            prompt=prompt,
-            segments=segments,
-            response_format=response_format,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            start_s=start_s,
-            end_s=end_s,
-            min_segment_s=min_segment_s,
-            max_segment_s=max_segment_s,
-        )
+        body = batch_body(locals())
         return self._client._run(_create_batch(body, self._ctx))
 
     def retrieve(self, batch: str | AnalysisBatch) -> AnalysisBatch:
@@ -1919,17 +1857,7 @@ class Analyze(Resource):
             >>> client.analyze(video, "Name the speaker").text  # doctest: +SKIP
             'Dr. Ada Park'
         """
-        ask = _ask(
-            video,
-            prompt,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=response_format,
-            start_s=start_s,
-            end_s=end_s,
-            images=images,
-        )
+        ask = _ask(locals())
         flow = analyze_flow(ask, self._ctx, Uploader.of(self._client), timeout_s=timeout_s)
         return self._client._run(flow)
 
@@ -1951,17 +1879,7 @@ class Analyze(Resource):
             >>> for text in client.analyze.stream(asset, "Describe it"):  # doctest: +SKIP
             ...     print(text, end="", flush=True)
         """
-        ask = _ask(
-            video,
-            prompt,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=None,
-            start_s=start_s,
-            end_s=end_s,
-            images=images,
-        )
+        ask = _ask(locals())
         sink = AnalyzeStream(None)
         sink._fragments = self._client._iterate(
             _stream(ask, self._ctx, Uploader.of(self._client), sink)
@@ -1993,23 +1911,7 @@ class Analyze(Resource):
             >>> for s in client.analyze.segments(asset, [scene]):  # doctest: +SKIP
             ...     print(s.start_s, s.end_s, s.fields["mood"])
         """
-        base = analysis_body(
-            model=model,
-            prompt=None,
-            temperature=None,
-            max_tokens=max_tokens,
-            response_format=None,
-            start_s=start_s,
-            end_s=end_s,
-        )
-        video_context(video)
-        body = segmentation_body(
-            definitions=definitions,
-            min_segment_s=min_segment_s,
-            max_segment_s=max_segment_s,
-            custom_id=None,
-            base=base,
-        )
+        body = _task_body({**locals(), "segments": definitions})
         flow = _segments(video, body, self._ctx, Uploader.of(self._client), timeout_s, reuse)
         return self._client._run(flow)
 

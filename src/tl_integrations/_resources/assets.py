@@ -63,6 +63,7 @@ from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, r
 from . import AsyncJobResource, JobResource, awaited, streamed
 from .tasks import UPLOAD_TOKEN_KEY, check_user_metadata
 from .uploads import OnProgress, SessionCreation, UploadJournal, multipart_upload
+from .videos import parse_utterances
 
 __all__ = [
     "ASSETS",
@@ -249,21 +250,16 @@ class AssetTranscript:
 
 
 def _lines(obj: Mapping[str, Any], key: str, what: str) -> list[TranscriptLine] | None:
+    """The timed phrases under ``key``, read as a video's (:func:`parse_utterances`), each
+    with its speaker."""
     items = opt_list(obj, key, what)
     if items is None:
         return None
-    lines = []
-    for item in items:
-        entry = as_object(item, f"{what}.{key}[]")
-        lines.append(
-            TranscriptLine(
-                start_s=opt_float(entry, "start", what, non_negative=True) or 0.0,
-                end_s=opt_float(entry, "end", what, non_negative=True) or 0.0,
-                text=opt_str(entry, "value", what) or "",
-                speaker=opt_str(entry, "speaker", what),
-            )
-        )
-    return lines
+    phrases = parse_utterances(items, f"{what}.{key}")
+    return [
+        TranscriptLine(*phrase, speaker=opt_str(item, "speaker", what))
+        for item, phrase in zip(items, phrases, strict=True)
+    ]
 
 
 # --- creating ------------------------------------------------------------------------------
@@ -431,13 +427,14 @@ class UploadPlan:
 def plan_upload(
     path: str | os.PathLike[str],
     *,
-    filename: str | None,
-    user_metadata: Mapping[str, Any] | None,
-    enable_hls: bool,
-    enable_thumbnail: bool,
-    multipart_threshold_bytes: int,
+    filename: str | None = None,
+    user_metadata: Mapping[str, Any] | None = None,
+    enable_hls: bool = True,
+    enable_thumbnail: bool = True,
+    multipart_threshold_bytes: int = MULTIPART_THRESHOLD_BYTES,
 ) -> UploadPlan:
-    """Check a local file and decide direct or multipart (before any byte is sent)."""
+    """Check a local file and decide direct or multipart (before any byte is sent); the
+    defaults are those of :meth:`Assets.upload`."""
     checked = check_media_file(path, multipart=True)
     size = checked.stat().st_size
     media = media_type_of(checked.name)
@@ -514,14 +511,7 @@ class Uploader:
         self, path: str | os.PathLike[str], ctx: Context, *, timeout_s: float | None = None
     ) -> Flow[Asset]:
         """Upload ``path`` once (checked first; the same bytes reuse their asset)."""
-        plan = plan_upload(
-            path,
-            filename=None,
-            user_metadata=None,
-            enable_hls=False,
-            enable_thumbnail=False,
-            multipart_threshold_bytes=64 * 1024**2,
-        )
+        plan = plan_upload(path, enable_hls=False, enable_thumbnail=False)
         asset = yield from upload_asset(
             plan,
             ctx,

@@ -55,7 +55,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 import orjson
@@ -130,6 +130,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("tl_integrations")
+T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 8
 """Text embedding requests in flight at once, by default (``texts``, the adapters)."""
@@ -703,7 +704,7 @@ class TaskPlan:
             (input_type is None and source.media_type is None)
             or (input_type == "document" and source.filename is None)
         )
-        req = None if unknown else validate_task(model, source, **options)
+        req = None if unknown else validate_task(model, source, options)
         return cls(model, source, dict(options), req)
 
     def resolve(self, asset: Asset) -> TaskRequest:
@@ -714,7 +715,7 @@ class TaskPlan:
         """
         _check_asset_ready(asset)
         ref = media_ref(asset)
-        return validate_task(self.model, ref, **self.options)
+        return validate_task(self.model, ref, self.options)
 
 
 def _check_asset_ready(asset: Asset) -> None:
@@ -1348,6 +1349,12 @@ class EmbedTasks(JobResource[EmbeddingTask]):
     def _known(self, job: str | Job) -> None:
         self._memory.learn(job)  # a task from elsewhere is then polled without probing
 
+    def _run_plan(self, flow: Callable[..., Flow[T]], plan: TaskPlan, **options: Any) -> T:
+        """Run ``flow(plan, log, memory, uploads, ctx, **options)``: a create of ``plan``
+        (alone, waited for, or read), recorded in this resource's log and memory."""
+        uploads = Uploader.of(self._client)
+        return self._client._run(flow(plan, self._log, self._memory, uploads, self._ctx, **options))
+
     def create(
         self,
         media: MediaInput | None = None,
@@ -1416,8 +1423,7 @@ class EmbedTasks(JobResource[EmbeddingTask]):
         """
         given = locals()
         plan = _plan_create(media, {name: given[name] for name in _CREATE_ARGS})
-        flow = _create(plan, self._log, self._memory, Uploader.of(self._client), self._ctx)
-        return self._client._run(flow)
+        return self._run_plan(_create, plan)
 
     def retrieve(self, task: TaskRef, *, model_name: str | None = None) -> EmbeddingTask:
         """Fetch a task's current state (its vectors come from :meth:`vectors`).
@@ -1497,16 +1503,7 @@ class EmbedTasks(JobResource[EmbeddingTask]):
             ...                                    video_url=url)  # doctest: +SKIP
         """
         plan = _plan_create(media, create_args)
-        flow = _create_and_wait(
-            plan,
-            self._log,
-            self._memory,
-            Uploader.of(self._client),
-            self._ctx,
-            timeout_s=timeout_s,
-            on_update=on_update,
-        )
-        return self._client._run(flow)
+        return self._run_plan(_create_and_wait, plan, timeout_s=timeout_s, on_update=on_update)
 
 
 def _document_options(
@@ -1589,6 +1586,7 @@ class AsyncEmbedTasks(AsyncJobResource[EmbeddingTask]):
     _locator = EmbedTasks._locator
     _waiter = EmbedTasks._waiter
     _known = EmbedTasks._known
+    _run_plan = EmbedTasks._run_plan
 
     create = awaited(EmbedTasks.create)
     retrieve = awaited(EmbedTasks.retrieve)
@@ -1712,12 +1710,8 @@ class Embed(Resource):
         Example:
             >>> me = client.embed.video("talk.mp4", clip_length_s=4)  # doctest: +SKIP
         """
-        plan = _timed_plan("video", video, locals())
-        return self._client._run(
-            self._embed(
-                plan, options, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update
-            )
-        )
+        args = locals()
+        return self._embed(_timed_plan("video", video, args), args, options=options)
 
     def audio(
         self,
@@ -1749,12 +1743,8 @@ class Embed(Resource):
             >>> me.dim  # doctest: +SKIP
             256
         """
-        plan = _timed_plan("audio", audio, locals())
-        return self._client._run(
-            self._embed(
-                plan, options, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update
-            )
-        )
+        args = locals()
+        return self._embed(_timed_plan("audio", audio, args), args, options=options)
 
     def document(
         self,
@@ -1806,9 +1796,7 @@ class Embed(Resource):
                 **_document_options(spatial, max_sentences, overlap_sentences),
             },
         )
-        return self._client._run(
-            self._embed(plan, None, keep_asset=keep_asset, timeout_s=timeout_s, on_update=on_update)
-        )
+        return self._embed(plan, locals(), options=None)
 
     def image(
         self,
@@ -1881,21 +1869,19 @@ class Embed(Resource):
         req = None if untyped_assets(media) else validate_multi(model, text, media, **checks)
         return self._client._run(_multi(model, text, media, checks, self._ctx, req=req))
 
-    def _embed(
-        self, plan: TaskPlan, options: Any, *, keep_asset: bool, **waiting: Any
-    ) -> Flow[MediaEmbedding]:
+    def _embed(self, plan: TaskPlan, args: Mapping[str, Any], *, options: Any) -> MediaEmbedding:
+        """Run :func:`_embed_media` for ``plan``, keeping ``options`` of the vectors, with the
+        caller's ``keep_asset``, ``timeout_s`` and ``on_update`` (``args``, by name)."""
+        keep_asset = args["keep_asset"]
         if not isinstance(keep_asset, bool):
             raise InvalidRequestError(f"keep_asset must be True or False, got {keep_asset!r}")
-        tasks = self.tasks
-        return _embed_media(
+        return self.tasks._run_plan(
+            _embed_media,
             plan,
-            tasks._log,
-            tasks._memory,
-            Uploader.of(self._client),
-            self._ctx,
             options=options,
             keep_asset=keep_asset,
-            **waiting,
+            timeout_s=args["timeout_s"],
+            on_update=args["on_update"],
         )
 
 

@@ -46,7 +46,6 @@ from .._wire import as_object, opt_list, opt_obj, opt_str, req_str
 from . import AsyncResource, Resource, Waiting, awaited, located_under, streamed, waited
 from .assets import (
     HASH_KEY,
-    MULTIPART_THRESHOLD_BYTES,
     Asset,
     AssetCreation,
     UploadPlan,
@@ -705,14 +704,7 @@ class Indexing(Resource):
         checked = (
             source
             if isinstance(source, str) and "://" in source
-            else plan_upload(
-                source,
-                filename=None,
-                user_metadata=user_metadata,
-                enable_hls=True,
-                enable_thumbnail=True,
-                multipart_threshold_bytes=MULTIPART_THRESHOLD_BYTES,
-            )
+            else plan_upload(source, user_metadata=user_metadata)
         )
         flow = _index_media(
             checked,
