@@ -18,6 +18,7 @@ from ._errors import MalformedResponseError
 __all__ = [
     "MalformedResponseError",
     "as_object",
+    "field_spec",
     "opt_float",
     "opt_int",
     "opt_list",
@@ -135,12 +136,28 @@ FieldKind = Literal["id", "str", "obj", "list", "float", "float+", "int", "int+"
 ``list`` as their ``opt_`` readers, numbers as :func:`opt_float` / :func:`opt_int`, ``+``
 meaning ``non_negative``."""
 
+FieldSpec = tuple[tuple[str, str, FieldKind], ...]
+"""What :func:`read_fields` reads: ``(attribute, key, kind)`` per field."""
+
+
+def field_spec(**fields: FieldKind | tuple[str, FieldKind]) -> FieldSpec:
+    """A :func:`read_fields` table, written ``attribute=kind``, or ``attribute=(key, kind)``
+    where the JSON key is another name.
+
+    Example:
+        >>> field_spec(id=("_id", "id"), duration="float+")
+        (('id', '_id', 'id'), ('duration', 'duration', 'float+'))
+    """
+    return tuple(
+        (name, *how) if isinstance(how, tuple) else (name, name, how)
+        for name, how in fields.items()
+    )
+
+
 _EXACT = float(2**53)  # integers up to here convert to float and back unchanged
 
 
-def read_fields(
-    data: Any, what: str, spec: tuple[tuple[str, str, FieldKind], ...]
-) -> dict[str, Any]:
+def read_fields(data: Any, what: str, spec: FieldSpec) -> dict[str, Any]:
     """Read the fields ``spec`` names from a JSON object in one pass: ``{attribute: value}``.
 
     Each ``(attribute, key, kind)`` is read exactly as its single-field reader would (the

@@ -51,7 +51,7 @@ from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, collect, pages
 from .._transport import Reply, Request, path_segment, send, send_json, server_now
 from .._uploads import VideoFile, video_source
-from .._wire import FieldKind, as_object, parse_page, read_fields, req_str
+from .._wire import as_object, field_spec, parse_page, read_fields, req_str
 from . import AsyncJobResource, JobResource, awaited, streamed
 from .videos import SystemMetadata, check_page_limit, list_videos_request
 
@@ -127,14 +127,14 @@ class Task(Job):
         return cls(**fields, system_metadata=SystemMetadata.from_api(meta), raw=obj)
 
 
-_TASK_FIELDS: tuple[tuple[str, str, FieldKind], ...] = (
-    ("id", "_id", "id"),
-    ("status", "status", "str"),
-    ("index_id", "index_id", "str"),
-    ("video_id", "video_id", "str"),
-    ("created_at", "created_at", "str"),
-    ("updated_at", "updated_at", "str"),
-    ("hls", "hls", "obj"),
+_TASK_FIELDS = field_spec(
+    id=("_id", "id"),
+    status="str",
+    index_id="str",
+    video_id="str",
+    created_at="str",
+    updated_at="str",
+    hls="obj",
 )
 # Some answers (webhook payloads, older API versions) name the id ``id``.
 _TASK_FIELDS_V12 = (("id", "id", "id"), *_TASK_FIELDS[1:])

@@ -20,13 +20,7 @@ from .._errors import InvalidRequestError
 from .._flows import Context, Flow
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Request, path_segment, send, send_json
-from .._wire import (
-    FieldKind,
-    as_object,
-    opt_float,
-    opt_str,
-    read_fields,
-)
+from .._wire import as_object, field_spec, opt_float, opt_str, read_fields
 from . import AsyncResource, Resource, awaited, streamed
 
 __all__ = [
@@ -60,13 +54,8 @@ def check_page_limit(page_limit: int) -> int:
     return page_limit
 
 
-_SYSTEM_FIELDS: tuple[tuple[str, str, FieldKind], ...] = (
-    ("filename", "filename", "str"),
-    ("duration", "duration", "float+"),
-    ("width", "width", "int+"),
-    ("height", "height", "int+"),
-    ("fps", "fps", "float+"),
-    ("size", "size", "int+"),
+_SYSTEM_FIELDS = field_spec(
+    filename="str", duration="float+", width="int+", height="int+", fps="float+", size="int+"
 )
 
 
@@ -137,16 +126,16 @@ def parse_utterances(items: list[Any], what: str) -> list[Utterance]:
     return utterances
 
 
-_VIDEO_FIELDS: tuple[tuple[str, str, FieldKind], ...] = (
-    ("id", "_id", "id"),
-    ("asset_id", "asset_id", "str"),
-    ("created_at", "created_at", "str"),
-    ("updated_at", "updated_at", "str"),
-    ("indexed_at", "indexed_at", "str"),
-    ("user_metadata", "user_metadata", "obj"),
-    ("hls", "hls", "obj"),
-    ("transcription", "transcription", "list"),
-    ("embedding", "embedding", "obj"),
+_VIDEO_FIELDS = field_spec(
+    id=("_id", "id"),
+    asset_id="str",
+    created_at="str",
+    updated_at="str",
+    indexed_at="str",
+    user_metadata="obj",
+    hls="obj",
+    transcription="list",
+    embedding="obj",
 )
 
 
