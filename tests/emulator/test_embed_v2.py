@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from testkit import start_emulator
-from tl_integrations.emulator import Emulator, ManualClock
-from tl_integrations.emulator._media import (
+from tl_integrations.emulator import (
+    Emulator,
+    ManualClock,
     make_sample_audio,
     make_sample_image,
     make_sample_pdf,

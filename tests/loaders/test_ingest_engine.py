@@ -13,20 +13,16 @@ import pytest
 
 from tl_integrations import (
     AsyncTwelveLabs,
+    AsyncVideoIngest,
     AuthenticationError,
     BadRequestError,
+    IngestFailure,
     TaskFailedError,
     TaskTimeoutError,
     TwelveLabs,
-)
-from tl_integrations._ingest import (
-    HASH_KEY,
-    AsyncVideoIngest,
-    IngestFailure,
-    IngestOptions,
     VideoIngest,
-    sha256_file,
 )
+from tl_integrations._ingest import HASH_KEY, IngestOptions, sha256_file
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import CountingTransport, Media, sync_client

@@ -15,16 +15,17 @@ from langchain_core.load import dumps
 
 from tl_integrations import (
     AsyncTwelveLabs,
+    IngestError,
     InvalidRequestError,
     InvalidVideoError,
     NotFoundError,
+    SegmentDefinition,
+    SegmentField,
     TaskFailedError,
     TwelveLabs,
 )
-from tl_integrations._ingest import IngestError
-from tl_integrations._resources.analyze import SegmentDefinition, SegmentField
 from tl_integrations.emulator import Emulator
-from tl_integrations.langchain._loader import TwelveLabsVideoLoader
+from tl_integrations.langchain import TwelveLabsVideoLoader
 
 from .conftest import SECRET_KEY, TALK_LINES, Media
 

@@ -46,8 +46,9 @@ from tl_integrations import (
     TaskTimeoutError,
     TwelveLabs,
     TwelveLabsError,
+    VideoIngest,
 )
-from tl_integrations._ingest import IngestOptions, VideoIngest
+from tl_integrations._ingest import IngestOptions
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 from tl_integrations.llama_index import TwelveLabsEmbedding, TwelveLabsVideoReader
