@@ -13,7 +13,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from testkit import start_emulator
+from testkit import png_bytes, start_emulator
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 KEY = "door-key"
@@ -159,8 +159,6 @@ def test_media_needs_the_key_or_the_signed_link(
 
 
 def test_thumbnails_need_the_key_or_the_signed_link(keyed: Emulator, http: httpx.Client) -> None:
-    from tl_integrations.emulator._media import png_bytes
-
     red = png_bytes((200, 30, 30), width=64, height=48)
     asset = http.post("/assets", data={"method": "direct"}, files={"file": ("red.png", red)})
     assert asset.status_code == 201, asset.text
