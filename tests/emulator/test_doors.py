@@ -107,15 +107,15 @@ def test_foreign_host_names_are_refused(keyed: Emulator, http: httpx.Client, hos
         assert http.get("/indexes", headers={"host": loopback}).status_code == 200
 
 
-def test_allowed_hosts_are_served() -> None:
-    with Emulator(allowed_hosts=("emu.internal",)) as emu:
-        headers = {"x-api-key": "k"}
-        assert httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "emu.internal"})
-        other = httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "other.example"})
-        assert other.status_code == 403
-    with Emulator(allowed_hosts=("*",)) as emu:
-        anyone = httpx.get(f"{emu.base_url}/indexes", headers={"x-api-key": "k", "host": "x.y"})
-        assert anyone.status_code == 200
+def test_allowed_hosts_are_served(emulator_for: Callable[..., Emulator]) -> None:
+    emu = emulator_for(allowed_hosts=("emu.internal",))
+    headers = {"x-api-key": "k"}
+    assert httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "emu.internal"})
+    other = httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "other.example"})
+    assert other.status_code == 403
+    emu = emulator_for(allowed_hosts=("*",))
+    anyone = httpx.get(f"{emu.base_url}/indexes", headers={"x-api-key": "k", "host": "x.y"})
+    assert anyone.status_code == 200
 
 
 def test_serving_beyond_loopback_needs_a_key_and_warns() -> None:
