@@ -10,13 +10,16 @@ fixture of ``tests/conftest.py``, fixtures of wider scope call it with their ``r
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
+from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_image
 
 
 class FakeClock:
@@ -115,3 +118,26 @@ def start_emulator(
     emulator = Emulator(config, **overrides).start()
     request.addfinalizer(emulator.stop)
     return emulator
+
+
+def rfc3339(epoch_s: float) -> str:
+    """Format seconds since the epoch the way the API writes times (milliseconds, ``Z``).
+
+    Example:
+        >>> rfc3339(0.5)
+        '1970-01-01T00:00:00.500Z'
+    """
+    moment = datetime.fromtimestamp(epoch_s, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def png_bytes(rgb: tuple[int, int, int], *, width: int, height: int) -> bytes:
+    """The bytes of a ``width`` x ``height`` PNG of one colour (made with the public
+    :func:`make_sample_image`).
+
+    Example:
+        >>> png_bytes((200, 30, 30), width=2, height=2)[:8]
+        b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        return make_sample_image(Path(folder) / "one.png", [rgb], size=(width, height)).read_bytes()

@@ -249,8 +249,9 @@ def test_a_create_whose_answer_is_lost_makes_one_task(
         assert client.analyze.tasks.wait(task, timeout_s=600).ready
 
 
-def test_a_failed_task_says_why(media: Media) -> None:
-    with Emulator(clock=ManualClock(), failure_rate=1.0) as broken, sync_client(broken) as client:
+def test_a_failed_task_says_why(emulator_for: Callable[..., Emulator], media: Media) -> None:
+    broken = emulator_for(clock=ManualClock(), failure_rate=1.0)
+    with sync_client(broken) as client:
         asset = client.assets.upload(media.talk)
         task = client.analyze.tasks.create(asset, prompt="Hi")
         with pytest.raises(TaskFailedError) as info:

@@ -128,27 +128,29 @@ def test_emulator_command_delegates_its_flags(capsys: pytest.CaptureFixture[str]
 
 
 def test_failed_tasks_are_named_by_index_and_wait(
-    videos: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    emulator_for: Callable[..., Emulator],
+    videos: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with Emulator(failure_rate=1.0, speed=200.0) as emulator:
-        remote = ["--api-key", "any", "--base-url", emulator.base_url]
-        paths = [str(p) for p in videos.values()]
-        code = main([*remote, "--json", "index", *paths, "--index", "doomed"])
-        captured = capsys.readouterr()
-        assert code == 1
-        report = json.loads(captured.out)
-        assert report["results"] == []
-        assert sorted(f["input"] for f in report["failed"]) == sorted(paths)
-        for path in paths:
-            assert f"failed: {path}: indexed asset " in captured.err
-        video = report["failed"][0]["indexed_asset_id"]  # the failed job, for scripts
+    emulator = emulator_for(failure_rate=1.0, speed=200.0)
+    remote = ["--api-key", "any", "--base-url", emulator.base_url]
+    paths = [str(p) for p in videos.values()]
+    code = main([*remote, "--json", "index", *paths, "--index", "doomed"])
+    captured = capsys.readouterr()
+    assert code == 1
+    report = json.loads(captured.out)
+    assert report["results"] == []
+    assert sorted(f["input"] for f in report["failed"]) == sorted(paths)
+    for path in paths:
+        assert f"failed: {path}: indexed asset " in captured.err
+    video = report["failed"][0]["indexed_asset_id"]  # the failed job, for scripts
 
-        assert main([*remote, "wait", "--index", "doomed", video]) == 1
-        assert f"failed: {video}: indexed asset failed" in capsys.readouterr().err
+    assert main([*remote, "wait", "--index", "doomed", video]) == 1
+    assert f"failed: {video}: indexed asset failed" in capsys.readouterr().err
 
-        # The older one-step upload (/tasks) is waited on by task id.
-        with TwelveLabs("any", base_url=emulator.base_url) as client:
-            index = client.indexes.get_or_create("doomed")
-            task = client.tasks.create(index_id=index.id, file=paths[0])
-        assert main([*remote, "wait", task.id]) == 1
-        assert f"failed: {task.id}: task failed" in capsys.readouterr().err
+    # The older one-step upload (/tasks) is waited on by task id.
+    with TwelveLabs("any", base_url=emulator.base_url) as client:
+        index = client.indexes.get_or_create("doomed")
+        task = client.tasks.create(index_id=index.id, file=paths[0])
+    assert main([*remote, "wait", task.id]) == 1
+    assert f"failed: {task.id}: task failed" in capsys.readouterr().err

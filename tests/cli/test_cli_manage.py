@@ -143,10 +143,12 @@ def test_an_empty_search_is_a_usage_error(cli: CLI) -> None:
         assert "the query is empty" in result.err
 
 
-def test_errors_in_json_mode_carry_the_api_code(capsys: pytest.CaptureFixture[str]) -> None:
-    with Emulator(speed=200.0, api_key="tlk_the_right_key") as emulator:
-        argv = ["--api-key", "tlk_a_wrong_key", "--base-url", emulator.base_url, "--json"]
-        code = main([*argv, "list", "indexes"])
+def test_errors_in_json_mode_carry_the_api_code(
+    emulator_for: Callable[..., Emulator], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = emulator_for(speed=200.0, api_key="tlk_the_right_key")
+    argv = ["--api-key", "tlk_a_wrong_key", "--base-url", emulator.base_url, "--json"]
+    code = main([*argv, "list", "indexes"])
     assert code == 1
     captured = capsys.readouterr()
     error = json.loads(captured.out)
@@ -157,12 +159,15 @@ def test_errors_in_json_mode_carry_the_api_code(capsys: pytest.CaptureFixture[st
 
 
 def test_a_short_key_does_not_mangle_the_output(
-    videos: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator_for: Callable[..., Emulator],
+    videos: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TWELVELABS_API_KEY", "a")  # any key works on the emulator
-    with Emulator(speed=200.0) as emulator:
-        argv = ["--base-url", emulator.base_url, "--json", "index", str(videos["pasta.mp4"])]
-        assert main([*argv, "--index", "name"]) == 0
+    emulator = emulator_for(speed=200.0)
+    argv = ["--base-url", emulator.base_url, "--json", "index", str(videos["pasta.mp4"])]
+    assert main([*argv, "--index", "name"]) == 0
     report = json.loads(capsys.readouterr().out)
     (row,) = report["results"]
     assert row["filename"] == "pasta.mp4"  # not "p***st***.mp4"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from testkit import FakeClock
@@ -10,14 +11,13 @@ from tl_integrations.emulator import Emulator, ManualClock, sample_videos
 _CREATES = "POST /v1.3/indexes/{id}/indexed-assets"
 
 
-def test_index_takes_up_an_asset_indexed_step_by_step(tmp_path: Path) -> None:
+def test_index_takes_up_an_asset_indexed_step_by_step(
+    emulator_for: Callable[..., Emulator], tmp_path: Path
+) -> None:
     (cooking, *_) = sample_videos(tmp_path)
-    with (
-        Emulator(clock=ManualClock()) as emulator,
-        emulator.client(
-            sleep=FakeClock(emulator=emulator).sleep
-        ) as client,  # time moves when the client waits
-    ):
+    emulator = emulator_for(clock=ManualClock())
+    # time moves when the client waits
+    with emulator.client(sleep=FakeClock(emulator=emulator).sleep) as client:
         asset = client.assets.upload(cooking)
         index = client.indexes.get_or_create("step-by-step")
         # No hash in its metadata, and still indexing when client.index looks.

@@ -19,15 +19,16 @@ from tl_integrations import (
     APIConnectionError,
     AuthenticationError,
     InvalidRequestError,
+    Job,
     PollPolicy,
+    RetryPolicy,
     ServerError,
     TaskFailedError,
     TaskTimeoutError,
 )
-from tl_integrations._engine import Job, wait
+from tl_integrations._engine import wait
 from tl_integrations._flows import AsyncDriver, Context, SyncDriver
 from tl_integrations._polling import PollState
-from tl_integrations._retrying import RetryPolicy
 
 STEADY = PollPolicy(jitter=0.0)
 

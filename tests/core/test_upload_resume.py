@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ class _Interrupted(Exception):
 
 
 def test_a_second_call_resumes_an_interrupted_upload(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator_for: Callable[..., Emulator], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the journal's home
     (video, *_) = sample_videos(tmp_path)
@@ -30,10 +31,8 @@ def test_a_second_call_resumes_an_interrupted_upload(
             raise _Interrupted
 
     limits = UploadLimits(chunk_size_bytes=CHUNK)
-    with (
-        Emulator(clock=ManualClock(), uploads=limits) as emulator,
-        emulator.client(sleep=FakeClock(emulator=emulator).sleep) as client,
-    ):
+    emulator = emulator_for(clock=ManualClock(), uploads=limits)
+    with emulator.client(sleep=FakeClock(emulator=emulator).sleep) as client:
         with pytest.raises(_Interrupted):
             client.assets.upload(
                 video, multipart_threshold_bytes=0, max_concurrency=1, on_progress=stop_half_way

@@ -29,7 +29,7 @@ from embed_support import (
     form_fields,
 )
 
-from testkit import FakeClock
+from testkit import FakeClock, rfc3339
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -38,7 +38,6 @@ from tl_integrations import (
     ServerError,
     TwelveLabs,
 )
-from tl_integrations.emulator._ids import rfc3339
 
 V1 = "Marengo-retrieval-2.7"
 V2 = "marengo3.0"

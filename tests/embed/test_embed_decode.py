@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tl_integrations import TwelveLabsError
+from tl_integrations import EmbeddingDecodeError, TwelveLabsError, VideoEmbedding
 from tl_integrations._embed.decode import (
     decode_text_v1,
     decode_text_v2,
     decode_video_v1,
     decode_video_v2,
 )
-from tl_integrations._embed.vectors import EmbeddingDecodeError, VideoEmbedding, same_scope
+from tl_integrations._embed.vectors import same_scope
 
 
 def v1_body(segments: list[Any], **extra: Any) -> bytes:

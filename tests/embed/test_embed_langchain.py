@@ -247,7 +247,7 @@ def test_in_memory_store_without_calling_the_embedder() -> None:
 
 @pytest.fixture(scope="module")
 def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tl_integrations.emulator._media import (
+    from tl_integrations.emulator import (
         make_sample_audio,
         make_sample_image,
         make_sample_pdf,

@@ -128,7 +128,7 @@ def test_a_multimodal_index_finds_images_by_text(emu: EmulatorHarness, tmp_path:
     from llama_index.core.indices import MultiModalVectorStoreIndex
     from llama_index.core.schema import ImageNode, TextNode
 
-    from tl_integrations.emulator._media import make_sample_image
+    from tl_integrations.emulator import make_sample_image
 
     red = make_sample_image(tmp_path / "red.png", ["red"])
     blue = make_sample_image(tmp_path / "blue.png", ["blue"])
@@ -149,7 +149,7 @@ def test_a_multimodal_index_finds_images_by_text(emu: EmulatorHarness, tmp_path:
 
 
 async def test_async_image_embeddings_and_embed_video(emu: EmulatorHarness, tmp_path: Path) -> None:
-    from tl_integrations.emulator._media import make_sample_image
+    from tl_integrations.emulator import make_sample_image
 
     red = make_sample_image(tmp_path / "red.png", ["red"])
     async with emu.aclient() as aclient:

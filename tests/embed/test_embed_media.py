@@ -19,7 +19,7 @@ from tl_integrations import (
     TwelveLabs,
     VideoEmbedding,
 )
-from tl_integrations.emulator._media import (
+from tl_integrations.emulator import (
     make_sample_audio,
     make_sample_image,
     make_sample_pdf,

@@ -15,8 +15,7 @@ import pytest
 from twelvelabs import TwelveLabs
 
 from testkit import start_emulator
-from tl_integrations.emulator import Emulator, ManualClock, make_sample_video
-from tl_integrations.emulator._media import png_bytes
+from tl_integrations.emulator import Emulator, ManualClock, make_sample_image, make_sample_video
 
 # Each sample video: 4 coloured scenes of 3 s with one distinct spoken line each.
 LINES = {
@@ -61,8 +60,7 @@ def make_audio(path: Path, *, duration_s: float = 3.0) -> Path:
 
 def make_png(path: Path, rgb: tuple[int, int, int] = (200, 30, 30)) -> Path:
     """A 64x48 PNG of one colour."""
-    path.write_bytes(png_bytes(rgb, width=64, height=48))
-    return path
+    return make_sample_image(path, [rgb], size=(64, 48))
 
 
 def make_pdf(path: Path, *, pages: int = 2) -> Path:

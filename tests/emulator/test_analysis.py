@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -797,15 +797,15 @@ def test_at_most_five_batches_run_at_once(server: Emulator, http: httpx.Client, 
     assert http.post("/analyze/batches", json=batch(beach, "b6")).status_code == 202
 
 
-def test_a_batch_item_over_two_hours_fails_alone(tmp_path: Path, media: dict[str, Path]) -> None:
+def test_a_batch_item_over_two_hours_fails_alone(
+    emulator_for: Callable[..., Emulator], tmp_path: Path, media: dict[str, Path]
+) -> None:
     film = make_sample_video(
         tmp_path / "film.mp4", duration_s=9000.0, size=(360, 360), fps=0.5, audio=False
     )
     # A thousand times slower: a long item still works when its batch expires (24 h).
-    with (
-        Emulator(clock=ManualClock(), seed=3, speed=0.001) as slow,
-        httpx.Client(base_url=slow.base_url, headers={"x-api-key": "k"}, timeout=60) as http,
-    ):
+    slow = emulator_for(clock=ManualClock(), seed=3, speed=0.001)
+    with httpx.Client(base_url=slow.base_url, headers={"x-api-key": "k"}, timeout=60) as http:
         short, long = upload(slow, http, media["beach"]), upload(slow, http, film)
         body = batch(short, "short")
         body["requests"] += [
@@ -847,12 +847,10 @@ def test_indexes_take_marengo30_only(http: httpx.Client) -> None:
 
 
 def test_an_old_pegasus_only_index_takes_no_new_videos(
-    tmp_path: Path, media: dict[str, Path]
+    emulator_for: Callable[..., Emulator], tmp_path: Path, media: dict[str, Path]
 ) -> None:
-    with (
-        Emulator(clock=ManualClock(), index_models=("marengo3.0", "pegasus1.2")) as old,
-        httpx.Client(base_url=old.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    old = emulator_for(clock=ManualClock(), index_models=("marengo3.0", "pegasus1.2"))
+    with httpx.Client(base_url=old.base_url, headers={"x-api-key": "k"}) as http:
         asset = upload(old, http, media["beach"])
         models = [{"model_name": "pegasus1.2", "model_options": ["visual"]}]
         pegasus = http.post("/indexes", json={"index_name": "old", "models": models}).json()
@@ -864,11 +862,11 @@ def test_an_old_pegasus_only_index_takes_no_new_videos(
         assert taken.status_code == 202
 
 
-def test_failed_jobs_say_why(tmp_path: Path, media: dict[str, Path]) -> None:
-    with (
-        Emulator(clock=ManualClock(), failure_rate=1.0) as broken,
-        httpx.Client(base_url=broken.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+def test_failed_jobs_say_why(
+    emulator_for: Callable[..., Emulator], tmp_path: Path, media: dict[str, Path]
+) -> None:
+    broken = emulator_for(clock=ManualClock(), failure_rate=1.0)
+    with httpx.Client(base_url=broken.base_url, headers={"x-api-key": "k"}) as http:
         asset = upload(broken, http, media["beach"])
         task_id = created_task(http, {"video": source(asset), "prompt": "Hi"})
         index = http.post(
@@ -887,11 +885,11 @@ def test_failed_jobs_say_why(tmp_path: Path, media: dict[str, Path]) -> None:
         assert (video["status"], "on purpose" in video["error"]["message"]) == ("failed", True)
 
 
-def test_analysis_creates_share_the_analyze_rate_limit() -> None:
-    with (
-        Emulator(clock=ManualClock(), rate_limits=RateLimits(analyze=2)) as limited,
-        httpx.Client(base_url=limited.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+def test_analysis_creates_share_the_analyze_rate_limit(
+    emulator_for: Callable[..., Emulator],
+) -> None:
+    limited = emulator_for(clock=ManualClock(), rate_limits=RateLimits(analyze=2))
+    with httpx.Client(base_url=limited.base_url, headers={"x-api-key": "k"}) as http:
         assert http.post("/analyze/tasks", json={}).status_code == 400
         assert http.post("/analyze/batches", json={}).status_code == 400
         refused = http.post("/analyze/tasks", json={})
@@ -900,13 +898,13 @@ def test_analysis_creates_share_the_analyze_rate_limit() -> None:
         assert http.get("/analyze/tasks").status_code == 200
 
 
-def test_speed_scales_analysis_time(media: dict[str, Path]) -> None:
+def test_speed_scales_analysis_time(
+    emulator_for: Callable[..., Emulator], media: dict[str, Path]
+) -> None:
     clock = ManualClock()
     stages = StageModel(jitter=0.0)
-    with (
-        Emulator(clock=clock, speed=10.0, stages=stages) as fast,
-        httpx.Client(base_url=fast.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    fast = emulator_for(clock=clock, speed=10.0, stages=stages)
+    with httpx.Client(base_url=fast.base_url, headers={"x-api-key": "k"}) as http:
         asset = upload(fast, http, media["beach"])
         task_id = created_task(http, {"video": source(asset), "prompt": "Hi"})
         # queued 0.5 + pending 0.5 + processing (2 + 0.02 * 12) s, all divided by 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -13,7 +13,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from testkit import start_emulator
+from testkit import png_bytes, start_emulator
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 KEY = "door-key"
@@ -107,15 +107,15 @@ def test_foreign_host_names_are_refused(keyed: Emulator, http: httpx.Client, hos
         assert http.get("/indexes", headers={"host": loopback}).status_code == 200
 
 
-def test_allowed_hosts_are_served() -> None:
-    with Emulator(allowed_hosts=("emu.internal",)) as emu:
-        headers = {"x-api-key": "k"}
-        assert httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "emu.internal"})
-        other = httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "other.example"})
-        assert other.status_code == 403
-    with Emulator(allowed_hosts=("*",)) as emu:
-        anyone = httpx.get(f"{emu.base_url}/indexes", headers={"x-api-key": "k", "host": "x.y"})
-        assert anyone.status_code == 200
+def test_allowed_hosts_are_served(emulator_for: Callable[..., Emulator]) -> None:
+    emu = emulator_for(allowed_hosts=("emu.internal",))
+    headers = {"x-api-key": "k"}
+    assert httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "emu.internal"})
+    other = httpx.get(f"{emu.base_url}/indexes", headers={**headers, "host": "other.example"})
+    assert other.status_code == 403
+    emu = emulator_for(allowed_hosts=("*",))
+    anyone = httpx.get(f"{emu.base_url}/indexes", headers={"x-api-key": "k", "host": "x.y"})
+    assert anyone.status_code == 200
 
 
 def test_serving_beyond_loopback_needs_a_key_and_warns() -> None:
@@ -159,8 +159,6 @@ def test_media_needs_the_key_or_the_signed_link(
 
 
 def test_thumbnails_need_the_key_or_the_signed_link(keyed: Emulator, http: httpx.Client) -> None:
-    from tl_integrations.emulator._media import png_bytes
-
     red = png_bytes((200, 30, 30), width=64, height=48)
     asset = http.post("/assets", data={"method": "direct"}, files={"file": ("red.png", red)})
     assert asset.status_code == 201, asset.text
@@ -193,13 +191,13 @@ def test_ids_are_not_predictable_from_the_default_seed() -> None:
 # ---------------------------------------------------------------------- file:// and URLs
 
 
-def test_file_urls_are_refused_by_default(tmp_path: Path, videos: dict[str, Path]) -> None:
+def test_file_urls_are_refused_by_default(
+    emulator_for: Callable[..., Emulator], tmp_path: Path, videos: dict[str, Path]
+) -> None:
     secret = tmp_path / "id_rsa"
     secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
-    with (
-        Emulator(clock=ManualClock()) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(clock=ManualClock())
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         index_id = _index(http)
         for url in (videos["beach"].as_uri(), secret.as_uri(), "file:///etc/passwd"):
             task = http.post("/tasks", data={"index_id": index_id, "video_url": url})
@@ -212,7 +210,7 @@ def test_file_urls_are_refused_by_default(tmp_path: Path, videos: dict[str, Path
 
 
 def test_file_urls_are_confined_to_the_allowed_directories(
-    tmp_path: Path, videos: dict[str, Path]
+    emulator_for: Callable[..., Emulator], tmp_path: Path, videos: dict[str, Path]
 ) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()
@@ -221,10 +219,8 @@ def test_file_urls_are_confined_to_the_allowed_directories(
     outside = tmp_path / "outside.mp4"
     outside.write_bytes(videos["beach"].read_bytes())
     (allowed / "link.mp4").symlink_to(outside)  # a link inside that leads out
-    with (
-        Emulator(clock=ManualClock(), file_dirs=(allowed,)) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(clock=ManualClock(), file_dirs=(allowed,))
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         index_id = _index(http)
         ok = http.post("/tasks", data={"index_id": index_id, "video_url": inside.as_uri()})
         assert ok.status_code == 200, ok.text
@@ -276,14 +272,13 @@ def redirector(videos: dict[str, Path]) -> Iterator[tuple[str, type[_Redirector]
 
 
 def test_loopback_urls_do_not_follow_redirects_off_loopback(
+    emulator_for: Callable[..., Emulator],
     redirector: tuple[str, type[_Redirector]],
 ) -> None:
     base, handler = redirector
     port = base.rsplit(":", 1)[1]
-    with (
-        Emulator(clock=ManualClock()) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(clock=ManualClock())
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         index_id = _index(http)
         handler.target = f"{base}/video"  # loopback to loopback: followed
         ok = http.post("/tasks", data={"index_id": index_id, "video_url": f"{base}/hop"})

@@ -4,7 +4,7 @@ the rules of §7, Matryoshka prefixes, uncertainty, usage, documents and sound f
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from testkit import start_emulator
-from tl_integrations.emulator import Emulator, ManualClock
-from tl_integrations.emulator._media import (
+from tl_integrations.emulator import (
+    Emulator,
+    ManualClock,
     make_sample_audio,
     make_sample_image,
     make_sample_pdf,
@@ -512,16 +513,14 @@ def test_document_vectors_survive_a_restart(tmp_path: Path, media: dict[str, Pat
 
 
 def test_async_validation_fails_tasks_instead_of_refusing_them(
-    tmp_path: Path, media: dict[str, Path]
+    emulator_for: Callable[..., Emulator], tmp_path: Path, media: dict[str, Path]
 ) -> None:
     clock = ManualClock()
     broken = tmp_path / "broken.mp3"
     broken.write_bytes(b"not a sound at all" * 100)
     short = make_sample_audio(tmp_path / "short.wav", duration_s=2.0)
-    with (
-        Emulator(clock=clock, media_validation="async") as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(clock=clock, media_validation="async")
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         failed = [
             task(http, clock, "audio", {"media_source": b64(path)}) for path in (broken, short)
         ]

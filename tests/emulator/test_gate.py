@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -112,11 +113,14 @@ def test_fault_shapes_and_controls(emu: Emulator) -> None:
     assert emu.stats()["faults"]["drop"] >= 1
 
 
-def test_fail_fault_fails_tasks(tmp_path: Path, videos: dict[str, Path]) -> None:
+def test_fail_fault_fails_tasks(
+    emulator_for: Callable[..., Emulator], tmp_path: Path, videos: dict[str, Path]
+) -> None:
     from twelvelabs import TwelveLabs
 
     clock = ManualClock()
-    with Emulator(clock=clock, faults="fail=1") as emu, httpx.Client() as raw:
+    emu = emulator_for(clock=clock, faults="fail=1")
+    with httpx.Client() as raw:
         client = TwelveLabs(api_key="k", base_url=emu.base_url, httpx_client=raw)
         index = client.indexes.create(
             index_name="f", models=[{"model_name": "marengo3.0", "model_options": ["visual"]}]
@@ -133,8 +137,9 @@ def test_fail_fault_fails_tasks(tmp_path: Path, videos: dict[str, Path]) -> None
         assert client.embed.tasks.status(embed_task.id).status == "failed"
 
 
-def test_reset_forgets_everything() -> None:
-    with Emulator() as emu, httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
+def test_reset_forgets_everything(emulator_for: Callable[..., Emulator]) -> None:
+    emu = emulator_for()
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         models = [{"model_name": "marengo3.0", "model_options": ["visual"]}]
         assert http.post("/indexes", json={"index_name": "r", "models": models}).status_code == 201
         assert http.post(emu.url + "/_emulator/reset", json={}).status_code == 204

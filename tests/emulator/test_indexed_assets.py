@@ -3,7 +3,7 @@ stage lifecycle, filters in both user-metadata forms, updates, and legacy tasks'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,13 +127,13 @@ def test_refusals(
     assert http.get(f"{path}/{'0' * 24}").status_code == 404
 
 
-def test_async_validation_fails_after_validating(tmp_path: Path) -> None:
+def test_async_validation_fails_after_validating(
+    emulator_for: Callable[..., Emulator], tmp_path: Path
+) -> None:
     clock = ManualClock()
     short = make_sample_video(tmp_path / "short.mp4", duration_s=2.0)
-    with (
-        Emulator(clock=clock, media_validation="async") as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(clock=clock, media_validation="async")
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         index_id = new_index(http)
         asset_id = ready_asset(emu, http, short)
         video_id = index_asset(http, index_id, asset_id)

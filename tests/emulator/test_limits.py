@@ -70,10 +70,13 @@ def _head(path: str, *extra: str, method: str = "GET") -> bytes:
 # ---------------------------------------------------------------------- bodies and forms
 
 
-def test_a_body_declared_too_large_is_refused_before_it_is_read() -> None:
+def test_a_body_declared_too_large_is_refused_before_it_is_read(
+    emulator_for: Callable[..., Emulator],
+) -> None:
     """Default limits: 100 MB announced for a JSON body gets a 413 at once; the server does
     not wait for (or buffer) the bytes."""
-    with Emulator() as emu, _connect(emu) as sock:
+    emu = emulator_for()
+    with _connect(emu) as sock:
         sock.sendall(
             _head(
                 "/v1.3/indexes",
@@ -185,9 +188,12 @@ def test_a_body_that_stops_arriving_is_cut_off(quick: Emulator, http: httpx.Clie
 
 
 @pytest.mark.parametrize("step", ["nan", "inf", "-inf", 1e308, -1, "10", True, None, [1]])
-def test_a_bad_clock_advance_is_a_400_and_the_server_stays_up(step: object) -> None:
+def test_a_bad_clock_advance_is_a_400_and_the_server_stays_up(
+    emulator_for: Callable[..., Emulator], step: object
+) -> None:
     clock = ManualClock(start_s=1_700_000_000.0)
-    with Emulator(clock=clock) as emu, httpx.Client(headers={"x-api-key": KEY}) as http:
+    emu = emulator_for(clock=clock)
+    with httpx.Client(headers={"x-api-key": KEY}) as http:
         refused = http.post(f"{emu.url}/_emulator/clock", json={"advance_s": step})
         assert refused.status_code == 400, refused.text
         assert refused.json()["message"].startswith("Bad advance_s")

@@ -4,7 +4,7 @@ the server's memory."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -37,11 +37,14 @@ def _peak_rss_during(action: object) -> tuple[int, int]:
     return baseline, peak
 
 
-def test_large_upload_keeps_memory_flat(tmp_path: Path) -> None:
+def test_large_upload_keeps_memory_flat(
+    emulator_for: Callable[..., Emulator], tmp_path: Path
+) -> None:
     big = tmp_path / "big.mp4"
     with big.open("wb") as f:  # sparse: costs no disk, reads as zeros
         f.truncate(UPLOAD_BYTES)
-    with Emulator() as emu, httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
+    emu = emulator_for()
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         models = [{"model_name": "marengo3.0", "model_options": ["visual"]}]
         index = http.post("/indexes", json={"index_name": "big", "models": models}).json()["_id"]
         answers: list[httpx.Response] = []
@@ -75,16 +78,16 @@ def _file_slice(path: Path, offset: int, size: int, *, piece: int = 1 << 20) -> 
             yield data
 
 
-def test_large_multipart_upload_keeps_memory_flat(tmp_path: Path) -> None:
+def test_large_multipart_upload_keeps_memory_flat(
+    emulator_for: Callable[..., Emulator], tmp_path: Path
+) -> None:
     total, chunk = 2 * UPLOAD_BYTES, 16 * 1024 * 1024
     big = tmp_path / "big.mp4"
     with big.open("wb") as f:  # sparse: costs no disk, reads as zeros
         f.truncate(total)
     limits = UploadLimits(chunk_size_bytes=chunk, initial_urls=100)
-    with (
-        Emulator(uploads=limits) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(uploads=limits)
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         body = {"filename": "big.mp4", "type": "video", "total_size": total}
         session = http.post("/assets/multipart-uploads", json=body).json()
         reports: list[dict[str, object]] = []

@@ -25,8 +25,9 @@ from twelvelabs.types import (
 )
 
 from testkit import start_emulator
-from tl_integrations.emulator import Emulator, ManualClock
-from tl_integrations.emulator._media import (
+from tl_integrations.emulator import (
+    Emulator,
+    ManualClock,
     make_sample_audio,
     make_sample_image,
     make_sample_pdf,

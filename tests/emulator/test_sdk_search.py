@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,15 +306,15 @@ def test_later_pages_say_themselves_whether_to_include_user_metadata(
         assert "user_metadata" not in off["data"][0]
 
 
-def test_bad_image_queries_are_refused_saying_why(scenes: Scenes, tmp_path: Path) -> None:
+def test_bad_image_queries_are_refused_saying_why(
+    emulator_for: Callable[..., Emulator], scenes: Scenes, tmp_path: Path
+) -> None:
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a picture")
     red = scenes.images["orange"].read_bytes()
     data = tmp_path / "data"
-    with (
-        Emulator(data_dir=data) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as raw,
-    ):
+    emu = emulator_for(data_dir=data)
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as raw:
         models = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
         index = raw.post("/indexes", json={"index_name": "empty", "models": models}).json()
         base = {"index_id": index["_id"], "search_options": "visual"}

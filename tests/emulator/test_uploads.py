@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -288,11 +288,9 @@ def test_chunk_puts_meet_the_faults_and_no_key_is_needed(
     assert stats["chunks"] >= 2
 
 
-def test_keyed_emulator_needs_no_key_for_chunks() -> None:
-    with (
-        Emulator(api_key="secret", uploads=LIMITS) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "secret"}) as http,
-    ):
+def test_keyed_emulator_needs_no_key_for_chunks(emulator_for: Callable[..., Emulator]) -> None:
+    emu = emulator_for(api_key="secret", uploads=LIMITS)
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "secret"}) as http:
         url = start(http)["upload_urls"][0]["url"]
         assert put(url, PARTS[0]).status_code == 200
 

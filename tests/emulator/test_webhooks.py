@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,17 +191,14 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(
     assert [b["data"]["id"] for b in hooks.sink.bodies()] == [task_id]
 
 
-def test_a_receiver_that_never_answers_is_given_up_on(video: Path) -> None:
+def test_a_receiver_that_never_answers_is_given_up_on(
+    emulator_for: Callable[..., Emulator], video: Path
+) -> None:
     clock = ManualClock(start_s=START)
-    with (
-        Emulator(
-            clock=clock,
-            webhook_url="http://127.0.0.1:9/",
-            webhook_secret=SECRET,
-            webhook_attempts=3,
-        ) as emu,
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http,
-    ):
+    emu = emulator_for(
+        clock=clock, webhook_url="http://127.0.0.1:9/", webhook_secret=SECRET, webhook_attempts=3
+    )
+    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
         models = [{"model_name": "marengo3.0", "model_options": ["visual"]}]
         index_id = http.post("/indexes", json={"index_name": "x", "models": models}).json()["_id"]
         with video.open("rb") as handle:

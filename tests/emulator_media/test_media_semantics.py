@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tl_integrations.emulator import _semantics as semantics
-from tl_integrations.emulator import _vectors
-from tl_integrations.emulator._media import COLOURS, MediaInfo, Picture, make_sample_video, probe
+from tl_integrations.emulator import _vectors, make_sample_video
+from tl_integrations.emulator._media import COLOURS, MediaInfo, Picture, probe
 from tl_integrations.emulator._segments import build_segments
 from tl_integrations.emulator._semantics import (
     analyze_text,

@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 
 from tl_integrations.emulator import _media as media
-from tl_integrations.emulator import _media_types, _probe, _sample_video
+from tl_integrations.emulator import _media_types, _probe, _sample_video, make_sample_video
 from tl_integrations.emulator._media import (
     COLOURS,
     MediaError,
     MediaInfo,
     Utterance,
     frame_at,
-    make_sample_video,
     png_from_pixels,
     probe,
     probe_picture,

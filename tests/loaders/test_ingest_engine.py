@@ -13,20 +13,16 @@ import pytest
 
 from tl_integrations import (
     AsyncTwelveLabs,
+    AsyncVideoIngest,
     AuthenticationError,
     BadRequestError,
+    IngestFailure,
     TaskFailedError,
     TaskTimeoutError,
     TwelveLabs,
-)
-from tl_integrations._ingest import (
-    HASH_KEY,
-    AsyncVideoIngest,
-    IngestFailure,
-    IngestOptions,
     VideoIngest,
-    sha256_file,
 )
+from tl_integrations._ingest import HASH_KEY, IngestOptions, sha256_file
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import CountingTransport, Media, sync_client
@@ -145,11 +141,11 @@ def test_tasks_still_running_at_the_deadline_fail_with_a_timeout(
     assert "call wait() again" in failure.reason
 
 
-def test_a_rejected_key_stops_the_run_at_once(media: Media) -> None:
-    with (
-        Emulator(api_key="the-only-key") as strict,
-        TwelveLabs(api_key="wrong", base_url=strict.base_url) as c,
-    ):
+def test_a_rejected_key_stops_the_run_at_once(
+    emulator_for: Callable[..., Emulator], media: Media
+) -> None:
+    strict = emulator_for(api_key="the-only-key")
+    with TwelveLabs(api_key="wrong", base_url=strict.base_url) as c:
         run = VideoIngest(c, IngestOptions(index_id="0" * 24)).run([media.silent])
         with pytest.raises(AuthenticationError):
             next(run)
@@ -204,10 +200,11 @@ async def test_async_engine_resumes_and_reuses_like_the_sync_one(
 
 
 def test_a_video_refused_on_upload_is_a_failure_of_that_input_only(
-    media: Media, index_name: str
+    emulator_for: Callable[..., Emulator], media: Media, index_name: str
 ) -> None:
     # The emulator's default checks media on create: a 2 s video is a 400, not a task.
-    with Emulator(EmulatorConfig(clock=ManualClock())) as strict, sync_client(strict) as c:
+    strict = emulator_for(EmulatorConfig(clock=ManualClock()))
+    with sync_client(strict) as c:
         failures: list[IngestFailure] = []
         options = IngestOptions(index_name=index_name, content=("transcript",), on_error="skip")
         records = list(VideoIngest(c, options).run([media.short, media.garden], failures=failures))
@@ -218,7 +215,7 @@ def test_a_video_refused_on_upload_is_a_failure_of_that_input_only(
 
 
 def test_under_faults_every_input_ends_exactly_once_and_nothing_is_uploaded_twice(
-    media: Media, index_name: str, tmp_path: Path
+    emulator_for: Callable[..., Emulator], media: Media, index_name: str, tmp_path: Path
 ) -> None:
     videos = []
     for i in range(8):
@@ -226,7 +223,8 @@ def test_under_faults_every_input_ends_exactly_once_and_nothing_is_uploaded_twic
         path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
         videos.append(path)
     config = EmulatorConfig(clock=ManualClock(), seed=3, faults=Faults.parse(FAULTS))
-    with Emulator(config) as flaky, sync_client(flaky) as c:
+    flaky = emulator_for(config)
+    with sync_client(flaky) as c:
         failures: list[IngestFailure] = []
         options = IngestOptions(index_name=index_name, content=("transcript",), on_error="skip")
         records = list(VideoIngest(c, options).run(videos, failures=failures))

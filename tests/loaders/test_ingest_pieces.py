@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tl_integrations import InvalidRequestError, InvalidVideoError, TwelveLabsError
-from tl_integrations._ingest import (
+from tl_integrations import (
     IngestError,
     IngestFailure,
+    InvalidRequestError,
+    InvalidVideoError,
+    TwelveLabsError,
+)
+from tl_integrations._ingest import (
     IngestOptions,
     TextPiece,
     VideoInfo,
@@ -268,7 +272,7 @@ def test_claims_join_equal_content_and_hand_out_settled_outcomes() -> None:
 def test_the_sync_and_async_engines_run_one_flow() -> None:
     import inspect
 
-    from tl_integrations._ingest import AsyncVideoIngest, VideoIngest
+    from tl_integrations import AsyncVideoIngest, VideoIngest
 
     sync, native = inspect.signature(VideoIngest.run), inspect.signature(AsyncVideoIngest.run)
     assert sync.parameters == native.parameters

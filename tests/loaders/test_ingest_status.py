@@ -16,8 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tl_integrations import AsyncTwelveLabs, PollPolicy, TaskTimeoutError, TwelveLabs
-from tl_integrations._ingest import AsyncVideoIngest, IngestFailure, IngestOptions, VideoIngest
+from tl_integrations import (
+    AsyncTwelveLabs,
+    AsyncVideoIngest,
+    IngestFailure,
+    PollPolicy,
+    TaskTimeoutError,
+    TwelveLabs,
+    VideoIngest,
+)
+from tl_integrations._ingest import IngestOptions
 from tl_integrations.emulator import Emulator
 
 from .conftest import SECRET_KEY, Media

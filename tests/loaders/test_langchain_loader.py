@@ -15,16 +15,17 @@ from langchain_core.load import dumps
 
 from tl_integrations import (
     AsyncTwelveLabs,
+    IngestError,
     InvalidRequestError,
     InvalidVideoError,
     NotFoundError,
+    SegmentDefinition,
+    SegmentField,
     TaskFailedError,
     TwelveLabs,
 )
-from tl_integrations._ingest import IngestError
-from tl_integrations._resources.analyze import SegmentDefinition, SegmentField
 from tl_integrations.emulator import Emulator
-from tl_integrations.langchain._loader import TwelveLabsVideoLoader
+from tl_integrations.langchain import TwelveLabsVideoLoader
 
 from .conftest import SECRET_KEY, TALK_LINES, Media
 
@@ -391,14 +392,14 @@ def test_show_progress_draws_a_bar_with_statuses(
 
 
 async def test_alazy_load_with_only_a_sync_client_uses_its_key_and_server(
-    media: Media, index_name: str
+    emulator_for: Callable[..., Emulator], media: Media, index_name: str
 ) -> None:
     # The async path runs on the sync client's twin: same key, same server, same policies.
     # (It used to build a keyless client, failing or silently calling the default API.)
     from tl_integrations import PollPolicy
 
+    emu = emulator_for(speed=1000.0, api_key=SECRET_KEY)
     with (
-        Emulator(speed=1000.0, api_key=SECRET_KEY) as emu,
         TwelveLabs(
             api_key=SECRET_KEY,
             base_url=emu.base_url,

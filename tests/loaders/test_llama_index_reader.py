@@ -16,14 +16,15 @@ from llama_index.core.schema import Document, MetadataMode
 
 from tl_integrations import (
     AsyncTwelveLabs,
+    IngestError,
     InvalidRequestError,
     InvalidVideoError,
     TaskFailedError,
     TwelveLabs,
 )
-from tl_integrations._ingest import IngestError
 from tl_integrations.emulator import Emulator
-from tl_integrations.llama_index._reader import EXCLUDED_METADATA_KEYS, TwelveLabsVideoReader
+from tl_integrations.llama_index import TwelveLabsVideoReader
+from tl_integrations.llama_index._reader import EXCLUDED_METADATA_KEYS
 
 from .conftest import GARDEN_LINES, SECRET_KEY, TALK_LINES, Media
 
@@ -205,7 +206,7 @@ def embed_model(kind: str, client: TwelveLabs) -> BaseEmbedding:
     if kind == "bag-of-words":
         return BagOfWords()
     # The project's own Marengo text embedding, served by the emulator.
-    from tl_integrations.llama_index._embeddings import TwelveLabsEmbedding
+    from tl_integrations.llama_index import TwelveLabsEmbedding
 
     return TwelveLabsEmbedding(client=client)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tl_integrations.ray._desk import Ledger, RowReport
+from tl_integrations.ray import RowReport
+from tl_integrations.ray._desk import Ledger
 
 
 def test_the_first_input_to_claim_a_content_owns_it_and_keeps_it_when_retried() -> None:

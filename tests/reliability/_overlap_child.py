@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
-from tl_integrations import IngestFailure, PollPolicy, TwelveLabs
-from tl_integrations._ingest import IngestOptions, VideoIngest
+from tl_integrations import IngestFailure, PollPolicy, TwelveLabs, VideoIngest
+from tl_integrations._ingest import IngestOptions
 
 
 def main(argv: list[str]) -> int:

@@ -211,26 +211,28 @@ class RefusingTransport(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def test_an_older_failure_of_the_same_file_is_not_taken_for_the_upload(media: Media) -> None:
+def test_an_older_failure_of_the_same_file_is_not_taken_for_the_upload(
+    emulator_for: Callable[..., Emulator], media: Media
+) -> None:
     config = EmulatorConfig(clock=ManualClock(), seed=12, faults=Faults(fail=1.0))
-    with Emulator(config) as server:
-        assert server.clock is not None
-        vt = FakeClock(server=server.clock)
-        with sync_client(server, vt) as client:
-            index = client.indexes.create("retry-after-failure")
-            old = client.tasks.create(index_id=index.id, file=media.videos[3])
-            server.advance(3600.0)  # it failed an hour ago
-            server.set_faults(Faults())
-            with (
-                httpx.Client(transport=RefusingTransport()) as http,
-                sync_client(server, vt, http_client=http) as flaky,
-            ):
-                again = flaky.tasks.create(index_id=index.id, file=media.videos[3])
-            server.advance(60.0)
-            assert client.tasks.retrieve(old.id).failed
-            assert again.id != old.id
-            assert client.tasks.retrieve(again.id).ready
-        assert server.stats()["uploads"] == 2
+    server = emulator_for(config)
+    assert server.clock is not None
+    vt = FakeClock(server=server.clock)
+    with sync_client(server, vt) as client:
+        index = client.indexes.create("retry-after-failure")
+        old = client.tasks.create(index_id=index.id, file=media.videos[3])
+        server.advance(3600.0)  # it failed an hour ago
+        server.set_faults(Faults())
+        with (
+            httpx.Client(transport=RefusingTransport()) as http,
+            sync_client(server, vt, http_client=http) as flaky,
+        ):
+            again = flaky.tasks.create(index_id=index.id, file=media.videos[3])
+        server.advance(60.0)
+        assert client.tasks.retrieve(old.id).failed
+        assert again.id != old.id
+        assert client.tasks.retrieve(again.id).ready
+    assert server.stats()["uploads"] == 2
 
 
 class SlowLosingTransport(httpx.HTTPTransport):
@@ -254,19 +256,21 @@ class SlowLosingTransport(httpx.HTTPTransport):
         return response
 
 
-def test_an_upload_that_failed_before_the_look_up_is_not_sent_again(media: Media) -> None:
+def test_an_upload_that_failed_before_the_look_up_is_not_sent_again(
+    emulator_for: Callable[..., Emulator], media: Media
+) -> None:
     config = EmulatorConfig(clock=ManualClock(), seed=12, faults=Faults(fail=1.0))
-    with Emulator(config) as server:
-        assert server.clock is not None
-        vt = FakeClock(server=server.clock)
-        with (
-            httpx.Client(transport=SlowLosingTransport(server)) as http,
-            sync_client(server, vt, http_client=http) as client,
-        ):
-            index = client.indexes.create("failed-fast")
-            task = client.tasks.create(index_id=index.id, file=media.videos[4])
-        assert task.failed
-        assert server.stats()["uploads"] == 1
+    server = emulator_for(config)
+    assert server.clock is not None
+    vt = FakeClock(server=server.clock)
+    with (
+        httpx.Client(transport=SlowLosingTransport(server)) as http,
+        sync_client(server, vt, http_client=http) as client,
+    ):
+        index = client.indexes.create("failed-fast")
+        task = client.tasks.create(index_id=index.id, file=media.videos[4])
+    assert task.failed
+    assert server.stats()["uploads"] == 1
 
 
 def test_get_or_create_survives_a_lost_answer(emu: Emulator) -> None:

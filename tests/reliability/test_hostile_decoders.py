@@ -19,6 +19,7 @@ from tl_integrations import (
     AnalyzeResult,
     APIStatusError,
     Index,
+    RetryPolicy,
     SearchClip,
     SystemMetadata,
     Task,
@@ -33,7 +34,7 @@ from tl_integrations._embed.decode import (
 )
 from tl_integrations._resources.analyze import analyze_result
 from tl_integrations._resources.search import search_page
-from tl_integrations._retrying import Outcome, RetryPolicy, server_delay_s
+from tl_integrations._retrying import Outcome, server_delay_s
 from tl_integrations._transport import Reply, error_from_reply
 from tl_integrations._wire import (
     opt_float,

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from testkit import FakeClock, start_emulator
-from tl_integrations import IngestFailure, PollPolicy, TwelveLabs
-from tl_integrations._ingest import AsyncVideoIngest, IngestOptions, VideoIngest
+from tl_integrations import AsyncVideoIngest, IngestFailure, PollPolicy, TwelveLabs, VideoIngest
+from tl_integrations._ingest import IngestOptions
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 from .conftest import (

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from testkit import FakeClock, start_emulator
-from tl_integrations import IngestFailure, TaskFailedError
-from tl_integrations._ingest import IngestOptions, VideoIngest
+from tl_integrations import IngestFailure, TaskFailedError, VideoIngest
+from tl_integrations._ingest import IngestOptions
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import Media, line_of, records_of, report, sync_client

@@ -46,8 +46,9 @@ from tl_integrations import (
     TaskTimeoutError,
     TwelveLabs,
     TwelveLabsError,
+    VideoIngest,
 )
-from tl_integrations._ingest import IngestOptions, VideoIngest
+from tl_integrations._ingest import IngestOptions
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 from tl_integrations.llama_index import TwelveLabsEmbedding, TwelveLabsVideoReader
@@ -264,6 +265,7 @@ def test_failures_and_their_tasks_pickle_without_the_client(
 
 
 def test_cli_output_has_no_key(
+    emulator_for: Callable[..., Emulator],
     media: Media,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -272,22 +274,22 @@ def test_cli_output_has_no_key(
     from tl_integrations._cli import main
 
     # The CLI waits on the wall clock: a fast emulator of its own, not the manual-clock one.
-    with Emulator(api_key=KEY, speed=200.0) as emu:
-        monkeypatch.setenv("TWELVELABS_API_KEY", KEY)
-        monkeypatch.setenv("TWELVELABS_BASE_URL", emu.base_url)
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-        video = str(media.videos[6])
-        runs = [
-            ["--debug", "index", video, "--index", "secrets-cli"],
-            ["--json", "search", "--index", "secrets-cli", "explains"],
-            ["--debug", "wait", "0123456789abcdef01234567", "--timeout", "1"],
-            ["--debug", "--base-url", "http://10.1.2.3/v1.3", "search", "--index", "x", "y"],
-        ]
-        for argv in runs:
-            code = main(argv)
-            out, err = capsys.readouterr()
-            assert_clean(out + err, f"the output of {argv}")
-            assert code in (0, 1, 2), (argv, out, err)
+    emu = emulator_for(api_key=KEY, speed=200.0)
+    monkeypatch.setenv("TWELVELABS_API_KEY", KEY)
+    monkeypatch.setenv("TWELVELABS_BASE_URL", emu.base_url)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    video = str(media.videos[6])
+    runs = [
+        ["--debug", "index", video, "--index", "secrets-cli"],
+        ["--json", "search", "--index", "secrets-cli", "explains"],
+        ["--debug", "wait", "0123456789abcdef01234567", "--timeout", "1"],
+        ["--debug", "--base-url", "http://10.1.2.3/v1.3", "search", "--index", "x", "y"],
+    ]
+    for argv in runs:
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert_clean(out + err, f"the output of {argv}")
+        assert code in (0, 1, 2), (argv, out, err)
 
 
 # -- where the key may be sent ------------------------------------------------------------

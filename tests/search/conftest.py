@@ -21,8 +21,13 @@ from search_emulator import (
 )
 
 from testkit import start_emulator
-from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock, make_sample_video
-from tl_integrations.emulator._media import png_bytes
+from tl_integrations.emulator import (
+    Emulator,
+    EmulatorConfig,
+    ManualClock,
+    make_sample_image,
+    make_sample_video,
+)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +69,7 @@ def scenes(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Scen
     images = {}
     for colour, rgb in RGB.items():
         images[colour] = root / f"{colour}.png"
-        images[colour].write_bytes(png_bytes(rgb, width=96, height=64))
+        make_sample_image(images[colour], [rgb], size=(96, 64))
     name = f"scenes-{uuid.uuid4().hex[:10]}"
     with emulator_client(emulator) as client:
         index = client.indexes.create(name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -171,9 +171,10 @@ def test_errors_come_back_as_text_that_says_what_to_do(wire: Wire, scenes: Scene
     assert tools["list_videos"].invoke({"index": name}).startswith(f"Videos in index {name}:")
 
 
-def test_the_key_being_refused_is_said_plainly() -> None:
+def test_the_key_being_refused_is_said_plainly(emulator_for: Callable[..., Emulator]) -> None:
     config = EmulatorConfig(clock=ManualClock(), api_key="the-right-key")
-    with Emulator(config) as emu, TwelveLabs(api_key="wrong-key", base_url=emu.base_url) as client:
+    emu = emulator_for(config)
+    with TwelveLabs(api_key="wrong-key", base_url=emu.base_url) as client:
         tool = _tools(TwelveLabsToolkit(client=client, index_id="0" * 24))["list_indexes"]
         text = tool.invoke({})
     assert text.startswith("Error: TwelveLabs refused the API key")

@@ -13,6 +13,7 @@ import pytest
 
 from testkit import FakeClock
 from tl_integrations import (
+    AnalysisTask,
     AsyncTwelveLabs,
     InvalidRequestError,
     Task,
@@ -21,7 +22,6 @@ from tl_integrations import (
     WebhookReceiver,
 )
 from tl_integrations._engine import EVENT_FALLBACK_POLL_S
-from tl_integrations._resources.analyze import AnalysisTask
 from tl_integrations._resources.indexed_assets import IndexedAsset
 
 from .signing import NOW, SECRET, event, signed
