@@ -15,12 +15,10 @@ from .._ids import rfc3339
 from .params import (
     as_float,
     backend_of,
-    embed_task_filter,
     form_of,
     media_from_form,
-    page_request,
 )
-from .shapes import page_json, segment_json
+from .shapes import embed_task_page, segment_json
 
 __all__ = ["routes"]
 
@@ -100,11 +98,7 @@ async def get_embed_task(request: Request) -> Response:
 
 async def list_embed_tasks(request: Request) -> Response:
     """``GET /embed/tasks``: the last 7 days unless dates are given, newest first."""
-    query = request.query_params
-    page = backend_of(request).embeddings.list(
-        api="v1", flt=embed_task_filter(query), page=page_request(query)
-    )
-    return page_json(page, _summary)
+    return embed_task_page(request, api="v1", render=_summary)
 
 
 routes = [

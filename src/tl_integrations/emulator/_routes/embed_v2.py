@@ -21,8 +21,8 @@ from .._backend.ingest import AssetRef, Base64Data, RemoteUrl
 from .._ids import rfc3339
 from .._segments import SegmentSet
 from .._vectors import uncertainty
-from .params import backend_of, embed_task_filter, json_body, media_source, page_request
-from .shapes import page_json
+from .params import backend_of, json_body, media_source
+from .shapes import embed_task_page
 
 __all__ = ["routes"]
 
@@ -181,11 +181,7 @@ def _list_item(view: EmbedView) -> dict[str, Any]:
 
 async def list_tasks_v2(request: Request) -> Response:
     """``GET /embed-v2/tasks`` (same filters as v1)."""
-    query = request.query_params
-    page = backend_of(request).embeddings.list(
-        api="v2", flt=embed_task_filter(query), page=page_request(query)
-    )
-    return page_json(page, _list_item)
+    return embed_task_page(request, api="v2", render=_list_item)
 
 
 routes = [

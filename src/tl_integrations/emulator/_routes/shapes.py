@@ -12,14 +12,17 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from .._apierror import JSONResponse
+from .._backend.embeddings import EmbedView
 from .._backend.queries import Page
 from .._backend.videos import Embedding, VideoView
 from .._gate import CONTROL_PREFIX
 from .._ids import rfc3339
 from .._media import MediaInfo
 from .._segments import SegmentSet
+from .params import backend_of, embed_task_filter, page_request
 
 __all__ = [
+    "embed_task_page",
     "embedding_json",
     "hls_json",
     "media_url",
@@ -63,6 +66,22 @@ def page_json(page: Page[_T], render: Callable[[_T], dict[str, Any]]) -> JSONRes
         [{'n': 3}]
     """
     return JSONResponse({"data": [render(v) for v in page.items], "page_info": page_info(page)})
+
+
+def embed_task_page(
+    request: Request, *, api: str, render: Callable[[EmbedView], dict[str, Any]]
+) -> JSONResponse:
+    """One page of embedding tasks of ``api`` (``v1`` or ``v2``), filtered by the query.
+
+    Example:
+        >>> embed_task_page(request, api="v2", render=lambda v: {"_id": v.rec.id})  # doctest: +SKIP
+        <starlette.responses.JSONResponse object at ...>
+    """
+    query = request.query_params
+    page = backend_of(request).embeddings.list(
+        api=api, flt=embed_task_filter(query), page=page_request(query)
+    )
+    return page_json(page, render)
 
 
 def signed_url(request: Request, path: str) -> str:
