@@ -13,7 +13,6 @@ import asyncio
 import tempfile
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -118,17 +117,6 @@ def start_emulator(
     emulator = Emulator(config, **overrides).start()
     request.addfinalizer(emulator.stop)
     return emulator
-
-
-def rfc3339(epoch_s: float) -> str:
-    """Format seconds since the epoch the way the API writes times (milliseconds, ``Z``).
-
-    Example:
-        >>> rfc3339(0.5)
-        '1970-01-01T00:00:00.500Z'
-    """
-    moment = datetime.fromtimestamp(epoch_s, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def png_bytes(rgb: tuple[int, int, int], *, width: int, height: int) -> bytes:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from embed_support import (
     form_fields,
 )
 
-from testkit import FakeClock, rfc3339
+from testkit import FakeClock
 from tl_integrations import (
     APIConnectionError,
     AsyncTwelveLabs,
@@ -44,6 +45,12 @@ V2 = "marengo3.0"
 EPOCH_S = 1_700_000_000.0  # the fake server's time when the client's clock reads 0
 URL = "https://media.example/talk.mp4"
 SOURCES = [(V1, "file"), (V1, "url"), (V2, "file"), (V2, "stream"), (V2, "url")]
+
+
+def _api_time(epoch_s: float) -> str:
+    """A time as the API writes it (RFC 3339, milliseconds, ``Z``)."""
+    moment = datetime.fromtimestamp(epoch_s, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -78,7 +85,7 @@ class CreateServer:
                 "protocol": protocol,
                 "model_name": model,
                 "status": "processing",
-                "created_at": rfc3339(self.now() - age_s),
+                "created_at": _api_time(self.now() - age_s),
                 "video_embedding": {"metadata": meta},
             }
         )
