@@ -31,9 +31,15 @@ def test_every_example_compiles_and_imports_what_exists(block: str) -> None:
 def test_the_emulator_example_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (block,) = [b for b in BLOCKS if "with Emulator(" in b]
+    (block,) = [b for b in BLOCKS if "with Emulator(" in b and "fail_next" not in b]
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TWELVELABS_API_KEY", raising=False)
     exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
     assert capsys.readouterr().out.strip() == "1"  # one upload
     assert os.path.exists(tmp_path / "talk.mp4")
+
+
+def test_the_planned_faults_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    (block,) = [b for b in BLOCKS if "fail_next" in b]
+    exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+    assert capsys.readouterr().out.strip() == "{'503': 1}"

@@ -343,24 +343,7 @@ async def test_the_async_twin_adopts_a_stored_task(
     assert server.posts == 3
 
 
-# --- the emulator: real listings, answers lost after the server acted ---------------------------
-
-
-class LosingTransport(httpx.HTTPTransport):
-    """Delivers the next ``lose`` task creations, then loses their answers."""
-
-    def __init__(self, lose: int) -> None:
-        super().__init__()
-        self.lose = lose
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        if request.method == "POST" and request.url.path.endswith("/tasks") and self.lose > 0:
-            self.lose -= 1
-            response.read()
-            response.close()
-            raise httpx.ReadTimeout("the answer never came", request=request)
-        return response
+# --- the emulator: real listings, answers lost after the server acted (its ``lost`` fault) ------
 
 
 @pytest.mark.parametrize("model", [V1, V2])
@@ -368,23 +351,21 @@ def test_the_emulator_stores_one_task_when_the_answer_is_lost(
     emu: EmulatorHarness, model: str
 ) -> None:
     emu.clock.advance(600.0)  # tasks of other tests are older than this upload
-    transport = LosingTransport(lose=1)
-    records = emu.emulator.app.emulator.backend.store.records
-    before = set(records.embed_tasks)
-    with (
-        httpx.Client(transport=transport) as http,
-        TwelveLabs(
-            api_key=emu.emulator.api_key,
-            base_url=emu.emulator.base_url,
-            clock=emu.clock,
-            sleep=emu.time.sleep,
-            http_client=http,
-        ) as client,
-    ):
+    path = "/embed/tasks" if model == V1 else "/embed-v2/tasks"
+    lost_before = emu.emulator.stats()["faults"].get("lost", 0)
+    with TwelveLabs(
+        api_key=emu.emulator.api_key,
+        base_url=emu.emulator.base_url,
+        clock=emu.clock,
+        sleep=emu.time.sleep,
+    ) as client:
+        before = {t.id for t in client.embed.tasks.list(model_name=model)}
+        emu.emulator.fail_next("POST", path, "lost")
         task = client.embed.tasks.create(model_name=model, video_file=emu.videos["short"])
         ve = client.embed.tasks.vectors(client.embed.tasks.wait(task, timeout_s=600))
-    assert transport.lose == 0
-    assert set(records.embed_tasks) - before == {task.id}
+        after = {t.id for t in client.embed.tasks.list(model_name=model)}
+    assert emu.emulator.stats()["faults"]["lost"] == lost_before + 1
+    assert after - before == {task.id}
     assert len(ve) > 0
 
 

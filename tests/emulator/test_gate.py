@@ -113,6 +113,52 @@ def test_fault_shapes_and_controls(emu: Emulator) -> None:
     assert emu.stats()["faults"]["drop"] >= 1
 
 
+def test_planned_faults_hit_exactly_the_requests_they_name(emu: Emulator) -> None:
+    missing = "/indexes/" + "0" * 24
+    before = emu.stats()["faults"]
+    try:
+        emu.fail_next("GET", "/indexes/{index_id}", "503", times=2, after=1)
+        emu.fail_next("get", "/indexes", "429")
+        with httpx.Client(base_url=emu.base_url, headers={"x-api-key": "k"}) as http:
+            limited = http.get("/indexes")
+            assert (limited.status_code, limited.headers["retry-after"]) == (429, "1")
+            assert http.get("/indexes").status_code == 200
+            assert http.get(missing).status_code == 404
+            left = http.get(emu.url + "/_emulator/faults").json()["next"]
+            assert left == [
+                {"method": "GET", "path": "/indexes/{index_id}", "action": "503", "times": 2,
+                 "after": 0}
+            ]  # fmt: skip
+            assert [http.get(missing).status_code for _ in range(3)] == [503, 503, 404]
+            assert http.get(emu.url + "/_emulator/faults").json()["next"] == []
+    finally:
+        emu.set_faults()
+    after = emu.stats()["faults"]
+    assert [after.get(k, 0) - before.get(k, 0) for k in ("503", "429")] == [2, 1]
+
+
+def test_planned_faults_through_the_control_route(
+    emulator_for: Callable[..., Emulator],
+) -> None:
+    emu = emulator_for()
+    control = emu.url + "/_emulator/faults"
+    with httpx.Client(headers={"x-api-key": "k"}) as http:
+        bad = http.post(control + "/next", json={"method": "GET", "path": "/x", "action": "418"})
+        assert bad.status_code == 400
+        assert "action must be one of 500, 502, 503, 429, drop, lost" in bad.json()["message"]
+        assert http.post(control + "/next", content=b"{}").status_code == 415  # not JSON
+        rule = {"method": "POST", "path": "/indexes", "action": "drop", "times": 3}
+        planned = http.post(control + "/next", json=rule)
+        assert planned.json()["next"] == [{**rule, "after": 0}]
+        assert http.post(control, json={"spec": "502=0.5"}).json()["next"] == [{**rule, "after": 0}]
+        cleared = http.post(control, json={})  # an empty body clears every fault
+        assert (cleared.json()["next"], cleared.json()["faults"]) == ([], {})
+        assert http.post(emu.base_url + "/indexes", json={}).status_code == 400  # not dropped
+        http.post(control + "/next", json=rule)
+    emu.reset()
+    assert httpx.get(control).json()["next"] == []
+
+
 def test_fail_fault_fails_tasks(
     emulator_for: Callable[..., Emulator], tmp_path: Path, videos: dict[str, Path]
 ) -> None:

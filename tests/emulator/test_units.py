@@ -14,6 +14,7 @@ from tl_integrations.emulator import EmulatorConfig, Faults, StageModel
 from tl_integrations.emulator._backend.lifecycle import index_status, plan_index_stages, task_rng
 from tl_integrations.emulator._backend.records import IndexTaskRec
 from tl_integrations.emulator._cli import build_parser, config_from_args
+from tl_integrations.emulator._faults import FaultInjector, PlannedFault
 from tl_integrations.emulator._segments import clip_bounds
 
 
@@ -116,6 +117,66 @@ def test_fault_spec_round_trip_and_errors() -> None:
         Faults.parse("418=0.5")
     with pytest.raises(ValueError, match="within"):
         Faults.parse("500=2")
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"method": "FETCH", "path": "/tasks", "action": "503"}, "method must be one of"),
+        ({"method": "GET", "path": "tasks", "action": "503"}, "path must be a path"),
+        ({"method": "GET", "path": "/tasks?page=2", "action": "503"}, "no query"),
+        ({"method": "GET", "path": "/tasks", "action": "418"}, "action must be one of"),
+        ({"method": "GET", "path": "/tasks", "action": "503", "times": 0}, "times must be"),
+        ({"method": "GET", "path": "/tasks", "action": "503", "after": -1}, "after must be"),
+        ({"method": "GET", "path": "/tasks", "action": "503", "times": True}, "times must"),
+        ({"method": "GET", "path": "/tasks", "action": "503", "count": 2}, "unknown keys"),
+        ({"method": "GET", "path": "/tasks"}, "missing action"),
+        ({"method": 3, "path": "/tasks", "action": "503"}, "method must be one of"),
+    ],
+)
+def test_planned_fault_refuses_what_it_cannot_do(rule: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PlannedFault.from_mapping(rule)
+
+
+def test_planned_fault_paths_match_one_segment_per_wildcard() -> None:
+    rule = PlannedFault("*", "/indexes/{index_id}/videos/*", "500")
+    assert rule.matches("GET", "/indexes/i1/videos/v1")
+    assert rule.matches("DELETE", "/indexes/i1/videos/v1/")
+    assert not rule.matches("GET", "/indexes/i1/videos")
+    assert not rule.matches("GET", "/indexes/i1/videos/v1/transcription")
+    assert not PlannedFault("POST", "/tasks", "lost").matches("GET", "/tasks")
+
+
+def test_planned_faults_take_their_turn_and_leave_the_seeded_draws_alone() -> None:
+    """A plan counts only the requests it names; the others get the faults the seed gives,
+    the same as without any plan."""
+    plain = FaultInjector(Faults(p500=0.5), seed=4)
+    planned = FaultInjector(Faults(p500=0.5), seed=4)
+    planned.plan(PlannedFault("POST", "/tasks", "lost", times=2, after=1))
+    planned.plan(PlannedFault("POST", "/tasks", "503"))  # its turn comes first
+    paths = ["/indexes", "/tasks"] * 6
+    seen = [planned.draw("POST", p).action for p in paths]
+    expected = [plain.draw("POST", p).action for p in paths]
+    assert [a for a, p in zip(seen, paths, strict=True) if p == "/indexes"] == [
+        a for a, p in zip(expected, paths, strict=True) if p == "/indexes"
+    ]
+    on_tasks = [a for a, p in zip(seen, paths, strict=True) if p == "/tasks"]
+    assert on_tasks[:3] == ["503", "lost", "lost"]
+    assert on_tasks[3:] == [a for a, p in zip(expected, paths, strict=True) if p == "/tasks"][3:]
+    assert planned.planned() == []
+
+
+def test_planned_faults_report_what_is_left() -> None:
+    inj = FaultInjector(Faults(), seed=0)
+    inj.plan(PlannedFault("GET", "/tasks/*", "503", times=2, after=1))
+    inj.draw("GET", "/tasks/t1")
+    inj.draw("GET", "/tasks/t1")
+    assert inj.planned() == [
+        {"method": "GET", "path": "/tasks/*", "action": "503", "times": 1, "after": 0}
+    ]
+    inj.forget_planned()
+    assert inj.draw("GET", "/tasks/t1").action is None
 
 
 def test_config_validation() -> None:

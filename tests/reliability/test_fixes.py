@@ -24,7 +24,6 @@ from tl_integrations._retrying import Outcome
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import (
-    LosingTransport,
     Media,
     async_client,
     server_truth,
@@ -137,35 +136,14 @@ def emu(request: pytest.FixtureRequest) -> Emulator:
 
 def test_a_lost_answer_to_an_upload_is_not_paid_twice(emu: Emulator, media: Media) -> None:
     assert emu.clock is not None
-    transport = LosingTransport(lambda n: n == 1)
-    with (
-        httpx.Client(transport=transport) as http,
-        sync_client(emu, FakeClock(server=emu.clock), http_client=http) as client,
-    ):
+    emu.fail_next("POST", "/tasks", "lost")
+    with sync_client(emu, FakeClock(server=emu.clock)) as client:
         index = client.indexes.create("lost")
         task = client.tasks.create(index_id=index.id, file=media.videos[0])
-    assert transport.lost == 1
+    assert emu.stats()["faults"]["lost"] == 1
     assert emu.stats()["uploads"] == 1
     assert task.video_id is not None
     assert task.ready
-
-
-class AsyncLosingTransport(httpx.AsyncHTTPTransport):
-    """The async twin of :class:`LosingTransport`: the first upload's answer is lost."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.uploads = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        if request.method == "POST" and request.url.path.endswith("/tasks"):
-            self.uploads += 1
-            if self.uploads == 1:
-                await response.aread()
-                await response.aclose()
-                raise httpx.ReadTimeout("the answer never came", request=request)
-        return response
 
 
 async def test_the_async_twin_does_not_pay_twice_either(emu: Emulator, media: Media) -> None:
@@ -173,11 +151,10 @@ async def test_the_async_twin_does_not_pay_twice_either(emu: Emulator, media: Me
     vt = FakeClock(server=emu.clock)
     with sync_client(emu, vt) as sync:
         index = sync.indexes.create("lost-async")
-    async with (
-        httpx.AsyncClient(transport=AsyncLosingTransport()) as http,
-        async_client(emu, vt, http_client=http) as client,
-    ):
+    emu.fail_next("POST", "/tasks", "lost")
+    async with async_client(emu, vt) as client:
         task = await client.tasks.create(index_id=index.id, file=media.videos[1])
+    assert emu.stats()["faults"]["lost"] == 1
     assert emu.stats()["uploads"] == 1
     assert task.ready
 

@@ -1,9 +1,10 @@
 """Lost answers are recovered for every kind of input, and every input keeps its own outcome.
 
-A create whose answer is lost (a timeout, a dropped connection, the emulator's ``lost``
-fault) is looked for before it is sent again: for local files, for URLs, and for files whose
-names httpx would escape in a multipart header. And in a run where files from different
-folders share a name, no input ever takes another's task, video or failure.
+A create whose answer is lost (the emulator's ``lost`` fault: the create is handled, then
+the connection closes unanswered) is looked for before it is sent again: for local files,
+for URLs, and for files whose names httpx would escape in a multipart header. And in a run
+where files from different folders share a name, no input ever takes another's task, video
+or failure.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import math
 import shutil
 import threading
 from collections import Counter
@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from testkit import FakeClock, start_emulator
@@ -41,27 +40,6 @@ def emu(request: pytest.FixtureRequest) -> Emulator:
 def vt(emu: Emulator) -> FakeClock:
     assert emu.clock is not None
     return FakeClock(server=emu.clock)
-
-
-class Losing(httpx.HTTPTransport):
-    """Delivers creates (POSTs to paths ending in ``suffixes``) and loses their answers: the
-    first ``count`` of them, or all."""
-
-    def __init__(self, *suffixes: str, count: float = math.inf) -> None:
-        super().__init__()
-        self.suffixes = suffixes
-        self.count = count
-        self.lost = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        create = request.method == "POST" and request.url.path.endswith(self.suffixes)
-        if create and self.lost < self.count:
-            self.lost += 1
-            response.read()
-            response.close()
-            raise httpx.ReadTimeout("the answer never came", request=request)
-        return response
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +71,11 @@ def test_a_url_task_whose_answer_is_lost_is_made_once(
 ) -> None:
     base, downloads = media_server
     url = f"{base}/clip-03.mp4?token=abc"
-    transport = Losing("/tasks", count=1)
-    with (
-        httpx.Client(transport=transport) as http,
-        sync_client(emu, vt, http_client=http) as client,
-    ):
+    emu.fail_next("POST", "/tasks", "lost")
+    with sync_client(emu, vt) as client:
         index = client.indexes.create("url-task")
         task = client.tasks.create(index_id=index.id, video_url=url)
-    assert transport.lost == 1
+    assert emu.stats()["faults"]["lost"] == 1
     assert len(records_of(emu).tasks) == 1
     assert task.id in records_of(emu).tasks
     assert downloads["/clip-03.mp4"] == 1
@@ -111,13 +86,10 @@ def test_a_url_asset_whose_answer_is_lost_is_made_once(
 ) -> None:
     base, downloads = media_server
     url = f"{base}/clip-04.mp4?token=abc"
-    transport = Losing("/assets", count=1)
-    with (
-        httpx.Client(transport=transport) as http,
-        sync_client(emu, vt, http_client=http) as client,
-    ):
+    emu.fail_next("POST", "/assets", "lost")
+    with sync_client(emu, vt) as client:
         asset = client.assets.create(url=url)
-    assert transport.lost == 1
+    assert emu.stats()["faults"]["lost"] == 1
     assert list(records_of(emu).assets) == [asset.id]
     assert downloads["/clip-04.mp4"] == 1
 
@@ -159,16 +131,14 @@ def test_url_inputs_whose_every_create_answer_is_lost_are_stored_once(
     before = Counter(downloads)
     numbers = range(11, 15)
     urls = [f"{base}/clip-{n:02d}.mp4?sig=s{n}" for n in numbers]
-    transport = Losing("/tasks", "/assets", "/indexed-assets")
+    for create in ("/tasks", "/assets", "/indexes/*/indexed-assets"):
+        emu.fail_next("POST", create, "lost", times=len(urls) + 1)
     options = IngestOptions(index_name=f"lost-{upload}", content=("transcript",), upload=upload)  # type: ignore[arg-type]
-    with (
-        httpx.Client(transport=transport) as http,
-        sync_client(emu, vt, http_client=http) as client,
-    ):
+    with sync_client(emu, vt) as client:
         records = list(VideoIngest(client, options).run(urls))
     assert sorted(r.video.source for r in records) == sorted(urls)
     creates = len(urls) * (2 if upload == "assets" else 1)  # an asset, then its indexing
-    assert transport.lost == creates, "a create was sent again"
+    assert emu.stats()["faults"]["lost"] == creates, "a create was sent again"
     assert len(records_of(emu).videos) == len(urls)
     fetched = [downloads[f"/clip-{n:02d}.mp4"] - before[f"/clip-{n:02d}.mp4"] for n in numbers]
     assert fetched == [1] * len(urls)
@@ -185,19 +155,13 @@ def test_an_odd_file_name_is_found_after_a_lost_answer(
 ) -> None:
     path = tmp_path / name
     shutil.copyfile(media.videos[6], path)
-    tasks, assets = Losing("/tasks", count=1), Losing("/assets", count=1)
-    with (
-        httpx.Client(transport=tasks) as http,
-        sync_client(emu, vt, http_client=http) as client,
-    ):
+    emu.fail_next("POST", "/tasks", "lost")
+    emu.fail_next("POST", "/assets", "lost")
+    with sync_client(emu, vt) as client:
         index = client.indexes.create("odd-names")
         task = client.tasks.create(index_id=index.id, file=path)
-    with (
-        httpx.Client(transport=assets) as http,
-        sync_client(emu, vt, http_client=http) as client,
-    ):
         asset = client.assets.upload(path)
-    assert (tasks.lost, assets.lost) == (1, 1)
+    assert emu.stats()["faults"]["lost"] == 2
     assert emu.stats()["uploads"] == 2, "a file was uploaded again after its answer was lost"
     assert task.id in records_of(emu).tasks
     assert asset.ready

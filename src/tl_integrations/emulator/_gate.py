@@ -6,9 +6,10 @@ configured in ``allowed_hosts``; a web page that points its own name at 127.0.0.
 rebinding, gets a 403), and its body must keep arriving (``RequestLimits.read_timeout_s``).
 
 Order for an API request (``/v1.3/...``): count it, draw a fault (latency, an error status,
-or a dropped connection), check ``x-api-key``, take a rate-limit token, then run the route
-and add ``X-Api-Version`` and ``X-Ratelimit-*`` to its answer (which the ``lost`` fault
-throws away, closing the connection instead).
+or a dropped connection; a planned fault for this request comes first), check
+``x-api-key``, take a rate-limit token, then run the route and add ``X-Api-Version`` and
+``X-Ratelimit-*`` to its answer (which the ``lost`` fault throws away, closing the
+connection instead).
 
 A chunk PUT to a presigned URL (``/_upload/...``) stands for a storage provider: it is
 counted and draws faults like an API request, but needs no key and has no rate limit.
@@ -246,7 +247,7 @@ class Gate:
     ) -> str | None:
         """Apply the drawn fault: ``"answered"`` when it answered (or dropped) the request,
         ``"lost"`` when the request is to be handled and its answer lost, else None."""
-        draw = self.state.faults.draw()
+        draw = self.state.faults.draw(scope["method"], rel)
         if draw.delay_s > 0:
             with self.state.lock:
                 self.state.stats.faults["latency"] += 1

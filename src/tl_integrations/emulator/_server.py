@@ -13,6 +13,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from .._serving import BackgroundServer, bind_socket
 from ._app import EmulatorApp, create_app
 from ._config import EmulatorConfig, Faults, ManualClock, host_name, is_loopback
+from ._faults import PlannedFault
 from ._gate import API_PREFIX
 
 if TYPE_CHECKING:
@@ -309,14 +310,51 @@ class Emulator(BackgroundServer):
         **probabilities: float,
     ) -> None:
         """Set fault probabilities: ``set_faults("500=0.1,drop=0.02")``, ``set_faults(p500=0.1)``
-        or ``set_faults()`` to clear them. The fault generator restarts from ``seed``."""
+        or ``set_faults()`` to clear every fault (planned ones too). The fault generator
+        restarts from ``seed``.
+
+        Example:
+            >>> emu.set_faults("503=0.2", seed=1)  # doctest: +SKIP
+        """
+        state = self._app().emulator
+        if faults is None and not probabilities:
+            state.faults.forget_planned()
         if isinstance(faults, str):
             faults = Faults.parse(faults)
         elif isinstance(faults, dict):
             faults = Faults.from_mapping(faults)
         elif faults is None:
             faults = Faults(**probabilities)
-        self._app().emulator.set_faults(faults, seed=seed)
+        state.set_faults(faults, seed=seed)
+
+    def fail_next(
+        self, method: str, path: str, action: str = "503", *, times: int = 1, after: int = 0
+    ) -> None:
+        """Plan a fault for particular requests, to test how a client copes with exactly
+        that failure: of the requests that match ``method`` and ``path`` from now on, the
+        first ``after`` pass, and the ``times`` after them get ``action``.
+
+        Args:
+            method: ``"GET"``, ``"POST"`` ... or ``"*"`` for any.
+            path: The path under ``/v1.3``; a segment ``*`` or ``{name}`` matches any one
+                segment (``"/tasks/{task_id}"``). Chunk PUTs are ``"/_upload/*/*"``.
+            action: ``"500"``, ``"502"``, ``"503"``, ``"429"`` (with ``Retry-After: 1``),
+                ``"drop"`` (close the connection before handling the request) or ``"lost"``
+                (handle it, e.g. create the task, then close the connection unanswered).
+            times: How many matching requests get the fault.
+            after: How many matching requests pass first.
+
+        Raises:
+            ValueError: An unknown method or action, a path that does not start with
+                ``/``, or ``times < 1`` / ``after < 0``.
+
+        Example:
+            >>> with Emulator(speed=100.0) as emu, emu.client() as client:  # doctest: +SKIP
+            ...     emu.fail_next("GET", "/indexes", "503", times=2)
+            ...     client.indexes.list()  # retried twice, then answered
+        """
+        rule = PlannedFault(method, path, action, times=times, after=after)
+        self._app().emulator.faults.plan(rule)
 
     def advance(self, seconds: float) -> None:
         """Move the manual clock forward (tasks progress without sleeping); the webhook

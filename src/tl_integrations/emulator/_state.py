@@ -78,12 +78,14 @@ class EmulatorState:
         return self.backend.store.now()
 
     def reset(self) -> None:
-        """Forget every record, media file, stat and search page; restore configured faults."""
+        """Forget every record, media file, stat, search page and planned fault; restore the
+        configured faults."""
         with self.lock:
             self.backend.reset()
             self.stats = Stats()
             self.limiter.reset()
             self.faults.set(self.config.faults, seed=self.config.seed)
+            self.faults.forget_planned()
 
     def set_faults(self, faults: Faults, *, seed: int | None = None) -> None:
         """Replace the fault probabilities (the generator restarts from the seed)."""

@@ -1,6 +1,7 @@
 """Control endpoints under ``/_emulator`` (not part of the TwelveLabs API).
 
-``GET stats``, ``POST reset``, ``GET``/``POST faults``, ``GET``/``POST clock`` (advance a
+``GET stats``, ``POST reset``, ``GET``/``POST faults``, ``POST faults/next`` (plan a fault
+for particular requests), ``GET``/``POST clock`` (advance a
 :class:`ManualClock`), ``GET media/{id}`` (the file of a video or an asset: ``hls.video_url``,
 an asset's ``hls.manifest_url`` and the multipart ``url``), ``GET thumbnails/{id}.png`` (an
 asset's ``thumbnail.representative_url``) and ``GET thumbnails/{id}/{seconds}.png`` (the
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from .._apierror import JSONResponse
 from .._backend.errors import Invalid, NotFound
 from .._config import Faults, ManualClock
+from .._faults import FaultInjector, PlannedFault
 from .._media import MediaError, frame_at, png_bytes, png_from_pixels
 from .params import json_body, state_of
 
@@ -44,21 +46,29 @@ async def reset(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _faults_json(faults: Faults, seed: int) -> dict[str, Any]:
-    return {"faults": faults.to_dict(), "spec": faults.to_spec(), "seed": seed}
+def _faults_json(faults: FaultInjector) -> dict[str, Any]:
+    probabilities = faults.faults
+    return {
+        "faults": probabilities.to_dict(),
+        "spec": probabilities.to_spec(),
+        "seed": faults.seed,
+        "next": faults.planned(),
+    }
 
 
 async def get_faults(request: Request) -> Response:
-    """``GET /_emulator/faults``."""
-    state = state_of(request)
-    return JSONResponse(_faults_json(state.faults.faults, state.faults.seed))
+    """``GET /_emulator/faults``: the probabilities, the seed, and the planned faults still
+    to happen (``next``)."""
+    return JSONResponse(_faults_json(state_of(request).faults))
 
 
 async def set_faults(request: Request) -> Response:
     """``POST /_emulator/faults`` with ``{"spec": "500=0.1,drop=0.02", "seed": 1}`` or
-    ``{"faults": {"500": 0.1}}``; an empty body clears every fault."""
+    ``{"faults": {"500": 0.1}}``; an empty body clears every fault, planned ones too."""
     state = state_of(request)
     body = await json_body(request)
+    if not body:
+        state.faults.forget_planned()
     try:
         if isinstance(body.get("spec"), str):
             faults = Faults.parse(body["spec"])
@@ -73,7 +83,21 @@ async def set_faults(request: Request) -> Response:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise Invalid("seed", f"Bad seed: a whole number is needed, got {seed!r}.")
     state.set_faults(faults, seed=seed)
-    return JSONResponse(_faults_json(state.faults.faults, state.faults.seed))
+    return JSONResponse(_faults_json(state.faults))
+
+
+async def plan_fault(request: Request) -> Response:
+    """``POST /_emulator/faults/next`` with ``{"method": "GET", "path": "/tasks/*",
+    "action": "503", "times": 2, "after": 0}``: of the requests that match from now on, the
+    first ``after`` pass and the next ``times`` get ``action`` (see ``PlannedFault``)."""
+    state = state_of(request)
+    body = await json_body(request)
+    try:
+        rule = PlannedFault.from_mapping(body)
+    except (ValueError, TypeError) as exc:
+        raise Invalid(None, f"Bad planned fault: {exc}") from exc
+    state.faults.plan(rule)
+    return JSONResponse(_faults_json(state.faults))
 
 
 async def clock(request: Request) -> Response:
@@ -137,6 +161,7 @@ routes = [
     Route("/reset", reset, methods=["POST"]),
     Route("/faults", get_faults, methods=["GET"]),
     Route("/faults", set_faults, methods=["POST"]),
+    Route("/faults/next", plan_fault, methods=["POST"]),
     Route("/clock", clock, methods=["GET", "POST"]),
     Route("/media/{owner_id}", media, methods=["GET"]),
     Route("/thumbnails/{asset_id}.png", thumbnail, methods=["GET"]),
