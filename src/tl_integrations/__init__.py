@@ -45,7 +45,16 @@ if TYPE_CHECKING:
     from ._client import AsyncTwelveLabs, TwelveLabs
     from ._embed.vectors import EmbeddingDecodeError, MediaEmbedding, VideoEmbedding
     from ._engine import Job
-    from ._ingest import AsyncVideoIngest, IngestError, IngestFailure, VideoIngest
+    from ._ingest import (
+        AsyncVideoIngest,
+        IngestError,
+        IngestFailure,
+        IngestOptions,
+        TextPiece,
+        VideoInfo,
+        VideoIngest,
+        VideoRecord,
+    )
     from ._polling import PollPolicy
     from ._receiver import WebhookReceiver, WebhookServer
     from ._resources import AsyncWaiting, Waiting
@@ -111,6 +120,10 @@ _LAZY = {
     "AsyncVideoIngest": "._ingest",
     "IngestError": "._ingest",
     "IngestFailure": "._ingest",
+    "IngestOptions": "._ingest",
+    "VideoRecord": "._ingest",
+    "VideoInfo": "._ingest",
+    "TextPiece": "._ingest",
     "WebhookReceiver": "._receiver",
     "WebhookServer": "._receiver",
     "WebhookEvent": "._webhooks",
@@ -146,6 +159,7 @@ __all__ = [
     "IndexTaskEvent",
     "IngestError",
     "IngestFailure",
+    "IngestOptions",
     "InvalidRequestError",
     "InvalidVideoError",
     "Job",
@@ -167,12 +181,15 @@ __all__ = [
     "Task",
     "TaskFailedError",
     "TaskTimeoutError",
+    "TextPiece",
     "TwelveLabs",
     "TwelveLabsError",
     "Utterance",
     "Video",
     "VideoEmbedding",
+    "VideoInfo",
     "VideoIngest",
+    "VideoRecord",
     "Waiting",
     "WebhookEvent",
     "WebhookReceiver",

@@ -20,12 +20,12 @@ from tl_integrations import (
     AsyncTwelveLabs,
     AsyncVideoIngest,
     IngestFailure,
+    IngestOptions,
     PollPolicy,
     TaskTimeoutError,
     TwelveLabs,
     VideoIngest,
 )
-from tl_integrations._ingest import IngestOptions
 from tl_integrations.emulator import Emulator
 
 from .conftest import SECRET_KEY, Media

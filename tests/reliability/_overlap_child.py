@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from tl_integrations import IngestFailure, PollPolicy, TwelveLabs, VideoIngest
-from tl_integrations._ingest import IngestOptions
+from tl_integrations import IngestFailure, IngestOptions, PollPolicy, TwelveLabs, VideoIngest
 
 
 def main(argv: list[str]) -> int:

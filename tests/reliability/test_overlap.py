@@ -24,8 +24,14 @@ from typing import Any
 import pytest
 
 from testkit import FakeClock, start_emulator
-from tl_integrations import AsyncVideoIngest, IngestFailure, PollPolicy, TwelveLabs, VideoIngest
-from tl_integrations._ingest import IngestOptions
+from tl_integrations import (
+    AsyncVideoIngest,
+    IngestFailure,
+    IngestOptions,
+    PollPolicy,
+    TwelveLabs,
+    VideoIngest,
+)
 from tl_integrations.emulator import Emulator, EmulatorConfig, ManualClock
 
 from .conftest import (

@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from testkit import FakeClock, start_emulator
-from tl_integrations import IngestFailure, TaskFailedError, VideoIngest
-from tl_integrations._ingest import IngestOptions
+from tl_integrations import IngestFailure, IngestOptions, TaskFailedError, VideoIngest
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import Media, line_of, records_of, report, sync_client

@@ -39,6 +39,7 @@ from tl_integrations import (
     BadRequestError,
     IngestError,
     IngestFailure,
+    IngestOptions,
     InvalidRequestError,
     NotFoundError,
     RateLimitError,
@@ -48,7 +49,6 @@ from tl_integrations import (
     TwelveLabsError,
     VideoIngest,
 )
-from tl_integrations._ingest import IngestOptions
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 from tl_integrations.langchain import TwelveLabsEmbeddings, TwelveLabsVideoLoader
 from tl_integrations.llama_index import TwelveLabsEmbedding, TwelveLabsVideoReader

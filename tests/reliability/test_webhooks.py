@@ -24,8 +24,7 @@ from typing import Any
 
 import httpx
 
-from tl_integrations import TwelveLabs, VideoIngest, WebhookReceiver
-from tl_integrations._ingest import IngestOptions
+from tl_integrations import IngestOptions, TwelveLabs, VideoIngest, WebhookReceiver
 from tl_integrations._resources.indexed_assets import IndexedAsset
 from tl_integrations.emulator import Emulator, Faults, ManualClock, Stage, StageModel
 
