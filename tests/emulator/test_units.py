@@ -125,6 +125,7 @@ def test_fault_spec_round_trip_and_errors() -> None:
         ({"method": "FETCH", "path": "/tasks", "action": "503"}, "method must be one of"),
         ({"method": "GET", "path": "tasks", "action": "503"}, "path must be a path"),
         ({"method": "GET", "path": "/tasks?page=2", "action": "503"}, "no query"),
+        ({"method": "GET", "path": "/v1.3/tasks", "action": "503"}, "'/tasks', not"),
         ({"method": "GET", "path": "/tasks", "action": "418"}, "action must be one of"),
         ({"method": "GET", "path": "/tasks", "action": "503", "times": 0}, "times must be"),
         ({"method": "GET", "path": "/tasks", "action": "503", "after": -1}, "after must be"),

@@ -53,6 +53,11 @@ class PlannedFault:
             raise ValueError(
                 f"path must be a path under /v1.3 such as '/tasks/*' (no query), got {self.path!r}"
             )
+        if self.path == "/v1.3" or self.path.startswith("/v1.3/"):
+            raise ValueError(
+                f"path is the path under /v1.3: {self.path.removeprefix('/v1.3') or '/'!r}, "
+                f"not {self.path!r}"
+            )
         if self.action not in FAULT_ACTIONS:
             actions = ", ".join(FAULT_ACTIONS)
             raise ValueError(f"action must be one of {actions}, got {self.action!r}")
