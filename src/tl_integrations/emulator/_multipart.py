@@ -118,8 +118,15 @@ class Form:
         parts = self.files.get(name)
         return parts[0] if parts else None
 
+    def __enter__(self) -> Form:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
     def cleanup(self) -> None:
-        """Delete the temporary files still on disk (those not moved away)."""
+        """Delete the temporary files still on disk (those not moved away); leaving a
+        ``with form:`` block does it."""
         for parts in self.files.values():
             for part in parts:
                 with contextlib.suppress(FileNotFoundError):

@@ -10,7 +10,6 @@ import anyio.lowlevel
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.analysis_tasks import AnalysisTaskView
@@ -18,6 +17,7 @@ from .._backend.batches import BatchFilter, BatchView, item_status
 from .._ids import rfc3339
 from .params import backend_of, idempotency_of, json_body, listed, page_request
 from .shapes import page_json
+from .table import RouteTable
 
 __all__ = ["batch_json", "result_line", "routes"]
 
@@ -63,6 +63,10 @@ def result_line(task: AnalysisTaskView) -> dict[str, Any]:
     return line
 
 
+routes = RouteTable()
+
+
+@routes.route("/analyze/batches", "POST")
 async def create_batch(request: Request) -> Response:
     """``POST /analyze/batches`` -> 202 with the batch and one task id per item."""
     body = await json_body(request)
@@ -83,12 +87,14 @@ async def create_batch(request: Request) -> Response:
     return JSONResponse(data, status_code=202, headers=headers)
 
 
+@routes.route("/analyze/batches/{batch_id}", "GET")
 async def get_batch(request: Request) -> Response:
     """``GET /analyze/batches/{batch_id}``."""
     view = backend_of(request).batches.get(request.path_params["batch_id"])
     return JSONResponse(batch_json(view))
 
 
+@routes.route("/analyze/batches", "GET")
 async def list_batches(request: Request) -> Response:
     """``GET /analyze/batches``: ``status`` and ``analysis_mode`` (repeatable), newest first."""
     query = request.query_params
@@ -97,6 +103,7 @@ async def list_batches(request: Request) -> Response:
     return page_json(page, batch_json)
 
 
+@routes.route("/analyze/batches/{batch_id}/results", "GET")
 async def batch_results(request: Request) -> Response:
     """``GET /analyze/batches/{batch_id}/results``: one JSON line per item, in request
     order (readable while the batch runs)."""
@@ -110,23 +117,15 @@ async def _lines(tasks: list[AnalysisTaskView]) -> AsyncIterator[bytes]:
         await anyio.lowlevel.checkpoint()  # each line goes out as it is made
 
 
+@routes.route("/analyze/batches/{batch_id}/cancel", "POST")
 async def cancel_batch(request: Request) -> Response:
     """``POST /analyze/batches/{batch_id}/cancel`` -> the batch now (usually canceling)."""
     view = backend_of(request).batches.cancel(request.path_params["batch_id"])
     return JSONResponse(batch_json(view))
 
 
+@routes.route("/analyze/batches/{batch_id}", "DELETE")
 async def delete_batch(request: Request) -> Response:
     """``DELETE /analyze/batches/{batch_id}`` -> 204 (with its tasks); 409 while active."""
     backend_of(request).batches.delete(request.path_params["batch_id"])
     return Response(status_code=204)
-
-
-routes = [
-    Route("/analyze/batches", create_batch, methods=["POST"]),
-    Route("/analyze/batches", list_batches, methods=["GET"]),
-    Route("/analyze/batches/{batch_id}", get_batch, methods=["GET"]),
-    Route("/analyze/batches/{batch_id}", delete_batch, methods=["DELETE"]),
-    Route("/analyze/batches/{batch_id}/results", batch_results, methods=["GET"]),
-    Route("/analyze/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
-]

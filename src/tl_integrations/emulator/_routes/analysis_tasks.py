@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.analysis_tasks import AnalysisTaskFilter, AnalysisTaskView
@@ -15,6 +14,7 @@ from .._backend.errors import invalid
 from .._ids import rfc3339
 from .params import backend_of, idempotency_of, json_body, page_request
 from .shapes import page_json
+from .table import RouteTable
 
 __all__ = ["routes", "task_json"]
 
@@ -73,6 +73,10 @@ def task_json(
     return data
 
 
+routes = RouteTable()
+
+
+@routes.route("/analyze/tasks", "POST")
 async def create_task(request: Request) -> Response:
     """``POST /analyze/tasks`` -> 202 ``{"task_id", "status"}`` (a replayed
     ``Idempotency-Key`` answers with the first task, as it is now)."""
@@ -87,6 +91,7 @@ async def create_task(request: Request) -> Response:
     )
 
 
+@routes.route("/analyze/tasks/{task_id}", "GET")
 async def get_task(request: Request) -> Response:
     """``GET /analyze/tasks/{task_id}``."""
     tasks = backend_of(request).analysis_tasks
@@ -101,6 +106,7 @@ def _one(request: Request, name: str) -> str | None:
     return values[0] if values and values[0] else None
 
 
+@routes.route("/analyze/tasks", "GET")
 async def list_tasks(request: Request) -> Response:
     """``GET /analyze/tasks``: ``status``, ``video_url``, ``asset_id``, ``analysis_mode``
     (one value each), newest first, paged."""
@@ -117,22 +123,15 @@ async def list_tasks(request: Request) -> Response:
     )
 
 
+@routes.route("/analyze/tasks/{task_id}/cancel", "POST")
 async def cancel_task(request: Request) -> Response:
     """``POST /analyze/tasks/{task_id}/cancel`` -> ``{"task_id", "status": "canceled"}``."""
     view = backend_of(request).analysis_tasks.cancel(request.path_params["task_id"])
     return JSONResponse({"task_id": view.rec.id, "status": view.status})
 
 
+@routes.route("/analyze/tasks/{task_id}", "DELETE")
 async def delete_task(request: Request) -> Response:
     """``DELETE /analyze/tasks/{task_id}`` -> 204; 409 while the task runs."""
     backend_of(request).analysis_tasks.delete(request.path_params["task_id"])
     return Response(status_code=204)
-
-
-routes = [
-    Route("/analyze/tasks", create_task, methods=["POST"]),
-    Route("/analyze/tasks", list_tasks, methods=["GET"]),
-    Route("/analyze/tasks/{task_id}", get_task, methods=["GET"]),
-    Route("/analyze/tasks/{task_id}", delete_task, methods=["DELETE"]),
-    Route("/analyze/tasks/{task_id}/cancel", cancel_task, methods=["POST"]),
-]

@@ -16,11 +16,11 @@ import anyio.lowlevel
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.analysis import Generation
 from .params import backend_of, json_body
+from .table import RouteTable
 
 __all__ = ["routes", "stream_events"]
 
@@ -28,6 +28,10 @@ __all__ = ["routes", "stream_events"]
 _FRAGMENT_CHARS = (7, 3, 11, 5, 9)
 
 
+routes = RouteTable()
+
+
+@routes.route("/analyze", "POST")
 async def analyze(request: Request) -> Response:
     """``POST /analyze``: ``model_name``, ``video`` or ``image``, ``prompt`` or
     ``prompt_v2``, ``temperature``, ``response_format``, ``max_tokens``, ``start_time``,
@@ -79,6 +83,3 @@ async def _lines(answer: Generation) -> AsyncIterator[bytes]:
     for event in stream_events(answer):
         yield orjson.dumps(event) + b"\n"
         await anyio.lowlevel.checkpoint()  # let the server send this line before the next is made
-
-
-routes = [Route("/analyze", analyze, methods=["POST"])]

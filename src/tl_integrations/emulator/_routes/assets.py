@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.assets import AssetFilter, AssetView
@@ -26,6 +25,7 @@ from .params import (
     page_request,
 )
 from .shapes import media_url, page_json, signed_url
+from .table import RouteTable
 
 __all__ = ["asset_json", "routes"]
 
@@ -96,20 +96,22 @@ def _source(form: Form, method: str | None) -> LocalFile | RemoteUrl | None:
     return None
 
 
+routes = RouteTable()
+
+
+@routes.route("/assets", "POST")
 async def create_asset(request: Request) -> Response:
     """``POST /assets`` (multipart): ``method`` direct (``file``) or url (``url``) -> 201."""
     backend = backend_of(request)
     limits = backend.store.config.uploads
-    form = await form_of(request, max_file_bytes=max(limits.direct_bytes, limits.image_bytes))
-    try:
+    largest = max(limits.direct_bytes, limits.image_bytes)
+    with await form_of(request, max_file_bytes=largest) as form:
         user_metadata = metadata_text(form.get("user_metadata"))
         method = form.get("method")
         filename = form.get("filename")
         hls = as_bool(form.get("enable_hls"), default=True)
         thumbnail = as_bool(form.get("enable_thumbnail"), default=True)
         source = _source(form, method)
-    finally:
-        form.cleanup()
     view = await backend.assets.create(
         method=method,
         source=source,
@@ -121,6 +123,7 @@ async def create_asset(request: Request) -> Response:
     return JSONResponse(asset_json(view), status_code=201)
 
 
+@routes.route("/assets", "GET")
 async def list_assets(request: Request) -> Response:
     """``GET /assets``: ``asset_ids``, ``asset_types`` (repeatable), ``filename`` (a
     case-insensitive part); newest first."""
@@ -134,12 +137,14 @@ async def list_assets(request: Request) -> Response:
     return page_json(page, lambda v: asset_detail_json(request, v))
 
 
+@routes.route("/assets/{asset_id}", "GET")
 async def get_asset(request: Request) -> Response:
     """``GET /assets/{asset_id}``."""
     view = backend_of(request).assets.get(request.path_params["asset_id"])
     return JSONResponse(asset_detail_json(request, view))
 
 
+@routes.route("/assets/{asset_id}", "DELETE")
 async def delete_asset(request: Request) -> Response:
     """``DELETE /assets/{asset_id}?force=`` -> 204; 409 while indexed assets use it."""
     force = as_bool(request.query_params.get("force"))
@@ -150,6 +155,7 @@ async def delete_asset(request: Request) -> Response:
 _MODES = {"PATCH": "merge", "PUT": "replace", "DELETE": "clear"}
 
 
+@routes.route("/assets/{asset_id}/user-metadata", "PATCH", "PUT", "DELETE")
 async def user_metadata(request: Request) -> Response:
     """``PATCH`` (merge), ``PUT`` (replace) or ``DELETE`` (clear) the user metadata -> 204."""
     body = await json_body(request) if request.method != "DELETE" else {}
@@ -161,6 +167,7 @@ async def user_metadata(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@routes.route("/assets/{asset_id}/transcription", "GET")
 async def transcription(request: Request) -> Response:
     """``GET /assets/{asset_id}/transcription?include=``: words, sentences, utterances."""
     found = backend_of(request).assets.transcription(
@@ -183,20 +190,10 @@ def _indexed_in(found: tuple[VideoRec, IndexRec]) -> dict[str, Any]:
     return {"_id": video.id, "index": {"_id": index.id, "name": index.name}}
 
 
+@routes.route("/assets/{asset_id}/indexed-assets", "GET")
 async def indexed_assets_of(request: Request) -> Response:
     """``GET /assets/{asset_id}/indexed-assets``: ``[{_id, index: {_id, name}}]``, paged."""
     page = backend_of(request).videos.by_asset(
         request.path_params["asset_id"], page_request(request.query_params)
     )
     return page_json(page, _indexed_in)
-
-
-routes = [
-    Route("/assets", create_asset, methods=["POST"]),
-    Route("/assets", list_assets, methods=["GET"]),
-    Route("/assets/{asset_id}", get_asset, methods=["GET"]),
-    Route("/assets/{asset_id}", delete_asset, methods=["DELETE"]),
-    Route("/assets/{asset_id}/user-metadata", user_metadata, methods=["PATCH", "PUT", "DELETE"]),
-    Route("/assets/{asset_id}/transcription", transcription, methods=["GET"]),
-    Route("/assets/{asset_id}/indexed-assets", indexed_assets_of, methods=["GET"]),
-]

@@ -21,7 +21,6 @@ from typing import Any
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.errors import Invalid, NotFound
@@ -29,10 +28,15 @@ from .._config import Faults, ManualClock
 from .._faults import FaultInjector, PlannedFault
 from .._media import MediaError, frame_at, png_bytes, png_from_pixels
 from .params import json_body, state_of
+from .table import RouteTable
 
 __all__ = ["routes"]
 
 
+routes = RouteTable()
+
+
+@routes.route("/stats", "GET")
 async def stats(request: Request) -> Response:
     """``GET /_emulator/stats``: request counts by route, statuses, faults, uploads, bytes."""
     state = state_of(request)
@@ -40,6 +44,7 @@ async def stats(request: Request) -> Response:
         return JSONResponse(state.stats.to_dict())
 
 
+@routes.route("/reset", "POST")
 async def reset(request: Request) -> Response:
     """``POST /_emulator/reset``: forget every record, stat and stored file; 204."""
     state_of(request).reset()
@@ -56,12 +61,14 @@ def _faults_json(faults: FaultInjector) -> dict[str, Any]:
     }
 
 
+@routes.route("/faults", "GET")
 async def get_faults(request: Request) -> Response:
     """``GET /_emulator/faults``: the probabilities, the seed, and the planned faults still
     to happen (``next``)."""
     return JSONResponse(_faults_json(state_of(request).faults))
 
 
+@routes.route("/faults", "POST")
 async def set_faults(request: Request) -> Response:
     """``POST /_emulator/faults`` with ``{"spec": "500=0.1,drop=0.02", "seed": 1}`` or
     ``{"faults": {"500": 0.1}}``; an empty body clears every fault, planned ones too."""
@@ -86,6 +93,7 @@ async def set_faults(request: Request) -> Response:
     return JSONResponse(_faults_json(state.faults))
 
 
+@routes.route("/faults/next", "POST")
 async def plan_fault(request: Request) -> Response:
     """``POST /_emulator/faults/next`` with ``{"method": "GET", "path": "/tasks/*",
     "action": "503", "times": 2, "after": 0}``: of the requests that match from now on, the
@@ -100,6 +108,7 @@ async def plan_fault(request: Request) -> Response:
     return JSONResponse(_faults_json(state.faults))
 
 
+@routes.route("/clock", "GET", "POST")
 async def clock(request: Request) -> Response:
     """``GET``: the emulator's time; ``POST {"advance_s": 10}`` moves a manual clock."""
     state = state_of(request)
@@ -119,6 +128,7 @@ async def clock(request: Request) -> Response:
     )
 
 
+@routes.route("/media/{owner_id}", "GET")
 async def media(request: Request) -> Response:
     """``GET /_emulator/media/{owner_id}``: the file of a video or an asset (range requests
     supported)."""
@@ -129,6 +139,7 @@ async def media(request: Request) -> Response:
     return FileResponse(path)
 
 
+@routes.route("/thumbnails/{asset_id}.png", "GET")
 async def thumbnail(request: Request) -> Response:
     """``GET /_emulator/thumbnails/{asset_id}.png``: a PNG of the asset's main colour."""
     asset_id = request.path_params["asset_id"]
@@ -138,6 +149,7 @@ async def thumbnail(request: Request) -> Response:
     return Response(png_bytes(rgb), media_type="image/png")
 
 
+@routes.route("/thumbnails/{owner_id}/{at_s}.png", "GET")
 async def frame(request: Request) -> Response:
     """``GET /_emulator/thumbnails/{owner_id}/{at_s}.png``: the frame of a stored video (or
     video asset) at ``at_s`` seconds, as a PNG 320 pixels wide."""
@@ -154,16 +166,3 @@ async def frame(request: Request) -> Response:
     except MediaError:
         raise NotFound("frame of", owner_id) from None
     return Response(png_from_pixels(pixels), media_type="image/png")
-
-
-routes = [
-    Route("/stats", stats, methods=["GET"]),
-    Route("/reset", reset, methods=["POST"]),
-    Route("/faults", get_faults, methods=["GET"]),
-    Route("/faults", set_faults, methods=["POST"]),
-    Route("/faults/next", plan_fault, methods=["POST"]),
-    Route("/clock", clock, methods=["GET", "POST"]),
-    Route("/media/{owner_id}", media, methods=["GET"]),
-    Route("/thumbnails/{asset_id}.png", thumbnail, methods=["GET"]),
-    Route("/thumbnails/{owner_id}/{at_s}.png", frame, methods=["GET"]),
-]

@@ -13,16 +13,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.embeddings import EmbedView, SyncRequest
 from .._backend.ingest import AssetRef, Base64Data, RemoteUrl
-from .._ids import rfc3339
 from .._segments import SegmentSet
 from .._vectors import uncertainty
 from .params import backend_of, json_body, media_source
-from .shapes import embed_task_page
+from .shapes import embed_task_head, embed_task_page
+from .table import RouteTable
 
 __all__ = ["routes"]
 
@@ -58,6 +57,10 @@ def _sync_request(body: dict[str, Any]) -> SyncRequest:
     )
 
 
+routes = RouteTable()
+
+
+@routes.route("/embed-v2", "POST")
 async def embed_v2(request: Request) -> Response:
     """``POST /embed-v2``: the vectors in the answer (every input type of §7.1)."""
     result = await backend_of(request).embeddings.embed_v2(_sync_request(await json_body(request)))
@@ -71,6 +74,7 @@ async def embed_v2(request: Request) -> Response:
     return JSONResponse(answer)
 
 
+@routes.route("/embed-v2/tasks", "POST")
 async def create_task_v2(request: Request) -> Response:
     """``POST /embed-v2/tasks`` -> 202 ``{"_id", "status": "processing", "data": null}``."""
     body = await json_body(request)
@@ -136,14 +140,9 @@ def _document_columns(segments: SegmentSet, i: int) -> dict[str, Any]:
 
 def _task_json(view: EmbedView) -> dict[str, Any]:
     rec = view.rec
-    data: dict[str, Any] = {
-        "_id": rec.id,
-        "status": view.status,
-        "created_at": rfc3339(rec.created_at),
-        "updated_at": rfc3339(view.updated_at),
-        "data": None,
-        "metadata": rec.params.get("metadata"),
-    }
+    data = embed_task_head(view, model=False)
+    data["data"] = None
+    data["metadata"] = rec.params.get("metadata")
     if view.segments is not None:
         data["data"] = _data_json(view.segments, view.dimension, view.uncertainty)
         if rec.params.get("usage") is not None:
@@ -153,6 +152,7 @@ def _task_json(view: EmbedView) -> dict[str, Any]:
     return data
 
 
+@routes.route("/embed-v2/tasks/{task_id}", "GET", name="embed_v2_task")
 async def get_task_v2(request: Request) -> Response:
     """``GET /embed-v2/tasks/{task_id}``: status, and the vectors once ready."""
     view = backend_of(request).embeddings.get(request.path_params["task_id"], api="v2")
@@ -169,24 +169,10 @@ def _list_item(view: EmbedView) -> dict[str, Any]:
     listed[f"{kind}_embedding_option"] = meta.get("embedding_options", [])
     if kind == "video":
         listed["video_clip_length"] = meta.get("clip_length")
-    return {
-        "_id": rec.id,
-        "model_name": rec.model_name,
-        "status": view.status,
-        "created_at": rfc3339(rec.created_at),
-        "updated_at": rfc3339(view.updated_at),
-        f"{kind}_embedding": {"metadata": listed},
-    }
+    return {**embed_task_head(view), f"{kind}_embedding": {"metadata": listed}}
 
 
+@routes.route("/embed-v2/tasks", "GET")
 async def list_tasks_v2(request: Request) -> Response:
     """``GET /embed-v2/tasks`` (same filters as v1)."""
     return embed_task_page(request, api="v2", render=_list_item)
-
-
-routes = [
-    Route("/embed-v2", embed_v2, methods=["POST"]),
-    Route("/embed-v2/tasks", create_task_v2, methods=["POST"]),
-    Route("/embed-v2/tasks", list_tasks_v2, methods=["GET"]),
-    Route("/embed-v2/tasks/{task_id}", get_task_v2, methods=["GET"], name="embed_v2_task"),
-]

@@ -11,7 +11,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.entities import EntityFilter, EntityView
@@ -19,6 +18,7 @@ from .._backend.records import EntityCollectionRec
 from .._ids import rfc3339
 from .params import backend_of, json_body, listed, page_request, sort_of
 from .shapes import page_json
+from .table import RouteTable
 
 __all__ = ["collection_json", "entity_json", "routes"]
 
@@ -71,6 +71,12 @@ def _ids(request: Request) -> tuple[str, str]:
 # ---------------------------------------------------------------------- collections
 
 
+_COLLECTION = "/entity-collections/{collection_id}"
+_ENTITY = _COLLECTION + "/entities/{entity_id}"
+routes = RouteTable()
+
+
+@routes.route("/entity-collections", "POST")
 async def create_collection(request: Request) -> Response:
     """``POST /entity-collections`` ``{name, description?}`` -> 201."""
     body = await json_body(request)
@@ -80,6 +86,7 @@ async def create_collection(request: Request) -> Response:
     return JSONResponse(collection_json(rec), status_code=201)
 
 
+@routes.route("/entity-collections", "GET")
 async def list_collections(request: Request) -> Response:
     """``GET /entity-collections``: ``name`` (exact), ``sort_by`` created_at, updated_at or
     name, ``sort_option``, paged."""
@@ -90,12 +97,14 @@ async def list_collections(request: Request) -> Response:
     return page_json(page, collection_json)
 
 
+@routes.route(_COLLECTION, "GET")
 async def get_collection(request: Request) -> Response:
     """``GET /entity-collections/{collection_id}``."""
     rec = backend_of(request).entities.get_collection(_collection_id(request))
     return JSONResponse(collection_json(rec))
 
 
+@routes.route(_COLLECTION, "PATCH")
 async def update_collection(request: Request) -> Response:
     """``PATCH /entity-collections/{collection_id}`` ``{name?, description?}``: the
     collection as it is now."""
@@ -106,6 +115,7 @@ async def update_collection(request: Request) -> Response:
     return JSONResponse(collection_json(rec))
 
 
+@routes.route(_COLLECTION, "DELETE")
 async def delete_collection(request: Request) -> Response:
     """``DELETE /entity-collections/{collection_id}`` (with its entities) -> 204."""
     backend_of(request).entities.delete_collection(_collection_id(request))
@@ -115,6 +125,7 @@ async def delete_collection(request: Request) -> Response:
 # ---------------------------------------------------------------------- entities
 
 
+@routes.route(_COLLECTION + "/entities", "POST")
 async def create_entity(request: Request) -> Response:
     """``POST .../entities`` ``{name, asset_ids, description?, metadata?}`` -> 201."""
     body = await json_body(request)
@@ -122,6 +133,7 @@ async def create_entity(request: Request) -> Response:
     return JSONResponse(entity_json(view), status_code=201)
 
 
+@routes.route(_COLLECTION + "/entities/bulk", "POST")
 async def create_entities(request: Request) -> Response:
     """``POST .../entities/bulk`` ``{entities: [...]}`` -> 201 with what was made and what
     was refused (by position)."""
@@ -143,6 +155,7 @@ async def create_entities(request: Request) -> Response:
     )
 
 
+@routes.route(_COLLECTION + "/entities", "GET")
 async def list_entities(request: Request) -> Response:
     """``GET .../entities``: ``name`` (exact), ``status`` (processing or ready), ``sort_by``
     created_at, updated_at or name, ``sort_option``, paged."""
@@ -154,12 +167,14 @@ async def list_entities(request: Request) -> Response:
     return page_json(page, entity_json)
 
 
+@routes.route(_ENTITY, "GET")
 async def get_entity(request: Request) -> Response:
     """``GET .../entities/{entity_id}``."""
     view = backend_of(request).entities.get(*_ids(request))
     return JSONResponse(entity_json(view))
 
 
+@routes.route(_ENTITY, "PATCH")
 async def update_entity(request: Request) -> Response:
     """``PATCH .../entities/{entity_id}`` ``{name?, description?, metadata?}``: the entity
     as it is now (metadata is replaced whole)."""
@@ -168,12 +183,14 @@ async def update_entity(request: Request) -> Response:
     return JSONResponse(entity_json(view))
 
 
+@routes.route(_ENTITY, "DELETE")
 async def delete_entity(request: Request) -> Response:
     """``DELETE .../entities/{entity_id}`` -> 204."""
     backend_of(request).entities.delete(*_ids(request))
     return Response(status_code=204)
 
 
+@routes.route(_ENTITY + "/assets", "POST", "DELETE")
 async def entity_assets(request: Request) -> Response:
     """``POST`` (add) or ``DELETE`` (remove) ``.../entities/{entity_id}/assets`` with a JSON
     body ``{asset_ids}``: the entity as it is now (processing again if its images
@@ -185,29 +202,10 @@ async def entity_assets(request: Request) -> Response:
     return JSONResponse(entity_json(view))
 
 
+@routes.route("/assets/{asset_id}/entities", "GET")
 async def entities_of_asset(request: Request) -> Response:
     """``GET /assets/{asset_id}/entities``: the entities having this image, paged."""
     page = backend_of(request).entities.by_asset(
         request.path_params["asset_id"], page_request(request.query_params)
     )
     return page_json(page, entity_json)
-
-
-_COLLECTION = "/entity-collections/{collection_id}"
-_ENTITY = _COLLECTION + "/entities/{entity_id}"
-
-routes = [
-    Route("/entity-collections", create_collection, methods=["POST"]),
-    Route("/entity-collections", list_collections, methods=["GET"]),
-    Route(_COLLECTION, get_collection, methods=["GET"]),
-    Route(_COLLECTION, update_collection, methods=["PATCH"]),
-    Route(_COLLECTION, delete_collection, methods=["DELETE"]),
-    Route(_COLLECTION + "/entities", create_entity, methods=["POST"]),
-    Route(_COLLECTION + "/entities", list_entities, methods=["GET"]),
-    Route(_COLLECTION + "/entities/bulk", create_entities, methods=["POST"]),
-    Route(_ENTITY, get_entity, methods=["GET"]),
-    Route(_ENTITY, update_entity, methods=["PATCH"]),
-    Route(_ENTITY, delete_entity, methods=["DELETE"]),
-    Route(_ENTITY + "/assets", entity_assets, methods=["POST", "DELETE"]),
-    Route("/assets/{asset_id}/entities", entities_of_asset, methods=["GET"]),
-]

@@ -6,13 +6,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.indexes import IndexFilter, IndexView
 from .._ids import rfc3339
 from .params import backend_of, json_body, page_request, sort_of, time_range_of
 from .shapes import page_json
+from .table import RouteTable
 
 __all__ = ["index_json", "routes"]
 
@@ -38,6 +38,10 @@ def index_json(view: IndexView) -> dict[str, Any]:
     }
 
 
+routes = RouteTable()
+
+
+@routes.route("/indexes", "POST")
 async def create_index(request: Request) -> Response:
     """``POST /indexes`` -> 201 ``{"_id"}``."""
     body = await json_body(request)
@@ -47,6 +51,7 @@ async def create_index(request: Request) -> Response:
     return JSONResponse({"_id": rec.id}, status_code=201)
 
 
+@routes.route("/indexes", "GET")
 async def list_indexes(request: Request) -> Response:
     """``GET /indexes`` with filters, sorting and paging."""
     query = request.query_params
@@ -61,6 +66,7 @@ async def list_indexes(request: Request) -> Response:
     return page_json(page, index_json)
 
 
+@routes.route("/indexes/{index_id}", "GET")
 async def get_index(request: Request) -> Response:
     """``GET /indexes/{index_id}``."""
     return JSONResponse(
@@ -68,6 +74,7 @@ async def get_index(request: Request) -> Response:
     )
 
 
+@routes.route("/indexes/{index_id}", "PUT")
 async def rename_index(request: Request) -> Response:
     """``PUT /indexes/{index_id}`` with ``{"index_name"}`` -> 204."""
     body = await json_body(request)
@@ -75,16 +82,8 @@ async def rename_index(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@routes.route("/indexes/{index_id}", "DELETE")
 async def delete_index(request: Request) -> Response:
     """``DELETE /indexes/{index_id}`` -> 204; its videos and tasks go too."""
     backend_of(request).indexes.delete(request.path_params["index_id"])
     return Response(status_code=204)
-
-
-routes = [
-    Route("/indexes", create_index, methods=["POST"]),
-    Route("/indexes", list_indexes, methods=["GET"]),
-    Route("/indexes/{index_id}", get_index, methods=["GET"]),
-    Route("/indexes/{index_id}", rename_index, methods=["PUT"]),
-    Route("/indexes/{index_id}", delete_index, methods=["DELETE"]),
-]

@@ -136,7 +136,8 @@ async def form_of(request: Request, *, max_file_bytes: int | None = None) -> For
         max_file_bytes: Largest file part accepted (default: the media file size limit).
 
     Example:
-        >>> form = await form_of(request)  # doctest: +SKIP
+        >>> with await form_of(request) as form:  # doctest: +SKIP
+        ...     index_id = form.get("index_id")  # the files are deleted on leaving
     """
     state = state_of(request)
     store = state.backend.store

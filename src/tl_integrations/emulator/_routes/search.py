@@ -8,7 +8,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.errors import Invalid
@@ -19,6 +18,7 @@ from .._ids import rfc3339
 from .._multipart import Form
 from .params import as_bool, as_int, backend_of, form_of, json_text
 from .shapes import signed_url
+from .table import RouteTable
 
 __all__ = ["confidence", "routes", "thumbnail_url"]
 
@@ -125,19 +125,21 @@ def _page_json(request: Request, page: SearchPage, *, with_metadata: bool) -> di
     return {"search_pool": session.pool, "data": [render(i) for i in page.items], "page_info": info}
 
 
+routes = RouteTable()
+
+
+@routes.route("/search", "POST")
 async def search(request: Request) -> Response:
     """``POST /search`` (multipart): text, image, composed and entity queries over clips,
     grouped by clip or video."""
     backend = backend_of(request)
-    form = await form_of(request, max_file_bytes=backend.store.config.uploads.image_bytes)
-    try:
+    with await form_of(request, max_file_bytes=backend.store.config.uploads.image_bytes) as form:
         search_request = _request(form)
-    finally:
-        form.cleanup()
     page = await backend.search.run(search_request)
     return JSONResponse(_page_json(request, page, with_metadata=search_request.with_metadata))
 
 
+@routes.route("/search/{page_token}", "GET")
 async def next_page(request: Request) -> Response:
     """``GET /search/{page_token}?include_user_metadata=``: another page of an earlier
     search, with user metadata as this request says (as the first request said when it
@@ -146,9 +148,3 @@ async def next_page(request: Request) -> Response:
     raw = request.query_params.get("include_user_metadata")
     with_metadata = as_bool(raw, default=page.session.with_metadata)
     return JSONResponse(_page_json(request, page, with_metadata=with_metadata))
-
-
-routes = [
-    Route("/search", search, methods=["POST"]),
-    Route("/search/{page_token}", next_page, methods=["GET"]),
-]

@@ -22,6 +22,7 @@ from .._segments import SegmentSet
 from .params import backend_of, embed_task_filter, page_request
 
 __all__ = [
+    "embed_task_head",
     "embed_task_page",
     "embedding_json",
     "hls_json",
@@ -66,6 +67,24 @@ def page_json(page: Page[_T], render: Callable[[_T], dict[str, Any]]) -> JSONRes
         [{'n': 3}]
     """
     return JSONResponse({"data": [render(v) for v in page.items], "page_info": page_info(page)})
+
+
+def embed_task_head(view: EmbedView, *, model: bool = True) -> dict[str, Any]:
+    """What every answer about an embedding task starts with: its id, ``model_name`` (which
+    the Embed v2 retrieve answer leaves out: ``model=False``), status and times.
+
+    Example:
+        >>> list(embed_task_head(view, model=False))  # doctest: +SKIP
+        ['_id', 'status', 'created_at', 'updated_at']
+    """
+    rec = view.rec
+    head: dict[str, Any] = {"_id": rec.id}
+    if model:
+        head["model_name"] = rec.model_name
+    head["status"] = view.status
+    head["created_at"] = rfc3339(rec.created_at)
+    head["updated_at"] = rfc3339(view.updated_at)
+    return head
 
 
 def embed_task_page(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._backend.errors import Forbidden
 from .params import state_of
+from .table import RouteTable
 
 __all__ = ["routes"]
 
@@ -22,6 +22,10 @@ def _length(request: Request) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
+routes = RouteTable()
+
+
+@routes.route("/{upload_id}/{chunk_index:int}", "PUT")
 async def put_chunk(request: Request) -> Response:
     """Store one chunk; 200 with ``ETag``, 403 for a used, expired or forged URL."""
     state = state_of(request)
@@ -39,6 +43,3 @@ async def put_chunk(request: Request) -> Response:
         state.stats.bytes_received += size
         state.stats.chunks += 1
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
-
-
-routes = [Route("/{upload_id}/{chunk_index:int}", put_chunk, methods=["PUT"])]

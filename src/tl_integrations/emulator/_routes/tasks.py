@@ -6,7 +6,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.errors import missing
@@ -24,6 +23,7 @@ from .params import (
     time_range_of,
 )
 from .shapes import hls_json, page_json
+from .table import RouteTable
 
 __all__ = ["routes", "task_json"]
 
@@ -54,25 +54,27 @@ def task_json(view: TaskView) -> dict[str, Any]:
     return data
 
 
+routes = RouteTable()
+
+
+@routes.route("/tasks", "POST")
 async def create_task(request: Request) -> Response:
     """``POST /tasks`` (multipart) -> ``{"_id", "video_id"}``."""
     backend = backend_of(request)
-    form = await form_of(request)
-    try:
+    with await form_of(request) as form:
         index_id = form.get("index_id")
         if not index_id:
             raise missing("index_id")
         user_metadata = metadata_text(form.get("user_metadata"))
         stream = as_bool(form.get("enable_video_stream"), default=True)
         source = media_from_form(form, file_field="video_file", url_field="video_url")
-    finally:
-        form.cleanup()
     task = await backend.tasks.create(
         index_id, source=source, user_metadata=user_metadata, stream=stream
     )
     return JSONResponse({"_id": task.id, "video_id": task.video_id})
 
 
+@routes.route("/tasks/{task_id}", "GET")
 async def get_task(request: Request) -> Response:
     """``GET /tasks/{task_id}`` (with ``hls`` when the video is stored for streaming)."""
     view = backend_of(request).tasks.get(request.path_params["task_id"])
@@ -84,6 +86,7 @@ async def get_task(request: Request) -> Response:
     return JSONResponse(data)
 
 
+@routes.route("/tasks", "GET")
 async def list_tasks(request: Request) -> Response:
     """``GET /tasks`` with filters (``status`` repeatable), sorting and paging."""
     query = request.query_params
@@ -99,15 +102,8 @@ async def list_tasks(request: Request) -> Response:
     return page_json(page, task_json)
 
 
+@routes.route("/tasks/{task_id}", "DELETE")
 async def delete_task(request: Request) -> Response:
     """``DELETE /tasks/{task_id}``: only ready (video deleted first) or failed tasks."""
     backend_of(request).tasks.delete(request.path_params["task_id"])
     return Response(status_code=204)
-
-
-routes = [
-    Route("/tasks", create_task, methods=["POST"]),
-    Route("/tasks", list_tasks, methods=["GET"]),
-    Route("/tasks/{task_id}", get_task, methods=["GET"]),
-    Route("/tasks/{task_id}", delete_task, methods=["DELETE"]),
-]

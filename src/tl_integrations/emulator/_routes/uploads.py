@@ -10,7 +10,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.uploads import Grant, SessionView
@@ -18,6 +17,7 @@ from .._gate import STORAGE_PREFIX
 from .._ids import rfc3339
 from .params import backend_of, json_body, page_request
 from .shapes import media_url, page_info, page_json
+from .table import RouteTable
 
 __all__ = ["UPLOAD_HEADERS", "routes"]
 
@@ -37,6 +37,11 @@ def _urls(request: Request, upload_id: str, grants: list[Grant]) -> list[dict[st
     ]
 
 
+_ONE = "/assets/multipart-uploads/{upload_id}"
+routes = RouteTable()
+
+
+@routes.route("/assets/multipart-uploads", "POST")
 async def create_session(request: Request) -> Response:
     """``POST /assets/multipart-uploads`` -> 201 with the first presigned URLs."""
     body = await json_body(request)
@@ -60,6 +65,7 @@ async def create_session(request: Request) -> Response:
     return JSONResponse(data, status_code=201)
 
 
+@routes.route(_ONE, "POST")
 async def report_chunks(request: Request) -> Response:
     """``POST /assets/multipart-uploads/{upload_id}``: report uploaded chunks; ``url``
     appears once every chunk is reported."""
@@ -78,6 +84,7 @@ async def report_chunks(request: Request) -> Response:
     return JSONResponse(data)
 
 
+@routes.route(_ONE + "/presigned-urls", "POST")
 async def presigned_urls(request: Request) -> Response:
     """``POST /assets/multipart-uploads/{upload_id}/presigned-urls`` ``{start, count}``."""
     body = await json_body(request)
@@ -104,6 +111,7 @@ def _times(view: SessionView) -> dict[str, Any]:
     }
 
 
+@routes.route(_ONE, "GET")
 async def session_status(request: Request) -> Response:
     """``GET /assets/multipart-uploads/{upload_id}``: status, counters and a page of chunks."""
     view, page = backend_of(request).uploads.status(
@@ -147,17 +155,8 @@ def _session_summary(view: SessionView) -> dict[str, Any]:
     }
 
 
+@routes.route("/assets/multipart-uploads", "GET")
 async def list_sessions(request: Request) -> Response:
     """``GET /assets/multipart-uploads``: sessions not completed, newest first."""
     page = backend_of(request).uploads.incomplete(page_request(request.query_params))
     return page_json(page, _session_summary)
-
-
-_ONE = "/assets/multipart-uploads/{upload_id}"
-routes = [
-    Route("/assets/multipart-uploads", create_session, methods=["POST"]),
-    Route("/assets/multipart-uploads", list_sessions, methods=["GET"]),
-    Route(_ONE, report_chunks, methods=["POST"]),
-    Route(_ONE, session_status, methods=["GET"]),
-    Route(_ONE + "/presigned-urls", presigned_urls, methods=["POST"]),
-]

@@ -11,7 +11,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._apierror import JSONResponse
 from .._backend.queries import Page
@@ -33,6 +32,7 @@ from .shapes import (
     transcription_json,
     video_json,
 )
+from .table import RouteTable
 
 __all__ = ["indexed_asset_json", "routes"]
 
@@ -93,6 +93,12 @@ def indexed_asset_json(view: VideoView) -> dict[str, Any]:
 # ---------------------------------------------------------------------- indexed assets
 
 
+_INDEXED = "/indexes/{index_id}/indexed-assets"
+_VIDEOS = "/indexes/{index_id}/videos"
+routes = RouteTable()
+
+
+@routes.route(_INDEXED, "POST")
 async def create_indexed_asset(request: Request) -> Response:
     """``POST /indexes/{index_id}/indexed-assets`` -> 202 ``{"_id", "asset_id"}`` + Location."""
     body = await json_body(request)
@@ -111,12 +117,14 @@ async def create_indexed_asset(request: Request) -> Response:
     )
 
 
+@routes.route(_INDEXED, "GET")
 async def list_indexed_assets(request: Request) -> Response:
     """``GET /indexes/{index_id}/indexed-assets``: every status; filters on status, system
     metadata, times and user metadata (``?key=v`` or ``?user_metadata[key]=v``)."""
     return page_json(_listed(request, indexed=True), indexed_asset_json)
 
 
+@routes.route(_INDEXED + "/{video_id}", "GET", name="indexed_asset")
 async def get_indexed_asset(request: Request) -> Response:
     """``GET .../indexed-assets/{id}`` (``embedding_option``, ``transcription``)."""
     videos = backend_of(request).videos
@@ -139,11 +147,13 @@ async def get_indexed_asset(request: Request) -> Response:
 # ---------------------------------------------------------------------- videos
 
 
+@routes.route(_VIDEOS, "GET")
 async def list_videos(request: Request) -> Response:
     """``GET /indexes/{index_id}/videos``: range filters and user-metadata keys as query keys."""
     return page_json(_listed(request, indexed=False), lambda v: video_json(v, with_size=True))
 
 
+@routes.route(_VIDEOS + "/{video_id}", "GET")
 async def get_video(request: Request) -> Response:
     """``GET /indexes/{index_id}/videos/{video_id}`` (``embedding_option``, ``transcription``)."""
     videos = backend_of(request).videos
@@ -190,17 +200,8 @@ def _deleter(*, ready_only: bool) -> Endpoint:
     return delete
 
 
-_INDEXED = "/indexes/{index_id}/indexed-assets"
-_VIDEOS = "/indexes/{index_id}/videos"
-routes = [
-    Route(_INDEXED, create_indexed_asset, methods=["POST"]),
-    Route(_INDEXED, list_indexed_assets, methods=["GET"]),
-    Route(_INDEXED + "/{video_id}", get_indexed_asset, methods=["GET"], name="indexed_asset"),
-    Route(_INDEXED + "/{video_id}", _updater(ready_only=False), methods=["PATCH"]),
-    Route(_INDEXED + "/{video_id}", _deleter(ready_only=False), methods=["DELETE"]),
-    Route(_VIDEOS, list_videos, methods=["GET"]),
-    Route(_VIDEOS + "/{video_id}", get_video, methods=["GET"]),
-    # PUT is the older name of the same merge.
-    Route(_VIDEOS + "/{video_id}", _updater(ready_only=True), methods=["PATCH", "PUT"]),
-    Route(_VIDEOS + "/{video_id}", _deleter(ready_only=True), methods=["DELETE"]),
-]
+routes.add(_INDEXED + "/{video_id}", _updater(ready_only=False), "PATCH")
+routes.add(_INDEXED + "/{video_id}", _deleter(ready_only=False), "DELETE")
+# PUT is the older name of the same merge.
+routes.add(_VIDEOS + "/{video_id}", _updater(ready_only=True), "PATCH", "PUT")
+routes.add(_VIDEOS + "/{video_id}", _deleter(ready_only=True), "DELETE")
