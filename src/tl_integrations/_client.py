@@ -27,7 +27,7 @@ import httpx
 
 from ._closing import Closing
 from ._engine import EventSource, WaitMany
-from ._errors import InvalidRequestError
+from ._errors import InvalidRequestError, check_int
 from ._flows import AsyncDriver, Context, Flow, SyncDriver
 from ._polling import PollPolicy, check_timeout
 from ._resources import AsyncWaiting, Waiting
@@ -180,24 +180,6 @@ def check_transport_security(base_url: str, *, allow_insecure: bool) -> None:
         )
 
 
-def _check_max_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidRequestError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    return max_retries
-
-
-def _check_size(max_response_bytes: int) -> int:
-    if (
-        isinstance(max_response_bytes, bool)
-        or not isinstance(max_response_bytes, int)
-        or (max_response_bytes < 1024)
-    ):
-        raise InvalidRequestError(
-            f"max_response_bytes must be an int >= 1024, got {max_response_bytes!r}"
-        )
-    return max_response_bytes
-
-
 def _check_events(events: object) -> EventSource | None:
     if events is None or isinstance(events, EventSource):
         return events
@@ -243,8 +225,10 @@ class _Client(Generic[HttpT, SleepT]):
         if timeout == 0:
             raise InvalidRequestError("timeout_s must be > 0 seconds (or None for no bound)")
         self._timeout_s = timeout
+        if retry_policy is None:
+            retry_policy = RetryPolicy(max_retries=check_int("max_retries", max_retries, least=0))
         self._ctx = Context(
-            retry=retry_policy or RetryPolicy(max_retries=_check_max_retries(max_retries)),
+            retry=retry_policy,
             poll=poll_policy or PollPolicy(),
             clock=clock or time.monotonic,
             timeout_s=timeout,
@@ -255,7 +239,7 @@ class _Client(Generic[HttpT, SleepT]):
         transport = {
             "base_url": self._config.base_url,
             "api_key": self._config.api_key,
-            "max_response_bytes": _check_size(max_response_bytes),
+            "max_response_bytes": check_int("max_response_bytes", max_response_bytes, least=1024),
             "user_agent": _USER_AGENT,
         }
         self._owns_http = http_client is None

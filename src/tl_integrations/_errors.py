@@ -36,6 +36,8 @@ __all__ = [
     "TaskTimeoutError",
     "TwelveLabsError",
     "WebhookVerificationError",
+    "check_int",
+    "error_type",
 ]
 
 
@@ -61,6 +63,30 @@ class InvalidRequestError(TwelveLabsError, ValueError):
         ...
         tl_integrations.InvalidRequestError: video_clip_length must be 2 to 10 s, got 11
     """
+
+
+def check_int(name: str, value: object, *, least: int = 1, most: int | None = None) -> int:
+    """``value`` if it is an int from ``least`` (to ``most``), else the
+    :class:`InvalidRequestError` that names the argument and what it got (``True`` is not a
+    count).
+
+    Example:
+        >>> check_int("workers", 4)
+        4
+        >>> check_int("page_limit", 0, most=50)
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: page_limit must be an int from 1 to 50, got 0
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < least
+        or (most is not None and value > most)
+    ):
+        span = f">= {least}" if most is None else f"from {least} to {most}"
+        raise InvalidRequestError(f"{name} must be an int {span}, got {value!r}")
+    return value
 
 
 class InvalidVideoError(InvalidRequestError):
@@ -408,3 +434,26 @@ for _cls in (
     WebhookVerificationError,
 ):
     _cls.__module__ = "tl_integrations"
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: ServerError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_type(status: int) -> type[APIStatusError]:
+    """The error class of an HTTP error status (any other 5xx is a :class:`ServerError`).
+
+    Example:
+        >>> error_type(404).__name__, error_type(503).__name__, error_type(418).__name__
+        ('NotFoundError', 'ServerError', 'APIStatusError')
+    """
+    return _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)

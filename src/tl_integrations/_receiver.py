@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ._errors import InvalidRequestError, WebhookVerificationError
+from ._errors import WebhookVerificationError, check_int
 from ._serving import BackgroundServer, bind_socket
 from ._webhooks import (
     DEFAULT_TOLERANCE_S,
@@ -110,8 +110,7 @@ class WebhookReceiver:
         self.__secret = resolve_secret(secret)
         self.tolerance_s = check_tolerance(tolerance_s)
         for name, value in (("max_body_bytes", max_body_bytes), ("remembered", remembered)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidRequestError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(name, value)
         self.clock = clock or time.time
         self.on_event = on_event
         self.max_body_bytes = max_body_bytes
@@ -349,8 +348,7 @@ class WebhookServer(BackgroundServer):
     """
 
     def __init__(self, receiver: WebhookReceiver, *, host: str, port: int) -> None:
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise InvalidRequestError(f"port must be 0 to 65535, got {port!r}")
+        check_int("port", port, least=0, most=65535)
         self.receiver = receiver
         self.host = host
         self.port = port

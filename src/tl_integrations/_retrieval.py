@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._adapters import AllOf, ClientCall, Plan, TimedLine, spoken_in
-from ._errors import InvalidRequestError
+from ._errors import InvalidRequestError, check_int
 from ._resources.search import (
     DEFAULT_SEARCH_OPTIONS,
     FilterLike,
@@ -206,8 +206,7 @@ class SearchSettings:
 
     def check(self, *, k: int, filter: FilterLike | None) -> SearchQuery:
         """The search these settings make for ``k`` results, checked (nothing is sent)."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InvalidRequestError(f"k must be an int >= 1, got {k!r}")
+        check_int("k", k)
         return SearchQuery.build(
             index_id="index",
             query_text="query",

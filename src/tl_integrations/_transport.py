@@ -56,16 +56,12 @@ import orjson
 from ._errors import (
     APIConnectionError,
     APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
     InvalidRequestError,
     MalformedResponseError,
-    NotFoundError,
-    PermissionDeniedError,
     RateLimitError,
     ServerError,
     TwelveLabsError,
+    error_type,
 )
 from ._flows import Attempt, Call, Context, Flow, Sleep
 from ._retrying import IDEMPOTENT_METHODS, Outcome, server_delay_s
@@ -855,18 +851,6 @@ class AsyncTransport(Transport[httpx.AsyncClient]):
 
 # --- reading errors -----------------------------------------------------------------------
 
-_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    408: ServerError,
-    409: ConflictError,
-    413: BadRequestError,
-    422: BadRequestError,
-    429: RateLimitError,
-}
-
 
 def server_now(headers: httpx.Headers | None) -> float | None:
     """The server's time from its ``Date`` header (epoch seconds), or None.
@@ -938,7 +922,7 @@ def error_from_reply(reply: Reply) -> APIStatusError:
     retry_after = server_delay_s(
         Outcome(status_code=status, headers=reply.headers, now_epoch=now_epoch(reply.headers))
     )
-    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
+    cls = error_type(status)
     message = f"{reply.method} {reply.path} failed with {status}"
     if code:
         message += f" {code}"

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal, cast
 
-from .._errors import InvalidRequestError, InvalidVideoError
+from .._errors import InvalidRequestError, InvalidVideoError, check_int
 from .._uploads import (
     DIRECT_LIMITS,
     MAX_UPLOAD_BYTES,
@@ -536,11 +536,7 @@ def check_dimension(value: int | None, model: ModelSpec) -> int | None:
             f"embedding_dimension needs marengo3.5 (Matryoshka vectors); {model.name} always "
             f"makes {model.dim}-d vectors"
         )
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= model.dim:
-        raise InvalidRequestError(
-            f"embedding_dimension must be a whole number from 1 to {model.dim}, got {value!r}"
-        )
-    return value
+    return check_int("embedding_dimension", value, most=model.dim)
 
 
 def _flag(value: bool | None, *, name: str, model: ModelSpec) -> bool | None:
@@ -636,7 +632,7 @@ def _document(
             raise InvalidRequestError(
                 "max_sentences applies to .txt/.md files with scope local only"
             )
-        _positive_int(max_sentences, name="max_sentences")
+        check_int("max_sentences", max_sentences)
         overlap = overlap_sentences or 0
         if (
             isinstance(overlap, bool)
@@ -657,12 +653,6 @@ def _document(
         )
     doc = DocumentOptions(fmt, spatial, max_sentences, overlap_sentences or None)
     return opts, scps, doc
-
-
-def _positive_int(value: Any, *, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequestError(f"{name} must be a whole number >= 1, got {value!r}")
-    return value
 
 
 # --- task requests -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from .._errors import InvalidRequestError, InvalidVideoError
+from .._errors import InvalidRequestError, InvalidVideoError, check_int
 from .._resources.analyze import SegmentDefinition, SegmentField, segmentation_body
 from .._uploads import media_type_of, sha256_file, url_key
 from .content import (
@@ -198,12 +198,7 @@ class IngestOptions:
     def _check_numbers(self) -> None:
         if not _positive(self.chunk_s):
             raise InvalidRequestError(f"chunk_s must be a positive number, got {self.chunk_s!r}")
-        if isinstance(self.max_concurrency, bool) or not (
-            isinstance(self.max_concurrency, int) and self.max_concurrency >= 1
-        ):
-            raise InvalidRequestError(
-                f"max_concurrency must be an int >= 1, got {self.max_concurrency!r}"
-            )
+        check_int("max_concurrency", self.max_concurrency)
         if self.timeout_s is not None and not _positive(self.timeout_s):
             raise InvalidRequestError(f"timeout_s must be positive or None, got {self.timeout_s!r}")
 

@@ -43,6 +43,7 @@ from .._errors import (
     InvalidRequestError,
     MalformedResponseError,
     TaskFailedError,
+    check_int,
 )
 from .._flows import Context, Emit, Flow, ReadLine
 from .._paging import PAGE_LIMIT_MAX, pages
@@ -328,10 +329,8 @@ def analysis_body(
             raise InvalidRequestError(f"temperature must be 0 to 1, got {temperature!r}")
         body["temperature"] = float(temperature)
     if max_tokens is not None:
-        if max_tokens != "unlimited" and (
-            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-        ):
-            raise InvalidRequestError(f"max_tokens must be a positive int, got {max_tokens!r}")
+        if max_tokens != "unlimited":
+            check_int("max_tokens", max_tokens)
         body["max_tokens"] = max_tokens
     if response_format is not None:
         body["response_format"] = dict(response_format)

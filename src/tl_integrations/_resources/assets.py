@@ -46,7 +46,7 @@ from .._engine import (
     wait,
     wait_for_done,
 )
-from .._errors import InvalidRequestError, InvalidVideoError, TwelveLabsError
+from .._errors import InvalidRequestError, InvalidVideoError, TwelveLabsError, check_int
 from .._flows import Call, Context, Flow, Sleep, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send, send_json
@@ -849,14 +849,7 @@ class Assets(JobResource[Asset]):
             >>> client.assets.upload("big.mov", max_concurrency=8).id  # doctest: +SKIP
             '6711a09ae4a1b37f8a9c5d01'
         """
-        if (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or (max_concurrency < 1)
-        ):
-            raise InvalidRequestError(
-                f"max_concurrency must be an int >= 1, got {max_concurrency!r}"
-            )
+        check_int("max_concurrency", max_concurrency)
         plan = plan_upload(
             path,
             filename=filename,

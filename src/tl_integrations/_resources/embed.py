@@ -101,6 +101,7 @@ from .._errors import (
     NotFoundError,
     TaskTimeoutError,
     TwelveLabsError,
+    check_int,
 )
 from .._flows import Call, Context, Flow, Gather
 from .._paging import PAGE_LIMIT_MAX, pages
@@ -1266,10 +1267,7 @@ def _texts(
 def _check_texts(texts: Sequence[str], max_concurrency: int) -> list[str]:
     if isinstance(texts, str):
         raise InvalidRequestError("texts must be a list of strings; for one text use text()")
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-        raise InvalidRequestError(f"max_concurrency must be an int, got {max_concurrency!r}")
-    if max_concurrency < 1:
-        raise InvalidRequestError(f"max_concurrency must be >= 1, got {max_concurrency}")
+    check_int("max_concurrency", max_concurrency)
     return [check_text(text) for text in texts]
 
 

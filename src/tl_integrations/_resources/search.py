@@ -32,7 +32,7 @@ from typing import Any, Literal
 import orjson
 
 from .._engine import fetch
-from .._errors import InvalidRequestError, MalformedResponseError
+from .._errors import InvalidRequestError, MalformedResponseError, check_int
 from .._flows import Context, Emit, Flow
 from .._transport import Request, path_segment, send_json
 from .._uploads import UploadSource, media_type_of, safe_filename
@@ -659,11 +659,7 @@ def search_flow(query: SearchQuery, ctx: Context, max_results: int | None) -> Fl
 
 
 def _check_max_results(max_results: int | None) -> int | None:
-    if max_results is not None and (
-        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
-    ):
-        raise InvalidRequestError(f"max_results must be an int >= 1 or None, got {max_results!r}")
-    return max_results
+    return None if max_results is None else check_int("max_results", max_results)
 
 
 class Search(Resource):

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .._errors import InvalidRequestError
+from .._errors import InvalidRequestError, check_int
 from .._flows import Context, Flow
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Request, path_segment, send, send_json
@@ -45,13 +45,7 @@ def check_page_limit(page_limit: int) -> int:
         >>> check_page_limit(10)
         10
     """
-    if (
-        isinstance(page_limit, bool)
-        or not isinstance(page_limit, int)
-        or not (1 <= page_limit <= PAGE_LIMIT_MAX)
-    ):
-        raise InvalidRequestError(f"page_limit must be 1 to {PAGE_LIMIT_MAX}, got {page_limit!r}")
-    return page_limit
+    return check_int("page_limit", page_limit, most=PAGE_LIMIT_MAX)
 
 
 _SYSTEM_FIELDS = field_spec(

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._errors import InvalidRequestError
+from .._errors import InvalidRequestError, check_int
 from .._ingest import IngestError, IngestFailure
 from .._ingest.content import ContentKind
 from .._polling import PollPolicy
@@ -31,7 +31,7 @@ from ._budget import DEFAULT_WINDOW_S
 from ._cluster import ClusterIndex
 from ._documents import VideoDocuments
 from ._index import IndexVideos, UploadPath, check_upload
-from ._pool import check_count, worker_pool
+from ._pool import worker_pool
 from ._segments import SegmentVectors
 from ._webhooks import Webhooks
 
@@ -209,7 +209,7 @@ def ingest_videos(
     if on_error not in ("raise", "skip"):
         raise InvalidRequestError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     check_upload(upload)
-    check_count("workers", workers)
+    check_int("workers", workers)
     opened = index is None
     if index is None:
         index = ClusterIndex.open(

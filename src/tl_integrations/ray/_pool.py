@@ -21,13 +21,13 @@ import inspect
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from .._errors import InvalidRequestError
+from .._errors import check_int
 from ._budget import _member
 
 if TYPE_CHECKING:
     from ._cluster import ClusterIndex
 
-__all__ = ["PoolWorker", "check_count", "worker_pool"]
+__all__ = ["PoolWorker", "worker_pool"]
 
 
 def worker_pool(workers: int, *, batches_per_worker: int = 4) -> Any:
@@ -47,8 +47,8 @@ def worker_pool(workers: int, *, batches_per_worker: int = 4) -> Any:
     """
     from ray.data import ActorPoolStrategy
 
-    check_count("workers", workers)
-    check_count("batches_per_worker", batches_per_worker)
+    check_int("workers", workers)
+    check_int("batches_per_worker", batches_per_worker)
     options: dict[str, Any] = {"size": workers}
     accepted = inspect.signature(ActorPoolStrategy.__init__).parameters
     if batches_per_worker > 1 and "max_concurrent_calls_per_actor" in accepted:
@@ -58,22 +58,6 @@ def worker_pool(workers: int, *, batches_per_worker: int = 4) -> Any:
             enable_true_multi_threading=True,
         )
     return ActorPoolStrategy(**options)
-
-
-def check_count(name: str, value: object) -> None:
-    """Refuse a count of workers, batches or threads that is not an int >= 1.
-
-    Raises:
-        InvalidRequestError: naming the argument and what it got.
-
-    Example:
-        >>> check_count("workers", 0)
-        Traceback (most recent call last):
-        ...
-        tl_integrations.InvalidRequestError: workers must be an int >= 1, got 0
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequestError(f"{name} must be an int >= 1, got {value!r}")
 
 
 class PoolWorker:
@@ -99,7 +83,7 @@ class PoolWorker:
     """
 
     def __init__(self, index: ClusterIndex, max_concurrency: int, *, threads: str) -> None:
-        check_count("max_concurrency", max_concurrency)
+        check_int("max_concurrency", max_concurrency)
         self._index = index
         self._client = index.client()
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix=threads)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .._engine import EVENT_FALLBACK_POLL_S
-from .._errors import InvalidRequestError
+from .._errors import InvalidRequestError, check_int
 from .._webhooks import DEFAULT_TOLERANCE_S, check_tolerance, resolve_secret
 
 if TYPE_CHECKING:
@@ -69,8 +69,7 @@ class Webhooks:
 
     def __post_init__(self) -> None:
         port = self.port
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise InvalidRequestError(f"port must be 0 to 65535, got {port!r}")
+        check_int("port", port, least=0, most=65535)
         if not isinstance(self.host, str):
             raise InvalidRequestError(f"host must be a string, got {self.host!r}")
         object.__setattr__(self, "tolerance_s", check_tolerance(self.tolerance_s))
