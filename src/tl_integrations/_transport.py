@@ -958,7 +958,7 @@ def may_have_arrived(error: TwelveLabsError) -> bool:
     Example:
         >>> may_have_arrived(ServerError("502", status_code=502))
         True
-        >>> may_have_arrived(BadRequestError("no", status_code=400))
+        >>> may_have_arrived(error_type(400)("no", status_code=400))
         False
     """
     if isinstance(error, ServerError):

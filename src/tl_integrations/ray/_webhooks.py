@@ -58,7 +58,7 @@ class Webhooks:
         ...     Webhooks(port=70000)
         ... except InvalidRequestError as exc:
         ...     print(exc)
-        port must be 0 to 65535, got 70000
+        port must be an int from 0 to 65535, got 70000
     """
 
     port: int = 0
