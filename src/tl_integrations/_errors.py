@@ -65,10 +65,12 @@ class InvalidRequestError(TwelveLabsError, ValueError):
     """
 
 
-def check_int(name: str, value: object, *, least: int = 1, most: int | None = None) -> int:
+def check_int(
+    name: str, value: object, *, least: int = 1, most: int | None = None, other: str = ""
+) -> int:
     """``value`` if it is an int from ``least`` (to ``most``), else the
     :class:`InvalidRequestError` that names the argument and what it got (``True`` is not a
-    count).
+    count); ``other`` names what the argument also takes (checked by the caller).
 
     Example:
         >>> check_int("workers", 4)
@@ -77,6 +79,10 @@ def check_int(name: str, value: object, *, least: int = 1, most: int | None = No
         Traceback (most recent call last):
         ...
         tl_integrations.InvalidRequestError: page_limit must be an int from 1 to 50, got 0
+        >>> check_int("max_results", 0, other="None")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidRequestError: max_results must be an int >= 1 or None, got 0
     """
     if (
         isinstance(value, bool)
@@ -85,6 +91,7 @@ def check_int(name: str, value: object, *, least: int = 1, most: int | None = No
         or (most is not None and value > most)
     ):
         span = f">= {least}" if most is None else f"from {least} to {most}"
+        span += f" or {other}" if other else ""
         raise InvalidRequestError(f"{name} must be an int {span}, got {value!r}")
     return value
 

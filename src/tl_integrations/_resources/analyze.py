@@ -330,7 +330,7 @@ def analysis_body(
         body["temperature"] = float(temperature)
     if max_tokens is not None:
         if max_tokens != "unlimited":
-            check_int("max_tokens", max_tokens)
+            check_int("max_tokens", max_tokens, other="'unlimited'")
         body["max_tokens"] = max_tokens
     if response_format is not None:
         body["response_format"] = dict(response_format)

@@ -659,7 +659,7 @@ def search_flow(query: SearchQuery, ctx: Context, max_results: int | None) -> Fl
 
 
 def _check_max_results(max_results: int | None) -> int | None:
-    return None if max_results is None else check_int("max_results", max_results)
+    return None if max_results is None else check_int("max_results", max_results, other="None")
 
 
 class Search(Resource):
