@@ -29,7 +29,7 @@ from typing import Protocol, TypeVar
 from ._closing import Closing
 from ._flows import Flow, Signal, Until
 
-__all__ = ["CLAIMS", "Claim", "Claims", "kept", "oldest"]
+__all__ = ["CLAIMS", "Claim", "Claims", "Slot", "Slots", "kept", "oldest"]
 
 
 class Claim(Closing):
@@ -115,6 +115,113 @@ class Claims:
 
 CLAIMS = Claims()
 """The process's claims: every client of this process shares them."""
+
+
+class Slot(Closing):
+    """One held slot of a :class:`Slots`: give it back with ``release()`` or by leaving its
+    ``with`` block.
+
+    Example:
+        >>> slots = Slots(1)
+        >>> slot = slots.try_take()
+        >>> slots.free, slot.release(), slots.free
+        (0, None, 1)
+    """
+
+    def __init__(self, slots: Slots) -> None:
+        self._slots = slots
+        self._released = False
+
+    def release(self) -> None:
+        """Give the slot back to the next waiting flow (releasing twice does nothing)."""
+        if not self._released:
+            self._released = True
+            self._slots._give_back()
+
+    def _close_on_exit(self) -> None:
+        self.release()
+
+
+class Slots:
+    """At most ``count`` flows hold a slot at once; the others wait, first come first.
+
+    Bounds the heavy part of many flows (hashing and sending files) while their light
+    requests run beside them. A waiting flow holds no thread of the event loop (it waits on
+    an :class:`~._flows.Until` step), and a flow cancelled while waiting leaves the line.
+
+    Example:
+        >>> from ._flows import SyncDriver
+        >>> slots = Slots(2)
+        >>> def send(log: list[str]) -> Flow[str]:
+        ...     with (yield from slots.take()):
+        ...         log.append(f"sending, {slots.free} slot(s) left")
+        ...     return "sent"
+        >>> log: list[str] = []
+        >>> SyncDriver(transport=None).run(send(log)), log, slots.free
+        ('sent', ['sending, 1 slot(s) left'], 2)
+    """
+
+    def __init__(self, count: int) -> None:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"Slots needs a count >= 1, got {count!r}")
+        self._lock = threading.Lock()
+        self._free = count
+        self._line: list[Signal] = []  # the flows waiting, in arrival order
+
+    @property
+    def free(self) -> int:
+        """How many slots nobody holds now."""
+        with self._lock:
+            return self._free
+
+    @property
+    def waiting(self) -> int:
+        """How many flows wait in line for a slot now."""
+        with self._lock:
+            return len(self._line)
+
+    def try_take(self) -> Slot | None:
+        """A slot when one is free and nobody waits for it, else None (never waits)."""
+        with self._lock:
+            if self._free < 1 or self._line:
+                return None
+            self._free -= 1
+            return Slot(self)
+
+    def take(self) -> Flow[Slot]:
+        """Wait for a free slot, then hold it (give it back in a ``finally``/``with``)."""
+        turn = Signal()
+        with self._lock:
+            if self._free > 0 and not self._line:
+                self._free -= 1
+                return Slot(self)
+            self._line.append(turn)
+        held = False
+        try:
+            while not held:
+                yield Until(turn)
+                with self._lock:
+                    if self._free > 0 and self._line[0] is turn:
+                        self._free -= 1
+                        self._line.pop(0)
+                        held = True
+        finally:
+            if not held:  # cancelled while waiting
+                with self._lock:
+                    self._line.remove(turn)
+            self._wake_next()  # slots may be left for the flow now first in line
+        return Slot(self)
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._free += 1
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        with self._lock:
+            first = self._line[0] if self._free > 0 and self._line else None
+        if first is not None:
+            first.set()
 
 
 class _Made(Protocol):

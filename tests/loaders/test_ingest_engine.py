@@ -106,6 +106,69 @@ def test_uploads_run_side_by_side_but_never_more_than_max_concurrency(
     assert transport.peak == 2
 
 
+class LookupsBesideUpload(CountingTransport):
+    """Holds the first upload (``POST /assets``) until ``others`` look-ups of other inputs
+    (``GET .../indexed-assets`` by hash) have gone out, before or during it, or 10 s have
+    passed; ``released_by_lookups`` says which. Counts uploads in flight as its base does."""
+
+    def __init__(self, *, others: int) -> None:
+        super().__init__(meet=1)
+        self.others = others
+        self.lookups = 0
+        self.seen = threading.Event()
+        self.released_by_lookups: bool | None = None
+        self._held_one = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        first = False
+        with self._lock:
+            if request.method == "POST" and path.endswith("/assets"):
+                first, self._held_one = not self._held_one, True
+            elif path.endswith("/indexed-assets") and HASH_KEY in request.url.params:
+                self.lookups += 1
+                if self.lookups > self.others:  # the held input's own, and the others'
+                    self.seen.set()
+        if first:
+            self.released_by_lookups = self.seen.wait(timeout=10)
+        return super().handle_request(request)
+
+
+def test_look_ups_of_other_inputs_go_out_while_the_only_upload_slot_is_held(
+    emulator: Emulator, media: Media, index_name: str, tmp_path: Path
+) -> None:
+    # max_concurrency=1 bounds hashing and sending; the round trips of other inputs (here
+    # their look-ups) do not queue behind an upload in flight.
+    videos = []
+    for i in range(3):
+        path = tmp_path / f"light{i}.mp4"
+        path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
+        videos.append(path)
+    transport = LookupsBesideUpload(others=2)
+    with httpx.Client(transport=transport) as http, sync_client(emulator, http_client=http) as c:
+        options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=1)
+        records = list(VideoIngest(c, options).run(videos))
+    assert transport.released_by_lookups is True  # not by the 10 s bound
+    assert transport.peak == 1
+    assert sorted(r.video.filename for r in records) == [v.name for v in videos]
+
+
+def test_a_killed_run_of_the_older_path_is_resumed_through_assets_without_a_new_upload(
+    client: TwelveLabs, media: Media, index_name: str, sent: Callable[[str], int]
+) -> None:
+    # A /tasks upload still indexing is an indexed asset with the hash: one look-up finds it.
+    index = client.indexes.get_or_create(index_name)
+    task = client.tasks.create(
+        index_id=index.id, file=media.garden, user_metadata={HASH_KEY: sha256_file(media.garden)}
+    )
+    assert not task.done
+    before = (sent("POST /v1.3/assets"), sent("index"))
+    options = IngestOptions(index_name=index_name, content=("transcript",))
+    (record,) = VideoIngest(client, options).run([media.garden])
+    assert (sent("POST /v1.3/assets"), sent("index")) == before
+    assert record.video.video_id == task.video_id
+
+
 def test_records_come_as_videos_become_ready_not_after_the_slowest(
     client: TwelveLabs, media: Media, index_name: str
 ) -> None:

@@ -154,11 +154,13 @@ async def test_an_exception_in_on_status_ends_the_async_run_unchanged(
 
 # -- wait slices --------------------------------------------------------------------------
 #
-# One upload at a time: talk, then garden, then talk_copy (same bytes as talk: it only
+# One upload at a time: talk, then garden (talk_copy has the same bytes as talk: it only
 # hashes, then rides along with talk). garden's upload is held until the engine, waiting on
-# talk, first sleeps; the test's sleep then lets it through and waits for talk_copy to start
-# hashing (so garden's upload has returned) before moving the emulator's clock. garden's task
-# is thus created at a known emulator time, while talk is being waited on.
+# talk, first sleeps; the test's sleep then lets it through and, without moving the
+# emulator's clock, waits (in real time, bounded) for garden's task to join the running
+# wait. garden's task is thus created at a known emulator time, while talk is being waited
+# on; an engine that let new tasks join only between wait slices would never let it join
+# while the clock stands still, and the bounded wait would fail the test.
 
 
 class Joins:
@@ -167,19 +169,17 @@ class Joins:
     Args:
         emulator: the emulator on a manual clock (its clock is the client's too).
         media: the generated videos.
-        copy_started: called when talk_copy starts hashing (garden's upload has returned).
+        joined: called when garden's task has joined the wait.
     """
 
-    def __init__(
-        self, emulator: Emulator, media: Media, *, copy_started: Callable[[], object]
-    ) -> None:
+    def __init__(self, emulator: Emulator, media: Media, *, joined: Callable[[], object]) -> None:
         assert emulator.clock is not None
         self.now = emulator.clock
         self.videos = [media.talk, media.garden, media.talk_copy]
         self.poll = PollPolicy.fixed(POLL_S)
         self.created_s: float | None = None
         self.joined_s: float | None = None
-        self._copy_started = copy_started
+        self._joined = joined
 
     def options(self, index_name: str) -> IngestOptions:
         # The one-step /tasks path: one create per upload, which the transport holds.
@@ -195,14 +195,13 @@ class Joins:
         name = Path(source).name
         if name == "garden.mp4" and status in TASK_STAGES and self.joined_s is None:
             self.joined_s = self.now()
-        if name == "talk-again.mp4" and status == "hashing":
-            self._copy_started()  # the one upload slot is free again: garden's has returned
+            self._joined()
 
     def check(self, records: int, uploads: int) -> None:
         assert (records, uploads) == (3, 2)  # talk_copy rode along with talk
         assert self.created_s is not None
         assert self.joined_s is not None
-        # Within one poll interval; the old fixed 5 s slice made this 5.0.
+        # Within one poll interval (here at once); the old fixed 5 s slice made this 5.0.
         assert self.joined_s - self.created_s <= POLL_S + 1e-6
 
 
@@ -230,14 +229,14 @@ class HeldTransport(httpx.HTTPTransport):
 def test_a_task_created_during_a_wait_joins_it_within_one_poll_interval(
     emulator: Emulator, media: Media, index_name: str, uploads: Callable[[], int]
 ) -> None:
-    transport, copy_started = HeldTransport(), threading.Event()
-    joins = Joins(emulator, media, copy_started=copy_started.set)
+    transport, joined = HeldTransport(), threading.Event()
+    joins = Joins(emulator, media, joined=joined.set)
 
     def sleep(seconds: float) -> None:
         if not transport.release.is_set():
             joins.created_s = joins.now()
             transport.release.set()
-            assert copy_started.wait(timeout=30)
+            assert joined.wait(timeout=30)
         emulator.advance(seconds)
 
     with (
@@ -276,14 +275,14 @@ class AsyncHeldTransport(httpx.AsyncHTTPTransport):
 async def test_the_async_engine_lets_a_new_task_join_within_one_poll_interval(
     emulator: Emulator, media: Media, index_name: str, uploads: Callable[[], int]
 ) -> None:
-    transport, copy_started = AsyncHeldTransport(), asyncio.Event()
-    joins = Joins(emulator, media, copy_started=copy_started.set)
+    transport, joined = AsyncHeldTransport(), asyncio.Event()
+    joins = Joins(emulator, media, joined=joined.set)
 
     async def sleep(seconds: float) -> None:
         if not transport.release.is_set():
             joins.created_s = joins.now()
             transport.release.set()
-            await asyncio.wait_for(copy_started.wait(), timeout=30)
+            await asyncio.wait_for(joined.wait(), timeout=30)
         emulator.advance(seconds)
         await asyncio.sleep(0)
 

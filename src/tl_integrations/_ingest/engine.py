@@ -3,8 +3,10 @@
 Each input goes through *prepare* (hash a local file, look its content up in the index,
 upload it when it is new), then waits (every created task joins one shared ``wait_many`` of
 the task engine as soon as it exists, so nothing time-slices the wait), then *read* (the
-transcript, summary and chapters). Prepares and reads run side by side in a task group
-(at most ``max_concurrency`` at once); the records are emitted as each video is read.
+transcript, summary and chapters). Prepares and reads run side by side in a task group;
+hashing and sending a file hold one of ``max_concurrency`` slots, while the light steps
+(look-ups, index creates, reads) of up to four times as many inputs go on beside them, so
+round trips never queue behind an upload. The records are emitted as each video is read.
 :class:`VideoIngest` and :class:`AsyncVideoIngest` only hand this flow to their client.
 
 Example:
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._claims import CLAIMS, kept, oldest
+from .._claims import CLAIMS, Slots, kept, oldest
 from .._engine import Job, WaitMany, create, fetch, wait
 from .._errors import (
     AuthenticationError,
@@ -105,6 +107,9 @@ CANDIDATE_STATUSES = (*RUNNING_STATUSES, "ready")
 # Errors no other input would escape either: the whole run stops at once.
 FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
 _WAITER = "wait"
+LIGHT_PER_SLOT = 4
+"""Inputs in their light steps (look-ups, index creates, reads: one short request each) per
+``max_concurrency`` slot: those steps are bound by the API's round trip, not by bandwidth."""
 
 
 @dataclass(frozen=True)
@@ -255,7 +260,10 @@ class _Run:
         # Usually one entry per task; two when a candidate turns out to be a task of this run.
         self.waiting: dict[str, list[tuple[Entry, Started]]] = {}
         self.timed_out = False
-        self.group = TaskGroup(limit=options.max_concurrency + 1)  # +1: the shared wait
+        # Hashing and sending files hold one of max_concurrency slots; the light steps of
+        # more inputs run beside them, so round trips do not queue behind uploads.
+        self.sending = Slots(options.max_concurrency)
+        self.group = TaskGroup(limit=LIGHT_PER_SLOT * options.max_concurrency + 1)  # +1: wait
         self.wait = WaitMany(
             [],
             ctx,
@@ -341,8 +349,9 @@ class _Run:
         if lookup:
             digest = None
             if source.path is not None:
-                self.progress.set(source.source, "hashing")
-                digest = yield Call(sha256_file, (source.path,), blocking=True)
+                with (yield from self.sending.take()):
+                    self.progress.set(source.source, "hashing")
+                    digest = yield Call(sha256_file, (source.path,), blocking=True)
             claimed = self.claims.claim(entry, content_key(source, digest))
             if isinstance(claimed, BaseException):
                 raise claimed
@@ -363,7 +372,6 @@ class _Run:
 
     def _upload(self, entry: Entry) -> Flow[Started | Found]:
         source = entry.source
-        self.progress.set(source.source, "uploading")
         metadata = dict([entry.key]) if entry.key else None
         if self.options.upload == "assets":
             job = yield from self._index_asset(entry, metadata)
@@ -371,7 +379,9 @@ class _Run:
         upload = TaskUpload(
             index_id=self.index_id, file=source.path, video_url=source.url, user_metadata=metadata
         )
-        task = yield from create(upload, self.ctx)
+        with (yield from self.sending.take()):
+            self.progress.set(source.source, "uploading")
+            task = yield from create(upload, self.ctx)
         self.created.add(task.id)
         return Started(task)
 
@@ -392,18 +402,22 @@ class _Run:
                 if self.options.on_progress is not None:
                     self.options.on_progress(source.source, done, total)
 
-            asset = yield from upload_asset(
-                plan,
-                self.ctx,
-                base_url=self.uploader.base_url,
-                journal=self.uploader.journal,
-                max_concurrency=4,
-                on_progress=progress,
-                timeout_s=self.options.timeout_s,
-            )
+            with (yield from self.sending.take()):
+                self.progress.set(source.source, "uploading")
+                asset = yield from upload_asset(
+                    plan,
+                    self.ctx,
+                    base_url=self.uploader.base_url,
+                    journal=self.uploader.journal,
+                    max_concurrency=4,
+                    on_progress=progress,
+                    timeout_s=self.options.timeout_s,
+                    digest=entry.key[1] if entry.key and entry.key[0] == HASH_KEY else None,
+                )
         else:
             assert source.url is not None
             assert entry.key is not None
+            self.progress.set(source.source, "uploading")
             creation = AssetCreation(url=source.url, user_metadata=dict([entry.key]))
             found = yield from find_by_metadata(self.ctx, creation.filename, *entry.key)
             made = found if found is not None and not found.failed else None
@@ -423,12 +437,16 @@ class _Run:
         self.progress.set(entry.source.source, "looking up")
         assert entry.key is not None
         if self.options.upload == "assets":
+            # Indexed assets are the index's videos under their current name, listed in every
+            # status with their metadata: one listing sees what the video list shows and what
+            # a running task is making, so the two lookups below would add nothing here.
             indexed = yield from find_indexed(self.index_id, entry.key[0], entry.key[1], self.ctx)
-            if indexed is not None and not indexed.failed:
-                logger.info("reusing video %s for %s", indexed.id, _label(entry.source.source))
-                if indexed.ready:
-                    return Found(indexed.id, None, indexed.asset_id)
-                return Started(indexed)
+            if indexed is None or indexed.failed:
+                return None
+            logger.info("reusing video %s for %s", indexed.id, _label(entry.source.source))
+            if indexed.ready:
+                return Found(indexed.id, None, indexed.asset_id)
+            return Started(indexed)
         request = list_videos_request(self.index_id, user_metadata=dict([entry.key]))
         videos = yield from collect(request, self.ctx, "video list", Video.from_api, max_pages=1)
         for video in videos[:1]:
@@ -735,7 +753,8 @@ class VideoIngest:
 
     Inputs are checked before anything is sent. Each local file's SHA-256 (streamed) is put
     in the video's ``user_metadata``; a later run finds the video by it and uploads nothing.
-    At most ``options.max_concurrency`` inputs hash, look up, upload or read at a time; every
+    At most ``options.max_concurrency`` inputs hash or upload at a time, and the look-ups
+    and reads of up to four times as many go on beside them; every
     task joins one shared wait as soon as it is created, and a :class:`VideoRecord` is
     yielded as soon as each video is ready and read.
 

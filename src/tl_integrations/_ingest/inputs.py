@@ -15,6 +15,7 @@ from typing import Any, Literal, Union
 
 from .._errors import InvalidRequestError, InvalidVideoError, check_int
 from .._resources.analyze import SegmentDefinition, SegmentField, segmentation_body
+from .._resources.assets import HASH_KEY
 from .._uploads import media_type_of, sha256_file, url_key
 from .content import (
     CONTENT_KINDS,
@@ -45,8 +46,8 @@ OnError = Literal["raise", "skip"]
 # on_status(source, status): see IngestOptions for the statuses and when they come.
 OnStatus = Callable[[str, str], object]
 
-# user_metadata keys the ingest writes on upload and looks videos up by on the next run.
-HASH_KEY = "tl_sha256"
+# user_metadata keys the ingest writes on upload and looks videos up by on the next run:
+# HASH_KEY is the assets' own (the same marker finds the asset and its indexed assets).
 # A URL is remembered by its hash: signed URLs carry credentials that must not be stored.
 URL_HASH_KEY = "tl_url_sha256"
 MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -65,7 +66,8 @@ class IngestOptions:
         chunk_s: transcript window length in seconds.
         summary_prompt: the prompt for ``summary``.
         chapters_prompt: the prompt for ``chapters``.
-        max_concurrency: at most this many inputs hash, look up and upload at once.
+        max_concurrency: at most this many inputs hash and upload at once; the light steps
+            (look-ups, index creates, reads) of up to four times as many run beside them.
         timeout_s: deadline for all indexing tasks of one run, in seconds; None waits on.
         on_error: ``"raise"`` one :class:`IngestError` at the end, or ``"skip"`` and log.
         show_progress: show a tqdm bar (needs ``tqdm``).

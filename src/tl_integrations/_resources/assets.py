@@ -463,16 +463,18 @@ def upload_asset(
     max_concurrency: int,
     on_progress: OnProgress | None,
     timeout_s: float | None,
+    digest: str | None = None,
 ) -> Flow[Asset]:
     """Upload a checked file once: reuse an asset with the same bytes, else send it, then
-    wait until the asset is ready.
+    wait until the asset is ready. ``digest``: the file's SHA-256 when the caller has it.
 
     Overlapping uploads of the same bytes pay once: in this process the content is claimed
     (another flow uploading it is waited for, then its asset found), and the hash marker is
     looked up again right before sending; an asset another process made at the same moment
     is adopted and ours deleted (:func:`converge_assets`).
     """
-    digest: str = yield Call(sha256_file, (plan.path,), blocking=True)
+    if digest is None:
+        digest = yield Call(sha256_file, (plan.path,), blocking=True)
     with (yield from CLAIMS.hold((base_url, HASH_KEY, digest))):
         made = yield from _upload_claimed(
             plan, digest, ctx, base_url=base_url, journal=journal, max_concurrency=max_concurrency,
@@ -481,6 +483,8 @@ def upload_asset(
     if isinstance(made, str):
         uploaded: Asset = yield from wait(made, ctx, kind=ASSETS, timeout_s=timeout_s)
         return uploaded
+    if made.ready:
+        return made  # ready when found or when converged: nothing to wait for
     reused = made.reused
     asset: Asset = yield from wait(made, ctx, timeout_s=timeout_s)
     asset.reused = reused  # after the wait: a fresh read would reset it
@@ -657,6 +661,11 @@ def converge_assets(made: Asset, ctx: Context, filename: str, digest: str) -> Fl
     twins = [a for a in assets if a.user_metadata.get(HASH_KEY) == digest and not a.failed]
     chosen = kept(made, twins)
     if chosen is made:
+        # The listing's copy is newer than the create's answer: often ready already, which
+        # saves the first read of the wait.
+        listed = next((a for a in twins if a.id == made.id), None)
+        if listed is not None:
+            made.update_from(listed)
         return made
     logger.info("asset %s duplicates %s made at the same time", made.id, chosen.id)
     yield from delete_asset(made.id, ctx, force=True)

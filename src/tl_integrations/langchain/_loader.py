@@ -65,7 +65,8 @@ class TwelveLabsVideoLoader(BaseLoader):
         api_key: the API key; defaults to ``TWELVELABS_API_KEY``. Kept as a ``SecretStr``,
             never printed, logged or serialised.
         base_url: the API base URL (for the emulator, for example).
-        max_concurrency: how many inputs hash, look up and upload at once.
+        max_concurrency: how many inputs hash and upload at once (their look-ups and
+            reads run for up to four times as many).
         timeout_s: deadline for indexing, in seconds from the start of a run; None waits.
         on_error: ``"raise"``: the other videos still load, then one ``IngestError`` names
             every failed input. ``"skip"``: log a warning and record it in ``failures``.
