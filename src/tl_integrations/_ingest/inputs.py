@@ -87,10 +87,12 @@ class IngestOptions:
     the same ones; each is reported when the input enters it, never twice in a row, and an
     input skips those that do not apply to it):
 
-    - ``"hashing"``: computing a local file's SHA-256.
+    - ``"hashing"``: computing a local file's SHA-256 (once one of the ``max_concurrency``
+      slots is free: until then an input has no status yet).
     - ``"looking up"``: asking the index for a video (or a running task) with that
       content, or for the video named by ``"video:<id>"``.
-    - ``"uploading"``: sending the file (or the URL): as an asset, or with the task.
+    - ``"uploading"``: sending the file (or the URL): as an asset, or with the task (a
+      file again once it holds a slot).
     - the task's statuses as polled: ``"validating"``, ``"pending"``, ``"queued"``,
       ``"indexing"``, ``"ready"`` (any other status the server sends is passed on too).
       Polling samples them, so a short stage may be missed. A reused video has none.
