@@ -7,6 +7,9 @@ go, and then looks up again: it finds the first flow's upload and reuses it. Oth
 processes are not covered here: their uploads are found by the hash marker the API keeps
 (see :func:`oldest`, which makes concurrent creators converge on one job).
 
+:class:`Slots` are the counted kind: at most N flows hold one at once (the ingest bounds
+hashing and sending files with them, while the light requests of more inputs go on).
+
 Example:
     >>> from ._flows import SyncDriver
     >>> claims = Claims()
