@@ -17,12 +17,13 @@ from tl_integrations import (
     AuthenticationError,
     BadRequestError,
     IngestFailure,
+    IngestOptions,
     TaskFailedError,
     TaskTimeoutError,
     TwelveLabs,
     VideoIngest,
 )
-from tl_integrations._ingest import HASH_KEY, IngestOptions, sha256_file
+from tl_integrations._ingest import HASH_KEY, sha256_file
 from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClock
 
 from .conftest import CountingTransport, Media, sync_client
