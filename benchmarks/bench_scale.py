@@ -11,7 +11,9 @@ and read its transcript.
   run) with its default concurrency and one ``wait_many``.
 - **Ray pipeline, 1/2/4 workers**: ``tl_integrations.ray.ingest_videos`` on a local Ray
   instance: workers of the index and documents stages, one shared request budget, one
-  shared wait.
+  shared wait. Its default upload path is today's (an asset, then an indexed asset: two
+  jobs per video); **Ray (/tasks)** repeats the 1-worker run on the one-step ``/tasks`` path
+  the SDK loop uses, as a like-for-like comparison.
 
 Each side gets a fresh emulator in its own process (so each starts with a full rate
 bucket): the emulator's latency fault adds ``latency_s`` to every answer (a remote API's
@@ -52,6 +54,10 @@ N_VIDEOS = 1000
 SDK_SAMPLE = 50
 """The SDK loop is sequential: measured on this many videos, its wall time scaled."""
 WORKERS = (1, 2, 4)
+TASKS_PATH_WORKERS = (1,)
+"""Ray runs repeated on the older one-step ``/tasks`` path, the SDK loop's own: the same
+job as the SDK's, request for request, where the default path (an asset, then an indexed
+asset) is two jobs per video."""
 SPEED = 10.0
 LATENCY_S = 0.2
 TASKS_PER_MINUTE = 42
@@ -67,6 +73,7 @@ SMOKE: dict[str, Any] = {
     "n_videos": 4,
     "sdk_sample": 2,
     "workers": (1,),
+    "tasks_path_workers": (),
     "speed": 20.0,
     "latency_s": 0.0,
 }
@@ -265,6 +272,7 @@ def run(
     n_videos: int = N_VIDEOS,
     sdk_sample: int = SDK_SAMPLE,
     workers: Sequence[float] = WORKERS,
+    tasks_path_workers: Sequence[float] = TASKS_PATH_WORKERS,
     speed: float = SPEED,
     latency_s: float = LATENCY_S,
     tasks_per_minute: int = TASKS_PER_MINUTE,
@@ -278,6 +286,8 @@ def run(
         n_videos: videos to ingest (distinct bytes and names).
         sdk_sample: videos the sequential SDK loop is measured on.
         workers: the Ray runs, by workers per stage.
+        tasks_path_workers: Ray runs repeated with ``upload="tasks"`` (run before the widest,
+            which stays last).
         speed: emulator seconds per wall second.
         latency_s: wall seconds the emulator adds before every answer.
         tasks_per_minute: uploads allowed per emulated minute.
@@ -293,15 +303,23 @@ def run(
     sample = videos[: max(1, min(sdk_sample, n_videos))]
     rows = [_measure("SDK loop (sample)", _sdk_loop, sample, **common)]
     rows.append(_measure("loader, one process", _loader, videos, **common))
+    runs = [(int(count), "assets") for count in workers]
+    runs[-1:-1] = [(int(count), "tasks") for count in tasks_path_workers]  # the widest last
     with _local_ray():
-        for count in workers:
+        for count, upload in runs:
             side = _ray_side(
-                int(count),
+                count,
                 batch_size=batch_size,
                 batches_per_worker=batches_per_worker,
                 max_concurrency=max_concurrency,
+                upload=upload,
             )
-            rows.append(_measure(f"Ray, {int(count)} worker(s)", side, videos, **common))
+            name = (
+                f"Ray, {count} worker(s)"
+                if upload == "assets"
+                else f"Ray (/tasks), {count} worker(s)"
+            )
+            rows.append(_measure(name, side, videos, **common))
     floor = floor_s(n_videos, tasks_per_minute=tasks_per_minute, speed=speed)
     _scale_sdk(rows[0], n_videos)
     limit_rate = tasks_per_minute * speed / 60.0
@@ -316,6 +334,7 @@ def run(
             "n_videos": n_videos,
             "sdk_sample": len(sample),
             "workers": list(workers),
+            "tasks_path_workers": list(tasks_path_workers),
             "speed": speed,
             "latency_s": latency_s,
             "tasks_per_minute": tasks_per_minute,
