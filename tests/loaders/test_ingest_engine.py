@@ -29,6 +29,20 @@ from tl_integrations.emulator import Emulator, EmulatorConfig, Faults, ManualClo
 from .conftest import CountingTransport, Media, sync_client
 
 
+def distinct_clips(media: Media, folder: Path, count: int, stem: str = "clip") -> list[Path]:
+    """``count`` playable clips with different bytes (silent.mp4 plus a distinct tail).
+
+    An asset is found again by its name and bytes on the shared emulator: a test that needs
+    real uploads where another test made the same clips picks a ``stem`` of its own.
+    """
+    clips = []
+    for i in range(count):
+        path = folder / f"{stem}{i}.mp4"
+        path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
+        clips.append(path)
+    return clips
+
+
 def test_a_killed_run_is_resumed_by_waiting_on_its_task(
     client: TwelveLabs, media: Media, index_name: str, uploads: Callable[[], int]
 ) -> None:
@@ -93,11 +107,7 @@ def test_equal_files_are_uploaded_once_and_both_answered(
 def test_uploads_run_side_by_side_but_never_more_than_max_concurrency(
     emulator: Emulator, media: Media, index_name: str, tmp_path: Path
 ) -> None:
-    videos = []
-    for i in range(4):  # distinct bytes, so four real uploads
-        path = tmp_path / f"clip{i}.mp4"
-        path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
-        videos.append(path)
+    videos = distinct_clips(media, tmp_path, 4)  # distinct bytes, so four real uploads
     transport = CountingTransport(meet=2)
     with httpx.Client(transport=transport) as http, sync_client(emulator, http_client=http) as c:
         options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=2)
@@ -140,11 +150,7 @@ def test_look_ups_of_other_inputs_go_out_while_the_only_upload_slot_is_held(
 ) -> None:
     # max_concurrency=1 bounds hashing and sending; the round trips of other inputs (here
     # their look-ups) do not queue behind an upload in flight.
-    videos = []
-    for i in range(3):
-        path = tmp_path / f"light{i}.mp4"
-        path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
-        videos.append(path)
+    videos = distinct_clips(media, tmp_path, 3, stem="light")  # not uploaded by other tests
     transport = LookupsBesideUpload(others=2)
     with httpx.Client(transport=transport) as http, sync_client(emulator, http_client=http) as c:
         options = IngestOptions(index_name=index_name, content=("transcript",), max_concurrency=1)
@@ -281,11 +287,7 @@ def test_a_video_refused_on_upload_is_a_failure_of_that_input_only(
 def test_under_faults_every_input_ends_exactly_once_and_nothing_is_uploaded_twice(
     emulator_for: Callable[..., Emulator], media: Media, index_name: str, tmp_path: Path
 ) -> None:
-    videos = []
-    for i in range(8):
-        path = tmp_path / f"clip{i}.mp4"
-        path.write_bytes(media.silent.read_bytes() + bytes(i + 1))
-        videos.append(path)
+    videos = distinct_clips(media, tmp_path, 8)
     config = EmulatorConfig(clock=ManualClock(), seed=3, faults=Faults.parse(FAULTS))
     flaky = emulator_for(config)
     with sync_client(flaky) as c:
