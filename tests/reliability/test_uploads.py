@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from testkit import FakeClock, start_emulator
-from tl_integrations import AsyncTwelveLabs, TwelveLabs
+from tl_integrations import AsyncTwelveLabs, ServerError, TwelveLabs
 from tl_integrations.emulator import Emulator, ManualClock, UploadLimits, sample_videos
 
 from .conftest import SECRET_KEY, report
@@ -184,9 +184,10 @@ def make_client(kind: str, emu: Emulator) -> Iterator[Callable[..., Client]]:
 def test_chunk_puts_that_fail_or_drop_are_sent_again_with_fresh_urls(
     emu: Emulator, make_client: Callable[..., Client], video: Path
 ) -> None:
-    # The seeded draws go to requests in the order they arrive, which three threads vary; 18%
-    # of requests fail, so four failures in a row (the default three retries) happen to
-    # some request now and then. Eight retries make that about 2e-7 per request.
+    # The seeded draws go to requests in the order they arrive, which three threads vary; 15%
+    # of chunk PUTs fail, so five failures in a row (a chunk's four retries by default)
+    # happen to one of the ~160 PUTs of a run now and then. Eight retries give a chunk nine,
+    # and ten failures in a row are about 6e-9 per chunk.
     client = make_client(max_retries=8)
     emu.set_faults("500=0.05,502=0.03,503=0.03,drop=0.04,lost=0.03", seed=11)
     asset = client.run(client.api.assets.upload(video, max_concurrency=3, **CHUNKED))
@@ -198,6 +199,20 @@ def test_chunk_puts_that_fail_or_drop_are_sent_again_with_fresh_urls(
     assert asset.status == "ready"
     assert faults >= 5  # the upload met faults, and went through them
     assert puts > _chunks(video)  # some chunks went twice: their first PUT failed
+    assert _held(emu, video) == {"whole": 1, "other": 0, "videos": 0}
+
+
+def test_a_chunk_is_sent_again_once_more_than_the_clients_max_retries_and_no_more(
+    emu: Emulator, make_client: Callable[..., Client], video: Path
+) -> None:
+    client = make_client(max_retries=1)  # a request gets 1 retry; a chunk PUT gets 2
+    emu.fail_next("PUT", "/_upload/*/*", "503", times=3)
+    with pytest.raises(ServerError, match="503"):
+        client.run(client.api.assets.upload(video, max_concurrency=1, **CHUNKED))
+    assert emu.stats()["requests"]["PUT /_upload/{id}/{n}"] == 3  # the first chunk, 3 times
+    emu.fail_next("PUT", "/_upload/*/*", "503", times=2)
+    asset = client.run(client.api.assets.upload(video, max_concurrency=1, **CHUNKED))
+    assert asset.status == "ready"
     assert _held(emu, video) == {"whole": 1, "other": 0, "videos": 0}
 
 

@@ -61,8 +61,20 @@ logger = logging.getLogger("tl_integrations")
 
 REPORT_BATCH = 50
 """Chunks per report and per request for fresh URLs (the API's maximum)."""
-CHUNK_RETRIES = 5
-"""Attempts of one chunk PUT (each with a fresh URL) before the upload gives up."""
+
+
+def chunk_retries(max_retries: int) -> int:
+    """Retries of one chunk PUT, each with a fresh URL, under the client's ``max_retries``.
+
+    One more than a single request gets: an upload is many PUTs, and a failed one costs one
+    chunk, not the upload. ``max_retries=0`` still means no retrying.
+
+    Example:
+        >>> chunk_retries(3), chunk_retries(0)
+        (4, 0)
+    """
+    return max_retries + 1 if max_retries > 0 else 0
+
 
 OnProgress = Callable[[int, int], object]
 """``on_progress(bytes_done, total_bytes)``: called as chunks arrive."""
@@ -375,7 +387,7 @@ def _put_chunk(upload: _Upload, index: int, ctx: Context) -> Flow[tuple[int, str
             reply = yield from send(request, ctx)
         except (ServerError, APIConnectionError, TwelveLabsError) as error:
             attempt += 1
-            if attempt >= CHUNK_RETRIES or not _retryable_chunk(error):
+            if attempt > chunk_retries(ctx.retry.max_retries) or not _retryable_chunk(error):
                 raise
             logger.debug(
                 "chunk %d of %s failed (%s); sending it again", index, upload.path.name, error
