@@ -104,6 +104,31 @@ def test_equal_files_are_uploaded_once_and_both_answered(
     assert len({r.video.video_id for r in records}) == 1
 
 
+def test_each_file_is_read_once_to_hash_it_from_look_up_to_upload(
+    client: TwelveLabs,
+    media: Media,
+    index_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tl_integrations._ingest.engine as engine
+    import tl_integrations._resources.assets as assets
+
+    hashed: list[str] = []
+
+    def counted(path: Path, **kwargs: int) -> str:
+        hashed.append(path.name)
+        return sha256_file(path, **kwargs)
+
+    monkeypatch.setattr(engine, "sha256_file", counted)
+    monkeypatch.setattr(assets, "sha256_file", counted)
+    videos = distinct_clips(media, tmp_path, 2, stem="hashed")  # new bytes: real uploads
+    options = IngestOptions(index_name=index_name, content=("transcript",))
+    records = list(VideoIngest(client, options).run(videos))
+    assert all(record.video.asset_id for record in records)
+    assert sorted(hashed) == ["hashed0.mp4", "hashed1.mp4"]
+
+
 def test_uploads_run_side_by_side_but_never_more_than_max_concurrency(
     emulator: Emulator, media: Media, index_name: str, tmp_path: Path
 ) -> None:
@@ -148,8 +173,10 @@ class LookupsBesideUpload(CountingTransport):
 def test_look_ups_of_other_inputs_go_out_while_the_only_upload_slot_is_held(
     emulator: Emulator, media: Media, index_name: str, tmp_path: Path
 ) -> None:
-    # max_concurrency=1 bounds hashing and sending; the round trips of other inputs (here
-    # their look-ups) do not queue behind an upload in flight.
+    # max_concurrency=1: one hash and one upload at a time, each with a slot of its own; the
+    # hashes and round trips of other inputs (here their look-ups) do not queue behind an
+    # upload in flight (with one slot for both, they did whenever the first input got back
+    # to the line before the others had hashed).
     videos = distinct_clips(media, tmp_path, 3, stem="light")  # not uploaded by other tests
     transport = LookupsBesideUpload(others=2)
     with httpx.Client(transport=transport) as http, sync_client(emulator, http_client=http) as c:

@@ -4,9 +4,11 @@ Each input goes through *prepare* (hash a local file, look its content up in the
 upload it when it is new), then waits (every created task joins one shared ``wait_many`` of
 the task engine as soon as it exists, so nothing time-slices the wait), then *read* (the
 transcript, summary and chapters). Prepares and reads run side by side in a task group;
-hashing and sending a file hold one of ``max_concurrency`` slots, while the light steps
-(look-ups, index creates, reads) of up to four times as many inputs go on beside them, so
-round trips never queue behind an upload. The records are emitted as each video is read.
+hashing a file holds one of ``max_concurrency`` hashing slots and sending one holds one of
+as many upload slots, while the light steps (look-ups, index creates, reads) of up to four
+times as many inputs go on beside them, so round trips never queue behind an upload, and
+no upload holds back another input's hash and look-up (which may find it already
+indexed). The records are emitted as each video is read.
 :class:`VideoIngest` and :class:`AsyncVideoIngest` only hand this flow to their client.
 
 Example:
@@ -51,13 +53,7 @@ from .._resources.analyze import (
     segmentation_body,
     with_result,
 )
-from .._resources.assets import (
-    AssetCreation,
-    Uploader,
-    find_by_metadata,
-    plan_upload,
-    upload_asset,
-)
+from .._resources.assets import AssetCreation, Uploader, find_by_metadata
 from .._resources.indexed_assets import (
     IndexedAsset,
     IndexedAssetCreation,
@@ -260,8 +256,10 @@ class _Run:
         # Usually one entry per task; two when a candidate turns out to be a task of this run.
         self.waiting: dict[str, list[tuple[Entry, Started]]] = {}
         self.timed_out = False
-        # Hashing and sending files hold one of max_concurrency slots; the light steps of
-        # more inputs run beside them, so round trips do not queue behind uploads.
+        # Hashing and sending files each hold one of max_concurrency slots of their own; the
+        # light steps of more inputs run beside them, so round trips do not queue behind
+        # uploads, and an upload does not hold back the hash (and look-up) of another input.
+        self.hashing = Slots(options.max_concurrency)
         self.sending = Slots(options.max_concurrency)
         self.group = TaskGroup(limit=LIGHT_PER_SLOT * options.max_concurrency + 1)  # +1: wait
         self.wait = WaitMany(
@@ -349,7 +347,7 @@ class _Run:
         if lookup:
             digest = None
             if source.path is not None:
-                with (yield from self.sending.take()):
+                with (yield from self.hashing.take()):
                     self.progress.set(source.source, "hashing")
                     digest = yield Call(sha256_file, (source.path,), blocking=True)
             claimed = self.claims.claim(entry, content_key(source, digest))
@@ -389,14 +387,6 @@ class _Run:
         """Upload (once per account) and index (once per index) through assets."""
         source = entry.source
         if source.path is not None:
-            plan = plan_upload(
-                source.path,
-                filename=None,
-                user_metadata=None,
-                enable_hls=True,
-                enable_thumbnail=True,
-                multipart_threshold_bytes=64 * 1024**2,
-            )
 
             def progress(done: int, total: int) -> None:
                 if self.options.on_progress is not None:
@@ -404,15 +394,14 @@ class _Run:
 
             with (yield from self.sending.take()):
                 self.progress.set(source.source, "uploading")
-                asset = yield from upload_asset(
-                    plan,
+                asset = yield from self.uploader.upload(
+                    source.path,
                     self.ctx,
-                    base_url=self.uploader.base_url,
-                    journal=self.uploader.journal,
+                    timeout_s=self.options.timeout_s,
+                    playable=True,
+                    digest=entry.key[1] if entry.key and entry.key[0] == HASH_KEY else None,
                     max_concurrency=4,
                     on_progress=progress,
-                    timeout_s=self.options.timeout_s,
-                    digest=entry.key[1] if entry.key and entry.key[0] == HASH_KEY else None,
                 )
         else:
             assert source.url is not None

@@ -66,8 +66,10 @@ class IngestOptions:
         chunk_s: transcript window length in seconds.
         summary_prompt: the prompt for ``summary``.
         chapters_prompt: the prompt for ``chapters``.
-        max_concurrency: at most this many inputs hash and upload at once; the light steps
-            (look-ups, index creates, reads) of up to four times as many run beside them.
+        max_concurrency: at most this many inputs hash at once, and at most this many
+            upload at once (an upload in flight never holds back the hashing, so the
+            look-up, of another input); the light steps (look-ups, index creates, reads) of
+            up to four times as many run beside them.
         timeout_s: deadline for all indexing tasks of one run, in seconds; None waits on.
         on_error: ``"raise"`` one :class:`IngestError` at the end, or ``"skip"`` and log.
         show_progress: show a tqdm bar (needs ``tqdm``).
@@ -88,11 +90,11 @@ class IngestOptions:
     input skips those that do not apply to it):
 
     - ``"hashing"``: computing a local file's SHA-256 (once one of the ``max_concurrency``
-      slots is free: until then an input has no status yet).
+      hashing slots is free: until then an input has no status yet).
     - ``"looking up"``: asking the index for a video (or a running task) with that
       content, or for the video named by ``"video:<id>"``.
     - ``"uploading"``: sending the file (or the URL): as an asset, or with the task (a
-      file again once it holds a slot).
+      file again once it holds an upload slot).
     - the task's statuses as polled: ``"validating"``, ``"pending"``, ``"queued"``,
       ``"indexing"``, ``"ready"`` (any other status the server sends is passed on too).
       Polling samples them, so a short stage may be missed. A reused video has none.

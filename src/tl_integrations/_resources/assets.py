@@ -512,18 +512,31 @@ class Uploader:
         return cls(client.base_url, client.assets._journal)
 
     def upload(
-        self, path: str | os.PathLike[str], ctx: Context, *, timeout_s: float | None = None
+        self,
+        path: str | os.PathLike[str],
+        ctx: Context,
+        *,
+        timeout_s: float | None = None,
+        playable: bool = False,
+        digest: str | None = None,
+        max_concurrency: int = 5,
+        on_progress: OnProgress | None = None,
     ) -> Flow[Asset]:
-        """Upload ``path`` once (checked first; the same bytes reuse their asset)."""
-        plan = plan_upload(path, enable_hls=False, enable_thumbnail=False)
+        """Upload ``path`` once (checked first; the same bytes reuse their asset).
+
+        ``playable``: the asset gets streaming and thumbnails (for a video that is indexed);
+        ``digest``: the file's SHA-256, when the caller hashed it already.
+        """
+        plan = plan_upload(path, enable_hls=playable, enable_thumbnail=playable)
         asset = yield from upload_asset(
             plan,
             ctx,
             base_url=self.base_url,
             journal=self.journal,
-            max_concurrency=5,
-            on_progress=None,
+            max_concurrency=max_concurrency,
+            on_progress=on_progress,
             timeout_s=timeout_s,
+            digest=digest,
         )
         return asset
 

@@ -46,6 +46,7 @@ from .._errors import (
     PermissionDeniedError,
 )
 from .._ingest import display_source
+from .._resources.assets import Uploader
 from .._resources.indexed_assets import IndexedAsset
 from .._resources.tasks import Task
 from .._resources.videos import Video
@@ -351,8 +352,17 @@ class IndexVideos(PoolWorker):
     def _index_asset(self, row: _Row, media: Media, key: tuple[str, str]) -> None:
         """The content as an asset (its bytes sent once per account), then indexed."""
         if media.path is not None:
-            # Finds an asset with the same bytes (any run, any worker) before sending.
-            asset = self._client.assets.upload(media.path, timeout_s=self._timeout_s)
+            # Finds an asset with the same bytes (any run, any worker) before sending; the
+            # stage's hash goes with it, so the file is not read a second time to hash it.
+            client = self._client
+            flow = Uploader.of(client).upload(
+                media.path,
+                client.assets._ctx,
+                timeout_s=self._timeout_s,
+                playable=True,
+                digest=media.digest,
+            )
+            asset = client._run(flow)
             row.uploaded = not asset.reused
         else:
             # A URL is fetched by the API: nothing of ours is sent but the address.
