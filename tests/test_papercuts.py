@@ -129,6 +129,20 @@ def test_a_bad_key_value_is_never_repeated_in_the_error() -> None:
 
 
 @pytest.mark.parametrize("framework", ["langchain", "llama-index"])
+def test_a_check_of_the_options_together_shows_them_without_the_key(framework: str) -> None:
+    # A check across options (a dimension the model cannot make) echoes every option given.
+    if framework == "langchain":
+        from tl_integrations.langchain import TwelveLabsEmbeddings as Embeddings
+    else:
+        from tl_integrations.llama_index import TwelveLabsEmbedding as Embeddings
+    with pytest.raises(InvalidRequestError) as caught:
+        Embeddings(api_key="tlk_secret_0123", embedding_dimension=256)
+    shown = f"{caught.value} {caught.value!r} {caught.value.args}"
+    assert "tlk_secret_0123" not in shown
+    assert "'api_key': '<not shown>', 'embedding_dimension': 256" in str(caught.value)
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama-index"])
 def test_keys_are_not_serialized_and_a_loaded_adapter_says_so(
     framework: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

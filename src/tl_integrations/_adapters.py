@@ -59,6 +59,7 @@ from collections.abc import (
     Generator,
     Iterable,
     Iterator,
+    Mapping,
     Sequence,
 )
 from dataclasses import dataclass
@@ -283,9 +284,23 @@ def options_error(owner: str, exc: ValidationError) -> InvalidRequestError:
             problems.append(f"unknown option {where!r}; check its spelling")
             continue
         message = str(error["msg"]).removeprefix("Value error, ")
-        shown = "not shown" if "key" in where else repr(error.get("input"))
-        problems.append(f"{where}: {message} (got {shown})")
+        problems.append(f"{where}: {message} (got {_shown(where, error.get('input'))})")
     return InvalidRequestError(f"{owner}: " + "; ".join(problems))
+
+
+def _shown(where: str, value: Any) -> str:
+    """An option's value as an error shows it: never a secret, even inside a whole-model
+    check's input (every option as given)."""
+    if _secret(where):
+        return "not shown"
+    if isinstance(value, Mapping):
+        return repr({k: "<not shown>" if _secret(str(k)) else v for k, v in value.items()})
+    return repr(value)
+
+
+def _secret(name: str) -> bool:
+    last = name.lower().rsplit(".", 1)[-1].rsplit("_", 1)[-1]
+    return last in ("key", "secret", "token", "password")
 
 
 def checked_options(init: Callable[..., None]) -> Callable[..., None]:
