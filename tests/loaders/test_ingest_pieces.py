@@ -76,24 +76,38 @@ def test_inputs_resolve_to_files_urls_and_video_ids(tmp_path: Path) -> None:
     assert resolve_inputs(str(clip))[0].kind == "file"  # one string is one input
 
 
+def test_one_file_spelled_several_ways_is_one_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clip.mp4").write_bytes(b"not empty")
+    sources = resolve_inputs(["clip.mp4", "./clip.mp4", str(tmp_path / "clip.mp4")])
+    assert [s.source for s in sources] == ["clip.mp4"]  # the first spelling is kept
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
         ("missing.mp4", "no such file"),
         ("folder", "holds no video files"),
         ("empty.mp4", "is empty"),
+        ("notes.txt", "is a document file by its extension; only videos are indexed"),
+        ("sound.mp3", "is an audio file"),
     ],
 )
 def test_bad_local_files_raise_invalid_video_error(tmp_path: Path, name: str, message: str) -> None:
     (tmp_path / "folder").mkdir()
     (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not a video")
+    (tmp_path / "sound.mp3").write_bytes(b"ID3")
     with pytest.raises(InvalidVideoError, match=message) as caught:
         resolve_inputs([str(tmp_path / name)])
     assert caught.value.path == str(tmp_path / name)
 
 
 @pytest.mark.parametrize(
-    "bad", ["ftp://host/a.mp4", "s3://bucket/a.mp4", "https://", "video:", "video:a b", []]
+    "bad",
+    ["ftp://host/a.mp4", "s3://bucket/a.mp4", "https://", "video:", "video:a b", [], "", " ", None],
 )
 def test_inputs_of_no_accepted_form_raise_invalid_request(bad: object) -> None:
     with pytest.raises(InvalidRequestError):

@@ -281,27 +281,50 @@ def resolve_inputs(
             directory (its video files, by extension, sorted; hidden files skipped), a glob
             pattern (``"talks/*.mp4"``, ``"**/*.mov"``), an ``http(s)://`` URL of the raw
             media, or ``"video:<id>"`` for a video already in the target index. Repeated
-            inputs are kept once.
+            inputs are kept once (a file however its path is spelled).
         recursive: a directory includes the video files of its subdirectories too.
 
     Returns:
         The inputs in order, without repeats.
 
     Raises:
-        InvalidVideoError: a local file is missing, not a regular file, empty or over 2 GB.
-        InvalidRequestError: an input is of no accepted form, or there are no inputs.
+        InvalidVideoError: a local file is missing, not a regular file, empty, over 2 GB, or
+            by its extension an image, audio or document file.
+        InvalidRequestError: an input is of no accepted form (an empty string too: it is not
+            the current folder), or there are no inputs.
 
     Example:
         >>> [s.kind for s in resolve_inputs(["https://example.com/a.mp4", "video:abc"])]
         ['url', 'video']
     """
     items: Sequence[VideoInput]
-    items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
+    if isinstance(videos, (str, os.PathLike)):
+        items = [videos]
+    elif isinstance(videos, Iterable):
+        items = list(videos)
+    else:
+        raise InvalidRequestError(
+            "videos must be a path, a URL, 'video:<id>' or a list of them, "
+            f"got {type(videos).__name__}"
+        )
     if not items:
         raise InvalidRequestError("no videos given; pass a path, a URL or 'video:<id>'")
     expanded = [name for item in items for name in _expand(item, recursive=recursive)]
     resolved = [_resolve_one(item) for item in expanded]
-    return list({source.source: source for source in resolved}.values())
+    # One file however it is spelled ("a.mp4", "./a.mp4", its absolute path): the first kept.
+    kept: dict[str, VideoSource] = {}
+    for source in resolved:
+        kept.setdefault(_identity(source), source)
+    return list(kept.values())
+
+
+def _identity(source: VideoSource) -> str:
+    if source.path is None:
+        return source.source
+    try:
+        return str(source.path.resolve())
+    except OSError:
+        return source.source
 
 
 def _expand(item: VideoInput, *, recursive: bool) -> list[VideoInput]:
@@ -309,6 +332,11 @@ def _expand(item: VideoInput, *, recursive: bool) -> list[VideoInput]:
     if not isinstance(item, (str, os.PathLike)):
         return [item]
     name = os.fspath(item)
+    if not str(name).strip():
+        raise InvalidRequestError(
+            "a video input is an empty string; pass a path, a URL or 'video:<id>' "
+            "(a folder's videos: its path, e.g. '.')"
+        )
     if name.startswith(VIDEO_PREFIX) or "://" in name:
         return [item]
     path = Path(name).expanduser()
@@ -381,6 +409,13 @@ def _local_file(name: str) -> VideoSource:
         raise InvalidVideoError(f"cannot read {name!r}: {exc.strerror}", path=name) from exc
     if not stat.S_ISREG(info.st_mode):
         raise InvalidVideoError(f"{name!r} is not a regular file; pass a video file", path=name)
+    kind = media_type_of(name)
+    if kind is not None and kind != "video":
+        raise InvalidVideoError(
+            f"{name!r} is {'an' if kind == 'image' or kind == 'audio' else 'a'} {kind} file "
+            "by its extension; only videos are indexed (rename it if it is a video)",
+            path=name,
+        )
     if info.st_size == 0:
         raise InvalidVideoError(f"{name!r} is empty; pass a video file", path=name)
     if info.st_size > MAX_UPLOAD_BYTES:
