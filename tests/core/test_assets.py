@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,3 +238,24 @@ def test_wrong_arguments_are_refused_before_sending(
     live = nothing_sent
     with pytest.raises(InvalidRequestError, match=message):
         live.finish(call(live.client.assets, video))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, v: c.assets.upload(v, timeout_s=-1),
+        lambda c, v: c.index(v, index_name="talks", timeout_s=-1),
+        lambda c, v: c.embed.video(v, timeout_s=-1),
+        lambda c, v: c.tasks.create_and_wait(
+            index_id="6650a1b2c3d4e5f601234567", file=v, timeout_s=float("nan")
+        ),
+    ],
+    ids=["assets.upload", "index", "embed.video", "tasks.create_and_wait"],
+)
+def test_a_bad_timeout_is_refused_before_the_upload_it_would_follow(
+    nothing_sent: EmuTwin, video: Path, call: Any
+) -> None:
+    # Checked when the wait began, it came after the upload (and left a paid task running).
+    live = nothing_sent
+    with pytest.raises(InvalidRequestError, match="timeout_s must be a finite number"):
+        live.finish(call(live.client, video))

@@ -49,6 +49,7 @@ from .._engine import (
 from .._errors import InvalidRequestError, InvalidVideoError, TwelveLabsError, check_int
 from .._flows import Call, Context, Flow, Sleep, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
+from .._polling import check_timeout
 from .._transport import Reply, Request, path_segment, send, send_json
 from .._uploads import (
     DIRECT_LIMITS,
@@ -473,6 +474,7 @@ def upload_asset(
     looked up again right before sending; an asset another process made at the same moment
     is adopted and ours deleted (:func:`converge_assets`).
     """
+    timeout_s = check_timeout(timeout_s)  # refused before a byte is sent, not after
     if digest is None:
         digest = yield Call(sha256_file, (plan.path,), blocking=True)
     with (yield from CLAIMS.hold((base_url, HASH_KEY, digest))):

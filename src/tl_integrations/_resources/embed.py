@@ -105,6 +105,7 @@ from .._errors import (
 )
 from .._flows import Call, Context, Flow, Gather
 from .._paging import PAGE_LIMIT_MAX, pages
+from .._polling import check_timeout
 from .._transport import Reply, Request, path_segment, send, server_now
 from .._wire import as_object
 from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed
@@ -1878,7 +1879,7 @@ class Embed(Resource):
             plan,
             options=options,
             keep_asset=keep_asset,
-            timeout_s=args["timeout_s"],
+            timeout_s=check_timeout(args["timeout_s"]),  # before the upload, not after it
             on_update=args["on_update"],
         )
 

@@ -40,6 +40,7 @@ from .._engine import (
 from .._errors import InvalidRequestError, TaskFailedError, TwelveLabsError
 from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
+from .._polling import check_timeout
 from .._transport import Reply, Request, path_segment, send
 from .._uploads import url_key
 from .._wire import as_object, opt_list, opt_obj, opt_str, req_str
@@ -600,6 +601,7 @@ def _index_media(
     base_url: str,
     journal: Any,
 ) -> Flow[Video]:
+    timeout_s = check_timeout(timeout_s)  # before any request
     index = (
         (yield from retrieve_index(index_id, ctx))
         if index_id is not None

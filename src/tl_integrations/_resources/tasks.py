@@ -49,6 +49,7 @@ from .._engine import (
 from .._errors import InvalidRequestError, TaskFailedError, TaskTimeoutError, TwelveLabsError
 from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, collect, pages
+from .._polling import check_timeout
 from .._transport import Reply, Request, path_segment, send, send_json, server_now
 from .._uploads import VideoFile, video_source
 from .._wire import as_object, field_spec, parse_page, read_fields, req_str
@@ -622,6 +623,7 @@ class Tasks(JobResource[Task]):
             user_metadata=user_metadata,
             enable_video_stream=enable_video_stream,
         )
+        timeout_s = check_timeout(timeout_s)  # before the upload: a task it made would be lost
         flow = _create_and_wait(upload, self._ctx, timeout_s=timeout_s, on_update=on_update)
         return self._client._run(flow)
 
