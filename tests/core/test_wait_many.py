@@ -8,7 +8,7 @@ import random
 import httpx
 import pytest
 
-from tl_integrations import Task, TaskTimeoutError
+from tl_integrations import InvalidRequestError, Task, TaskTimeoutError
 
 from .conftest import Twin
 from .fakeapi import FakeTwelveLabs
@@ -150,3 +150,12 @@ def test_transient_errors_during_a_round_are_tolerated(twin: Twin) -> None:
 def test_nothing_to_wait_for(twin: Twin) -> None:
     assert twin.collect(twin.client.tasks.wait_many([])) == []
     assert twin.api.requests == []
+
+
+def test_one_id_or_one_job_instead_of_a_list_is_refused(twin: Twin) -> None:
+    # A string is iterable: it was waited for as one id per character (GET /tasks/6 ...).
+    api = twin.api
+    task_id = api.add_task(api.add_index()).id
+    for one in (task_id, _as_tasks(api, [task_id])[0]):
+        with pytest.raises(InvalidRequestError, match=r"takes a list of jobs or ids.*pass \[it\]"):
+            twin.client.tasks.wait_many(one)

@@ -139,12 +139,22 @@ class JobResource(Resource, Generic[J]):
         waits for them until ``waiting.close()``.
 
         Raises:
+            InvalidRequestError: ``jobs`` is one job or one id, not a collection of them
+                (a string would be read as one id per character).
             TaskTimeoutError: at the deadline, naming every job still pending.
+            NotFoundError: a job the server does not know (a wrong id, or a job of
+                another kind); like any error that is not the job's own failure, it stops
+                the wait, and the jobs keep running.
 
         Example:
             >>> for task in client.tasks.wait_many(tasks, timeout_s=900):  # doctest: +SKIP
             ...     print(task.id, task.status)
         """
+        if isinstance(jobs, (str, bytes, Job)):
+            raise InvalidRequestError(
+                f"wait_many takes a list of jobs or ids, got one {type(jobs).__name__}; "
+                "pass [it], or use wait() for one job"
+            )
         waiting = self._waiter(jobs, timeout_s=timeout_s, on_update=on_update, open=open)
         return self._client._waiting(waiting)
 
