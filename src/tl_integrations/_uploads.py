@@ -39,6 +39,7 @@ __all__ = [
     "FileSlice",
     "MediaType",
     "UploadSource",
+    "check_video_name",
     "media_type_of",
     "safe_filename",
     "sha256_file",
@@ -348,6 +349,30 @@ def media_type_of(name: str) -> MediaType | None:
         if suffix in suffixes:
             return kind
     return None
+
+
+def check_video_name(name: str) -> None:
+    """Refuse a file whose extension says it is an image, audio or a document, before it is
+    uploaded to be indexed (an unknown extension passes: the server decides).
+
+    Raises:
+        InvalidVideoError: naming the file, its kind and the fix.
+
+    Example:
+        >>> check_video_name("talk.mp4")
+        >>> check_video_name("notes.txt")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.InvalidVideoError: 'notes.txt' is a document file by its extension; ...
+    """
+    kind = media_type_of(name)
+    if kind is not None and kind != "video":
+        article = "an" if kind in ("image", "audio") else "a"
+        raise InvalidVideoError(
+            f"{name!r} is {article} {kind} file by its extension; only videos are indexed "
+            "(rename it if it is a video)",
+            path=name,
+        )
 
 
 def sha256_file(path: pathlib.Path, *, block_bytes: int = 1024 * 1024) -> str:

@@ -95,7 +95,7 @@ def test_a_local_file_is_uploaded_once(
         (lambda c, a: c.analyze(a, "x", images=["https://x.org/a.png"]), "pegasus1.6"),
         (lambda c, a: c.analyze(a, "x", response_format={"type": "text"}), "json_schema"),
         (lambda c, a: c.analyze("ftp://host/a.mp4", "x"), "http"),
-        (lambda c, a: c.analyze("no-such-file.mp4", "x"), "cannot analyse"),
+        (lambda c, a: c.analyze("no-such-file.mp4", "x"), "no such file: .no-such-file.mp4"),
         (lambda c, a: c.analyze.stream(a, "x", max_tokens=-1), "max_tokens"),
     ],
 )

@@ -259,3 +259,39 @@ def test_a_bad_timeout_is_refused_before_the_upload_it_would_follow(
     live = nothing_sent
     with pytest.raises(InvalidRequestError, match="timeout_s must be a finite number"):
         live.finish(call(live.client, video))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c, f: c.index(f["notes.txt"], index_name="talks"), "a document file"),
+        (lambda c, f: c.index(f["sound.mp3"], index_name="talks"), "an audio file"),
+        (
+            lambda c, f: c.tasks.create(index_id="6650a1b2c3d4e5f601234567", file=f["pic.png"]),
+            "an image file",
+        ),
+        (lambda c, f: c.embed.video(f["notes.txt"]), "is document, not video"),
+        (lambda c, f: c.embed.audio(f["pic.png"], model_name="marengo3.5"), "image, not audio"),
+        (lambda c, f: c.analyze(f["pic.png"], "What is this?"), "analysis takes video or audio"),
+        (lambda c, f: c.analyze("missing.mp4", "What is this?"), "no such file"),
+    ],
+    ids=[
+        "index-doc",
+        "index-audio",
+        "tasks.create",
+        "embed.video",
+        "embed.audio",
+        "analyze",
+        "analyze-missing",
+    ],
+)
+def test_a_file_its_name_says_the_job_cannot_read_is_refused_before_upload(
+    nothing_sent: EmuTwin, tmp_path: Path, call: Any, message: str
+) -> None:
+    # Each was uploaded in full, then refused by the server, the asset left on the account.
+    files = {name: tmp_path / name for name in ("notes.txt", "sound.mp3", "pic.png")}
+    for path in files.values():
+        path.write_bytes(b"some bytes")
+    live = nothing_sent
+    with pytest.raises((InvalidVideoError, InvalidRequestError), match=message):
+        live.finish(call(live.client, files))

@@ -16,7 +16,7 @@ from typing import Any, Literal, Union
 from .._errors import InvalidRequestError, InvalidVideoError, check_int
 from .._resources.analyze import SegmentDefinition, SegmentField, segmentation_body
 from .._resources.assets import HASH_KEY
-from .._uploads import media_type_of, sha256_file, url_key
+from .._uploads import check_video_name, media_type_of, sha256_file, url_key
 from .content import (
     CONTENT_KINDS,
     DEFAULT_CHAPTERS_PROMPT,
@@ -409,13 +409,7 @@ def _local_file(name: str) -> VideoSource:
         raise InvalidVideoError(f"cannot read {name!r}: {exc.strerror}", path=name) from exc
     if not stat.S_ISREG(info.st_mode):
         raise InvalidVideoError(f"{name!r} is not a regular file; pass a video file", path=name)
-    kind = media_type_of(name)
-    if kind is not None and kind != "video":
-        raise InvalidVideoError(
-            f"{name!r} is {'an' if kind == 'image' or kind == 'audio' else 'a'} {kind} file "
-            "by its extension; only videos are indexed (rename it if it is a video)",
-            path=name,
-        )
+    check_video_name(name)
     if info.st_size == 0:
         raise InvalidVideoError(f"{name!r} is empty; pass a video file", path=name)
     if info.st_size > MAX_UPLOAD_BYTES:

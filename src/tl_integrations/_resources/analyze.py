@@ -41,6 +41,7 @@ from .._engine import Creation, Job, Locate, TaskKind, create, fetch, job_id_of,
 from .._errors import (
     BadRequestError,
     InvalidRequestError,
+    InvalidVideoError,
     MalformedResponseError,
     TaskFailedError,
     check_int,
@@ -48,6 +49,7 @@ from .._errors import (
 from .._flows import Context, Emit, Flow, ReadLine
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._transport import Reply, Request, path_segment, send
+from .._uploads import media_type_of
 from .._wire import as_object, opt_float, opt_int, opt_list, opt_obj, opt_str, req_str
 from . import AsyncJobResource, AsyncResource, JobResource, Resource, awaited, streamed
 from .assets import Asset, Uploader
@@ -193,6 +195,7 @@ def video_context(video: VideoInput) -> dict[str, Any] | None:
             )
         return {"type": "asset_id", "asset_id": str(asset_id)}
     if isinstance(video, os.PathLike):
+        _check_local(os.fspath(video))
         return None
     if isinstance(video, str):
         if "://" in video:
@@ -200,13 +203,28 @@ def video_context(video: VideoInput) -> dict[str, Any] | None:
                 raise InvalidRequestError(f"a video URL must be http(s), got {video!r}")
             return {"type": "url", "url": video}
         if os.path.exists(video):
+            _check_local(video)
             return None
         if _ASSET_ID.match(video):
             return {"type": "asset_id", "asset_id": video}
+        if media_type_of(video) is not None:
+            raise InvalidVideoError(f"no such file: {video!r}; check the path", path=video)
     raise InvalidRequestError(
         f"cannot analyse {video!r}: pass an Asset, an indexed Video, an asset id, an http(s) "
         "URL or the path of a local file"
     )
+
+
+def _check_local(path: str) -> None:
+    """A local file is uploaded (by the caller): refused first if its name says it is an
+    image or a document, which Pegasus does not analyse."""
+    kind = media_type_of(path)
+    if kind in ("image", "document"):
+        raise InvalidVideoError(
+            f"{path!r} is {'an' if kind == 'image' else 'a'} {kind} file by its extension; "
+            "analysis takes video or audio (images go in images=[...] on pegasus1.6)",
+            path=path,
+        )
 
 
 def _duration_of(video: VideoInput) -> float | None:

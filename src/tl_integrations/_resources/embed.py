@@ -702,6 +702,7 @@ class TaskPlan:
         """Check what can be checked now (everything, unless an asset's type is unknown)."""
         source = media if isinstance(media, MediaRef) else media_ref(media)
         input_type = options.get("input_type")
+        _check_timed_media(source, input_type)
         unknown = source.kind == "asset" and (
             (input_type is None and source.media_type is None)
             or (input_type == "document" and source.filename is None)
@@ -718,6 +719,17 @@ class TaskPlan:
         _check_asset_ready(asset)
         ref = media_ref(asset)
         return validate_task(self.model, ref, self.options)
+
+
+def _check_timed_media(source: MediaRef, input_type: Any) -> None:
+    """A video or audio embedding of what its name says is another kind (``notes.txt``),
+    refused before it is uploaded."""
+    kind = source.media_type
+    never = {"video": ("image", "document", "audio"), "audio": ("image", "document")}
+    if kind is not None and kind in never.get(str(input_type), ()):
+        raise InvalidRequestError(
+            f"{source.shown} is {kind}, not {input_type}; use client.embed.{kind}()"
+        )
 
 
 def _check_asset_ready(asset: Asset) -> None:

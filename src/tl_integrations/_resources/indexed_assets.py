@@ -42,7 +42,7 @@ from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, pages
 from .._polling import check_timeout
 from .._transport import Reply, Request, path_segment, send
-from .._uploads import url_key
+from .._uploads import check_video_name, url_key
 from .._wire import as_object, opt_list, opt_obj, opt_str, req_str
 from . import AsyncResource, Resource, Waiting, awaited, located_under, streamed, waited
 from .assets import (
@@ -708,6 +708,8 @@ class Indexing(Resource):
             if isinstance(source, str) and "://" in source
             else plan_upload(source, user_metadata=user_metadata)
         )
+        if not isinstance(checked, str):
+            check_video_name(str(source))
         flow = _index_media(
             checked,
             self._ctx,

@@ -51,7 +51,7 @@ from .._flows import Context, Flow, emitted
 from .._paging import PAGE_LIMIT_MAX, collect, pages
 from .._polling import check_timeout
 from .._transport import Reply, Request, path_segment, send, send_json, server_now
-from .._uploads import VideoFile, video_source
+from .._uploads import VideoFile, check_video_name, video_source
 from .._wire import as_object, field_spec, parse_page, read_fields, req_str
 from . import AsyncJobResource, JobResource, awaited, streamed
 from .videos import SystemMetadata, check_page_limit, list_videos_request
@@ -377,6 +377,8 @@ class TaskUpload(Creation[Task]):
         self.token = str(metadata.get(UPLOAD_TOKEN_KEY) or uuid.uuid4().hex)
         metadata[UPLOAD_TOKEN_KEY] = self.token
         source = video_source(file) if file is not None else None
+        if source is not None and source.path is not None:
+            check_video_name(str(file))
         self.index_id = index_id
         self.filename = source.filename if source is not None else None
         form = {
