@@ -425,7 +425,12 @@ class TwelveLabs(_Client[httpx.Client, Callable[[float], None]], Closing):
         return AsyncTwelveLabs(**self._twin_options())
 
     def close(self) -> None:
-        """Close the connection pool (not an ``http_client`` you passed in)."""
+        """Close the connection pool (not an ``http_client`` you passed in).
+
+        Example:
+            >>> client = TwelveLabs(api_key="tlk_example")
+            >>> client.close()  # or: with TwelveLabs() as client: ...
+        """
         if self._owns_http:
             self._http.close()
 
@@ -504,7 +509,12 @@ class AsyncTwelveLabs(_Client[httpx.AsyncClient, Callable[[float], Awaitable[Non
         return TwelveLabs(**self._twin_options())
 
     async def aclose(self) -> None:
-        """Close the connection pool (not an ``http_client`` you passed in)."""
+        """Close the connection pool (not an ``http_client`` you passed in).
+
+        Example:
+            >>> client = AsyncTwelveLabs(api_key="tlk_example")
+            >>> await client.aclose()  # doctest: +SKIP
+        """
         if self._owns_http:
             await self._http.aclose()
 

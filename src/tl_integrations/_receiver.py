@@ -364,6 +364,11 @@ class WebhookServer(BackgroundServer):
         Raises:
             ImportError: uvicorn is missing.
             OSError: the port cannot be bound.
+
+        Example:
+            >>> server = WebhookReceiver("whsec_demo").serve(port=0)  # doctest: +SKIP
+            >>> server.start() is server  # already started by serve(): a no-op  # doctest: +SKIP
+            True
         """
         if self._thread is not None:
             return self
@@ -388,7 +393,12 @@ class WebhookServer(BackgroundServer):
         return self
 
     def close(self) -> None:
-        """Stop serving and wait for the thread (idempotent)."""
+        """Stop serving and wait for the thread (idempotent).
+
+        Example:
+            >>> server = WebhookReceiver("whsec_demo").serve(port=0)  # doctest: +SKIP
+            >>> server.close()  # doctest: +SKIP
+        """
         self._stop_serving()
 
     def __repr__(self) -> str:

@@ -780,6 +780,13 @@ class VideoIngest:
             InvalidVideoError / InvalidRequestError: a bad input, before anything is sent.
             IngestError: at the end, with ``on_error="raise"``, if any input failed.
             AuthenticationError / PermissionDeniedError: at once; no input can succeed.
+
+        Example:
+            >>> failed: list[IngestFailure] = []
+            >>> options = IngestOptions(index_name="talks", on_error="skip")
+            >>> ingest = VideoIngest(client, options)  # doctest: +SKIP
+            >>> for record in ingest.run(["talk.mp4", "talks/"], failures=failed):  # doctest: +SKIP
+            ...     print(record.video.video_id, len(record.pieces))
         """
         sources = resolve_inputs(videos)
         tally = Tally(on_error=self.options.on_error, failures=failures)

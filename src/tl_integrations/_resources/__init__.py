@@ -295,7 +295,13 @@ class AsyncWaiting(_Joinable[J]):
         return await self._iterator.__anext__()
 
     async def aclose(self) -> None:
-        """Stop waiting and release the underlying iterator."""
+        """Stop waiting and release the underlying iterator.
+
+        Example:
+            >>> waiting = client.tasks.wait_many(tasks)  # doctest: +SKIP
+            >>> first = await anext(waiting)  # doctest: +SKIP
+            >>> await waiting.aclose()  # the rest keep running on the server  # doctest: +SKIP
+        """
         if self._iterator is not None:
             await self._iterator.aclose()  # type: ignore[attr-defined]
 

@@ -757,6 +757,10 @@ class AnalysisTask(Job):
 
         Raises:
             InvalidRequestError: the task is not ready.
+
+        Example:
+            >>> task = client.analyze.tasks.wait(task)  # doctest: +SKIP
+            >>> print(task.result().text)  # doctest: +SKIP
         """
         result = self.raw.get("result")
         if self.ready and not isinstance(result, dict):
@@ -777,7 +781,12 @@ class AnalysisTask(Job):
         return analyze_result(merged, fmt if isinstance(fmt, Mapping) else None)
 
     def segments(self) -> list[Segment]:
-        """The segments of a ready segmentation task."""
+        """The segments of a ready segmentation task.
+
+        Example:
+            >>> for segment in task.segments():  # doctest: +SKIP
+            ...     print(segment.start_s, segment.end_s, segment.fields)
+        """
         return parse_segments(self.result({"type": "segment_definitions"}).data)
 
     @classmethod
@@ -1627,6 +1636,12 @@ class BatchResult:
         Raises:
             InvalidRequestError: the item has no answer.
             MalformedResponseError: the answer is not JSON.
+
+        Example:
+            >>> item = BatchResult.from_api({"task_id": "t1", "status": "ready", "data": {
+            ...     "generation_id": "g", "data": '{"title": "Bread"}', "finish_reason": "stop"}})
+            >>> item.json()
+            {'title': 'Bread'}
         """
         if self.result is None:
             raise InvalidRequestError(f"batch item {self.task_id} is {self.status!r}: no answer")
@@ -1634,7 +1649,14 @@ class BatchResult:
         return analyze_result(dict(self.result.raw), fmt).data
 
     def segments(self) -> list[Segment]:
-        """The segments of a segmentation batch's item."""
+        """The segments of a segmentation batch's item.
+
+        Example:
+            >>> item = BatchResult.from_api({"task_id": "t1", "status": "ready", "data": {
+            ...     "generation_id": "g", "data": '{"scene": []}', "finish_reason": "stop"}})
+            >>> item.segments()
+            []
+        """
         return parse_segments(self.json())
 
     @classmethod

@@ -24,6 +24,11 @@ names only, reads no local file by ``file://`` URL unless told which directories
 (``file_dirs``), signs the media links it hands out, caps request bodies and times out
 stalled connections (``RequestLimits``), and refuses to serve beyond loopback without an
 API key. A ``data_dir`` is used by one emulator at a time.
+
+Example:
+    >>> with Emulator(speed=100.0) as emu:  # doctest: +SKIP
+    ...     print(emu.base_url)
+    http://127.0.0.1:41231/v1.3
 """
 
 from __future__ import annotations

@@ -95,7 +95,12 @@ class Stage:
     per_video_s: float = 0.0
 
     def seconds(self, *, video_duration_s: float) -> float:
-        """Unscaled duration of this stage for a video of the given length."""
+        """Unscaled duration of this stage for a video of the given length.
+
+        Example:
+            >>> Stage(base_s=2.0, per_video_s=0.5).seconds(video_duration_s=10.0)
+            7.0
+        """
         return self.base_s + self.per_video_s * video_duration_s
 
 
@@ -181,7 +186,12 @@ class UploadLimits:
             raise ValueError("chunk_size_bytes, max_chunks and initial_urls must be >= 1")
 
     def chunk_size_for(self, total_size: int) -> int:
-        """The chunk size of a session for a file of ``total_size`` bytes."""
+        """The chunk size of a session for a file of ``total_size`` bytes.
+
+        Example:
+            >>> UploadLimits(chunk_size_bytes=4096).chunk_size_for(10_000)
+            4096
+        """
         return max(self.chunk_size_bytes, -(-total_size // self.max_chunks))
 
 
@@ -210,7 +220,13 @@ class RateLimits:
     default: int = 60_000
 
     def per_minute(self, category: str) -> int:
-        """The limit of one category (``default`` for unknown names)."""
+        """The limit of one category (``default`` for unknown names).
+
+        Example:
+            >>> limits = RateLimits(search=30)
+            >>> limits.per_minute("search"), limits.per_minute("nope") == limits.default
+            (30, True)
+        """
         return int(getattr(self, category if category in _RATE_CATEGORIES else "default"))
 
 
@@ -291,7 +307,12 @@ class Faults:
 
     @classmethod
     def parse(cls, spec: str) -> Faults:
-        """Parse ``"500=0.1,503=0.05,429=0.05,drop=0.02,latency=0.05,fail=0.1"``."""
+        """Parse ``"500=0.1,503=0.05,429=0.05,drop=0.02,latency=0.05,fail=0.1"``.
+
+        Example:
+            >>> Faults.parse("500=0.1, drop=0.02").to_dict()
+            {'500': 0.1, 'drop': 0.02}
+        """
         values: dict[str, float] = {}
         for item in filter(None, (p.strip() for p in spec.split(","))):
             key, sep, raw = item.partition("=")
@@ -302,11 +323,21 @@ class Faults:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, float]) -> Faults:
-        """Build from ``{"500": 0.1, "drop": 0.02}`` (the keys of :meth:`parse`)."""
+        """Build from ``{"500": 0.1, "drop": 0.02}`` (the keys of :meth:`parse`).
+
+        Example:
+            >>> Faults.from_mapping({"503": 0.2}) == Faults.parse("503=0.2")
+            True
+        """
         return cls.parse(",".join(f"{k}={v}" for k, v in data.items()))
 
     def to_dict(self) -> dict[str, float]:
-        """The non-default settings, keyed like :meth:`parse` expects."""
+        """The non-default settings, keyed like :meth:`parse` expects.
+
+        Example:
+            >>> Faults().to_dict()
+            {}
+        """
         default = Faults()
         return {
             key: float(getattr(self, attr))
@@ -315,7 +346,12 @@ class Faults:
         }
 
     def to_spec(self) -> str:
-        """The inverse of :meth:`parse` (only non-default settings)."""
+        """The inverse of :meth:`parse` (only non-default settings).
+
+        Example:
+            >>> Faults.parse("503=0.2,drop=0.01").to_spec()
+            '503=0.2,drop=0.01'
+        """
         return ",".join(f"{k}={v}" for k, v in self.to_dict().items())
 
 
@@ -491,7 +527,12 @@ class EmulatorConfig:
         return is_loopback(name) or name in {h.lower() for h in self.allowed_hosts}
 
     def with_overrides(self, **overrides: object) -> EmulatorConfig:
-        """A copy with some fields replaced (``faults`` may be given as a spec string)."""
+        """A copy with some fields replaced (``faults`` may be given as a spec string).
+
+        Example:
+            >>> EmulatorConfig().with_overrides(speed=50.0, faults="503=0.1").faults.to_spec()
+            '503=0.1'
+        """
         if isinstance(overrides.get("faults"), str):
             overrides["faults"] = Faults.parse(str(overrides["faults"]))
         return replace(self, **overrides)  # type: ignore[arg-type]

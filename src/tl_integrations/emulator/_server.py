@@ -178,6 +178,12 @@ class Emulator(BackgroundServer):
             OSError: When the port cannot be bound.
             DataDirError: For a data directory that cannot be used or read back.
             DataDirInUse: When another emulator uses the data directory.
+
+        Example:
+            >>> emu = Emulator(speed=100.0).start()  # doctest: +SKIP
+            >>> emu.base_url  # doctest: +SKIP
+            'http://127.0.0.1:41231/v1.3'
+            >>> emu.stop()  # doctest: +SKIP
         """
         if self._thread is not None:
             return self
@@ -199,7 +205,12 @@ class Emulator(BackgroundServer):
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread (idempotent)."""
+        """Stop serving and wait for the thread (idempotent).
+
+        Example:
+            >>> emu = Emulator().start()  # doctest: +SKIP
+            >>> emu.stop()  # or: with Emulator() as emu: ...  # doctest: +SKIP
+        """
         self._stop_serving()
 
     # ------------------------------------------------------------------ facts
@@ -291,7 +302,14 @@ class Emulator(BackgroundServer):
     # ------------------------------------------------------------------ controls
 
     def stats(self) -> dict[str, Any]:
-        """Request counts by route, statuses, faults, uploads, chunks and bytes received."""
+        """Request counts by route, statuses, faults, uploads, chunks and bytes received.
+
+        Example:
+            >>> with Emulator() as emu, emu.client() as client:  # doctest: +SKIP
+            ...     _ = client.indexes.get_or_create("talks")
+            ...     emu.stats()["requests"]["GET /v1.3/indexes"]
+            1
+        """
         state = self._app().emulator
         with state.lock:
             return state.stats.to_dict()
@@ -299,7 +317,13 @@ class Emulator(BackgroundServer):
     def reset(self) -> None:
         """Forget every asset, upload, index, video, task, media file and stat; restore the
         configured faults. In a data directory only the emulator's own files go (see
-        ``POST /_emulator/reset``)."""
+        ``POST /_emulator/reset``).
+
+        Example:
+            >>> emu.reset()  # doctest: +SKIP
+            >>> emu.stats()["requests_total"]  # doctest: +SKIP
+            0
+        """
         self._app().emulator.reset()
 
     def set_faults(
@@ -358,7 +382,12 @@ class Emulator(BackgroundServer):
 
     def advance(self, seconds: float) -> None:
         """Move the manual clock forward (tasks progress without sleeping); the webhook
-        events that fall due are sent before it returns."""
+        events that fall due are sent before it returns.
+
+        Example:
+            >>> with Emulator(EmulatorConfig(clock=ManualClock())) as emu:  # doctest: +SKIP
+            ...     emu.advance(60.0)  # a minute of processing, at once
+        """
         if self.clock is None:
             raise RuntimeError("advance() needs EmulatorConfig(clock=ManualClock())")
         self.clock.advance(seconds)

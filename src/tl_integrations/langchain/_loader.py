@@ -160,6 +160,11 @@ class TwelveLabsVideoLoader(BaseLoader):
 
         Raises:
             IngestError: at the end with ``on_error="raise"``, if any input failed.
+
+        Example:
+            >>> loader = TwelveLabsVideoLoader(["talk.mp4"], index_name="talks")  # doctest: +SKIP
+            >>> for doc in loader.lazy_load():  # doctest: +SKIP
+            ...     print(doc.metadata["start_s"], doc.page_content[:40])
         """
         self.failures = []
         for record in ingest_records(
@@ -176,6 +181,10 @@ class TwelveLabsVideoLoader(BaseLoader):
         """The natively async :meth:`lazy_load` (the async client; no threads).
 
         Works inside a running event loop, such as a Jupyter cell.
+
+        Example:
+            >>> loader = TwelveLabsVideoLoader(["talk.mp4"], index_name="talks")  # doctest: +SKIP
+            >>> docs = [doc async for doc in loader.alazy_load()]  # doctest: +SKIP
         """
         self.failures = []
         async for record in aingest_records(

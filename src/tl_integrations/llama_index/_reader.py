@@ -178,6 +178,11 @@ class TwelveLabsVideoReader(BasePydanticReader):
         Raises:
             InvalidVideoError / InvalidRequestError: a bad input, before anything is sent.
             IngestError: at the end with ``on_error="raise"``, if any input failed.
+
+        Example:
+            >>> reader = TwelveLabsVideoReader(index_name="talks")
+            >>> for doc in reader.lazy_load_data(["talk.mp4"]):  # doctest: +SKIP
+            ...     print(doc.metadata["start_s"], doc.text[:40])
         """
         self._failures = []
         sources = resolve_inputs(videos, recursive=self.recursive)
@@ -199,7 +204,13 @@ class TwelveLabsVideoReader(BasePydanticReader):
         extra_info: Mapping[str, Any] | None = None,
         **_: Any,
     ) -> AsyncIterator[Document]:
-        """The natively async :meth:`lazy_load_data`: an async iterator, no threads."""
+        """The natively async :meth:`lazy_load_data`: an async iterator, no threads.
+
+        Example:
+            >>> reader = TwelveLabsVideoReader(index_name="talks")
+            >>> async for doc in reader.alazy_load_data("talks/"):  # doctest: +SKIP
+            ...     print(doc.metadata["source"])
+        """
         self._failures = []
         sources = resolve_inputs(videos, recursive=self.recursive)
         async for record in aingest_records(
@@ -237,7 +248,12 @@ class TwelveLabsVideoReader(BasePydanticReader):
         extra_info: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
-        """All Documents of ``videos`` in a list, natively async (works in a running loop)."""
+        """All Documents of ``videos`` in a list, natively async (works in a running loop).
+
+        Example:
+            >>> reader = TwelveLabsVideoReader(index_name="talks")
+            >>> docs = await reader.aload_data(["talk.mp4"])  # doctest: +SKIP
+        """
         return [d async for d in self.alazy_load_data(videos, extra_info, **kwargs)]
 
     def _key(self) -> str | None:
