@@ -26,9 +26,11 @@ from tl_integrations._ingest import (
     piece_metadata,
     resolve_inputs,
     sha256_file,
+    upload_limit,
 )
 from tl_integrations._ingest.engine import Claims, Entry, Found, Joined
 from tl_integrations._ingest.outcome import Progress, Tally
+from tl_integrations.langchain import TwelveLabsVideoLoader
 
 # -- options --------------------------------------------------------------------------------
 
@@ -293,3 +295,15 @@ def test_the_sync_and_async_engines_run_one_flow() -> None:
     # Both hand the same flow to their client: no hand-kept twin of the engine exists.
     assert inspect.getsource(VideoIngest.run).count("_ingest(") == 1
     assert inspect.getsource(AsyncVideoIngest.run).count("_ingest(") == 1
+
+
+def test_the_size_limit_is_the_upload_paths_own(tmp_path: Path) -> None:
+    # 3 GB: over /tasks' 2 GB, within the 10 GB of an asset's multipart upload.
+    big = tmp_path / "big.mp4"
+    with big.open("wb") as sparse:
+        sparse.truncate(3 * 1024**3)
+    assert resolve_inputs([big], max_bytes=upload_limit("assets"))[0].path == big
+    with pytest.raises(InvalidVideoError, match=r"over the 2 GB upload limit; upload it as an"):
+        resolve_inputs([big], max_bytes=upload_limit("tasks"))
+    loader = TwelveLabsVideoLoader([big], index_name="talks", api_key="tlk_test")
+    assert loader.videos == [str(big)]

@@ -47,6 +47,7 @@ from .inputs import (
     display_source,
     resolve_inputs,
     sha256_file,
+    upload_limit,
     url_key,
     with_text_field,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "piece_metadata",
     "resolve_inputs",
     "sha256_file",
+    "upload_limit",
     "url_key",
     "with_text_field",
 ]

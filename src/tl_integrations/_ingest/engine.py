@@ -84,6 +84,7 @@ from .inputs import (
     display_source,
     resolve_inputs,
     sha256_file,
+    upload_limit,
     url_key,
 )
 from .outcome import IngestFailure, Progress, Tally
@@ -788,7 +789,7 @@ class VideoIngest:
             >>> for record in ingest.run(["talk.mp4", "talks/"], failures=failed):  # doctest: +SKIP
             ...     print(record.video.video_id, len(record.pieces))
         """
-        sources = resolve_inputs(videos)
+        sources = resolve_inputs(videos, max_bytes=upload_limit(self.options.upload))
         tally = Tally(on_error=self.options.on_error, failures=failures)
         return self.client._iterate(_ingest(self.client._ctx, self.options, sources, tally))
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, Union
 from .._errors import InvalidRequestError, InvalidVideoError, check_int
 from .._resources.analyze import SegmentDefinition, SegmentField, segmentation_body
 from .._resources.assets import HASH_KEY
-from .._uploads import check_video_name, media_type_of, sha256_file, url_key
+from .._uploads import MULTIPART_LIMITS, check_video_name, media_type_of, sha256_file, url_key
 from .content import (
     CONTENT_KINDS,
     DEFAULT_CHAPTERS_PROMPT,
@@ -37,6 +37,7 @@ __all__ = [
     "display_source",
     "resolve_inputs",
     "sha256_file",
+    "upload_limit",
     "url_key",
     "with_text_field",
 ]
@@ -51,6 +52,19 @@ OnStatus = Callable[[str, str], object]
 # A URL is remembered by its hash: signed URLs carry credentials that must not be stored.
 URL_HASH_KEY = "tl_url_sha256"
 MAX_UPLOAD_BYTES = 2 * 1024**3
+"""The largest file the older one-step ``/tasks`` upload takes."""
+
+
+def upload_limit(upload: str) -> int:
+    """The largest local file an ingest on this upload path takes, in bytes.
+
+    Example:
+        >>> upload_limit("assets") // 1024**3, upload_limit("tasks") // 1024**3
+        (10, 2)
+    """
+    return MULTIPART_LIMITS["video"] if upload == "assets" else MAX_UPLOAD_BYTES
+
+
 VIDEO_PREFIX = "video:"
 _HASH_BLOCK_BYTES = 1024 * 1024
 
@@ -272,7 +286,10 @@ class VideoSource:
 
 
 def resolve_inputs(
-    videos: VideoInput | Iterable[VideoInput], *, recursive: bool = False
+    videos: VideoInput | Iterable[VideoInput],
+    *,
+    recursive: bool = False,
+    max_bytes: int = MULTIPART_LIMITS["video"],
 ) -> list[VideoSource]:
     """Resolve and check every input up front; nothing is sent.
 
@@ -283,13 +300,15 @@ def resolve_inputs(
             media, or ``"video:<id>"`` for a video already in the target index. Repeated
             inputs are kept once (a file however its path is spelled).
         recursive: a directory includes the video files of its subdirectories too.
+        max_bytes: the largest local file (see :func:`upload_limit`; default: the assets
+            path's 10 GB).
 
     Returns:
         The inputs in order, without repeats.
 
     Raises:
-        InvalidVideoError: a local file is missing, not a regular file, empty, over 2 GB, or
-            by its extension an image, audio or document file.
+        InvalidVideoError: a local file is missing, not a regular file, empty, over
+            ``max_bytes``, or by its extension an image, audio or document file.
         InvalidRequestError: an input is of no accepted form (an empty string too: it is not
             the current folder), or there are no inputs.
 
@@ -310,7 +329,7 @@ def resolve_inputs(
     if not items:
         raise InvalidRequestError("no videos given; pass a path, a URL or 'video:<id>'")
     expanded = [name for item in items for name in _expand(item, recursive=recursive)]
-    resolved = [_resolve_one(item) for item in expanded]
+    resolved = [_resolve_one(item, max_bytes) for item in expanded]
     # One file however it is spelled ("a.mp4", "./a.mp4", its absolute path): the first kept.
     kept: dict[str, VideoSource] = {}
     for source in resolved:
@@ -372,9 +391,9 @@ def _videos_in(paths: Iterable[Path], *, root: Path) -> list[Path]:
     return sorted(keep)
 
 
-def _resolve_one(item: VideoInput) -> VideoSource:
+def _resolve_one(item: VideoInput, max_bytes: int) -> VideoSource:
     if isinstance(item, os.PathLike):
-        return _local_file(os.fspath(item))
+        return _local_file(os.fspath(item), max_bytes)
     if not isinstance(item, str):
         raise InvalidRequestError(
             f"a video input must be a path, a URL or 'video:<id>', got {type(item).__name__}"
@@ -386,7 +405,7 @@ def _resolve_one(item: VideoInput) -> VideoSource:
         return VideoSource(item, "video", video_id=video_id)
     if "://" in item:
         return _url(item)
-    return _local_file(item)
+    return _local_file(item, max_bytes)
 
 
 def _url(item: str) -> VideoSource:
@@ -399,7 +418,7 @@ def _url(item: str) -> VideoSource:
     return VideoSource(item, "url", url=item)
 
 
-def _local_file(name: str) -> VideoSource:
+def _local_file(name: str, max_bytes: int) -> VideoSource:
     path = Path(name).expanduser()
     try:
         info = path.stat()
@@ -412,10 +431,13 @@ def _local_file(name: str) -> VideoSource:
     check_video_name(name)
     if info.st_size == 0:
         raise InvalidVideoError(f"{name!r} is empty; pass a video file", path=name)
-    if info.st_size > MAX_UPLOAD_BYTES:
+    if info.st_size > max_bytes:
+        tasks_path = max_bytes <= MAX_UPLOAD_BYTES
         raise InvalidVideoError(
-            f"{name!r} is {info.st_size} bytes, over the 2 GB upload limit; "
-            "host it and pass its URL instead",
+            f"{name!r} is {info.st_size} bytes, over the {max_bytes // 1024**3} GB upload "
+            "limit; "
+            + ("upload it as an asset (upload='assets', up to 10 GB) or " if tasks_path else "")
+            + "host it and pass its URL instead",
             path=name,
         )
     if not os.access(path, os.R_OK):

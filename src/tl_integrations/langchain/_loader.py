@@ -22,6 +22,7 @@ from .._ingest import (
     VideoInput,
     VideoRecord,
     resolve_inputs,
+    upload_limit,
 )
 
 if TYPE_CHECKING:
@@ -146,7 +147,9 @@ class TwelveLabsVideoLoader(BaseLoader):
             on_status=on_status,
             upload=upload,
         )
-        self.videos = [source.source for source in resolve_inputs(videos, recursive=recursive)]
+        limit = upload_limit(upload)
+        sources = resolve_inputs(videos, recursive=recursive, max_bytes=limit)
+        self.videos = [source.source for source in sources]
         self.client = client
         self.async_client = async_client
         self.api_key = _secret(api_key)

@@ -22,6 +22,7 @@ from .._ingest import (
     VideoInput,
     VideoRecord,
     resolve_inputs,
+    upload_limit,
     with_text_field,
 )
 from .._resources.analyze import SegmentDefinition
@@ -185,7 +186,8 @@ class TwelveLabsVideoReader(BasePydanticReader):
             ...     print(doc.metadata["start_s"], doc.text[:40])
         """
         self._failures = []
-        sources = resolve_inputs(videos, recursive=self.recursive)
+        limit = upload_limit(self.upload)
+        sources = resolve_inputs(videos, recursive=self.recursive, max_bytes=limit)
         for record in ingest_records(
             [s.source for s in sources],
             self._options(),
@@ -212,7 +214,8 @@ class TwelveLabsVideoReader(BasePydanticReader):
             ...     print(doc.metadata["source"])
         """
         self._failures = []
-        sources = resolve_inputs(videos, recursive=self.recursive)
+        limit = upload_limit(self.upload)
+        sources = resolve_inputs(videos, recursive=self.recursive, max_bytes=limit)
         async for record in aingest_records(
             [s.source for s in sources],
             self._options(),
