@@ -295,3 +295,13 @@ def test_a_file_its_name_says_the_job_cannot_read_is_refused_before_upload(
     live = nothing_sent
     with pytest.raises((InvalidVideoError, InvalidRequestError), match=message):
         live.finish(call(live.client, files))
+
+
+def test_a_blank_index_name_is_refused_before_the_look_up(
+    nothing_sent: EmuTwin, video: Path
+) -> None:
+    live = nothing_sent
+    with pytest.raises(InvalidRequestError, match="name must be a non-empty string"):
+        live.finish(live.client.index(video, index_name=" "))
+    with pytest.raises(InvalidRequestError, match="name must be a non-empty string"):
+        live.finish(live.client.indexes.get_or_create(""))

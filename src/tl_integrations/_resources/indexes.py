@@ -176,11 +176,12 @@ def get_or_create_index(
     addons: Sequence[str] | None = None,
 ) -> Flow[Index]:
     """The index called ``name``, created when there is none (see ``Indexes.get_or_create``)."""
+    # Built (so checked) first: a bad name or model is refused before the look-up is sent.
+    # A name exists once per account, so the create is safe to repeat after a lost answer.
+    request = _create_request(name, models, addons, "always")
     found = yield from _find(name, ctx)
     if found is not None:
         return found
-    # A name exists once per account, so the create is safe to repeat after a lost answer.
-    request = _create_request(name, models, addons, "always")
     try:
         return (yield from _create(request, ctx))
     except (BadRequestError, ConflictError):
