@@ -24,8 +24,8 @@ from .._media import MediaError, MediaInfo, probe_streams
 from .analysis_rules import Ask, ImageInput, MediaSource, count_tokens, sync_ask, window_of
 from .assets import Assets
 from .errors import Invalid
-from .ingest import AssetRef, Base64Data, RemoteUrl, probe_upload, receive
-from .media_rules import check_media
+from .ingest import AssetRef, Base64Data, RemoteUrl, receive
+from .media_rules import check_media, probe_media
 from .store import Store
 
 __all__ = ["BASE64_VIDEO_LIMIT", "Analysis", "Generation", "Media"]
@@ -174,18 +174,26 @@ class Analysis:
                 )
             upload = await receive(self.store, source)
             try:
-                info = await probe_upload(self.store, upload)
+                # Not probe_upload: it applies indexing's durations (4 s minimum); analysis
+                # takes 1 s to 2 h, checked by window_of.
+                info = await anyio.to_thread.run_sync(
+                    lambda: probe_media(upload.path, filename=upload.filename)
+                )
             finally:
                 upload.discard()
         if not info.width:
             raise Invalid(
                 source.field, "The media has no picture; Pegasus analyses videos (or images)."
             )
-        # Only the picture rules apply here: durations are the analysis' own (window_of).
+        # Only the picture (and, for fetched files, size) rules apply here: durations are
+        # the analysis' own (window_of), and an asset's size was checked when it was made.
         rules = dataclasses.replace(
             self.store.config.media, min_duration_s=0.0, max_duration_s=math.inf
         )
-        check_media(dataclasses.replace(info, size_bytes=0), rules)
+        check_media(
+            dataclasses.replace(info, size_bytes=0) if isinstance(source, AssetRef) else info,
+            rules,
+        )
         return info
 
     async def _images(self, images: tuple[ImageInput, ...]) -> Media:

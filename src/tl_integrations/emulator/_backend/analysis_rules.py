@@ -33,6 +33,7 @@ __all__ = [
     "batch_ask",
     "check_schema",
     "count_tokens",
+    "source_of",
     "sync_ask",
     "task_ask",
     "window_of",
@@ -202,6 +203,24 @@ def _window(body: Mapping[str, Any]) -> tuple[float | None, float | None]:
             "end_time", f"the window must last at least {MIN_WINDOW_S:g} s, got {end - start:g} s"
         )
     return start, end
+
+
+def source_of(value: Any, name: str, *, allow_url: bool = True) -> MediaSource:
+    """A media source object holding exactly one of ``url``, ``asset_id`` or
+    ``base64_string`` (analysis' ``image[]``, embed v2's ``media_source``).
+
+    Raises:
+        Invalid: (400) naming ``name``, for none or more than one of them.
+
+    Example:
+        >>> source_of({"asset_id": "a1"}, "image[0]")
+        AssetRef(asset_id='a1', field='image[0].asset_id')
+        >>> source_of({"asset_id": "a1", "url": "file:///a.png"}, "image[0]")
+        Traceback (most recent call last):
+        ...
+        tl_integrations.emulator._backend.errors.Invalid: image[0]: give exactly one of ...
+    """
+    return _source(value, name, allow_url=allow_url)
 
 
 def _source(value: Any, name: str, *, allow_url: bool = True) -> MediaSource:
@@ -382,7 +401,9 @@ def _walk(node: Any, where: str, *, depth: int, timestamp_ok: bool, name: str | 
     if not isinstance(node, dict):
         return
     for key, kind in _UNSUPPORTED.items():
-        if key in node and not (key == "additionalProperties" and node[key] is False):
+        # additionalProperties included: "Including it causes a 422 error" whatever its value
+        # (SDK types/sync_response_format.py, async_response_format.py).
+        if key in node:
             raise Unprocessable(
                 f"{where}: {key} is not supported in Pegasus JSON schemas"
                 + (f" ({kind})" if kind != "any" else " (use anyOf)"),
@@ -620,7 +641,8 @@ def sync_ask(body: Mapping[str, Any]) -> Ask:
         raise invalid("prompt_v2", "images take a plain prompt, not prompt_v2")
     prompt, params = _prompt(body, required=True)
     assert prompt is not None
-    _check_placeholders(prompt, images)
+    if not _present(body, "prompt_v2"):  # prompt_v2 names its own media_sources
+        _check_placeholders(prompt, images)
     schema = None
     if _present(body, "response_format"):
         fmt = body["response_format"]
@@ -690,7 +712,7 @@ def _async_ask(body: Mapping[str, Any], *, model: str, video: MediaSource | None
     prompt, prompt_echo = _prompt(body, required=mode == "general")
     if images and (prompt is None or _present(body, "prompt_v2")):
         raise invalid("prompt", "images need a plain prompt")
-    if prompt is not None:
+    if prompt is not None and not _present(body, "prompt_v2"):
         _check_placeholders(prompt, images)
     schema, definitions, time_format, fmt_echo = _formats(body, mode, model)
     start, end = _window(body)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._apierror import JSONResponse
+from .._backend.errors import check_among
 from .._backend.indexes import IndexFilter, IndexView
 from .._ids import rfc3339
 from .params import backend_of, json_body, page_request, sort_of, time_range_of
@@ -40,6 +41,9 @@ def index_json(view: IndexView) -> dict[str, Any]:
 
 routes = RouteTable()
 
+#: The ``model_family`` values ``GET /indexes`` filters on.
+MODEL_FAMILIES = ("marengo", "pegasus")
+
 
 @routes.route("/indexes", "POST")
 async def create_index(request: Request) -> Response:
@@ -55,10 +59,13 @@ async def create_index(request: Request) -> Response:
 async def list_indexes(request: Request) -> Response:
     """``GET /indexes`` with filters, sorting and paging."""
     query = request.query_params
+    family = query.get("model_family") or None
+    if family is not None:
+        check_among("model_family", [family], MODEL_FAMILIES)
     flt = IndexFilter(
         name=query.get("index_name") or None,
         model_options=tuple(o for o in (query.get("model_options") or "").split(",") if o),
-        model_family=query.get("model_family") or None,
+        model_family=family,
         created=time_range_of(query, "created_at"),
         updated=time_range_of(query, "updated_at"),
     )

@@ -15,8 +15,9 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from .._backend import Backend, metadata
+from .._backend.analysis_rules import source_of
 from .._backend.embeddings import EmbedTaskFilter
-from .._backend.errors import Invalid, invalid
+from .._backend.errors import Invalid, check_among, invalid
 from .._backend.ingest import AssetRef, Base64Data, LocalFile, RemoteUrl
 from .._backend.queries import PageRequest, Range, Sort, TimeRange
 from .._ids import parse_time
@@ -24,6 +25,8 @@ from .._multipart import Form, parse_form, read_limited
 from .._state import EmulatorState
 
 __all__ = [
+    "EMBED_TASK_STATUSES",
+    "MAX_JSON_DEPTH",
     "as_bool",
     "as_float",
     "as_int",
@@ -32,6 +35,7 @@ __all__ = [
     "form_of",
     "idempotency_of",
     "json_body",
+    "json_depth",
     "json_text",
     "listed",
     "media_from_form",
@@ -46,6 +50,11 @@ __all__ = [
 ]
 
 MAX_PAGE_LIMIT = 50
+#: How deeply a JSON body may nest (objects and arrays); orjson cannot write past ~254
+#: levels, so deeper bodies would break saving the records that keep them.
+MAX_JSON_DEPTH = 128
+#: The ``status`` values of ``GET /embed/tasks`` and ``GET /embed-v2/tasks``.
+EMBED_TASK_STATUSES = ("processing", "ready", "failed")
 Query = QueryParams | Mapping[str, str]
 
 
@@ -73,7 +82,8 @@ async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object.
 
     Raises:
-        Invalid: When the body is not a JSON object.
+        Invalid: When the body is not a JSON object, or nests deeper than
+            :data:`MAX_JSON_DEPTH` levels.
         ApiError: 413 for a body over ``RequestLimits.json_bytes``.
 
     Example:
@@ -88,7 +98,34 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise Invalid(None, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise Invalid(None, "The body must be a JSON object.")
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise Invalid(
+            None, f"The JSON body nests too deeply; at most {MAX_JSON_DEPTH} levels are accepted."
+        )
     return data
+
+
+def json_depth(value: Any) -> int:
+    """How many levels of objects and arrays ``value`` nests (0 for a scalar), without
+    recursion.
+
+    Example:
+        >>> json_depth(1), json_depth({"a": [1, {"b": 2}]}), json_depth([])
+        (0, 3, 1)
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def json_text(raw: str | None) -> dict[str, Any] | None:
@@ -317,7 +354,8 @@ def embed_task_filter(query: QueryParams) -> EmbedTaskFilter:
     """``started_at``, ``ended_at`` and ``status`` (repeatable) of the embedding task lists.
 
     Raises:
-        Invalid: When a date is not an RFC 3339 time.
+        Invalid: When a date is not an RFC 3339 time, or a status is not one of
+            ``processing``, ``ready`` or ``failed``.
 
     Example:
         >>> embed_task_filter(QueryParams("started_at=1970-01-01T00:01:00Z")).since_s
@@ -328,7 +366,9 @@ def embed_task_filter(query: QueryParams) -> EmbedTaskFilter:
         until = parse_time(query["ended_at"]) if query.get("ended_at") else None
     except ValueError:
         raise invalid("started_at", "started_at and ended_at must be RFC 3339 times") from None
-    return EmbedTaskFilter(since, until, tuple(query.getlist("status")))
+    statuses = tuple(query.getlist("status"))
+    check_among("status", statuses, EMBED_TASK_STATUSES)
+    return EmbedTaskFilter(since, until, statuses)
 
 
 _BRACKETED = re.compile(r"^user_metadata\[(?P<key>[^\]]+)\]$")
@@ -380,11 +420,12 @@ def media_from_form(form: Form, *, file_field: str, url_field: str) -> LocalFile
 
 
 def media_source(source: Any, *, field: str) -> RemoteUrl | Base64Data | AssetRef | None:
-    """A JSON ``media_source`` object: ``url``, ``base64_string`` or ``asset_id`` (None when
-    it has none of them).
+    """A JSON ``media_source`` object: exactly one of ``url``, ``base64_string`` or
+    ``asset_id`` (None when it has none of them).
 
     Raises:
-        Invalid: When ``source`` is not an object.
+        Invalid: When ``source`` is not an object, or holds more than one source (checked
+            as analysis' ``image[]`` is).
 
     Example:
         >>> media_source({"asset_id": "abc"}, field="video.media_source")
@@ -392,10 +433,6 @@ def media_source(source: Any, *, field: str) -> RemoteUrl | Base64Data | AssetRe
     """
     if not isinstance(source, dict):
         raise Invalid(field, f"{field} must be an object.")
-    if source.get("url"):
-        return RemoteUrl(str(source["url"]), field=f"{field}.url")
-    if source.get("base64_string"):
-        return Base64Data(str(source["base64_string"]), field=f"{field}.base64_string")
-    if source.get("asset_id"):
-        return AssetRef(str(source["asset_id"]), field=f"{field}.asset_id")
-    return None
+    if not any(source.get(k) for k in ("url", "base64_string", "asset_id")):
+        return None
+    return source_of(source, field)

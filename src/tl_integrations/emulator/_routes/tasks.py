@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._apierror import JSONResponse
-from .._backend.errors import missing
+from .._backend.errors import check_among, missing
 from .._backend.tasks import TaskFilter, TaskView
 from .._ids import rfc3339
 from .params import (
@@ -56,6 +56,9 @@ def task_json(view: TaskView) -> dict[str, Any]:
 
 routes = RouteTable()
 
+#: The ``status`` values ``GET /tasks`` filters on (``TasksListRequestStatusItem``).
+TASK_STATUSES = ("ready", "uploading", "validating", "pending", "queued", "indexing", "failed")
+
 
 @routes.route("/tasks", "POST")
 async def create_task(request: Request) -> Response:
@@ -90,9 +93,11 @@ async def get_task(request: Request) -> Response:
 async def list_tasks(request: Request) -> Response:
     """``GET /tasks`` with filters (``status`` repeatable), sorting and paging."""
     query = request.query_params
+    statuses = tuple(query.getlist("status"))
+    check_among("status", statuses, TASK_STATUSES)
     flt = TaskFilter(
         index_id=query.get("index_id") or None,
-        statuses=tuple(query.getlist("status")),
+        statuses=statuses,
         filename=query.get("filename") or None,
         ranges=ranges_of(query, ("duration", "width", "height")),
         created=time_range_of(query, "created_at"),
