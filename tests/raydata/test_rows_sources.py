@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tl_integrations import InvalidVideoError
+from tl_integrations._ingest.inputs import upload_limit
 from tl_integrations.ray._rows import rows_of, source_column, table_of
 from tl_integrations.ray._sources import is_object_uri, staged
 
@@ -88,6 +90,29 @@ def test_a_missing_object_is_refused_naming_the_uri(tmp_path: Path) -> None:
     uri = (tmp_path / "nope.mp4").as_uri()
     with pytest.raises(InvalidVideoError, match=r"nope\.mp4"), staged(uri):
         pass
+
+
+@pytest.mark.parametrize("as_object", [False, True])
+def test_a_file_over_its_upload_paths_limit_is_refused_before_it_is_copied(
+    tmp_path: Path, as_object: bool
+) -> None:
+    """3 GB (sparse) passes as an asset (10 GB) and is refused on /tasks (2 GB); an
+    object-store copy is judged by the store's size, before a byte is copied."""
+    path = tmp_path / "big.mp4"
+    with open(path, "wb") as handle:
+        os.truncate(handle.fileno(), 3 * 1024**3)
+    source = path.as_uri() if as_object else str(path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with (
+        pytest.raises(InvalidVideoError, match=r"over the 2 GB upload limit"),
+        staged(source, scratch_dir=scratch, max_bytes=upload_limit("tasks")),
+    ):
+        pass
+    assert list(scratch.iterdir()) == []
+    if not as_object:  # copying 3 GB of a sparse file is not worth a test's time
+        with staged(source, max_bytes=upload_limit("assets")) as media:
+            assert media.path == path
 
 
 def test_local_files_urls_and_video_ids_have_their_keys(tmp_path: Path) -> None:

@@ -62,6 +62,8 @@ def ctx(emu: Emulator, media: Media, tmp_path_factory: pytest.TempPathFactory) -
     (scratch / "a folder.mp4").mkdir()
     with open(scratch / "huge.mp4", "wb") as handle:
         os.truncate(handle.fileno(), 3 * 1024**3)  # sparse: 3 GB on paper, no disk used
+    with open(scratch / "huger.mp4", "wb") as handle:
+        os.truncate(handle.fileno(), 11 * 1024**3)  # over the 10 GB an asset may be
     with (
         sync_client(emu, vt) as client,
         sync_client(emu, vt, api_key="tlk-not-the-right-key") as wrong,
@@ -95,9 +97,12 @@ def _embed(**kwargs: object) -> Call:
     return call
 
 
-def _loader(name: str) -> Call:
+def _loader(name: str, upload: str = "assets") -> Call:
     return lambda c: TwelveLabsVideoLoader(
-        [str(c.scratch / name)], index_id=c.index_id, client=c.client
+        [str(c.scratch / name)],
+        index_id=c.index_id,
+        client=c.client,
+        upload=upload,  # type: ignore[arg-type]
     )
 
 
@@ -242,10 +247,17 @@ CASES: dict[str, Case] = {
     "the loader given an empty file": Case(
         _loader("empty.mp4"), InvalidVideoError, r"is empty; pass a video file", True
     ),
-    "the loader given a sparse 3 GB file": Case(
-        _loader("huge.mp4"),
+    "the loader given a sparse 11 GB file": Case(
+        _loader("huger.mp4"),
         InvalidVideoError,
-        r"over the 2 GB upload limit; host it and pass its URL instead",
+        r"over the 10 GB upload limit; host it and pass its URL instead",
+        True,
+    ),
+    "the loader on /tasks given a sparse 3 GB file": Case(
+        _loader("huge.mp4", upload="tasks"),
+        InvalidVideoError,
+        r"over the 2 GB upload limit; upload it as an asset \(upload='assets', up to 10 GB\) "
+        r"or host it and pass its URL instead",
         True,
     ),
 }

@@ -46,6 +46,7 @@ from .._errors import (
     PermissionDeniedError,
 )
 from .._ingest import display_source
+from .._ingest.inputs import upload_limit
 from .._resources.assets import Uploader
 from .._resources.indexed_assets import IndexedAsset
 from .._resources.tasks import Task
@@ -226,6 +227,7 @@ class IndexVideos(PoolWorker):
         self._timeout_s = timeout_s
         self._scratch_dir = scratch_dir
         self._assets = upload == "assets"
+        self._max_bytes = upload_limit(upload)
         super().__init__(index, max_concurrency, threads="tl-index")
 
     def __call__(self, batch: Any) -> Any:
@@ -248,7 +250,9 @@ class IndexVideos(PoolWorker):
 
     def _prepare(self, row: _Row, scratch: _Scratch) -> None:
         try:
-            media = row.media = scratch.enter(staged(row.source, scratch_dir=self._scratch_dir))
+            media = row.media = scratch.enter(
+                staged(row.source, scratch_dir=self._scratch_dir, max_bytes=self._max_bytes)
+            )
             if media.kind == "video":
                 assert media.video_id is not None
                 row.found(self._client.videos.retrieve(self._index.index_id, media.video_id))

@@ -33,7 +33,7 @@ from typing import Literal
 
 from .._errors import InvalidVideoError
 from .._ingest import HASH_KEY, URL_HASH_KEY, display_source, resolve_inputs, sha256_file, url_key
-from .._ingest.inputs import MAX_UPLOAD_BYTES
+from .._ingest.inputs import upload_limit
 
 __all__ = ["Media", "is_object_uri", "staged"]
 
@@ -86,8 +86,13 @@ def is_object_uri(source: str) -> bool:
 
 
 @contextlib.contextmanager
-def staged(source: str, *, scratch_dir: str | Path | None = None) -> Iterator[Media]:
+def staged(
+    source: str, *, scratch_dir: str | Path | None = None, max_bytes: int = upload_limit("assets")
+) -> Iterator[Media]:
     """The :class:`Media` of one source; an object-store copy is deleted on exit.
+
+    ``max_bytes`` is the largest file the upload path takes (:func:`upload_limit`: 10 GB as
+    an asset, 2 GB through ``/tasks``); a larger one is refused before it is copied or sent.
 
     Raises:
         InvalidVideoError / InvalidRequestError: the source cannot be used (missing, empty,
@@ -99,10 +104,10 @@ def staged(source: str, *, scratch_dir: str | Path | None = None) -> Iterator[Me
         ('url', 'tl_url_sha256')
     """
     if is_object_uri(source):
-        with _copied(source, scratch_dir) as media:
+        with _copied(source, scratch_dir, max_bytes) as media:
             yield media
         return
-    resolved = resolve_inputs([source])[0]
+    resolved = resolve_inputs([source], max_bytes=max_bytes)[0]
     if resolved.kind == "file":
         assert resolved.path is not None
         yield Media(source, "file", path=resolved.path, digest=sha256_file(resolved.path))
@@ -114,7 +119,7 @@ def staged(source: str, *, scratch_dir: str | Path | None = None) -> Iterator[Me
 
 
 @contextlib.contextmanager
-def _copied(uri: str, scratch_dir: str | Path | None) -> Iterator[Media]:
+def _copied(uri: str, scratch_dir: str | Path | None, max_bytes: int) -> Iterator[Media]:
     from pyarrow import fs
 
     shown = display_source(uri)
@@ -125,9 +130,10 @@ def _copied(uri: str, scratch_dir: str | Path | None) -> Iterator[Media]:
         raise InvalidVideoError(f"cannot open {shown!r}: {exc}", path=shown) from exc
     if info.type != fs.FileType.File:
         raise InvalidVideoError(f"{shown!r} is not a file in its store", path=shown)
-    if info.size is not None and info.size > MAX_UPLOAD_BYTES:
+    if info.size is not None and info.size > max_bytes:
         raise InvalidVideoError(
-            f"{shown!r} is {info.size} bytes, over the 2 GB upload limit", path=shown
+            f"{shown!r} is {info.size} bytes, over the {max_bytes // 1024**3} GB upload limit",
+            path=shown,
         )
     folder = Path(tempfile.mkdtemp(prefix="tl-ray-", dir=scratch_dir))
     try:
@@ -139,7 +145,9 @@ def _copied(uri: str, scratch_dir: str | Path | None) -> Iterator[Media]:
                 digest.update(block)
                 out.write(block)
         try:
-            checked = resolve_inputs([str(local)])[0]  # empty, unreadable...: the usual checks
+            checked = resolve_inputs([str(local)], max_bytes=max_bytes)[
+                0
+            ]  # empty, unreadable...: the usual checks
         except InvalidVideoError as exc:
             raise InvalidVideoError(str(exc).replace(str(local), shown), path=shown) from None
         yield Media(uri, "file", path=checked.path, digest=digest.hexdigest())
