@@ -25,7 +25,7 @@ from .ingest import AssetRef, RemoteUrl
 from .lifecycle import analysis_status, plan_analysis_stages, task_rng
 from .queries import Page, PageRequest, Sort, paginate
 from .records import AnalysisTaskRec
-from .store import Store, lookup
+from .store import Store, fate_key, lookup
 from .webhooks import Webhooks
 
 __all__ = [
@@ -184,6 +184,20 @@ class AnalysisTasks:
                 self.store.save()
                 return self.view(rec), False
 
+    def _fate_key(self, media: Media | None) -> str | None:
+        """What decides whether a task fails: the media and how many earlier analysis
+        tasks had the same source, so that its fate for a given seed does not depend on
+        which concurrent request got the next id, and asking again draws anew."""
+        base = fate_key(media.info, ()) if media is not None else None
+        if base is None or media is None:
+            return None
+        earlier = sum(
+            1
+            for rec in self.store.records.analysis_tasks.values()
+            if rec.video_source == media.source
+        )
+        return f"{base}:analysis:{earlier}"
+
     def start(
         self,
         ask: Ask,
@@ -223,7 +237,7 @@ class AnalysisTasks:
                 "message": f"Segmentation reached max_tokens ({ask.token_limit}) before it "
                 "finished; raise max_tokens (or use pegasus1.6 with 'unlimited')."
             }
-        elif store.task_fails(task_id):
+        elif store.task_fails(task_id, media_key=self._fate_key(media)):
             error = {"message": TASK_FAILED}
         elif answer is not None:
             result, error = answer.result(), answer.warning
