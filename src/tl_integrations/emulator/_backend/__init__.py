@@ -113,16 +113,16 @@ class Backend:
     def _asset_media(self, ref: AssetRef) -> StoredMedia:
         """The ready medium behind an asset id (or a video id, as for analysis), with its
         stored file: embeddings read images and documents from it."""
-        root = self.store.persistence.root
+        inside = self.store.persistence.inside
         if ref.asset_id in self.store.records.assets:
             rec = self.assets.ready(ref)
-            path = root / rec.media_path if rec.media_path else None
+            path = inside(rec.media_path)
             return StoredMedia(rec.kind, rec.filename, path, rec.info)
         try:
             video = self.videos.find(ref.asset_id)
         except NotFound:
             raise NotFound("asset", ref.asset_id) from None
-        path = root / video.media_path if video.media_path else None
+        path = inside(video.media_path)
         name = video.info.filename if video.info is not None else "video"
         return StoredMedia("video", name, path, video.info)
 

@@ -486,7 +486,9 @@ class Assets:
             session = self._upload_of(rec)
             if session is not None:  # an upload into a deleted asset has nowhere to go
                 del store.records.uploads[session.id]
-                (store.persistence.root / session.part_path).unlink(missing_ok=True)
+                part = store.persistence.part_file(session.id)
+                if part is not None:
+                    part.unlink(missing_ok=True)
             store.save()
 
 

@@ -52,6 +52,7 @@ _OWN_FILES = {
     "uploads": re.compile(r"^(upload|fetch)-.+$"),
 }
 _OWN_TEMP = re.compile(r"^\.state\.json\..+$")
+_ID = re.compile(r"^[0-9a-f]{24}$")
 
 
 class DataDirError(OSError):
@@ -380,17 +381,38 @@ class Persistence:
         """The file a record names, or None when the name leads out of the directory (a
         record is data: it never makes the emulator read or delete elsewhere).
 
+        Symbolic links are followed before the check: a name whose real path is not under
+        the data directory (``media/x.png`` linked to ``/etc/passwd``) gives None too.
+
         Example:
             >>> p.inside("media/x.mp4") is not None, p.inside("../x.mp4")  # doctest: +SKIP
             (True, None)
         """
-        if not relative:
+        if not isinstance(relative, str) or not relative or "\x00" in relative:
             return None
-        path = self.root / relative
         parts = Path(relative).parts
         if Path(relative).is_absolute() or ".." in parts or parts[0] not in _OWN_DIRS:
             return None
+        path = self.root / relative
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root or real == root:
+            return None
+        if os.path.realpath(self.root / parts[0]) != os.path.join(root, parts[0]):
+            return None  # the sub-directory itself is a link elsewhere
         return path
+
+    def part_file(self, upload_id: str) -> Path | None:
+        """The file a multipart upload's chunks go into, named by the upload id alone (never
+        by a path a record holds), or None for an id the emulator would not have made.
+
+        Example:
+            >>> p.part_file("0" * 24).name, p.part_file("../x")  # doctest: +SKIP
+            ('000000000000000000000000.part', None)
+        """
+        if not isinstance(upload_id, str) or not _ID.match(upload_id):
+            return None
+        return self.inside(f"multipart/{upload_id}.part")
 
     # ------------------------------------------------------------------ cleaning
 
@@ -416,8 +438,13 @@ class Persistence:
         """
         gone = 0
         doomed = [e for e in self.root.iterdir() if _OWN_TEMP.match(e.name)]
-        for directory in (self.media_dir, self.parts_dir):
-            doomed += [e for e in self._own(directory) if self.relative(e) not in files]
+        doomed += [e for e in self._own(self.media_dir) if self.relative(e) not in files]
+        # A partial upload is named by its session's id (whatever path the record holds).
+        doomed += [
+            e
+            for e in self._own(self.parts_dir)
+            if self.relative(e) not in files and e.name.removesuffix(".part") not in ids
+        ]
         for entry in self._own(self.vectors_dir):
             match = _OWN_FILES["vectors"].match(entry.name)
             if match is None or match.group(1) not in ids:

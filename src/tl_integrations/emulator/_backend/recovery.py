@@ -71,7 +71,7 @@ def recover(store: Store, *, videos: Videos, assets: Assets) -> Recovered:
             and asset.ready_from is None
         ]
     for upload in finished:
-        part = store.persistence.inside(upload.part_path)
+        part = store.persistence.part_file(upload.id)
         if part is not None and part.is_file():
             assets.complete_now(upload.asset_id, part)
     if found.total:

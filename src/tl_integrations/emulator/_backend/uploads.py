@@ -343,7 +343,13 @@ class Uploads:
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
         try:
-            path = self.store.persistence.root / rec.part_path
+            path = self.store.persistence.part_file(rec.id)
+            if path is None:
+                raise Invalid(
+                    None,
+                    f"The upload session {upload_id!r} has no file to write into.",
+                    code="upload_session_broken",
+                )
             with path.open("r+b") as out:
                 out.seek((chunk_index - 1) * rec.chunk_size)
                 async for piece in body:
@@ -414,8 +420,9 @@ class Uploads:
                 rec.completed_at = now
             rec.updated_at = now
             store.save()
-        if finishing:
-            await self.assets.complete(rec.asset_id, store.persistence.root / rec.part_path)
+        part = store.persistence.part_file(rec.id)
+        if finishing and part is not None:
+            await self.assets.complete(rec.asset_id, part)
         complete = rec.completed_at is not None
         return ReportResult(rec.asset_id, processed, duplicates, done, complete)
 
