@@ -6,10 +6,11 @@ from a URL (up to 4 GB), or sent in chunks by a multipart session (up to 10 GB, 
 analysis and embeddings take ready assets.
 
 ``client.assets.upload(path)`` is the one call for a local file: it hashes the file, finds an
-asset of this account that already holds the same bytes (its SHA-256 is stored in the
-asset's ``user_metadata``) and returns it without sending anything; otherwise it picks a
-direct upload or a resumable multipart session by size, streams from disk, and returns the
-asset once it is ready.
+asset of this account with the same file name that already holds the same bytes (its SHA-256
+is stored in the asset's ``user_metadata``; ``GET /assets`` filters by name only, so a copy
+under another name is not looked for) and returns it without sending anything; otherwise
+it picks a direct upload or a resumable multipart session by size, streams from disk, and
+returns the asset once it is ready.
 
 Example:
     >>> asset = Asset.from_api({"_id": "a1", "status": "processing", "filename": "talk.mp4",
@@ -466,8 +467,8 @@ def upload_asset(
     timeout_s: float | None,
     digest: str | None = None,
 ) -> Flow[Asset]:
-    """Upload a checked file once: reuse an asset with the same bytes, else send it, then
-    wait until the asset is ready. ``digest``: the file's SHA-256 when the caller has it.
+    """Upload a checked file once: reuse an asset with the same name and bytes, else send it,
+    then wait until the asset is ready. ``digest``: the file's SHA-256 when the caller has it.
 
     Overlapping uploads of the same bytes pay once: in this process the content is claimed
     (another flow uploading it is waited for, then its asset found), and the hash marker is
@@ -849,12 +850,13 @@ class Assets(JobResource[Asset]):
     ) -> Asset:
         """Upload one local file of any size (up to 10 GB) and return the ready asset.
 
-        The file is checked first, then hashed: an asset of this account holding the same
-        bytes is returned without sending anything. Otherwise a file up to
-        ``multipart_threshold_bytes`` goes in one streamed request; a larger one in chunks,
-        ``max_concurrency`` at a time, straight from the file (no temporary files). An
-        interrupted multipart upload resumes where it stopped when called again (see
-        :mod:`.uploads` for the journal).
+        The file is checked first, then hashed: an asset of this account with the same
+        ``filename`` holding the same bytes is returned without sending anything (the API
+        lists assets by name, not by content: a copy under another name is sent again).
+        Otherwise a file up to ``multipart_threshold_bytes`` goes in one streamed request;
+        a larger one in chunks, ``max_concurrency`` at a time, straight from the file (no
+        temporary files). An interrupted multipart upload resumes where it stopped when
+        called again (see :mod:`.uploads` for the journal).
 
         Args:
             path: the local file (video, audio, image, PDF, .txt or .md).
