@@ -50,6 +50,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         ["embed", "a.mp4", "-o", "x.npz", "--clip-length", "11"],
         ["embed", "a.mp4", "-o", "x.npz", "--clip-length", "2.5"],
         ["search", "--index", "talks"],  # no query
+        ["index", "a.mp4", "--index", ""],  # a blank index name
+        ["search", "--index", "  ", "q"],
         ["search", "--index", "talks", "q", "--limit", "0"],
         ["search", "--index", "talks", "q", "--option", "smell"],
         ["wait", "t1", "--timeout", "-3"],

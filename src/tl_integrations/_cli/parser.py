@@ -443,7 +443,7 @@ def _add_demo(commands: _Commands) -> None:
 
 def _add_index_option(cmd: argparse.ArgumentParser, help: str, *, required: bool = False) -> None:
     # Five commands take the index a job belongs to; one spelling keeps their usage alike.
-    cmd.add_argument("--index", required=required, metavar="NAME", help=help)
+    cmd.add_argument("--index", type=_index_name, required=required, metavar="NAME", help=help)
 
 
 def _add_timeout_option(cmd: argparse.ArgumentParser) -> None:
@@ -454,6 +454,12 @@ def _add_timeout_option(cmd: argparse.ArgumentParser) -> None:
 def _query(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the query is empty; say what to look for, in words")
+    return text
+
+
+def _index_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an index name cannot be blank; pass its name or id")
     return text
 
 
