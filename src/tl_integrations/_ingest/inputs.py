@@ -85,7 +85,9 @@ class IngestOptions:
             look-up, of another input); the light steps (look-ups, index creates, reads) of
             up to four times as many run beside them.
         timeout_s: deadline for all indexing tasks of one run, in seconds; None waits on.
-        on_error: ``"raise"`` one :class:`IngestError` at the end, or ``"skip"`` and log.
+        on_error: ``"raise"`` one :class:`IngestError` at the end, or ``"skip"`` and log;
+            for inputs that fail once sent (:func:`resolve_inputs` refuses bad local files
+            up front, whatever this says).
         show_progress: show a tqdm bar (needs ``tqdm``).
         on_status: called as ``on_status(source, status)`` each time an input moves on,
             ``source`` being the input as given (see below); None calls nothing.

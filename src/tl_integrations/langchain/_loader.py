@@ -71,6 +71,8 @@ class TwelveLabsVideoLoader(BaseLoader):
         timeout_s: deadline for indexing, in seconds from the start of a run; None waits.
         on_error: ``"raise"``: the other videos still load, then one ``IngestError`` names
             every failed input. ``"skip"``: log a warning and record it in ``failures``.
+            Either way it covers what fails once sent; an input refused here, before
+            anything is sent (see Raises), is refused whatever ``on_error`` says.
         show_progress: a tqdm bar of videos done, with their current statuses.
         on_status: called as ``on_status(source, status)`` at every stage of every input:
             ``"hashing"``, ``"looking up"``, ``"uploading"``, the task's statuses
@@ -83,7 +85,8 @@ class TwelveLabsVideoLoader(BaseLoader):
 
     Raises:
         InvalidRequestError: bad options (both or neither index option, unknown content...).
-        InvalidVideoError: a missing, empty or oversized local file.
+        InvalidVideoError: a missing, empty, oversized or non-video local file (on
+            construction, before anything is sent, whatever ``on_error`` says).
 
     Example:
         >>> loader = TwelveLabsVideoLoader(
