@@ -21,6 +21,7 @@ from tl_integrations import (
     TaskFailedError,
     TwelveLabs,
 )
+from tl_integrations._resources.analyze import batch_body
 from tl_integrations.emulator import Emulator
 
 from .conftest import Media
@@ -82,7 +83,8 @@ def test_a_segmentation_batch(client: TwelveLabs, assets: dict[str, Any]) -> Non
 def test_a_canceled_batch_fails_its_wait_with_the_counts(
     client: TwelveLabs, assets: dict[str, Any]
 ) -> None:
-    batch = client.analyze.batches.create([assets["talk"]] * 20, prompt="Summarise")
+    items = [BatchItem(assets["talk"], prompt=f"Summarise part {n}") for n in range(20)]
+    batch = client.analyze.batches.create(items)
     canceling = client.analyze.batches.cancel(batch)
     assert canceling.status in ("canceling", "canceled")
     with pytest.raises(TaskFailedError, match=r"the batch was canceled \(.*canceled") as info:
@@ -127,6 +129,14 @@ async def test_the_async_batches_resource(aclient: AsyncTwelveLabs, assets: dict
             ),
             "unique",
         ),
+        (lambda c, a, m: c.analyze.batches.create([a, a], prompt="p"), "paid for twice"),
+        (
+            lambda c, a, m: c.analyze.batches.create(
+                [BatchItem(a, custom_id="x", start_s=0, end_s=5), BatchItem(a, end_s=5, start_s=0)],
+                prompt="p",
+            ),
+            r"items 1 and 2 ask the same of asset",
+        ),
         (
             lambda c, a, m: c.analyze.batches.create(
                 [BatchItem(a, prompt="p")], segments=[SegmentDefinition("s", "d")]
@@ -152,3 +162,15 @@ def test_bad_batches_are_refused_before_anything_is_sent(
     with pytest.raises(InvalidRequestError, match=words):
         call(client, assets["talk"], media)
     assert emulator.stats()["requests_total"] == before
+
+
+def test_one_asset_may_be_asked_different_things_in_a_batch() -> None:
+    asset = "6711a09ae4a1b37f8a9c5d01"
+    body = batch_body(
+        {
+            "items": [asset, BatchItem(asset, prompt="Who speaks?"), BatchItem(asset, end_s=5)],
+            "model": "pegasus1.5",
+            "prompt": "Title?",
+        }
+    )
+    assert len(body["requests"]) == 3

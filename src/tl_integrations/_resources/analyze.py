@@ -1376,6 +1376,24 @@ def _batch_values(args: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _refuse_repeated_items(requests: Sequence[Mapping[str, Any]]) -> None:
+    """Two items asking the same of the same asset (all but ``custom_id`` alike) would be
+    analysed, and paid for, twice for one answer: refused, naming both (1-based)."""
+    first: dict[bytes, int] = {}
+    for number, request in enumerate(requests, start=1):
+        key = orjson.dumps(
+            {k: v for k, v in request.items() if k != "custom_id"}, option=orjson.OPT_SORT_KEYS
+        )
+        if key in first:
+            asset_id = request["video"]["asset_id"]
+            raise InvalidRequestError(
+                f"items {first[key]} and {number} ask the same of asset {asset_id!r} (same "
+                "prompt and values): it would be analysed and paid for twice; drop one, or "
+                "give it its own prompt or window"
+            )
+        first[key] = number
+
+
 def batch_body(args: Mapping[str, Any]) -> dict[str, Any]:
     """A ``POST /analyze/batches`` body from the arguments of
     :meth:`AnalysisBatchResource.create`, by name (an absent one is None), checked as the
@@ -1383,8 +1401,9 @@ def batch_body(args: Mapping[str, Any]) -> dict[str, Any]:
 
     Raises:
         InvalidRequestError: 0 or over 1,000 items, an item that is not an asset, custom ids
-            used twice, a model other than ``pegasus1.5``, a general batch without a prompt
-            for some item, or values out of range.
+            used twice, two items asking the same of one asset, a model other than
+            ``pegasus1.5``, a general batch without a prompt for some item, or values out of
+            range.
 
     Example:
         >>> body = batch_body({"items": ["6711a09ae4a1b37f8a9c5d01"], "model": "pegasus1.5",
@@ -1405,6 +1424,7 @@ def batch_body(args: Mapping[str, Any]) -> dict[str, Any]:
     ids = [i.custom_id for i in wanted if i.custom_id is not None]
     if len(set(ids)) != len(ids):
         raise InvalidRequestError("custom_id must be unique within a batch")
+    _refuse_repeated_items(requests)
     mode = "time_based_metadata" if segments is not None else "general"
     defaults = _batch_values(args)
     if segments is not None:
