@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from testkit import FakeClock, start_emulator
@@ -224,3 +225,66 @@ def test_same_named_files_each_get_their_own_outcome(
     assert set(stored) == set(digests.values())
     assert set(stored.values()) == {1}, "a file was indexed twice"
     report(f"same names ({upload})", inputs=len(inputs), failed=len(failures))
+
+
+class _SlowFirstCreate(httpx.HTTPTransport):
+    """The first ``POST /tasks`` reaches the server at once, but its answer comes only when
+    a second one is sent; the second look-up of running tasks by name waits until the first
+    task exists. So one input sees the other's task as a same-named candidate, waits on it,
+    finds it is not its own and uploads, all before the task's own input hears of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.creates = self.lookups = 0
+        self.created = threading.Event()
+        self.second_create = threading.Event()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path, params = request.url.path, request.url.params
+        if request.method == "GET" and path.endswith("/tasks") and "filename" in params:
+            with self.lock:
+                self.lookups += 1
+                second_lookup = self.lookups == 2
+            if second_lookup:
+                assert self.created.wait(30), "the first create never reached the server"
+        if request.method == "POST" and path.endswith("/v1.3/tasks"):
+            with self.lock:
+                self.creates += 1
+                first = self.creates == 1
+            if not first:
+                self.second_create.set()
+            else:
+                response = super().handle_request(request)
+                response.read()
+                self.created.set()
+                assert self.second_create.wait(30), "the other input never uploaded"
+                return response
+        return super().handle_request(request)
+
+
+@pytest.mark.timeout(60)  # the old engine hung here for good
+def test_a_task_whose_create_answers_after_another_input_settled_it_is_not_waited_on(
+    emu: Emulator, vt: FakeClock, media: Media, tmp_path: Path
+) -> None:
+    """The shared wait yields each task once: the input whose slow create comes back after
+    that must be settled from what was yielded, not join the wait and hang."""
+    inputs = {}
+    for folder, number in (("a", 0), ("b", 1)):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "clip.mp4"
+        shutil.copyfile(media.videos[number], path)
+        inputs[str(path)] = number
+    transport = _SlowFirstCreate()
+    options = IngestOptions(index_name="slow-create", content=("transcript",), upload="tasks")
+    with (
+        httpx.Client(transport=transport) as http,
+        sync_client(emu, vt, http_client=http) as client,
+    ):
+        records = list(VideoIngest(client, options).run(list(inputs)))
+    assert transport.creates == 2
+    assert sorted(r.video.source for r in records) == sorted(inputs)
+    for record in records:
+        assert [p.text for p in record.pieces] == [line_of(inputs[record.video.source])]
+    stored = Counter(v.user_metadata.get("tl_sha256") for v in records_of(emu).videos.values())
+    assert sorted(stored.values()) == [1, 1], "a file was indexed twice"

@@ -274,6 +274,10 @@ class _Run:
         self.uploader = Uploader(str(getattr(ctx.owner, "base_url", "")), _journal_of(ctx.owner))
         self.in_flight: set[tuple[str, Entry]] = set()  # prepares and reads running
         self.last_seen: dict[str, Job] = {}  # each task as the shared wait last saw it
+        # Tasks the shared wait has yielded: it yields each once, and one may come back
+        # later (an input whose create answered slowly, after another input waited on its
+        # task as a same-named candidate); such a late one is settled at once from here.
+        self.finished: dict[str, Job] = {}
 
     # -- the main loop --------------------------------------------------------------------
 
@@ -495,6 +499,10 @@ class _Run:
             if self.timed_out:
                 self._fail(entry, _timed_out(value.task, self.options.timeout_s))
                 return
+            done = self.finished.get(value.task.id)
+            if done is not None:
+                yield from self._settle(entry, value, done)
+                return
             self.waiting.setdefault(value.task.id, []).append((entry, value))
             self._on_update(value.task)
             self.wait.add(value.task)
@@ -503,6 +511,7 @@ class _Run:
 
     def _waiter_event(self, kind: str, value: Any) -> Flow[None]:
         if kind == "emit":
+            self.finished[value.id] = value
             for entry, started in self.waiting.pop(value.id, ()):
                 yield from self._settle(entry, started, value)
         elif kind == "error":
