@@ -19,6 +19,10 @@ Every file is written to a temporary name in the same directory and moved into p
 The emulator only ever deletes files it named itself (``state.json``, ``<24 hex id>.*`` in
 ``media/``, ``vectors/`` and ``multipart/``, its own temporary files): a directory that
 holds anything else is refused at start, and nothing else is touched by a reset.
+
+Links placed in the directory never lead it elsewhere: a sub-directory or a lock file that is
+a symbolic link is refused at start, ``state.json`` is neither read nor written through one,
+and a sweep unlinks a link (never its target) and never enters a linked directory.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,6 +58,11 @@ _OWN_FILES = {
 }
 _OWN_TEMP = re.compile(r"^\.state\.json\..+$")
 _ID = re.compile(r"^[0-9a-f]{24}$")
+# Open the last component itself, never what a link there points to (0 where unknown).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+# Where a directory can be listed and its entries removed through an open handle of it.
+_BY_DIR_FD = os.scandir in os.supports_fd and os.unlink in os.supports_dir_fd
 
 
 class DataDirError(OSError):
@@ -97,7 +107,7 @@ class DataDirInUse(DataDirError):
         Example:
             >>> busy.wait()  # doctest: +SKIP
         """
-        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock(self.path)
         try:
             _lock(fd, wait=True)
             _unlock(fd)
@@ -158,6 +168,37 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def _open_lock(root: Path) -> int:
+    """Open (or create) the lock file itself: never a file a link there points to, nor
+    another file's bytes under a second name (the emulator truncates and writes it)."""
+    path = root / LOCK_FILE
+    refused = DataDirError(
+        f"the emulator's lock file {path} is a link to another file, or not a plain file; "
+        "delete it (the emulator makes its own), or give another data directory"
+    )
+    if not _NOFOLLOW and path.is_symlink():  # pragma: no cover - no O_NOFOLLOW (Windows)
+        raise refused
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
+    except OSError as exc:
+        if path.is_symlink():  # ELOOP on Linux and macOS, EMLINK on FreeBSD
+            raise refused from exc
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:  # a hard link shares bytes
+        os.close(fd)
+        raise refused
+    return fd
+
+
+def _linked_dir(directory: Path) -> DataDirError:
+    return DataDirError(
+        f"the emulator's directory {directory} is a symbolic link (or not a directory): the "
+        "emulator writes and deletes files only in a directory of its own; replace the link "
+        "by a real directory (move the files in), or give another data directory"
+    )
+
+
 def _refuse_foreign(root: Path) -> None:
     """Refuse a directory that holds something the emulator did not make (a reset or an
     orphan sweep there could otherwise delete a user's files)."""
@@ -205,7 +246,11 @@ class Persistence:
                 _refuse_foreign(root)
                 self._take_lock()
             for d in (self.media_dir, self.uploads_dir, self.vectors_dir, self.parts_dir):
+                if d.is_symlink():  # it would make the emulator write and delete elsewhere
+                    raise _linked_dir(d)
                 d.mkdir(exist_ok=True)
+                if d.is_symlink() or not d.is_dir():
+                    raise _linked_dir(d)
         except DataDirError:
             self.close()
             raise
@@ -216,14 +261,13 @@ class Persistence:
                 f"cannot use the data directory {root}: {reason} ({exc.filename or root}); "
                 "give a directory you can write to"
             ) from exc
-        for leftover in self._own(self.uploads_dir):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        with contextlib.suppress(OSError):
+            self._delete(self.uploads_dir, self._own(self.uploads_dir))
 
     # ------------------------------------------------------------------ the lock
 
     def _take_lock(self) -> None:
-        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock(self.root)
         if not _lock(fd, wait=False):
             try:
                 holder = orjson.loads(os.read(fd, 4096) or b"{}")
@@ -278,7 +322,11 @@ class Persistence:
         if not self.durable or not self.state_path.exists():
             return None
         try:
-            data = orjson.loads(self.state_path.read_bytes())
+            if self.state_path.is_symlink():  # read no other file as the state
+                raise OSError("a symbolic link, not the emulator's file")
+            fd = os.open(self.state_path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0))
+            with os.fdopen(fd, "rb") as handle:
+                data = orjson.loads(handle.read())
         except (OSError, orjson.JSONDecodeError) as exc:
             raise self.damaged(self.state_path, exc) from exc
         if not isinstance(data, dict):
@@ -416,17 +464,56 @@ class Persistence:
 
     # ------------------------------------------------------------------ cleaning
 
-    def _own(self, directory: Path) -> Iterator[Path]:
-        """The files of one sub-directory that the emulator named itself."""
+    def _own(self, directory: Path) -> list[str]:
+        """The names of the files (or links) of one sub-directory that the emulator named
+        itself; none when the sub-directory is missing or has become a link (never entered)."""
         pattern = _OWN_FILES[directory.name]
-        with contextlib.suppress(FileNotFoundError):
-            for entry in directory.iterdir():
-                if pattern.match(entry.name) and entry.is_file():
-                    yield entry
+        with self._opened(directory) as handle:
+            if handle is None:
+                return []
+            with os.scandir(handle) as entries:
+                # A link counts by its name (unlinking it leaves its target alone).
+                kept = (e for e in entries if e.is_symlink() or e.is_file(follow_symlinks=False))
+                return [e.name for e in kept if pattern.match(e.name)]
+
+    @contextlib.contextmanager
+    def _opened(self, directory: Path) -> Iterator[int | str | None]:
+        """An open handle of a sub-directory itself (not of what a link there points to),
+        or None when it is missing or a link; a path where handles cannot be used."""
+        if not _BY_DIR_FD:  # pragma: no cover - Windows
+            yield None if directory.is_symlink() or not directory.is_dir() else str(directory)
+            return
+        try:
+            fd = os.open(directory, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
+        except OSError:  # missing, a link (ELOOP), or not a directory
+            yield None
+            return
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _delete(self, directory: Path, names: Iterable[str]) -> int:
+        """Unlink ``names`` in a sub-directory (a link goes, never its target); how many went."""
+        gone = 0
+        with self._opened(directory) as handle:
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    if isinstance(handle, int):
+                        os.unlink(name, dir_fd=handle)
+                    elif isinstance(handle, str):  # pragma: no cover - Windows
+                        os.unlink(os.path.join(handle, name))
+                    else:  # missing, or a link: nothing in it is touched
+                        break
+                    gone += 1
+        return gone
 
     def sweep(self, *, ids: set[str], files: set[str]) -> int:
         """Delete what a killed emulator left behind: temporary files, and media, vectors
         and partial uploads that no record names. Returns how many files went.
+
+        Links are unlinked themselves (never their targets), and a sub-directory that has
+        become a link is not entered.
 
         Args:
             ids: Every record id (a vectors file is kept when its owner exists).
@@ -437,22 +524,25 @@ class Persistence:
             0
         """
         gone = 0
-        doomed = [e for e in self.root.iterdir() if _OWN_TEMP.match(e.name)]
-        doomed += [e for e in self._own(self.media_dir) if self.relative(e) not in files]
-        # A partial upload is named by its session's id (whatever path the record holds).
-        doomed += [
-            e
-            for e in self._own(self.parts_dir)
-            if self.relative(e) not in files and e.name.removesuffix(".part") not in ids
-        ]
-        for entry in self._own(self.vectors_dir):
-            match = _OWN_FILES["vectors"].match(entry.name)
-            if match is None or match.group(1) not in ids:
-                doomed.append(entry)
-        for path in doomed:
+        for entry in [e for e in self.root.iterdir() if _OWN_TEMP.match(e.name)]:
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+                entry.unlink()  # a link itself, never its target
                 gone += 1
+        media = [n for n in self._own(self.media_dir) if f"media/{n}" not in files]
+        gone += self._delete(self.media_dir, media)
+        # A partial upload is named by its session's id (whatever path the record holds).
+        parts = [
+            n
+            for n in self._own(self.parts_dir)
+            if f"multipart/{n}" not in files and n.removesuffix(".part") not in ids
+        ]
+        gone += self._delete(self.parts_dir, parts)
+        vectors = []
+        for name in self._own(self.vectors_dir):
+            match = _OWN_FILES["vectors"].match(name)
+            if match is None or match.group(1) not in ids:
+                vectors.append(name)
+        gone += self._delete(self.vectors_dir, vectors)
         return gone
 
     def clear(self) -> None:
@@ -461,9 +551,7 @@ class Persistence:
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()
         for directory in (self.media_dir, self.vectors_dir, self.parts_dir):
-            for path in list(self._own(directory)):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+            self._delete(directory, self._own(directory))
 
     def remove(self) -> None:
         """Delete the whole directory (only for a temporary one the emulator made)."""
