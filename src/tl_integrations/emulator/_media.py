@@ -24,6 +24,12 @@ Example:
 """
 
 from ._documents import Document, make_sample_pdf, read_document
+from ._image_header import (
+    ANALYZE_IMAGE_PIXELS,
+    MAX_IMAGE_PIXELS,
+    check_image_pixels,
+    declared_image_size,
+)
 from ._media_types import COLOURS, MediaError, MediaInfo, Picture, StreamFacts, Utterance
 from ._png import png_bytes, png_from_pixels
 from ._probe import frame_at, probe, probe_audio, probe_picture, probe_streams
@@ -31,7 +37,9 @@ from ._sample_media import make_sample_audio, make_sample_image
 from ._sample_video import SAMPLES, SampleVideo, make_sample_video, sample_videos
 
 __all__ = [
+    "ANALYZE_IMAGE_PIXELS",
     "COLOURS",
+    "MAX_IMAGE_PIXELS",
     "SAMPLES",
     "Document",
     "MediaError",
@@ -40,6 +48,8 @@ __all__ = [
     "SampleVideo",
     "StreamFacts",
     "Utterance",
+    "check_image_pixels",
+    "declared_image_size",
     "frame_at",
     "make_sample_audio",
     "make_sample_image",

@@ -26,6 +26,7 @@ from starlette.requests import Request
 
 from ._apierror import ApiError
 from ._backend.errors import Invalid
+from ._backend.formats import check_filename
 from ._config import RequestLimits
 
 if TYPE_CHECKING:
@@ -188,9 +189,12 @@ class _Collector:
             raise Invalid(None, "A form part has no name.")
         self.name = options[b"name"].decode("utf-8", "replace")
         if b"filename" in options:
+            filename = options[b"filename"].decode("utf-8", "replace")
+            # Refused here, for every form route: a NUL cannot be in a path, and a stored
+            # name with control characters breaks what later names files after it.
+            check_filename(filename, field=f"{self.name} (its filename)")
             fd, path = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-")
             self.handle = os.fdopen(fd, "wb")
-            filename = options[b"filename"].decode("utf-8", "replace")
             self.part = FilePart(self.name, os.path.basename(filename), Path(path), 0)
             self.form.files.setdefault(self.name, []).append(self.part)
 

@@ -8,10 +8,12 @@ bounded: long files are sampled at keyframes (pictures) or by seeking (sound).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pathlib
 import re
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -19,6 +21,7 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
+from ._image_header import MAX_IMAGE_PIXELS, check_image_pixels
 from ._media_types import MediaError, MediaInfo, Picture, StreamFacts, Utterance
 
 __all__ = ["frame_at", "probe", "probe_audio", "probe_picture", "probe_streams"]
@@ -36,6 +39,23 @@ _SILENCE_DB = -120.0
 # Images that may hold several frames (their first one is the picture); other codecs with a
 # second frame are videos.
 _ANIMATED_IMAGE_CODECS = frozenset({"gif", "webp", "apng"})
+# FFmpeg's own bound on one decoded picture (its ``max_pixels`` codec option): the last
+# guard for a picture whose size no header told (image formats _image_header cannot read,
+# video frames), so that no file makes the emulator decode a gigantic picture.
+_DECODER_OPTIONS = {"max_pixels": str(MAX_IMAGE_PIXELS)}
+
+
+@contextlib.contextmanager
+def _open(path: str | os.PathLike[str], name: str) -> Iterator[Any]:
+    """``av.open`` for reading, after refusing an image whose header declares too many
+    pixels; FFmpeg then decodes no picture larger than :data:`MAX_IMAGE_PIXELS` (neither
+    while opening, when it decodes a first picture to learn the format, nor later)."""
+    check_image_pixels(path, name)
+    with av.open(str(path), "r", options=_DECODER_OPTIONS) as container:
+        for stream in container.streams.video:
+            if stream.codec_context is not None:
+                stream.codec_context.options = dict(_DECODER_OPTIONS)
+        yield container
 
 
 def probe(
@@ -96,8 +116,10 @@ def probe_streams(path: str | os.PathLike[str], *, filename: str | None = None) 
     """
     name = filename if filename is not None else pathlib.Path(path).name
     try:
-        with av.open(str(path), "r") as container:
+        with _open(path, name) as container:
             return _stream_facts(container)
+    except MediaError:
+        raise
     except Exception as exc:  # PyAV raises many types on garbage; all mean "not media"
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise MediaError(f"{name}: not a readable media file ({reason})") from exc
@@ -159,7 +181,7 @@ def _first_picture_rgb(container: Any) -> tuple[int, int, int] | None:
 
 
 def _probe(path: str, name: str, size_bytes: int, step_s: float, max_samples: int) -> MediaInfo:
-    with av.open(path, "r") as container:
+    with _open(path, name) as container:
         video = _video_stream(container, name)
         # Times are reported from the first frame (MPEG-TS files often start at 1.4 s).
         origin_s = max(0.0, (container.start_time or 0) / 1e6)
@@ -218,7 +240,7 @@ def probe_audio(
     size_bytes = os.stat(path).st_size
     name = filename if filename is not None else pathlib.Path(path).name
     try:
-        with av.open(str(path), "r") as container:
+        with _open(path, name) as container:
             if not container.streams.audio:
                 raise MediaError(f"{name}: the file has no audio stream")
             stream = container.streams.audio[0]
@@ -259,7 +281,7 @@ def probe_picture(
     size_bytes = os.stat(path).st_size
     name = filename if filename is not None else pathlib.Path(path).name
     try:
-        with av.open(str(path), "r") as container:
+        with _open(path, name) as container:
             if still and any(s.type == "audio" for s in container.streams):
                 raise MediaError(f"{name}: a video or a sound file, not a still image")
             frames = container.decode(video=0)
@@ -289,7 +311,7 @@ def _sample_sounds(
 ) -> NDArray[np.float32] | None:
     """Loudness (dBFS) and dominant pitch (Hz) of the sound around each sample time."""
     try:
-        with av.open(path, "r") as container:
+        with _open(path, pathlib.Path(path).name) as container:
             if not container.streams.audio:
                 return None
             stream = container.streams.audio[0]
@@ -443,7 +465,7 @@ def _sample_colours(
     path: str, name: str, *, n_samples: int, step_s: float, origin_s: float
 ) -> NDArray[np.float32]:
     times = origin_s + (np.arange(n_samples, dtype=np.float64) + 0.5) * step_s
-    with av.open(path, "r") as container:
+    with _open(path, name) as container:
         video = _video_stream(container, name)
         for other in container.streams:
             if other is not video:
@@ -516,7 +538,7 @@ def frame_at(path: str | os.PathLike[str], at_s: float, *, width: int = 320) -> 
     """
     name = pathlib.Path(path).name
     try:
-        with av.open(str(path), "r") as container:
+        with _open(path, name) as container:
             video = _video_stream(container, name)
             for other in container.streams:
                 if other is not video:

@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 
 from .. import _semantics as semantics
-from .._media import MediaError, MediaInfo, probe_streams
+from .._media import ANALYZE_IMAGE_PIXELS, MediaError, MediaInfo, check_image_pixels, probe_streams
 from .analysis_rules import Ask, ImageInput, MediaSource, count_tokens, sync_ask, window_of
 from .assets import Assets
 from .errors import Invalid
@@ -102,6 +102,19 @@ def _slideshow(colours: list[tuple[int, int, int]]) -> MediaInfo:
     rgb = np.asarray(colours, np.float32).reshape(-1, 3) / 255.0
     seconds = float(len(colours))
     return MediaInfo("images", 0, seconds, 1.0, 512, 512, False, (), rgb, 1.0)
+
+
+def _check_asset_pixels(technical: dict[str, Any], field: str | None, name: str) -> None:
+    """An image asset named by an analysis request keeps the API's analysis pixel limit."""
+    width, height = technical.get("image_width"), technical.get("image_height")
+    if not (isinstance(width, int) and isinstance(height, int)):
+        return
+    if width * height > ANALYZE_IMAGE_PIXELS:
+        raise Invalid(
+            field,
+            f"The image {name!r} is {width}x{height} = {width * height} pixels; analysis "
+            f"takes images of at most {ANALYZE_IMAGE_PIXELS} pixels.",
+        )
 
 
 def _video_source(source: MediaSource, info: MediaInfo) -> dict[str, Any]:
@@ -212,12 +225,16 @@ class Analysis:
                 rec = self.assets.ready(source)
             if rec.kind != "image" or rec.thumbnail_rgb is None:
                 raise Invalid(source.field, f"The asset {source.asset_id!r} is not an image.")
+            _check_asset_pixels(rec.technical, source.field, image.name)
             red, green, blue = rec.thumbnail_rgb
             return red, green, blue
         if isinstance(source, Base64Data) and len(source.data) * 3 // 4 > IMAGE_LIMIT:
             raise Invalid(source.field, f"An image may hold up to {IMAGE_LIMIT} bytes.")
         upload = await receive(self.store, source, max_bytes=IMAGE_LIMIT)
         try:
+            # The header first: the API takes at most ANALYZE_IMAGE_PIXELS per image, and
+            # a larger one is refused before any decoding.
+            check_image_pixels(upload.path, image.name, limit=ANALYZE_IMAGE_PIXELS)
             facts = await anyio.to_thread.run_sync(
                 lambda: probe_streams(upload.path, filename=upload.filename)
             )

@@ -18,10 +18,25 @@ import anyio
 import anyio.to_thread
 
 from .._config import UploadLimits
-from .._media import MediaError, MediaInfo, probe, probe_audio, probe_streams
+from .._media import (
+    MediaError,
+    MediaInfo,
+    check_image_pixels,
+    probe,
+    probe_audio,
+    probe_streams,
+)
 from . import metadata
 from .errors import Conflict, Invalid, NotFound, check_among, invalid, missing
-from .formats import FileKind, detect, document_facts, mime_of, technical_metadata
+from .formats import (
+    FileKind,
+    check_filename,
+    detect,
+    document_facts,
+    mime_of,
+    safe_extension,
+    technical_metadata,
+)
 from .ingest import AssetRef, LocalFile, RemoteUrl, Upload, discard, receive
 from .lifecycle import asset_status, plan_asset_s, task_rng
 from .queries import Page, PageRequest, Sort, paginate
@@ -161,6 +176,14 @@ def inspect_file(path: Path, filename: str, kind: FileKind) -> Inspection:
         return Inspection(None, technical_metadata(size, kind, None), None, message)
 
 
+def _check_pixels(path: Path, name: str, field: str) -> None:
+    """Refuse (400) an image whose header declares too many pixels, before decoding it."""
+    try:
+        check_image_pixels(path, name)
+    except MediaError as exc:
+        raise Invalid(field, f"The image {name!r} is too large: {exc}", code=exc.code) from exc
+
+
 def _size_limit(limits: UploadLimits, kind: str, method: str) -> int:
     if kind == "image":
         return limits.image_bytes
@@ -171,6 +194,7 @@ def _size_limit(limits: UploadLimits, kind: str, method: str) -> int:
 
 def _filename(given: str | None, upload: Upload) -> str:
     name = os.path.basename((given or "").strip()) or upload.filename or "asset"
+    check_filename(name)
     if len(name) > MAX_FILENAME:
         raise invalid("filename", f"must be at most {MAX_FILENAME} characters, got {len(name)}")
     return name
@@ -227,6 +251,8 @@ class Assets:
                     f"uploads is {limit} bytes.",
                     code="video_filesize_too_large",
                 )
+            if kind.kind == "image":
+                _check_pixels(upload.path, name, "file" if method == "direct" else "url")
             found = await anyio.to_thread.run_sync(lambda: inspect_file(upload.path, name, kind))
         except BaseException:
             upload.discard()
@@ -348,7 +374,7 @@ class Assets:
         """The asset behind a legacy ``/tasks`` upload: ready at once (the task already
         received and probed the file), so that analysis can name it by ``asset_id``."""
         name = upload.filename or "video"
-        ext = os.path.splitext(name)[1].lower() or ".mp4"
+        ext = safe_extension(name, ".mp4")
         kind = FileKind("video", mime_of(ext), ext)
         with self.store.lock:
             rec = self._new(
@@ -499,9 +525,9 @@ def detect_stored(rec: AssetRec) -> FileKind:
         >>> detect_stored(AssetRec("a", "multipart", "video", "a.mov", "video/quicktime", 0.0))
         FileKind(kind='video', mime='video/quicktime', extension='.mov')
     """
-    ext = os.path.splitext(rec.filename)[1].lower() or {"image": ".jpg", "audio": ".mp3"}.get(
-        rec.kind, ".mp4"
-    )
+    # The name is a record's (perhaps one an older emulator accepted): only a plain
+    # extension may become part of the stored file's name.
+    ext = safe_extension(rec.filename, {"image": ".jpg", "audio": ".mp3"}.get(rec.kind, ".mp4"))
     return FileKind(rec.kind, rec.file_type, ext)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import shutil
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,11 +23,20 @@ import httpx
 
 from .._config import host_name, is_loopback
 from .errors import Invalid
+from .formats import has_control_characters
 
 __all__ = ["decode_base64", "fetch_url", "is_loopback_host"]
 
 _CHUNK = 1024 * 1024
 _MAX_REDIRECTS = 5
+# Read a local file itself, never through a link swapped in (0 where the flag is unknown); a
+# FIFO named by the URL must not block the open.
+_OPEN_LOCAL = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -49,7 +58,9 @@ def _too_large(name: str, max_bytes: int) -> Invalid:
 
 
 def _url_filename(url: str) -> str:
-    return os.path.basename(unquote(urlparse(url).path)) or "video"
+    # "%00" or "%0A" in the path must not become a control character in a stored name.
+    name = os.path.basename(unquote(urlparse(url).path))
+    return "".join(c for c in name if not has_control_characters(c)) or "video"
 
 
 def _new_file(dest_dir: Path) -> Path:
@@ -83,10 +94,25 @@ async def fetch_url(
         >>> path, name = await fetch_url("file:///tmp/a.mp4", dest_dir=Path("/tmp"),
         ...                              max_bytes=2**31, file_dirs=["/tmp"])  # doctest: +SKIP
     """
-    parsed = urlparse(url.strip())
+    if has_control_characters(url):
+        raise Invalid(
+            field,
+            f"The {field} must not contain control characters (NUL, line breaks ...); got "
+            f"{url[:200]!r}.",
+        )
+    try:
+        parsed = urlparse(url.strip())
+        _ = parsed.hostname, parsed.port  # parsed now: "http://[::1", ":99999" raise here
+    except ValueError as exc:
+        raise Invalid(field, f"The {field} {url!r} is not a valid URL: {exc}.") from exc
     if parsed.scheme == "file":
-        source = _allowed_file(Path(url2pathname(parsed.path)), file_dirs, field)
-        return await _copy_local(source, dest_dir, max_bytes, field)
+        local = url2pathname(parsed.path)
+        if has_control_characters(local):  # "%00" decodes to a NUL, which no path holds
+            raise Invalid(
+                field, f"The {field} {url!r} names no file: its path holds a control character."
+            )
+        source = _allowed_file(Path(local), file_dirs, field)
+        return await _copy_local(source, file_dirs, dest_dir, max_bytes, field)
     if parsed.scheme in ("http", "https") and is_loopback_host(parsed.hostname):
         return await _download(url.strip(), dest_dir, max_bytes, field)
     raise Invalid(
@@ -94,6 +120,15 @@ async def fetch_url(
         f"The emulator has no internet access: {field} must be an http(s) URL on a loopback "
         f"host (localhost, 127.0.0.1, ::1), or a file:// URL in a directory it may read "
         f"(--allow-file-dir); got {url!r}.",
+    )
+
+
+def _outside(source: Path, allowed: Sequence[Path], field: str) -> Invalid:
+    shown = ", ".join(str(d) for d in allowed)
+    return Invalid(
+        field,
+        f"The {field} {str(source)!r} is outside the directories the emulator may read "
+        f"({shown}); move the file there or upload it.",
     )
 
 
@@ -109,27 +144,73 @@ def _allowed_file(source: Path, file_dirs: Sequence[Path | str], field: str) -> 
     real = Path(os.path.realpath(source))  # symlinks and ".." cannot lead out
     allowed = [Path(os.path.realpath(d)) for d in file_dirs]
     if not any(real.is_relative_to(d) for d in allowed):
-        shown = ", ".join(str(d) for d in allowed)
-        raise Invalid(
-            field,
-            f"The {field} {str(source)!r} is outside the directories the emulator may read "
-            f"({shown}); move the file there or upload it.",
-        )
+        raise _outside(source, allowed, field)
     return real
 
 
-def _copy_file(source: Path, dest_dir: Path, max_bytes: int, field: str) -> Path:
-    if not source.is_file():
-        raise Invalid(field, f"The {field} {str(source)!r} names no file.")
-    if source.stat().st_size > max_bytes:
-        raise _too_large(source.name, max_bytes)
-    target = _new_file(dest_dir)
-    shutil.copyfile(source, target)
+def _opened_path(fd: int, checked: Path) -> Path | None:
+    """Where the file open as ``fd`` is (None when that cannot be told)."""
+    proc = f"/proc/self/fd/{fd}"
+    if os.path.islink(proc):  # Linux: the kernel's own path of what was opened
+        return Path(os.readlink(proc))
+    # Elsewhere: the checked name must still lead to the very file that was opened.
+    try:
+        again = Path(os.path.realpath(checked))
+        same = os.path.samestat(os.stat(again), os.fstat(fd))
+    except OSError:
+        return None
+    return again if same else None
+
+
+def _open_allowed(real: Path, file_dirs: Sequence[Path | str], field: str) -> int:
+    """Open the checked ``real`` path of a ``file://`` source and check what was opened, not
+    the name: a file (or a directory above it) swapped for a link between the check and the
+    open cannot lead out of the allowed directories."""
+    allowed = [Path(os.path.realpath(d)) for d in file_dirs]
+    try:
+        fd = os.open(real, _OPEN_LOCAL)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise Invalid(field, f"The {field} {str(real)!r} names no file ({reason}).") from exc
+    try:
+        opened = _opened_path(fd, real)
+        if opened is None or not any(opened.is_relative_to(d) for d in allowed):
+            raise _outside(real, allowed, field)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Invalid(field, f"The {field} {str(real)!r} names no file.")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _copy_file(
+    source: Path, file_dirs: Sequence[Path | str], dest_dir: Path, max_bytes: int, field: str
+) -> Path:
+    with os.fdopen(_open_allowed(source, file_dirs, field), "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > max_bytes:
+            raise _too_large(source.name, max_bytes)
+        target = _new_file(dest_dir)
+        try:
+            size = 0
+            with target.open("wb") as out:
+                while chunk := handle.read(_CHUNK):  # from the open file, not by name
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _too_large(source.name, max_bytes)
+                    out.write(chunk)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
     return target
 
 
-async def _copy_local(source: Path, dest_dir: Path, max_bytes: int, field: str) -> tuple[Path, str]:
-    target = await anyio.to_thread.run_sync(_copy_file, source, dest_dir, max_bytes, field)
+async def _copy_local(
+    source: Path, file_dirs: Sequence[Path | str], dest_dir: Path, max_bytes: int, field: str
+) -> tuple[Path, str]:
+    target = await anyio.to_thread.run_sync(
+        _copy_file, source, file_dirs, dest_dir, max_bytes, field
+    )
     return target, source.name
 
 

@@ -17,7 +17,16 @@ from typing import Any
 from .._media import StreamFacts
 from .errors import Invalid
 
-__all__ = ["FileKind", "detect", "document_facts", "mime_of", "technical_metadata"]
+__all__ = [
+    "FileKind",
+    "check_filename",
+    "detect",
+    "document_facts",
+    "has_control_characters",
+    "mime_of",
+    "safe_extension",
+    "technical_metadata",
+]
 
 _TYPES: dict[str, tuple[str, str]] = {
     # video
@@ -100,6 +109,60 @@ def mime_of(extension: str, default: str = "video/mp4") -> str:
         ('video/quicktime', 'video/mp4')
     """
     return _TYPES.get(extension, ("", default))[1]
+
+
+# C0 and C1 control characters and DEL: never part of a file name a client means (NUL also
+# cannot be in a path), and a line break in a name breaks logs and headers that show it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,8}")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (NUL, a line break, DEL, C1 ...).
+
+    Example:
+        >>> has_control_characters("clip.mp4"), has_control_characters("clip\\x00.mp4")
+        (False, True)
+    """
+    return _CONTROL.search(text) is not None
+
+
+def check_filename(name: str, *, field: str = "filename") -> str:
+    """``name`` itself, if it can be a file name: refused when it holds a control character.
+
+    Raises:
+        Invalid: Naming ``field`` and the first such character.
+
+    Example:
+        >>> check_filename("clip.mp4")
+        'clip.mp4'
+        >>> try:
+        ...     check_filename("clip\\n.mp4")
+        ... except Invalid as exc:
+        ...     print(exc.field)
+        filename
+    """
+    found = _CONTROL.search(name)
+    if found is not None:
+        raise Invalid(
+            field,
+            f"{field}: must not contain control characters (found {found.group()!r} at "
+            f"position {found.start()})",
+        )
+    return name
+
+
+def safe_extension(filename: str, default: str) -> str:
+    """The lower-case extension of ``filename`` when it is a plain one (a dot and 1-8
+    letters or digits), else ``default``: what a stored file may be named with, whatever
+    name a record holds (a record is data, possibly written by an older emulator).
+
+    Example:
+        >>> safe_extension("Clip.MOV", ".mp4"), safe_extension("a.mp\\x004", ".mp4")
+        ('.mov', '.mp4')
+    """
+    ext = os.path.splitext(filename)[1].lower()
+    return ext if _SAFE_EXTENSION.fullmatch(ext) else default
 
 
 def _sniff(path: Path) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 from . import metadata
 from .assets import MAX_FILENAME, Assets
 from .errors import Conflict, Forbidden, Invalid, invalid, missing
-from .formats import FileKind, mime_of
+from .formats import FileKind, check_filename, mime_of, safe_extension
 from .lifecycle import upload_status
 from .queries import Page, PageRequest, Sort, paginate
 from .records import ChunkRec, GrantRec, UploadRec
@@ -167,7 +167,7 @@ class Uploads:
         """
         if not isinstance(filename, str) or not filename.strip():
             raise missing("filename")
-        name = os.path.basename(filename.strip())
+        name = check_filename(os.path.basename(filename.strip()))
         if len(name) > MAX_FILENAME:
             raise invalid("filename", f"must be at most {MAX_FILENAME} characters")
         if type not in UPLOAD_TYPES:
@@ -187,7 +187,7 @@ class Uploads:
             _flag(enable_thumbnail, "enable_thumbnail"),
         )
         meta = metadata.without_empty(metadata.checked(user_metadata or {}))
-        ext = os.path.splitext(name)[1].lower() or _DEFAULT_EXTENSION[type]
+        ext = safe_extension(name, _DEFAULT_EXTENSION[type])
         kind = FileKind(type, mime_of(ext, _DEFAULT_MIME[type]), ext)
         store = self.store
         with store.lock:

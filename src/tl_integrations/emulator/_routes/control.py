@@ -16,6 +16,7 @@ data directory, ``state.json`` and the emulator's own files in ``media/``, ``vec
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import anyio.to_thread
@@ -158,6 +159,8 @@ async def frame(request: Request) -> Response:
         at_s = float(raw)
     except ValueError:
         raise Invalid("at_s", f"The time {raw!r} is not a number of seconds.") from None
+    if not math.isfinite(at_s):
+        raise Invalid("at_s", f"The time {raw!r} is not a finite number of seconds.")
     path = state_of(request).backend.media_file(owner_id)
     if path is None or not path.is_file():
         raise NotFound("video", owner_id)

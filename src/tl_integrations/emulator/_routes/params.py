@@ -6,6 +6,7 @@ backend's types, and refuses malformed values with the backend's ``Invalid`` err
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,6 +28,8 @@ from .._state import EmulatorState
 __all__ = [
     "EMBED_TASK_STATUSES",
     "MAX_JSON_DEPTH",
+    "MAX_JSON_VALUES",
+    "MAX_QUERY_INT",
     "as_bool",
     "as_float",
     "as_int",
@@ -50,9 +53,18 @@ __all__ = [
 ]
 
 MAX_PAGE_LIMIT = 50
+#: The largest integer a query or form value may hold (2**53 - 1, exact in a double): a
+#: larger one ("1e300", "99999999999999999999999") is refused, not carried into pages or
+#: answers that cannot hold it.
+MAX_QUERY_INT = 2**53 - 1
 #: How deeply a JSON body may nest (objects and arrays); orjson cannot write past ~254
 #: levels, so deeper bodies would break saving the records that keep them.
 MAX_JSON_DEPTH = 128
+#: How many values (counted as the commas, ``[`` and ``{`` of the raw body, an upper bound)
+#: a JSON body may hold. Parsing makes a Python object of each value, about 50 to 100
+#: bytes apiece, so a body of the allowed size made of ``[{},{},...]`` would cost gigabytes
+#: to parse; real bodies hold a few hundred values (base64 media is one long string).
+MAX_JSON_VALUES = 200_000
 #: The ``status`` values of ``GET /embed/tasks`` and ``GET /embed-v2/tasks``.
 EMBED_TASK_STATUSES = ("processing", "ready", "failed")
 Query = QueryParams | Mapping[str, str]
@@ -82,8 +94,9 @@ async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object.
 
     Raises:
-        Invalid: When the body is not a JSON object, or nests deeper than
-            :data:`MAX_JSON_DEPTH` levels.
+        Invalid: When the body is not a JSON object, nests deeper than
+            :data:`MAX_JSON_DEPTH` levels or may hold more than :data:`MAX_JSON_VALUES`
+            values (checked on the raw bytes, before parsing).
         ApiError: 413 for a body over ``RequestLimits.json_bytes``.
 
     Example:
@@ -92,6 +105,13 @@ async def json_body(request: Request) -> dict[str, Any]:
     """
     limit = state_of(request).config.requests.json_bytes
     raw = await read_limited(request, max_bytes=limit, what="The JSON body", setting="json_bytes")
+    values = raw.count(b",") + raw.count(b"[") + raw.count(b"{")  # C speed, no objects made
+    if values > MAX_JSON_VALUES:
+        raise Invalid(
+            None,
+            f"The JSON body holds too many values (about {values}); at most {MAX_JSON_VALUES} "
+            "are accepted.",
+        )
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as exc:
@@ -225,7 +245,8 @@ def as_int(value: str | None, *, field: str, default: int) -> int:
     """Parse an integer query or form value.
 
     Raises:
-        Invalid: Naming the field, when the value is not a number.
+        Invalid: Naming the field, when the value is not a number, or not a finite one
+            within +-:data:`MAX_QUERY_INT`.
 
     Example:
         >>> as_int("5", field="page", default=1), as_int(None, field="page", default=1)
@@ -234,16 +255,22 @@ def as_int(value: str | None, *, field: str, default: int) -> int:
     if value is None or value == "":
         return default
     try:
-        return int(float(value))
+        number = float(value)
     except ValueError:
         raise invalid(field, f"must be an integer, got {value!r}") from None
+    if not math.isfinite(number) or abs(number) > MAX_QUERY_INT:
+        raise invalid(
+            field,
+            f"must be an integer between {-MAX_QUERY_INT} and {MAX_QUERY_INT}, got {value!r}",
+        )
+    return int(number)
 
 
 def as_float(value: str | None, *, field: str) -> float | None:
     """Parse a number query or form value (None when absent).
 
     Raises:
-        Invalid: Naming the field, when the value is not a number.
+        Invalid: Naming the field, when the value is not a finite number.
 
     Example:
         >>> as_float("2.5", field="x"), as_float("", field="x")
@@ -252,9 +279,12 @@ def as_float(value: str | None, *, field: str) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise invalid(field, f"must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise invalid(field, f"must be a finite number, got {value!r}")
+    return number
 
 
 def listed(query: QueryParams, name: str) -> tuple[str, ...]:
