@@ -47,7 +47,7 @@ def declared_image_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
 
     Example:
         >>> import pathlib, tempfile
-        >>> from tl_integrations.emulator import png_bytes
+        >>> from tl_integrations.emulator._png import png_bytes
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.png"
         >>> _ = path.write_bytes(png_bytes((1, 2, 3), width=40, height=30))
         >>> declared_image_size(path)
@@ -74,7 +74,7 @@ def check_image_pixels(
 
     Example:
         >>> import pathlib, tempfile
-        >>> from tl_integrations.emulator import png_bytes
+        >>> from tl_integrations.emulator._png import png_bytes
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "big.png"
         >>> _ = path.write_bytes(png_bytes((1, 2, 3), width=300, height=200))
         >>> try:
