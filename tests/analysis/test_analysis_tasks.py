@@ -249,6 +249,22 @@ def test_a_create_whose_answer_is_lost_makes_one_task(
         assert client.analyze.tasks.wait(task, timeout_s=600).ready
 
 
+def test_a_create_replayed_after_its_task_failed_still_says_why(
+    emulator_for: Callable[..., Emulator], media: Media
+) -> None:
+    # The answer of the create is lost; by the retry the task has ended failed, and the
+    # replayed answer is only {task_id, status}: the reason is read, not left out.
+    broken = emulator_for(clock=ManualClock(), failure_rate=1.0)
+    time = FakeClock(emulator=broken)
+    with sync_client(broken, sleep=time.sleep) as client:
+        asset = client.assets.upload(media.talk)
+        time.on_sleep.append(lambda: (broken.set_faults(), broken.advance(3600.0)))
+        broken.set_faults(lost=1.0)
+        task = client.analyze.tasks.create(asset, prompt="Lost, then failed?")
+    assert task.failed
+    assert "on purpose" in (task.failure_reason or "")
+
+
 def test_a_failed_task_says_why(emulator_for: Callable[..., Emulator], media: Media) -> None:
     broken = emulator_for(clock=ManualClock(), failure_rate=1.0)
     with sync_client(broken) as client:

@@ -917,15 +917,21 @@ class AnalysisCreation(Creation[AnalysisTask]):
 
 def with_result(task: AnalysisTask, ctx: Context) -> Flow[AnalysisTask]:
     """The task with its result: a ready task that a webhook event finished (events carry
-    no result), or that a list or a replayed create showed, is read once; any other is
-    returned as it is.
+    no result), or that a list or a replayed create showed, is read once; so is a failed
+    one shown without its reason (a create replayed after the task ended answers only
+    ``{task_id, status}``). Any other is returned as it is.
 
     Example:
         >>> from tl_integrations._flows import SyncDriver
-        >>> SyncDriver(transport=None).run(with_result(AnalysisTask("t1", "failed"), None)).status
-        'failed'
+        >>> task = AnalysisTask("t1", "processing")
+        >>> SyncDriver(transport=None).run(with_result(task, None)).status
+        'processing'
     """
-    if not task.ready or isinstance(task.raw.get("result"), dict):
+    if task.ready:
+        told = isinstance(task.raw.get("result"), dict)
+    else:
+        told = not task.failed or bool(task.failure_reason)
+    if told:
         return task
     fresh: AnalysisTask = yield from fetch(ANALYSIS_TASKS, task.id, ctx)
     task.update_from(fresh)
