@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import metadata
@@ -223,6 +224,18 @@ class Uploads:
             store.save()
         return rec, grants
 
+    def _part(self, rec: UploadRec) -> Path:
+        """The file a session's chunks go into (named by its id, never by a record's path);
+        a session without one is refused rather than left unable to complete."""
+        path = self.store.persistence.part_file(rec.id)
+        if path is None:
+            raise Invalid(
+                None,
+                f"The upload session {rec.id!r} has no file to write into.",
+                code="upload_session_broken",
+            )
+        return path
+
     def _session(self, upload_id: str) -> UploadRec:
         return lookup(self.store.records.uploads, upload_id, "upload session")
 
@@ -343,14 +356,7 @@ class Uploads:
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
         try:
-            path = self.store.persistence.part_file(rec.id)
-            if path is None:
-                raise Invalid(
-                    None,
-                    f"The upload session {upload_id!r} has no file to write into.",
-                    code="upload_session_broken",
-                )
-            with path.open("r+b") as out:
+            with self._part(rec).open("r+b") as out:
                 out.seek((chunk_index - 1) * rec.chunk_size)
                 async for piece in body:
                     size += len(piece)
@@ -420,9 +426,8 @@ class Uploads:
                 rec.completed_at = now
             rec.updated_at = now
             store.save()
-        part = store.persistence.part_file(rec.id)
-        if finishing and part is not None:
-            await self.assets.complete(rec.asset_id, part)
+        if finishing:
+            await self.assets.complete(rec.asset_id, self._part(rec))
         complete = rec.completed_at is not None
         return ReportResult(rec.asset_id, processed, duplicates, done, complete)
 
